@@ -1,0 +1,467 @@
+/*
+ * interpose.c — the interception loop and the fast path of runsc-py.
+ *
+ * Owns: the event loop over the seccomp listener and the ptrace wait
+ * channel (a signalfd for SIGCHLD), the fast-path identity table, and thin
+ * wrappers for the kernel interfaces Python's standard library lacks
+ * (seccomp notify ioctls, ptrace, pidfd_getfd, openat2, process_vm_*).
+ * Everything about what a syscall *means* lives in Python; this file only
+ * catches calls, answers the trivial identity ones, and applies replies.
+ *
+ * Compiled by cffi (runsc_py/_build_interpose.py) as one translation unit
+ * together with the generated extern "Python" trampolines. Single-threaded:
+ * the sentry runs one loop, so there is no locking here.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "interpose.h"
+
+/* Debian 12's kernel headers predate these (Linux 6.6). */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* Defined by cffi after this file (extern "Python"). */
+static int rp_py_trap(struct rp_trap *, struct rp_reply *);
+static int rp_py_wait(int32_t pid, int32_t status);
+static int rp_py_event(int fd, uint32_t events);
+
+/* ------------------------------------------------------------------ */
+/* Fast-path identity table: host tid -> virtual ids.                  */
+/* Open addressing with linear probing; tid 0 = empty, -1 = deleted.   */
+
+#define RP_IDS_SLOTS 16384
+static struct rp_ids ids_table[RP_IDS_SLOTS];
+static int fast_path_on = 1;
+static uint64_t fast_count[512];
+
+static unsigned ids_hash(int32_t tid) { return ((uint32_t)tid * 2654435761u) % RP_IDS_SLOTS; }
+
+static struct rp_ids *ids_find(int32_t tid)
+{
+    unsigned h = ids_hash(tid);
+    for (unsigned i = 0; i < RP_IDS_SLOTS; i++) {
+        struct rp_ids *e = &ids_table[(h + i) % RP_IDS_SLOTS];
+        if (e->tid == tid)
+            return e;
+        if (e->tid == 0)
+            return NULL;
+    }
+    return NULL;
+}
+
+int rp_ids_set(const struct rp_ids *ids)
+{
+    struct rp_ids *e = ids_find(ids->tid);
+    if (e) {
+        *e = *ids;
+        return 0;
+    }
+    unsigned h = ids_hash(ids->tid);
+    for (unsigned i = 0; i < RP_IDS_SLOTS; i++) {
+        e = &ids_table[(h + i) % RP_IDS_SLOTS];
+        if (e->tid == 0 || e->tid == -1) {
+            *e = *ids;
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
+void rp_ids_clear(int32_t tid)
+{
+    struct rp_ids *e = ids_find(tid);
+    if (e)
+        e->tid = -1;
+}
+
+int rp_ids_get(int32_t tid, struct rp_ids *out)
+{
+    struct rp_ids *e = ids_find(tid);
+    if (!e)
+        return -ESRCH;
+    *out = *e;
+    return 0;
+}
+
+void rp_fast_path_enable(int on) { fast_path_on = on; }
+
+uint64_t rp_fast_path_count(int nr) { return (nr >= 0 && nr < 512) ? fast_count[nr] : 0; }
+
+/* Answer a trivial identity syscall from the table. Returns 1 and sets
+ * *val when it could; 0 means Python must decide. */
+static int fast_path(int32_t tid, int nr, int64_t *val)
+{
+    if (!fast_path_on)
+        return 0;
+    struct rp_ids *e;
+    switch (nr) {
+    case SYS_getpid: case SYS_getppid: case SYS_gettid:
+    case SYS_getuid: case SYS_geteuid: case SYS_getgid: case SYS_getegid:
+        break;
+    default:
+        return 0;
+    }
+    e = ids_find(tid);
+    if (!e)
+        return 0;
+    switch (nr) {
+    case SYS_getpid: *val = e->vpid; break;
+    case SYS_getppid: *val = e->vppid; break;
+    case SYS_gettid: *val = e->vtid; break;
+    case SYS_getuid: *val = e->uid; break;
+    case SYS_geteuid: *val = e->euid; break;
+    case SYS_getgid: *val = e->gid; break;
+    case SYS_getegid: *val = e->egid; break;
+    }
+    fast_count[nr]++;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* seccomp                                                             */
+
+int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action, int out_fd)
+{
+    scmp_filter_ctx ctx = seccomp_init(default_action);
+    if (!ctx)
+        return -EINVAL;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, rules[i].action, rules[i].nr, 0);
+    if (rc == 0)
+        rc = seccomp_export_bpf(ctx, out_fd);
+    seccomp_release(ctx);
+    return rc;
+}
+
+int rp_notify_send(int fd, uint64_t id, int64_t val, int32_t err, uint32_t flags)
+{
+    struct seccomp_notif_resp resp = {.id = id, .val = val, .error = err, .flags = flags};
+    return ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 ? -errno : 0;
+}
+
+int rp_notify_addfd(int fd, uint64_t id, int srcfd, int newfd, uint32_t newfd_flags, uint32_t flags)
+{
+    struct seccomp_notif_addfd add = {
+        .id = id, .flags = flags, .srcfd = (uint32_t)srcfd,
+        .newfd = (uint32_t)newfd, .newfd_flags = newfd_flags};
+    int rc = ioctl(fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+    return rc < 0 ? -errno : rc;
+}
+
+int rp_notify_id_valid(int fd, uint64_t id)
+{
+    return ioctl(fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) < 0 ? -errno : 0;
+}
+
+int rp_notify_set_sync_wakeup(int fd)
+{
+    uint64_t flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+    return ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags) < 0 ? -errno : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* ptrace                                                              */
+
+long rp_ptrace(int request, int32_t pid, uint64_t addr, uint64_t data)
+{
+    errno = 0;
+    long rc = ptrace(request, pid, (void *)addr, (void *)data);
+    return (rc == -1 && errno) ? -errno : rc;
+}
+
+int rp_get_regs(int32_t pid, struct rp_regs *regs)
+{
+    return ptrace(PTRACE_GETREGS, pid, 0, regs) < 0 ? -errno : 0;
+}
+
+int rp_set_regs(int32_t pid, const struct rp_regs *regs)
+{
+    return ptrace(PTRACE_SETREGS, pid, 0, regs) < 0 ? -errno : 0;
+}
+
+/* Finish a call caught at a seccomp ptrace stop. VALUE/ERRNO skip the
+ * syscall (orig_rax = -1) and put the result in rax; CONTINUE lets it run. */
+int rp_reply_ptrace(int32_t pid, int kind, int64_t value)
+{
+    if (kind == RP_REPLY_VALUE || kind == RP_REPLY_ERRNO) {
+        struct user_regs_struct regs;
+        if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+            return -errno;
+        regs.orig_rax = (unsigned long long)-1;
+        regs.rax = kind == RP_REPLY_VALUE ? (unsigned long long)value : (unsigned long long)-value;
+        if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0)
+            return -errno;
+    }
+    return ptrace(PTRACE_CONT, pid, 0, 0) < 0 ? -errno : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* the loop                                                            */
+
+static int loop_notify_fd = -1;
+
+void rp_loop_set_notify_fd(int notify_fd) { loop_notify_fd = notify_fd; }
+
+static int serve_notification(int fd)
+{
+    struct seccomp_notif req;
+    memset(&req, 0, sizeof req);
+    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+        return 0; /* ENOENT: the caller died or was interrupted; EINTR */
+    int64_t val;
+    if (fast_path(req.pid, req.data.nr, &val)) {
+        rp_notify_send(fd, req.id, val, 0, 0);
+        return 0;
+    }
+    struct rp_trap trap = {.id = req.id, .tid = (int32_t)req.pid, .nr = req.data.nr,
+                           .ip = req.data.instruction_pointer, .via = RP_VIA_NOTIFY};
+    memcpy(trap.args, req.data.args, sizeof trap.args);
+    struct rp_reply reply = {.kind = RP_REPLY_HELD};
+    int stop = rp_py_trap(&trap, &reply);
+    switch (reply.kind) {
+    case RP_REPLY_VALUE:
+        rp_notify_send(fd, req.id, reply.value, 0, 0);
+        break;
+    case RP_REPLY_ERRNO:
+        rp_notify_send(fd, req.id, 0, (int32_t)-reply.value, 0);
+        break;
+    case RP_REPLY_CONTINUE:
+        rp_notify_send(fd, req.id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+        break;
+    }
+    return stop;
+}
+
+static int serve_seccomp_stop(int32_t pid)
+{
+    struct user_regs_struct regs;
+    unsigned long msg = 0;
+    if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0)
+        return 0; /* killed meanwhile; its exit comes through waitpid */
+    ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
+    int64_t val;
+    if (msg == RP_TRACE_SYSCALL && fast_path(pid, (int)regs.orig_rax, &val)) {
+        regs.orig_rax = (unsigned long long)-1;
+        regs.rax = (unsigned long long)val;
+        ptrace(PTRACE_SETREGS, pid, 0, &regs);
+        ptrace(PTRACE_CONT, pid, 0, 0);
+        return 0;
+    }
+    struct rp_trap trap = {.id = 0, .tid = pid, .nr = (int32_t)regs.orig_rax,
+                           .args = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9},
+                           .ip = regs.rip, .via = RP_VIA_PTRACE, .data = (uint32_t)msg};
+    struct rp_reply reply = {.kind = RP_REPLY_HELD};
+    int stop = rp_py_trap(&trap, &reply);
+    if (reply.kind != RP_REPLY_HELD)
+        rp_reply_ptrace(pid, reply.kind, reply.value);
+    return stop;
+}
+
+static int serve_sigchld(int sigfd)
+{
+    struct signalfd_siginfo si;
+    while (read(sigfd, &si, sizeof si) == sizeof si)
+        ;
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
+        if (pid <= 0)
+            return 0;
+        int stop;
+        if (WIFSTOPPED(status) && (status >> 8) == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)))
+            stop = serve_seccomp_stop(pid);
+        else
+            stop = rp_py_wait(pid, status);
+        if (stop)
+            return stop;
+    }
+}
+
+/* Run the sentry's event loop until a Python callback returns nonzero.
+ * epfd watches notify_fd, sigchld_fd and the sentry's other fds, each with
+ * its fd as the event data (as Python's select.epoll registers them); the
+ * other fds go to rp_py_event. */
+int rp_loop_run(int epfd, int notify_fd, int sigchld_fd)
+{
+    struct epoll_event evs[32];
+    loop_notify_fd = notify_fd;
+    for (;;) {
+        int n = epoll_wait(epfd, evs, 32, -1);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        for (int i = 0; i < n; i++) {
+            int stop;
+            int fd = evs[i].data.fd;
+            if (fd == loop_notify_fd)
+                stop = serve_notification(loop_notify_fd);
+            else if (fd == sigchld_fd)
+                stop = serve_sigchld(sigchld_fd);
+            else
+                stop = rp_py_event(fd, evs[i].events);
+            if (stop)
+                return stop;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* starting the workload                                               */
+
+static void child_fail(int sync_fd, int err)
+{
+    int32_t msg = -err;
+    (void)!write(sync_fd, &msg, sizeof msg);
+    _exit(127);
+}
+
+/* Runs in the freshly cloned child: wait until the sentry has seized us,
+ * shed inherited fds, load the filter, tell the sentry the listener's
+ * number, and exec (which the filter hands to the sentry to rewrite). */
+static void child_main(const struct rp_spawn *s)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* The sentry blocks SIGCHLD and Python ignores SIGPIPE; ignored signals
+     * and the mask survive exec, so start the workload from a clean slate. */
+    for (int sig = 1; sig < _NSIG; sig++)
+        signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (s->sync_fd == 3 ? fcntl(3, F_SETFD, FD_CLOEXEC) < 0 : dup3(s->sync_fd, 3, O_CLOEXEC) < 0)
+        _exit(127);
+    int sync = 3;
+    syscall(SYS_close_range, 4, ~0U, 0);
+    char go;
+    if (read(sync, &go, 1) != 1) /* the sentry died before seizing us */
+        _exit(127);
+    if (s->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(s->cpu, &set);
+        sched_setaffinity(0, sizeof set, &set);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        child_fail(sync, errno);
+    struct sock_fprog prog = {.len = (unsigned short)s->bpf_len, .filter = (struct sock_filter *)s->bpf};
+    int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->filter_flags, &prog);
+    if (listener < 0)
+        child_fail(sync, errno);
+    /* write() runs natively under the filter; the listener is O_CLOEXEC. */
+    int32_t msg = listener;
+    if (write(sync, &msg, sizeof msg) != sizeof msg)
+        _exit(127);
+    execve(s->path, s->argv, s->envp);
+    _exit(127);
+}
+
+int32_t rp_spawn_workload(const struct rp_spawn *s)
+{
+    long pid = syscall(SYS_clone, SIGCHLD | s->clone_flags, 0, 0, 0, 0);
+    if (pid < 0)
+        return -errno;
+    if (pid == 0)
+        child_main(s);
+    return (int32_t)pid;
+}
+
+/* A non-blocking signalfd for SIGCHLD (the caller blocks SIGCHLD): how ptrace
+ * stops and exits wake the loop. */
+int rp_signalfd_sigchld(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int rp_pidfd_open(int32_t pid)
+{
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int rp_pidfd_getfd(int pidfd, int fd)
+{
+    long rc = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+    return rc < 0 ? -errno : (int)rc;
+}
+
+int rp_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve)
+{
+    struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
+    long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+/* ------------------------------------------------------------------ */
+/* guest memory                                                        */
+
+int64_t rp_mem_read(int32_t pid, uint64_t addr, void *buf, uint64_t len)
+{
+    struct iovec local = {buf, len}, remote = {(void *)addr, len};
+    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    return n < 0 ? -errno : n;
+}
+
+int64_t rp_mem_write(int32_t pid, uint64_t addr, const void *buf, uint64_t len)
+{
+    struct iovec local = {(void *)buf, len}, remote = {(void *)addr, len};
+    ssize_t n = process_vm_writev(pid, &local, 1, &remote, 1, 0);
+    return n < 0 ? -errno : n;
+}
+
+/* Read a NUL-terminated string of at most max bytes (NUL included), a page
+ * at a time so a string ending just before an unmapped page still reads.
+ * Returns its length, -EFAULT, or -ENAMETOOLONG. */
+int64_t rp_mem_read_cstr(int32_t pid, uint64_t addr, char *buf, uint64_t max)
+{
+    uint64_t got = 0;
+    while (got < max) {
+        uint64_t page_left = 4096 - ((addr + got) & 4095);
+        uint64_t want = page_left < max - got ? page_left : max - got;
+        int64_t n = rp_mem_read(pid, addr + got, buf + got, want);
+        if (n <= 0)
+            return -EFAULT;
+        char *nul = memchr(buf + got, 0, (size_t)n);
+        if (nul)
+            return nul - buf;
+        got += (uint64_t)n;
+    }
+    return -ENAMETOOLONG;
+}

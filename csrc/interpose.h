@@ -1,0 +1,123 @@
+/*
+ * interpose.h — the C half of runsc-py's interception: what cffi exposes.
+ *
+ * This header is read twice: by the C compiler, and (between the
+ * RP_CDEF_BEGIN/RP_CDEF_END markers) by cffi's cdef, so it must stay in the
+ * subset of C that cffi parses: no #include, no macros with arguments.
+ * Every function here has a Python caller in runsc_py/platform/ and a test
+ * in tests/unit/test_native.py that pins its behaviour.
+ */
+/* RP_CDEF_BEGIN */
+/* A private syscall number (no real one is this large): a ptrace stop that
+ * must install fds is redirected to it, and the filter sends it to the
+ * seccomp listener, where NOTIF_ADDFD can do the install. */
+#define RP_NR_INSTALL 1023
+/* SECCOMP_RET_DATA values the filter attaches to RET_TRACE actions. */
+#define RP_TRACE_SYSCALL 1
+#define RP_TRACE_EXEC 2
+
+#define RP_VIA_NOTIFY 1
+#define RP_VIA_PTRACE 2
+
+/* What Python asks the loop to do with a trapped call. */
+#define RP_REPLY_VALUE 0    /* return value (>= 0) */
+#define RP_REPLY_ERRNO 1    /* fail with errno value */
+#define RP_REPLY_CONTINUE 2 /* let the host run the call natively */
+#define RP_REPLY_HELD 3     /* Python replied itself, or will later (parked) */
+
+/* libseccomp action values, passed through from Python's policy table. */
+#define RP_ACT_ALLOW 0x7fff0000
+#define RP_ACT_NOTIFY 0x7fc00000
+#define RP_ACT_TRACE 0x7ff00000
+#define RP_ACT_ERRNO 0x00050000
+#define RP_ACT_KILL_PROCESS 0x80000000
+
+struct rp_trap {
+    uint64_t id;      /* seccomp notification id (0 for a ptrace stop) */
+    int32_t tid;      /* host thread id of the caller */
+    int32_t nr;       /* syscall number */
+    uint64_t args[6];
+    uint64_t ip;
+    uint32_t via;     /* RP_VIA_NOTIFY or RP_VIA_PTRACE */
+    uint32_t data;    /* SECCOMP_RET_DATA of a RET_TRACE stop */
+};
+
+struct rp_reply {
+    int32_t kind;     /* RP_REPLY_* */
+    int64_t value;    /* the return value, or the errno for RP_REPLY_ERRNO */
+};
+
+/* Identity of a task as the C fast path answers it (all virtual ids). */
+struct rp_ids {
+    int32_t tid;      /* host tid: the key */
+    int32_t vpid, vtid, vppid;
+    uint32_t uid, euid, gid, egid;
+};
+
+/* Same layout as struct user_regs_struct on x86_64. */
+struct rp_regs {
+    uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx,
+        rsi, rdi, orig_rax, rip, cs, eflags, rsp, ss, fs_base, gs_base, ds,
+        es, fs, gs;
+};
+
+struct rp_rule {
+    int32_t nr;
+    uint32_t action;
+};
+
+struct rp_spawn {
+    const char *path;          /* what the child execs (the sentry rewrites it) */
+    char *const *argv;
+    char *const *envp;
+    const void *bpf;           /* struct sock_filter[] from rp_filter_build */
+    int32_t bpf_len;           /* number of instructions */
+    uint32_t filter_flags;     /* SECCOMP_FILTER_FLAG_* */
+    uint32_t clone_flags;      /* CLONE_NEW* for the workload's namespaces */
+    int32_t sync_fd;           /* child end of a socketpair to the sentry */
+    int32_t cpu;               /* pin the child to this cpu, or -1 */
+};
+
+/* The Python callbacks rp_loop_run calls (rp_py_trap, rp_py_wait,
+ * rp_py_event) are declared `extern "Python"` in runsc_py/_build_interpose.py;
+ * a nonzero return from any of them stops the loop. */
+
+/* -- the loop -- */
+int rp_loop_run(int epfd, int notify_fd, int sigchld_fd);
+void rp_loop_set_notify_fd(int notify_fd);
+void rp_fast_path_enable(int on);
+uint64_t rp_fast_path_count(int nr);
+
+/* -- fast-path identity table -- */
+int rp_ids_set(const struct rp_ids *ids);
+void rp_ids_clear(int32_t tid);
+int rp_ids_get(int32_t tid, struct rp_ids *out);
+
+/* -- seccomp -- */
+int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action,
+                    int out_fd);
+int rp_notify_send(int fd, uint64_t id, int64_t val, int32_t err, uint32_t flags);
+int rp_notify_addfd(int fd, uint64_t id, int srcfd, int newfd, uint32_t newfd_flags,
+                    uint32_t flags);
+int rp_notify_id_valid(int fd, uint64_t id);
+int rp_notify_set_sync_wakeup(int fd);
+
+/* -- ptrace -- */
+long rp_ptrace(int request, int32_t pid, uint64_t addr, uint64_t data);
+int rp_get_regs(int32_t pid, struct rp_regs *regs);
+int rp_set_regs(int32_t pid, const struct rp_regs *regs);
+int rp_reply_ptrace(int32_t pid, int kind, int64_t value);
+
+/* -- processes and fds -- */
+int32_t rp_spawn_workload(const struct rp_spawn *spawn);
+int rp_signalfd_sigchld(void);
+int rp_pidfd_open(int32_t pid);
+int rp_pidfd_getfd(int pidfd, int fd);
+int rp_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode,
+               uint64_t resolve);
+
+/* -- guest memory -- */
+int64_t rp_mem_read(int32_t pid, uint64_t addr, void *buf, uint64_t len);
+int64_t rp_mem_write(int32_t pid, uint64_t addr, const void *buf, uint64_t len);
+int64_t rp_mem_read_cstr(int32_t pid, uint64_t addr, char *buf, uint64_t max);
+/* RP_CDEF_END */

@@ -1,0 +1,122 @@
+"""`runsc-py do -- CMD`: sandbox a command with the host's root as its read-only root.
+
+Three processes: this one becomes the sentry; the gofer (forked first, so
+it shares this interpreter's pages) serves the host root read-only; the
+workload runs under the platform. The caller's stdio is passed through as
+the same open file descriptions, so `cmd >f 2>&1` keeps every line.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+
+from runsc_py.gofer.client import GoferClient
+from runsc_py.sentry.fs.gofer import GoferFilesystem
+from runsc_py.sentry.fs.static import StaticFilesystem, make_devfs
+from runsc_py.sentry.vfs import VFS
+
+
+def run_do(args) -> int:
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        sys.stderr.write("runsc-py do: no command given (usage: runsc-py do -- CMD [ARGS...])\n")
+        return 2
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the workload gets the tty's ^C itself
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+    gofer_pid, gofer_sock = start_gofer("/", readonly=True)
+    try:
+        return _run_sentry(args, argv, gofer_sock)
+    finally:
+        gofer_sock.close()
+        _stop(gofer_pid)
+
+
+def start_gofer(root: str, readonly: bool) -> tuple[int, socket.socket]:
+    sentry_end, gofer_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            sentry_end.close()
+            from runsc_py.gofer.server import run
+
+            run(gofer_end, root, readonly)
+        except BaseException:  # noqa: BLE001 - the gofer must never return into the CLI
+            code = 1
+        os._exit(code)
+    gofer_end.close()
+    return pid, sentry_end
+
+
+def build_vfs(gofer: GoferClient) -> VFS:
+    """The sandbox's mounts: the gofer's root, the sentry's /dev, empty /proc and /sys."""
+    vfs = VFS()
+
+    def fresh_dir_fd() -> int:
+        return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
+
+    vfs.mount("/", GoferFilesystem(gofer, readonly=True), readonly=True)
+    vfs.mount("/dev", make_devfs(fresh_dir_fd), readonly=False)
+    vfs.mount("/proc", StaticFilesystem(fresh_dir_fd), readonly=True)
+    vfs.mount("/sys", StaticFilesystem(fresh_dir_fd), readonly=True)
+    return vfs
+
+
+def _run_sentry(args, argv: list[str], gofer_sock: socket.socket) -> int:
+    from runsc_py import platform
+    from runsc_py.sentry.kernel import Kernel
+    from runsc_py.syscalls.report import CompatReport
+    from runsc_py.syscalls.table import TABLE
+
+    strace_out = None
+    strace = None
+    if args.strace:
+        from runsc_py.syscalls.strace import Strace
+
+        strace_out = open(args.strace_log, "w") if args.strace_log else sys.stderr
+        strace = Strace(strace_out, TABLE)
+    report = CompatReport(TABLE)
+    pin = _pick_cpu() if args.cpu_pin == "on" else None
+    if pin is not None:
+        os.sched_setaffinity(0, {pin})
+    kernel = Kernel(platform.create(args.platform, pin_cpu=pin), build_vfs(GoferClient(gofer_sock)),
+                    TABLE, strace=strace, report=report, gofer_socket=gofer_sock)
+    try:
+        status = kernel.run(argv, dict(os.environ), _guest_cwd())
+    except FileNotFoundError as exc:
+        sys.stderr.write(f"runsc-py: {exc.strerror}\n")
+        return 127
+    finally:
+        if strace_out is not None and strace_out is not sys.stderr:
+            strace_out.close()
+    if args.report:
+        sys.stderr.write(report.json() if args.report_format == "json" else report.text())
+    return exit_code(status)
+
+
+def exit_code(status: int) -> int:
+    """A wait status as a shell reports it: the code, or 128+N for signal N."""
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def _guest_cwd() -> str:
+    try:
+        return os.getcwd()  # the host root is the sandbox's root, so paths agree
+    except OSError:
+        return "/"
+
+
+def _pick_cpu() -> int:
+    return min(os.sched_getaffinity(0))
+
+
+def _stop(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass

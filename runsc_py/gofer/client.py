@@ -1,0 +1,61 @@
+"""The sentry's side of the gofer protocol: blocking, bounded local RPCs.
+
+A gofer call never waits on anything but the host file system (FIFOs are
+opened non-blocking), so the sentry calls it synchronously from its loop.
+If the gofer dies, every call raises GoferGone and the sentry fails closed.
+"""
+from __future__ import annotations
+
+import socket
+
+from runsc_py.gofer import protocol as p
+from runsc_py.sentry.errors import SyscallError
+
+
+class GoferGone(Exception):
+    """The gofer process is gone: the sandbox must stop."""
+
+
+class GoferClient:
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+
+    def _call(self, request: bytes) -> tuple[bytes, list[int]]:
+        try:
+            self.sock.send(request)
+            msg, fds, _flags, _addr = socket.recv_fds(self.sock, p.MAX_MESSAGE, 4)
+        except OSError as exc:
+            raise GoferGone(str(exc)) from exc
+        if not msg:
+            raise GoferGone("the gofer hung up")
+        err, kind = p.REPLY.unpack_from(msg)
+        if err:
+            raise SyscallError(err)
+        return msg, fds
+
+    def lookup(self, path: str, open_flags: int = -1):
+        """Walk `path`: ("found", stat, target, fd) or ("symlink", consumed, target)."""
+        msg, fds = self._call(p.pack_request(p.LOOKUP, path, open_flags))
+        _err, kind = p.REPLY.unpack_from(msg)
+        at = p.REPLY.size
+        if kind == p.SYMLINK:
+            (consumed,) = p.CONSUMED.unpack_from(msg, at)
+            return ("symlink", consumed, msg[at + p.CONSUMED.size:].decode("utf-8", "surrogateescape"))
+        st = p.unpack_stat(msg, at)
+        target = msg[at + p.STAT.size:].decode("utf-8", "surrogateescape") or None
+        return ("found", st, target, fds[0] if fds else None)
+
+    def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
+        entries: list[tuple[int, int, bytes]] = []
+        while True:
+            msg, _fds = self._call(p.pack_request(p.READDIR, path, -1, len(entries)))
+            at = p.REPLY.size
+            more = msg[at]
+            at += 1
+            while at < len(msg):
+                ino, dtype, n = p.DIRENT.unpack_from(msg, at)
+                at += p.DIRENT.size
+                entries.append((ino, dtype, msg[at: at + n]))
+                at += n
+            if not more:
+                return entries

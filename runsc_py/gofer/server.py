@@ -1,0 +1,147 @@
+"""The gofer: the only process of a sandbox that opens host files.
+
+It holds one fd, the container's root, and resolves every path beneath it
+with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS):
+symlinks are never followed here, they are reported to the sentry, whose
+VFS splices them (they may point into another mount). So no path the
+sentry sends can name a host file outside the root, whatever it contains.
+
+A read-only root refuses write opens with EROFS; device nodes are never
+opened (as on a nodev mount), so a rootfs cannot smuggle in a host disk.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat as statmod
+
+from runsc_py._interpose import lib
+from runsc_py.gofer import protocol as p
+from runsc_py.sentry.stat import Stat
+
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_IN_ROOT = 0x10
+RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+class Gofer:
+    def __init__(self, root_fd: int, readonly: bool):
+        self.root_fd = root_fd
+        self.readonly = readonly
+
+    def serve(self, sock: socket.socket) -> None:
+        """Answer requests until the sentry hangs up."""
+        while True:
+            msg = sock.recv(p.MAX_MESSAGE)
+            if not msg:
+                return
+            fds: list[int] = []
+            try:
+                reply = self.handle(msg, fds)
+            except OSError as exc:
+                reply = p.REPLY.pack(exc.errno or errno.EIO, 0)
+            try:
+                socket.send_fds(sock, [reply], fds) if fds else sock.send(reply)
+            finally:
+                for fd in fds:
+                    os.close(fd)
+
+    def handle(self, msg: bytes, fds: list[int]) -> bytes:
+        op, path, open_flags, offset = p.unpack_request(msg)
+        if op == p.LOOKUP:
+            return self.lookup(path, open_flags, fds)
+        if op == p.READDIR:
+            return self.readdir(path, offset)
+        raise OSError(errno.EINVAL, "unknown gofer op")
+
+    def _openat2(self, path: str, flags: int, dirfd: int | None = None) -> int:
+        fd = lib.rp_openat2(self.root_fd if dirfd is None else dirfd,
+                            (path or ".").encode("utf-8", "surrogateescape"),
+                            flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0, RESOLVE)
+        if fd < 0:
+            raise OSError(-fd, os.strerror(-fd))
+        return fd
+
+    def lookup(self, path: str, open_flags: int, fds: list[int]) -> bytes:
+        try:
+            fd = self._openat2(path, os.O_PATH)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            return self._symlink_midway(path)
+        try:
+            st = os.fstat(fd)
+            body = p.pack_stat(Stat.from_os(st))
+            if statmod.S_ISLNK(st.st_mode):
+                return p.REPLY.pack(0, p.FOUND) + body + os.fsencode(os.readlink("", dir_fd=fd))
+        finally:
+            os.close(fd)
+        if open_flags >= 0:
+            fds.append(self._open(path, open_flags, st.st_mode))
+        return p.REPLY.pack(0, p.FOUND) + body
+
+    def _open(self, path: str, flags: int, mode: int) -> int:
+        if self.readonly and flags & WRITE_FLAGS:
+            raise OSError(errno.EROFS, "read-only root")
+        if statmod.S_ISCHR(mode) or statmod.S_ISBLK(mode):
+            raise OSError(errno.EACCES, "device nodes are not opened from the rootfs")
+        if statmod.S_ISFIFO(mode):
+            flags |= os.O_NONBLOCK  # the gofer must never block
+        return self._openat2(path, flags & ~os.O_CREAT)
+
+    def _symlink_midway(self, path: str) -> bytes:
+        """Find the first symlink on `path`; report how far and where it points."""
+        names = path.split("/")
+        dirfd = os.dup(self.root_fd)
+        try:
+            for i, name in enumerate(names):
+                fd = self._openat2(name, os.O_PATH, dirfd)
+                os.close(dirfd)
+                dirfd = fd
+                if statmod.S_ISLNK(os.fstat(fd).st_mode):
+                    target = os.fsencode(os.readlink("", dir_fd=fd))
+                    return p.REPLY.pack(0, p.SYMLINK) + p.CONSUMED.pack(i + 1) + target
+        finally:
+            os.close(dirfd)
+        raise OSError(errno.ELOOP, "symlink vanished during the walk")
+
+    def readdir(self, path: str, offset: int) -> bytes:
+        fd = self._openat2(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            with os.scandir(fd) as it:
+                entries = sorted((e.inode(), _dtype(e), os.fsencode(e.name)) for e in it)
+        finally:
+            os.close(fd)
+        chunk = entries[offset: offset + p.ENTRIES_PER_REPLY]
+        more = offset + len(chunk) < len(entries)
+        body = b"".join(p.DIRENT.pack(ino, dt, len(n)) + n for ino, dt, n in chunk)
+        return p.REPLY.pack(0, p.ENTRIES) + bytes([more]) + body
+
+
+def _dtype(entry: os.DirEntry) -> int:
+    """The d_type getdents64 reports, from what scandir learned without a stat."""
+    try:
+        if entry.is_symlink():
+            return 10  # DT_LNK
+        if entry.is_dir(follow_symlinks=False):
+            return 4   # DT_DIR
+        if entry.is_file(follow_symlinks=False):
+            return 8   # DT_REG
+        mode = entry.stat(follow_symlinks=False).st_mode
+    except OSError:
+        return 0       # DT_UNKNOWN
+    return statmod.S_IFMT(mode) >> 12
+
+
+def run(sock: socket.socket, root: str, readonly: bool) -> None:
+    """The gofer process's main: confine to the root, then serve."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the sentry
+    root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    os.chroot(root)
+    os.chdir("/")
+    Gofer(root_fd, readonly).serve(sock)

@@ -1,0 +1,90 @@
+"""Platforms: how a workload's syscalls are caught and answered.
+
+A platform knows nothing about what a syscall means. It hands each trapped
+call to the sentry as a `TrappedCall` and applies the sentry's answer, which
+is one of the results below. The sentry imports only this module, never a
+platform's internals.
+
+    value (int)        the call returns it
+    SyscallError(e)    the call fails with errno e (raised by handlers)
+    NATIVE             the host runs the call as the workload made it
+    InstallFds(...)    host fds are installed in the caller, then a value is returned
+    ExecVia(...)       the caller execs a file the sentry opened (execveat by fd)
+    HELD               the sentry parks the call and answers it later
+"""
+from __future__ import annotations
+
+import dataclasses
+
+
+class _Native:
+    def __repr__(self) -> str:
+        return "NATIVE"
+
+
+class _Held:
+    def __repr__(self) -> str:
+        return "HELD"
+
+
+NATIVE = _Native()
+HELD = _Held()
+
+
+@dataclasses.dataclass
+class FdInstall:
+    """One host fd (owned by the sentry, closed after install) to put at `guest_fd`."""
+
+    host_fd: int
+    guest_fd: int
+    cloexec: bool = False
+
+
+@dataclasses.dataclass
+class InstallFds:
+    value: int
+    fds: list[FdInstall]
+
+
+@dataclasses.dataclass
+class ExecVia:
+    """Exec `host_fd` in the caller with argv/envp at these guest addresses.
+
+    `argv_addr` may point at memory the sentry wrote (a rewritten argv for a
+    `#!` script); `empty_addr` points at a NUL byte in the caller's memory.
+    """
+
+    host_fd: int
+    argv_addr: int
+    envp_addr: int
+    empty_addr: int
+
+
+@dataclasses.dataclass
+class TrappedCall:
+    """A syscall the platform caught: who made it and with what arguments."""
+
+    tid: int
+    nr: int
+    args: tuple[int, int, int, int, int, int]
+    ip: int
+    notif_id: int  # seccomp notification id, 0 for a ptrace stop
+    via_ptrace: bool
+    exec_trace: bool = False  # caught by the filter's exec rule
+
+
+class MemoryFault(Exception):
+    """A guest address the workload passed could not be read or written (EFAULT)."""
+
+
+def create(name: str, **options):
+    """The platform called `name` ("seccomp" or "ptrace")."""
+    if name == "seccomp":
+        from runsc_py.platform.seccomp import SeccompPlatform
+
+        return SeccompPlatform(**options)
+    if name == "ptrace":
+        from runsc_py.platform.ptrace import PtracePlatform
+
+        return PtracePlatform(**options)
+    raise ValueError(f"unknown platform {name!r} (expected seccomp or ptrace)")

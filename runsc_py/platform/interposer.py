@@ -1,0 +1,492 @@
+"""What both platforms share: the loop's Python callbacks, the ptrace lifecycle, exec.
+
+Both platforms load one filter with a seccomp listener and keep the
+workload ptrace-seized (`PTRACE_O_TRACESECCOMP|TRACECLONE|TRACEFORK|
+TRACEVFORK|TRACEEXEC|EXITKILL`), because two things need each mechanism:
+
+- installing a host fd at a guest number is `SECCOMP_IOCTL_NOTIF_ADDFD`,
+  which needs a pending notification;
+- exec through an fd needs the caller's registers rewritten at a ptrace stop.
+
+They differ only in the action the filter returns for trapped calls (the
+seccomp platform notifies, the ptrace platform traces) and in how installs
+reach a call caught at a ptrace stop (see ptrace.py).
+
+Exec, on both: the filter traces execve/execveat (RET_TRACE). At that stop
+the sentry resolves the path and hands back `ExecVia(fd, ...)`; the call is
+redirected to RP_NR_INSTALL (which notifies, so ADDFD can put the fd in the
+caller), resumed with PTRACE_SYSCALL, and at its syscall-exit stop rewound
+(rip -= 2) into `execveat(fd, "", argv, envp, AT_EMPTY_PATH)`. That second
+call traces again and is let through because it is the one we armed.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import socket
+import struct
+
+from runsc_py._interpose import ffi, lib
+from runsc_py.platform import (
+    HELD,
+    NATIVE,
+    ExecVia,
+    FdInstall,
+    InstallFds,
+    MemoryFault,
+    TrappedCall,
+)
+from runsc_py.platform.policy import (
+    SECCOMP_FILTER_FLAG_NEW_LISTENER,
+    SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+    build_filter,
+)
+
+PTRACE_CONT = 7
+PTRACE_SYSCALL = 24
+PTRACE_GETEVENTMSG = 0x4201
+PTRACE_SEIZE = 0x4206
+PTRACE_LISTEN = 0x4208
+PTRACE_O_TRACESYSGOOD = 0x01
+PTRACE_O_TRACEFORK = 0x02
+PTRACE_O_TRACEVFORK = 0x04
+PTRACE_O_TRACECLONE = 0x08
+PTRACE_O_TRACEEXEC = 0x10
+PTRACE_O_TRACESECCOMP = 0x80
+PTRACE_O_EXITKILL = 0x100000
+PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE = 1, 2, 3
+PTRACE_EVENT_EXEC = 4
+PTRACE_EVENT_STOP = 128
+PTRACE_OPTIONS = (
+    PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE
+    | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL
+)
+SECCOMP_ADDFD_FLAG_SETFD = 1
+SECCOMP_ADDFD_FLAG_SEND = 2
+NR_CLONE, NR_FORK, NR_VFORK, NR_EXECVEAT, NR_CLONE3 = 56, 57, 58, 322, 435
+AT_EMPTY_PATH = 0x1000
+CLONE_VM, CLONE_VFORK = 0x100, 0x4000
+CLONE_NAMESPACES = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000 | 0x40000000  # NS UTS IPC PID NET
+ERRNO_MAX = 4095
+JOB_CONTROL_STOPS = (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
+
+_active: "Interposer | None" = None
+
+
+class _PendingInstall:
+    """Installs waiting for a ptrace-stopped call to reach RP_NR_INSTALL."""
+
+    __slots__ = ("result", "then_exec")
+
+    def __init__(self, result: InstallFds, then_exec: ExecVia | None = None):
+        self.result = result
+        self.then_exec = then_exec
+
+
+class Interposer:
+    """Starts the workload under the filter and runs the sentry's event loop."""
+
+    name = "abstract"
+    trap_action = lib.RP_ACT_NOTIFY
+
+    def __init__(self, pin_cpu: int | None = None):
+        self.pin_cpu = pin_cpu
+        self.notify_fd = -1
+        self.epoll = None
+        self.sigchld_fd = -1
+        self.sentry = None
+        self._pending: dict[int, _PendingInstall] = {}
+        self._exec_armed: set[int] = set()
+        self._early_stops: set[int] = set()
+        self._awaiting_start: set[int] = set()
+        self._event_handlers: dict[int, object] = {}
+        self._pending_exec: dict[int, ExecVia] = {}
+        self._failure: BaseException | None = None
+
+    # -- start-up ------------------------------------------------------
+
+    def start(self, sentry, path: bytes, argv: list[bytes], envp: list[bytes],
+              policies: dict, namespaces: bool = True) -> int:
+        """Clone the workload's first process, seize it, take its listener.
+
+        Returns its host pid. The child execs `path` next; that exec is
+        trapped like any other and rewritten by the sentry.
+        """
+        global _active
+        _active = self
+        self.sentry = sentry
+        bpf = build_filter(policies, self.trap_action)
+        self._setup_loop()
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        keep = [ffi.new("char[]", a) for a in argv + envp + [path]]
+        c_argv = ffi.new("char *[]", keep[: len(argv)] + [ffi.NULL])
+        c_envp = ffi.new("char *[]", keep[len(argv): len(argv) + len(envp)] + [ffi.NULL])
+        c_bpf = ffi.from_buffer(bpf)
+        spawn = ffi.new("struct rp_spawn *", {
+            "path": keep[-1], "argv": c_argv, "envp": c_envp, "bpf": c_bpf,
+            "bpf_len": len(bpf) // 8,
+            "filter_flags": SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+            "clone_flags": CLONE_NAMESPACES if namespaces else 0,
+            "sync_fd": child_sock.fileno(),
+            "cpu": -1 if self.pin_cpu is None else self.pin_cpu,
+        })
+        pid = lib.rp_spawn_workload(spawn)
+        child_sock.close()
+        if pid < 0:
+            raise OSError(-pid, f"cannot start the workload: {os.strerror(-pid)}")
+        try:
+            self._ptrace(PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS)
+            parent_sock.sendall(b"g")
+            reply = _recv_exact(parent_sock, 4)
+            listener = struct.unpack("<i", reply)[0]
+            if listener < 0:
+                raise OSError(-listener, f"the workload could not load its seccomp filter: "
+                                         f"{os.strerror(-listener)}")
+            pidfd = lib.rp_pidfd_open(pid)
+            self.notify_fd = _check(lib.rp_pidfd_getfd(pidfd, listener), "pidfd_getfd(listener)")
+            os.close(pidfd)
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
+        finally:
+            parent_sock.close()
+        lib.rp_notify_set_sync_wakeup(self.notify_fd)  # best effort: Linux >= 6.6
+        self.epoll.register(self.notify_fd, 1)
+        return pid
+
+    def _setup_loop(self) -> None:
+        import select
+
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        self.sigchld_fd = _check(lib.rp_signalfd_sigchld(), "signalfd")
+        self.epoll = select.epoll()
+        self.epoll.register(self.sigchld_fd, 1)
+
+    def watch(self, fd: int, handler) -> None:
+        """Call handler(events) from the loop whenever `fd` is readable."""
+        self._event_handlers[fd] = handler
+        self.epoll.register(fd, 1 | 8 | 16)
+
+    def unwatch(self, fd: int) -> None:
+        self._event_handlers.pop(fd, None)
+        try:
+            self.epoll.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
+    # -- the loop ------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve the workload until the sentry says it is over."""
+        rc = lib.rp_loop_run(self.epoll.fileno(), self.notify_fd, self.sigchld_fd)
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+        if rc < 0:
+            raise OSError(-rc, "the sentry's event loop failed")
+
+    def on_trap(self, trap, reply) -> int:
+        call = TrappedCall(
+            tid=trap.tid, nr=trap.nr, args=tuple(trap.args), ip=trap.ip,
+            notif_id=trap.id, via_ptrace=trap.via == lib.RP_VIA_PTRACE,
+            exec_trace=trap.data == lib.RP_TRACE_EXEC,
+        )
+        if call.nr == lib.RP_NR_INSTALL and not call.via_ptrace and call.tid in self._pending:
+            self._deliver_pending(call)
+            reply.kind = lib.RP_REPLY_HELD
+            return 0
+        if call.exec_trace and call.tid in self._exec_armed:
+            self._exec_armed.discard(call.tid)
+            reply.kind = lib.RP_REPLY_CONTINUE
+            return 0
+        result = self.sentry.handle_syscall(call)
+        self._apply(call, result, reply)
+        return self.sentry.finished
+
+    def _apply(self, call: TrappedCall, result, reply) -> None:
+        if isinstance(result, int):
+            if -ERRNO_MAX <= result < 0:
+                reply.kind, reply.value = lib.RP_REPLY_ERRNO, -result
+            else:
+                reply.kind, reply.value = lib.RP_REPLY_VALUE, result
+        elif result is NATIVE:
+            reply.kind = lib.RP_REPLY_CONTINUE
+        elif result is HELD:
+            reply.kind = lib.RP_REPLY_HELD
+        elif isinstance(result, InstallFds):
+            reply.kind = lib.RP_REPLY_HELD
+            self.install(call, result)
+        elif isinstance(result, ExecVia):
+            reply.kind = lib.RP_REPLY_HELD
+            self._exec_via(call, result)
+        else:
+            raise TypeError(f"a syscall handler returned {result!r}")
+
+    def complete(self, call: TrappedCall, result) -> None:
+        """Answer a call the sentry parked (HELD) earlier."""
+        reply = ffi.new("struct rp_reply *")
+        self._apply(call, result, reply)
+        if reply.kind == lib.RP_REPLY_HELD:
+            return
+        if call.via_ptrace:
+            lib.rp_reply_ptrace(call.tid, reply.kind, reply.value)
+        elif reply.kind == lib.RP_REPLY_CONTINUE:
+            lib.rp_notify_send(self.notify_fd, call.notif_id, 0, 0, 1)
+        elif reply.kind == lib.RP_REPLY_ERRNO:
+            lib.rp_notify_send(self.notify_fd, call.notif_id, 0, -reply.value, 0)
+        else:
+            lib.rp_notify_send(self.notify_fd, call.notif_id, reply.value, 0, 0)
+
+    # -- fd installs ---------------------------------------------------
+
+    def install(self, call: TrappedCall, result: InstallFds) -> None:
+        raise NotImplementedError  # each platform defines it  # pragma: no cover
+
+    def _addfds_and_reply(self, notif_id: int, result: InstallFds) -> None:
+        """Install every fd through the listener, then answer with the value."""
+        sent = False
+        try:
+            for i, inst in enumerate(result.fds):
+                last = i == len(result.fds) - 1
+                send = last and result.value == inst.guest_fd
+                flags = SECCOMP_ADDFD_FLAG_SETFD | (SECCOMP_ADDFD_FLAG_SEND if send else 0)
+                rc = lib.rp_notify_addfd(self.notify_fd, notif_id, inst.host_fd, inst.guest_fd,
+                                         os.O_CLOEXEC if inst.cloexec else 0, flags)
+                if rc < 0:
+                    lib.rp_notify_send(self.notify_fd, notif_id, 0, rc, 0)
+                    return
+                sent = send
+        finally:
+            for inst in result.fds:
+                os.close(inst.host_fd)
+        if not sent:
+            lib.rp_notify_send(self.notify_fd, notif_id, result.value, 0, 0)
+
+    def _deliver_pending(self, call: TrappedCall) -> None:
+        pending = self._pending.pop(call.tid)
+        self._addfds_and_reply(call.notif_id, pending.result)
+        if pending.then_exec is not None:
+            self._pending_exec[call.tid] = pending.then_exec
+
+    def _redirect_to_install(self, tid: int, pending: _PendingInstall, resume: int) -> None:
+        """At a ptrace stop, turn the current call into RP_NR_INSTALL and resume."""
+        regs = ffi.new("struct rp_regs *")
+        _check(lib.rp_get_regs(tid, regs), "PTRACE_GETREGS")
+        regs.orig_rax = lib.RP_NR_INSTALL
+        _check(lib.rp_set_regs(tid, regs), "PTRACE_SETREGS")
+        self._pending[tid] = pending
+        self._ptrace(resume, tid, 0, 0)
+
+    # -- exec ----------------------------------------------------------
+
+    def _exec_via(self, call: TrappedCall, via: ExecVia) -> None:
+        guest_fd = self.sentry.exec_fd_number(call.tid)
+        install = InstallFds(0, [FdInstall(via.host_fd, guest_fd, cloexec=True)])
+        via.host_fd = guest_fd  # from here on: the number in the caller
+        self._redirect_to_install(call.tid, _PendingInstall(install, via), PTRACE_SYSCALL)
+
+    def _rewrite_into_execveat(self, tid: int) -> None:
+        via = self._pending_exec.pop(tid)
+        regs = ffi.new("struct rp_regs *")
+        _check(lib.rp_get_regs(tid, regs), "PTRACE_GETREGS")
+        regs.rip -= 2  # back onto the `syscall` instruction
+        regs.rax = regs.orig_rax = NR_EXECVEAT
+        regs.rdi, regs.rsi, regs.rdx = via.host_fd, via.empty_addr, via.argv_addr
+        regs.r10, regs.r8 = via.envp_addr, AT_EMPTY_PATH
+        _check(lib.rp_set_regs(tid, regs), "PTRACE_SETREGS")
+        self._exec_armed.add(tid)
+        self._ptrace(PTRACE_CONT, tid, 0, 0)
+
+    # -- ptrace lifecycle ----------------------------------------------
+
+    def on_wait(self, pid: int, status: int) -> int:
+        if os.environ.get("RP_DEBUG_WAIT"):
+            print(f"wait: pid={pid} status={status:#x}", file=sys.stderr)
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            self._forget(pid)
+            self.sentry.on_exit(pid, status)
+            return self.sentry.finished
+        if not os.WIFSTOPPED(status):
+            return 0
+        sig, event = os.WSTOPSIG(status), status >> 16
+        if sig == signal.SIGTRAP | 0x80:
+            if pid in self._pending_exec:
+                self._rewrite_into_execveat(pid)
+            else:
+                self._ptrace(PTRACE_CONT, pid, 0, 0)
+        elif event in (PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE):
+            self._on_clone(pid)
+        elif event == PTRACE_EVENT_EXEC:
+            former = self._eventmsg(pid)
+            self._exec_armed.discard(pid)
+            self.sentry.on_exec(pid, former)
+            self._ptrace(PTRACE_CONT, pid, 0, 0)
+        elif event == PTRACE_EVENT_STOP:
+            self._on_event_stop(pid, sig)
+        else:  # a signal on its way to the tracee: deliver it
+            self._ptrace(PTRACE_CONT, pid, 0, sig, ignore_esrch=True)
+        return self.sentry.finished
+
+    def _on_clone(self, parent: int) -> None:
+        child = self._eventmsg(parent)
+        regs = ffi.new("struct rp_regs *")
+        _check(lib.rp_get_regs(parent, regs), "PTRACE_GETREGS")
+        flags = self._clone_flags(parent, regs)
+        self.sentry.on_clone(parent, child, flags)
+        if child in self._early_stops:
+            self._early_stops.discard(child)
+            self._ptrace(PTRACE_CONT, child, 0, 0, ignore_esrch=True)
+        else:
+            self._awaiting_start.add(child)
+        self._ptrace(PTRACE_CONT, parent, 0, 0, ignore_esrch=True)
+
+    def _clone_flags(self, tid: int, regs) -> int:
+        nr = regs.orig_rax
+        if nr == NR_CLONE:
+            return regs.rdi
+        if nr == NR_CLONE3:
+            try:
+                return struct.unpack("<Q", self.read(tid, regs.rdi, 8))[0]
+            except MemoryFault:
+                return 0
+        if nr == NR_VFORK:
+            return CLONE_VM | CLONE_VFORK
+        return signal.SIGCHLD
+
+    def _on_event_stop(self, pid: int, sig: int) -> None:
+        if pid in self._awaiting_start:  # a new child's first stop
+            self._awaiting_start.discard(pid)
+            self._ptrace(PTRACE_CONT, pid, 0, 0, ignore_esrch=True)
+        elif not self.sentry.knows(pid):  # first stop before its parent's event
+            self._early_stops.add(pid)
+        elif sig in JOB_CONTROL_STOPS:  # group-stop: stay stopped until SIGCONT
+            self._ptrace(PTRACE_LISTEN, pid, 0, 0, ignore_esrch=True)
+        else:
+            self._ptrace(PTRACE_CONT, pid, 0, 0, ignore_esrch=True)
+
+    def _forget(self, pid: int) -> None:
+        self._pending.pop(pid, None)
+        self._pending_exec.pop(pid, None)
+        self._exec_armed.discard(pid)
+        self._awaiting_start.discard(pid)
+        self._early_stops.discard(pid)
+
+    def _eventmsg(self, pid: int) -> int:
+        msg = ffi.new("unsigned long *")
+        self._ptrace(PTRACE_GETEVENTMSG, pid, 0, int(ffi.cast("uintptr_t", msg)))
+        return msg[0]
+
+    @staticmethod
+    def _ptrace(request: int, pid: int, addr: int, data: int, ignore_esrch: bool = False) -> int:
+        rc = lib.rp_ptrace(request, pid, addr, data)
+        if rc < 0 and not (ignore_esrch and rc == -3):
+            raise OSError(-rc, f"ptrace({request:#x}, {pid}): {os.strerror(-rc)}")
+        return rc
+
+    # -- the fast path's identity table ----------------------------------
+
+    @staticmethod
+    def publish_ids(tid: int, vpid: int, vtid: int, vppid: int,
+                    uid: int, euid: int, gid: int, egid: int) -> None:
+        ids = ffi.new("struct rp_ids *", {
+            "tid": tid, "vpid": vpid, "vtid": vtid, "vppid": vppid,
+            "uid": uid, "euid": euid, "gid": gid, "egid": egid})
+        _check(lib.rp_ids_set(ids), "fast-path table")
+
+    @staticmethod
+    def retract_ids(tid: int) -> None:
+        lib.rp_ids_clear(tid)
+
+    @staticmethod
+    def set_fast_path(on: bool) -> None:
+        lib.rp_fast_path_enable(1 if on else 0)
+
+    @staticmethod
+    def fast_path_count(nr: int) -> int:
+        return lib.rp_fast_path_count(nr)
+
+    # -- guest memory --------------------------------------------------
+
+    def read(self, tid: int, addr: int, size: int) -> bytes:
+        buf = ffi.new("char[]", max(size, 1))
+        n = lib.rp_mem_read(tid, addr, buf, size)
+        if n != size:
+            raise MemoryFault(addr)
+        return ffi.buffer(buf, size)[:]
+
+    def read_cstring(self, tid: int, addr: int, limit: int) -> bytes | None:
+        """The NUL-terminated string at addr, or None if longer than `limit`."""
+        buf = ffi.new("char[]", limit)
+        n = lib.rp_mem_read_cstr(tid, addr, buf, limit)
+        if n == -36:  # ENAMETOOLONG
+            return None
+        if n < 0:
+            raise MemoryFault(addr)
+        return ffi.buffer(buf, n)[:]
+
+    def write(self, tid: int, addr: int, data: bytes) -> None:
+        if lib.rp_mem_write(tid, addr, data, len(data)) != len(data):
+            raise MemoryFault(addr)
+
+    @staticmethod
+    def stack_pointer(tid: int) -> int:
+        """The caller's rsp; only at a ptrace stop (exec is always caught at one)."""
+        regs = ffi.new("struct rp_regs *")
+        _check(lib.rp_get_regs(tid, regs), "PTRACE_GETREGS")
+        return regs.rsp
+
+    def still_valid(self, call: TrappedCall) -> bool:
+        """Whether a notification is still pending (memory read for it is trustworthy)."""
+        return call.via_ptrace or lib.rp_notify_id_valid(self.notify_fd, call.notif_id) == 0
+
+    def fail(self, exc: BaseException) -> int:
+        """A sentry bug escaped a callback: stop the loop and re-raise it from run()."""
+        self._failure = exc
+        return 1
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise OSError("the workload died while starting")
+        data += chunk
+    return data
+
+
+def _check(rc: int, what: str) -> int:
+    if rc < 0:
+        raise OSError(-rc, f"{what}: {os.strerror(-rc)}")
+    return rc
+
+
+@ffi.def_extern()
+def rp_py_trap(trap, reply):
+    try:
+        return _active.on_trap(trap, reply)
+    except BaseException as exc:  # noqa: BLE001 - fail closed on a sentry bug
+        reply.kind = lib.RP_REPLY_ERRNO
+        reply.value = 38
+        return _active.fail(exc)
+
+
+@ffi.def_extern()
+def rp_py_wait(pid, status):
+    try:
+        return _active.on_wait(pid, status)
+    except BaseException as exc:  # noqa: BLE001
+        return _active.fail(exc)
+
+
+@ffi.def_extern()
+def rp_py_event(fd, events):
+    try:
+        handler = _active._event_handlers.get(fd)
+        if handler is not None:
+            handler(events)
+        return _active.sentry.finished
+    except BaseException as exc:  # noqa: BLE001
+        return _active.fail(exc)

@@ -1,0 +1,88 @@
+"""Exec: what the sentry decides before the host replaces a process image.
+
+The sentry resolves the program in its own VFS, checks that it may be
+executed, follows `#!` lines itself (the interpreter too is looked up in
+the sandbox, never by the host), and hands the platform an fd to exec with
+execveat(fd, "", argv, envp, AT_EMPTY_PATH). A dynamic binary's PT_INTERP
+is opened by the host kernel: that is why the workload's host root is a
+read-only view of its rootfs (docs/architecture.md, "Exec").
+"""
+from __future__ import annotations
+
+import errno
+import os
+import posixpath
+import stat as statmod
+
+from runsc_py.platform import ExecVia
+from runsc_py.sentry.errors import SyscallError
+
+BINPRM_BUF_SIZE = 256
+MAX_INTERPRETER_DEPTH = 4   # Linux's BINPRM_MAX_RECURSION
+MAX_ARG_POINTERS = 0x7FFFFFFF // 8
+
+
+def open_executable(ctx, base: str, path: str):
+    """Resolve and open a program for exec, with Linux's checks."""
+    res = ctx.kernel.vfs.resolve(base, path, follow=True, open_flags=os.O_RDONLY)
+    if not statmod.S_ISREG(res.stat.mode):
+        _close(res.fd)
+        raise SyscallError(errno.EACCES)
+    if not ctx.process.creds.may_execute(res.stat):
+        _close(res.fd)
+        raise SyscallError(errno.EACCES)
+    return res
+
+
+def prepare_exec(ctx, base: str, path: str, argv_addr: int, envp_addr: int) -> ExecVia:
+    argv, argv_end = ctx.pointer_array(argv_addr, MAX_ARG_POINTERS) if argv_addr else ([], 0)
+    envp_end = ctx.pointer_array(envp_addr, MAX_ARG_POINTERS)[1] if envp_addr else 0
+    empty_addr = argv_end or envp_end
+    as_given = path
+    prefix: list[bytes] = []  # interpreter words to prepend, outermost last
+    for _depth in range(MAX_INTERPRETER_DEPTH + 1):
+        res = open_executable(ctx, base, path)
+        header = os.pread(res.fd, BINPRM_BUF_SIZE, 0)
+        if header.startswith(b"\x7fELF"):
+            break
+        if not header.startswith(b"#!"):
+            os.close(res.fd)
+            raise SyscallError(errno.ENOEXEC)
+        os.close(res.fd)
+        interp, arg = parse_shebang(header)
+        # Linux: argv becomes [interp, arg?, script] + the previous argv[1:]
+        prefix = [interp] + ([arg] if arg else []) + [os.fsencode(path)] + prefix[1:]
+        path = os.fsdecode(interp)
+    else:
+        raise SyscallError(errno.ELOOP)
+    if prefix:
+        argv_addr, empty_addr = _write_argv(ctx, prefix, argv[1:])
+    elif not empty_addr:
+        empty_addr = ctx.push_scratch(b"\0")
+    ctx.task.exec_pending = (res.path, os.fsencode(posixpath.basename(as_given))[:15])
+    return ExecVia(res.fd, argv_addr, envp_addr, empty_addr)
+
+
+def parse_shebang(header: bytes) -> tuple[bytes, bytes]:
+    """The interpreter and its one optional argument, as Linux splits a `#!` line."""
+    line = header[2:].split(b"\n", 1)
+    if len(line) == 1 and len(header) == BINPRM_BUF_SIZE:
+        raise SyscallError(errno.ENOEXEC)  # interpreter line longer than Linux reads
+    text = line[0].replace(b"\t", b" ").strip()
+    if not text:
+        raise SyscallError(errno.ENOEXEC)
+    interp, _, arg = text.partition(b" ")
+    return interp, arg.strip()
+
+
+def _write_argv(ctx, words: list[bytes], rest_ptrs: list[int]) -> tuple[int, int]:
+    """Put a new argv (words, then the caller's own argv[1:]) in scratch memory."""
+    addrs = [ctx.push_scratch(w + b"\0") for w in words]
+    empty = ctx.push_scratch(b"\0")
+    table = b"".join(a.to_bytes(8, "little") for a in addrs + rest_ptrs) + bytes(8)
+    return ctx.push_scratch(table), empty
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)

@@ -1,0 +1,138 @@
+"""Tasks and the process tree: the sentry's table of who runs in the sandbox.
+
+A Task is one workload thread (a host thread); a Process is a thread group
+with what its threads share: the fd table, the fs context (cwd, umask),
+credentials, the parent, the exit status. Everything a workload can learn
+about processes comes from here.
+
+Virtual ids: the workload runs in a fresh host pid namespace, so the pid
+the kernel reports inside it (fork's return, wait4's) is the one the
+sentry records as the virtual pid (read from NSpid). The sentry keeps the
+mapping both ways; nothing in the workload ever sees a host pid.
+"""
+from __future__ import annotations
+
+import dataclasses
+import stat as statmod
+
+from runsc_py.sentry.fdtable import FdTable
+
+
+@dataclasses.dataclass
+class Credentials:
+    uid: int = 0
+    euid: int = 0
+    suid: int = 0
+    gid: int = 0
+    egid: int = 0
+    sgid: int = 0
+    groups: tuple[int, ...] = ()
+
+    def copy(self) -> "Credentials":
+        return dataclasses.replace(self)
+
+    def may_access(self, st, want: int) -> bool:
+        """access(2)'s check of R_OK|W_OK|X_OK (4|2|1) against a file's mode.
+
+        Root passes read and write always and execute when any x bit is set
+        (or the file is a directory), as CAP_DAC_OVERRIDE gives.
+        """
+        if self.euid == 0:
+            return not (want & 1) or bool(st.mode & 0o111) or statmod.S_ISDIR(st.mode)
+        if st.uid == self.euid:
+            bits = (st.mode >> 6) & 7
+        elif st.gid == self.egid or st.gid in self.groups:
+            bits = (st.mode >> 3) & 7
+        else:
+            bits = st.mode & 7
+        return want & bits == want
+
+    def may_execute(self, st) -> bool:
+        return self.may_access(st, 1)
+
+
+@dataclasses.dataclass
+class FsContext:
+    """What CLONE_FS shares: the working directory (a canonical guest path) and umask."""
+
+    cwd: str = "/"
+    umask: int = 0o022
+
+    def copy(self) -> "FsContext":
+        return dataclasses.replace(self)
+
+
+class Process:
+    def __init__(self, vpid: int, parent: "Process | None", fds: FdTable, fs: FsContext,
+                 creds: Credentials, exe: str = "", comm: bytes = b""):
+        self.vpid = vpid
+        self.parent = parent
+        self.fds = fds
+        self.fs = fs
+        self.creds = creds
+        self.exe = exe
+        self.comm = comm
+        self.pgid = parent.pgid if parent else vpid
+        self.sid = parent.sid if parent else vpid
+        self.threads: dict[int, Task] = {}  # by host tid
+        self.exit_status: int | None = None
+        self.pidfd: int | None = None       # host pidfd, to borrow fds with pidfd_getfd
+
+    @property
+    def vppid(self) -> int:
+        return self.parent.vpid if self.parent and self.parent.exit_status is None else 0
+
+
+class Task:
+    __slots__ = ("host_tid", "vtid", "process", "exec_pending")
+
+    def __init__(self, host_tid: int, vtid: int, process: Process):
+        self.host_tid = host_tid
+        self.vtid = vtid
+        self.process = process
+        self.exec_pending: tuple[str, bytes] | None = None  # (exe, comm) once exec succeeds
+
+    def __repr__(self) -> str:
+        return f"Task(vtid={self.vtid}, host={self.host_tid}, vpid={self.process.vpid})"
+
+
+class TaskTable:
+    def __init__(self):
+        self.by_host_tid: dict[int, Task] = {}
+        self.processes: dict[int, Process] = {}  # by vpid, while alive
+        self.init: Process | None = None
+
+    def add(self, task: Task) -> None:
+        self.by_host_tid[task.host_tid] = task
+        task.process.threads[task.host_tid] = task
+        self.processes[task.process.vpid] = task.process
+
+    def remove(self, host_tid: int) -> Task | None:
+        """Forget an exited thread; returns it. Its process goes with its last thread."""
+        task = self.by_host_tid.pop(host_tid, None)
+        if task is None:
+            return None
+        proc = task.process
+        proc.threads.pop(host_tid, None)
+        if not proc.threads:
+            self.processes.pop(proc.vpid, None)
+        return task
+
+    def rekey(self, task: Task, new_host_tid: int, new_vtid: int) -> None:
+        """A non-leader thread exec'd: it now has the leader's ids."""
+        self.by_host_tid.pop(task.host_tid, None)
+        task.process.threads.pop(task.host_tid, None)
+        task.host_tid, task.vtid = new_host_tid, new_vtid
+        self.add(task)
+
+    def host_pid_of(self, vpid: int) -> int | None:
+        proc = self.processes.get(vpid)
+        if proc is None:
+            return None
+        for task in proc.threads.values():
+            if task.vtid == vpid:
+                return task.host_tid
+        return next(iter(proc.threads), None)
+
+    def __len__(self) -> int:
+        return len(self.by_host_tid)

@@ -1,0 +1,212 @@
+"""Syscalls on file descriptors: open, close, dup, fcntl, pipe, ioctl, getdents64.
+
+The table changes here; the bytes never pass through the sentry.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import select
+import struct
+
+from runsc_py.platform import NATIVE, FdInstall, InstallFds
+from runsc_py.sentry import files
+from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fdtable import OpenFile
+from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int
+
+F_DUPFD, F_GETFD, F_SETFD = 0, 1, 2
+F_DUPFD_CLOEXEC = 1030
+FD_CLOEXEC = 1
+CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
+# fcntl commands that only touch the host object (status flags, locks,
+# owners, pipe size, seals): the host runs them on the installed fd.
+NATIVE_FCNTLS = {3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 36, 37, 38, 1024, 1025, 1031, 1032, 1033, 1034}
+# ioctls a terminal or pipe answers itself; the caller's stdio may be a tty.
+NATIVE_IOCTLS = {
+    0x5401, 0x5402, 0x5403, 0x5404,  # TCGETS, TCSETS, TCSETSW, TCSETSF
+    0x5405, 0x5406, 0x5407, 0x5408,  # TCGETA, TCSETA, TCSETAW, TCSETAF
+    0x540B, 0x540F, 0x5410,          # TCFLSH, TIOCGPGRP, TIOCSPGRP
+    0x5413, 0x5414,                  # TIOCGWINSZ, TIOCSWINSZ
+    0x541B, 0x5421, 0x5452,          # FIONREAD, FIONBIO, FIOASYNC
+    0x80045430,                      # TIOCGPTN
+}
+FIONCLEX, FIOCLEX = 0x5450, 0x5451
+DIRENT = struct.Struct("<QqHB")
+
+
+def install_new(ctx: SyscallContext, file: OpenFile, host_fd: int, cloexec: bool,
+                start: int = 0) -> InstallFds:
+    """Give the caller `host_fd` at its lowest free guest fd >= start."""
+    try:
+        fd = ctx.fds.lowest_free(start)
+    except SyscallError:
+        os.close(host_fd)
+        raise
+    ctx.fds.install(fd, file, cloexec)
+    return InstallFds(fd, [FdInstall(host_fd, fd, cloexec)])
+
+
+def open(ctx, path, flags, mode):  # noqa: A001 - named after the syscall
+    return openat(ctx, AT_FDCWD, path, flags, mode)
+
+
+def creat(ctx, path, mode):
+    return openat(ctx, AT_FDCWD, path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode)
+
+
+def openat(ctx, dirfd, path, flags, mode):
+    flags = as_int(flags)
+    file, host_fd = files.open_path(ctx, ctx.base_dir(dirfd), ctx.path(path), flags)
+    return install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC))
+
+
+def close(ctx, fd):
+    ctx.fds.close(as_int(fd), ctx.task.host_tid)
+    return NATIVE
+
+
+def close_range(ctx, first, last, flags):
+    if first > last or flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC):
+        raise SyscallError(errno.EINVAL)
+    # CLOSE_RANGE_UNSHARE: the host unshares the caller's table; the sentry
+    # keeps one table per process, which the closes below keep exact.
+    for fd in [fd for fd in ctx.fds.entries if first <= fd <= last]:
+        if flags & CLOSE_RANGE_CLOEXEC:
+            ctx.fds.entries[fd].cloexec = True
+        else:
+            ctx.fds.close(fd, ctx.task.host_tid)
+    return NATIVE
+
+
+def dup(ctx, oldfd):
+    return _dup_to(ctx, as_int(oldfd), None, cloexec=False)
+
+
+def dup2(ctx, oldfd, newfd):
+    oldfd, newfd = as_int(oldfd), as_int(newfd)
+    if oldfd == newfd:
+        ctx.fds.get(oldfd)
+        return newfd
+    return _dup_to(ctx, oldfd, newfd, cloexec=False)
+
+
+def dup3(ctx, oldfd, newfd, flags):
+    oldfd, newfd = as_int(oldfd), as_int(newfd)
+    if oldfd == newfd or flags & ~os.O_CLOEXEC:
+        raise SyscallError(errno.EINVAL)
+    return _dup_to(ctx, oldfd, newfd, cloexec=bool(flags & os.O_CLOEXEC))
+
+
+def _dup_to(ctx, oldfd: int, newfd: int | None, cloexec: bool, start: int = 0) -> InstallFds:
+    entry = ctx.fds.get(oldfd)
+    if newfd is not None and not 0 <= newfd < ctx.fds.limit:
+        raise SyscallError(errno.EBADF)
+    host_fd = ctx.kernel.borrow_fd(ctx.task, oldfd)
+    if newfd is None:
+        return install_new(ctx, entry.file, host_fd, cloexec, start)
+    ctx.fds.install(newfd, entry.file, cloexec)
+    return InstallFds(newfd, [FdInstall(host_fd, newfd, cloexec)])
+
+
+def fcntl(ctx, fd, cmd, arg):
+    fd, cmd = as_int(fd), as_int(cmd)
+    entry = ctx.fds.get(fd)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        return _dup_to(ctx, fd, None, cmd == F_DUPFD_CLOEXEC, start=as_int(arg))
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if entry.cloexec else 0
+    if cmd == F_SETFD:
+        entry.cloexec = bool(arg & FD_CLOEXEC)
+        return NATIVE  # the host flag decides what exec closes
+    if cmd in NATIVE_FCNTLS:
+        return NATIVE
+    raise SyscallError(errno.EINVAL)
+
+
+def ioctl(ctx, fd, request, arg):
+    entry = ctx.fds.get(as_int(fd))
+    request &= 0xFFFFFFFF
+    if request in (FIOCLEX, FIONCLEX):
+        entry.cloexec = request == FIOCLEX
+        return NATIVE
+    if request in NATIVE_IOCTLS and entry.file.kind in ("host", "pipe", "device", "file"):
+        return NATIVE
+    raise SyscallError(errno.ENOTTY)
+
+
+def pipe(ctx, fds_addr):
+    return pipe2(ctx, fds_addr, 0)
+
+
+def pipe2(ctx, fds_addr, flags):
+    if flags & ~(os.O_CLOEXEC | os.O_NONBLOCK | os.O_DIRECT):
+        raise SyscallError(errno.EINVAL)
+    cloexec = bool(flags & os.O_CLOEXEC)
+    r = ctx.fds.lowest_free()
+    w = ctx.fds.lowest_free(r + 1)
+    ctx.write(fds_addr, struct.pack("<ii", r, w))
+    host_r, host_w = os.pipe2((flags & ~os.O_CLOEXEC) | os.O_CLOEXEC)
+    ctx.fds.install(r, OpenFile("pipe", path="pipe:[read]"), cloexec)
+    ctx.fds.install(w, OpenFile("pipe", path="pipe:[write]"), cloexec)
+    return InstallFds(0, [FdInstall(host_r, r, cloexec), FdInstall(host_w, w, cloexec)])
+
+
+def memfd_create(ctx, name_addr, flags):
+    name = os.fsdecode(ctx.cstring(name_addr, 250))
+    host_fd = os.memfd_create(name, (flags & ~os.MFD_CLOEXEC) | os.MFD_CLOEXEC)
+    return install_new(ctx, OpenFile("memfd", path=f"/memfd:{name} (deleted)"), host_fd,
+                       bool(flags & os.MFD_CLOEXEC))
+
+
+def eventfd2(ctx, initval, flags):
+    host_fd = os.eventfd(initval & 0xFFFFFFFF, (flags & ~os.EFD_CLOEXEC) | os.EFD_CLOEXEC)
+    return install_new(ctx, OpenFile("eventfd", path="anon_inode:[eventfd]"), host_fd,
+                       bool(flags & os.EFD_CLOEXEC))
+
+
+def eventfd(ctx, initval):
+    return eventfd2(ctx, initval, 0)
+
+
+def epoll_create1(ctx, flags):
+    if flags & ~select.EPOLL_CLOEXEC:
+        raise SyscallError(errno.EINVAL)
+    ep = select.epoll()
+    host_fd = os.dup(ep.fileno())
+    ep.close()
+    return install_new(ctx, OpenFile("epoll", path="anon_inode:[eventpoll]"), host_fd,
+                       bool(flags & select.EPOLL_CLOEXEC))
+
+
+def epoll_create(ctx, size):
+    if as_int(size) <= 0:
+        raise SyscallError(errno.EINVAL)
+    return epoll_create1(ctx, 0)
+
+
+def getdents64(ctx, fd, buf, count):
+    fd = as_int(fd)
+    file = ctx.fds.file(fd)
+    if file.kind != "dir":
+        raise SyscallError(errno.ENOTDIR)
+    entries = files.dir_entries(file)
+    host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
+    try:  # the position lives in the host fd, so lseek/rewinddir work natively
+        pos = os.lseek(host_fd, 0, os.SEEK_CUR)
+        out = bytearray()
+        while pos < len(entries):
+            ino, dtype, name = entries[pos]
+            reclen = (DIRENT.size + len(name) + 1 + 7) & ~7
+            if len(out) + reclen > count:
+                break
+            out += DIRENT.pack(ino, pos + 1, reclen, dtype) + name
+            out += bytes(reclen - DIRENT.size - len(name))
+            pos += 1
+        if not out and pos < len(entries):
+            raise SyscallError(errno.EINVAL)
+        ctx.write(buf, bytes(out))
+        os.lseek(host_fd, pos, os.SEEK_SET)
+    finally:
+        os.close(host_fd)
+    return len(out)

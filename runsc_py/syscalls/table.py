@@ -1,0 +1,424 @@
+"""The syscall table: every x86_64 number, who answers it, and how well.
+
+One row per syscall the sandbox knows about: its policy in the seccomp
+filter (platform/policy.py), its handler, a support level and a note. The
+filter, `--strace`, `--report` and `runsc-py syscalls` all read this one
+table. A number with no row, or a row with no handler, traps and fails
+with ENOSYS, and is counted.
+
+Support levels:
+    full           emulated by the sentry as Linux does it
+    partial        emulated, with the limits the note gives
+    native         run by the host kernel (data path, memory, time, signal
+                   frames) — safe because every fd and id it can name is
+                   the sandbox's own
+    denied         refused in the filter with the errno given, no round trip
+    unimplemented  traps, returns ENOSYS, and is reported
+"""
+from __future__ import annotations
+
+import dataclasses
+import errno
+import inspect
+from collections.abc import Callable
+
+from runsc_py.platform.policy import Policy
+from runsc_py.syscalls import file, fs, misc, process
+
+
+@dataclasses.dataclass(frozen=True)
+class Syscall:
+    nr: int
+    name: str
+    policy: Policy
+    support: str
+    handler: Callable | None = None
+    note: str = ""
+    errno: int = 0  # for denied calls
+    nargs: int = dataclasses.field(init=False, default=0)  # arguments the handler takes
+
+    def __post_init__(self):
+        if self.handler is not None:
+            object.__setattr__(self, "nargs", len(inspect.signature(self.handler).parameters) - 1)
+
+
+def emulated(nr: int, handler: Callable, note: str = "", support: str = "full") -> Syscall:
+    return Syscall(nr, handler.__name__, Policy.TRAP, support if not note else "partial", handler, note)
+
+
+def native(nr: int, name: str, note: str = "") -> Syscall:
+    return Syscall(nr, name, Policy.NATIVE, "native", None, note)
+
+
+def checked(nr: int, handler: Callable, note: str) -> Syscall:
+    """Trapped, checked by the sentry, then run natively (the handler returns NATIVE)."""
+    return Syscall(nr, handler.__name__, Policy.TRAP, "full", handler, note)
+
+
+def denied(nr: int, name: str, err: int, note: str) -> Syscall:
+    return Syscall(nr, name, Policy.DENY, "denied", None, note, err)
+
+
+def unimplemented(nr: int, name: str, issue: str) -> Syscall:
+    return Syscall(nr, name, Policy.TRAP, "unimplemented", None, issue)
+
+
+DATA_PATH = "data path on a sentry-installed fd"
+PID_NS = "ids are the sandbox's pid namespace's (virtual)"
+MEMORY = "the workload's own address space"
+READ_ONLY = "resolved by the sentry; every mount is read-only until the VFS issue (EROFS)"
+VFS_ISSUE = "VFS issue (#3)"
+PROCESS_ISSUE = "process issue (#4)"
+NETWORK_ISSUE = "network issue (#6)"
+
+ROWS = [
+    # -- file descriptors (file.py) --
+    native(0, "read", DATA_PATH),
+    native(1, "write", DATA_PATH),
+    emulated(2, file.open, "read-only mounts"),
+    checked(3, file.close, "the table drops the fd, the host closes it"),
+    emulated(4, fs.stat),
+    emulated(5, fs.fstat),
+    emulated(6, fs.lstat),
+    native(7, "poll", DATA_PATH),
+    native(8, "lseek", DATA_PATH),
+    native(9, "mmap", MEMORY + "; file mappings of sentry-installed fds"),
+    native(10, "mprotect", MEMORY),
+    native(11, "munmap", MEMORY),
+    native(12, "brk", MEMORY),
+    native(13, "rt_sigaction", "signal frames are host things"),
+    native(14, "rt_sigprocmask", "signal frames are host things"),
+    native(15, "rt_sigreturn", "signal frames are host things"),
+    checked(16, file.ioctl, "terminal and FIO* requests on host fds; others ENOTTY"),
+    native(17, "pread64", DATA_PATH),
+    native(18, "pwrite64", DATA_PATH),
+    native(19, "readv", DATA_PATH),
+    native(20, "writev", DATA_PATH),
+    emulated(21, fs.access),
+    emulated(22, file.pipe),
+    native(23, "select", DATA_PATH),
+    native(24, "sched_yield"),
+    native(25, "mremap", MEMORY),
+    native(26, "msync", MEMORY),
+    native(27, "mincore", MEMORY),
+    native(28, "madvise", MEMORY),
+    native(29, "shmget", "the sandbox's own IPC namespace"),
+    native(30, "shmat", "the sandbox's own IPC namespace"),
+    native(31, "shmctl", "the sandbox's own IPC namespace"),
+    emulated(32, file.dup),
+    emulated(33, file.dup2),
+    native(34, "pause"),
+    native(35, "nanosleep"),
+    native(36, "getitimer"),
+    native(37, "alarm"),
+    native(38, "setitimer"),
+    emulated(39, process.getpid, support="full"),
+    native(40, "sendfile", DATA_PATH),
+    unimplemented(41, "socket", NETWORK_ISSUE),
+    unimplemented(42, "connect", NETWORK_ISSUE),
+    unimplemented(43, "accept", NETWORK_ISSUE),
+    unimplemented(44, "sendto", NETWORK_ISSUE),
+    unimplemented(45, "recvfrom", NETWORK_ISSUE),
+    unimplemented(46, "sendmsg", NETWORK_ISSUE),
+    unimplemented(47, "recvmsg", NETWORK_ISSUE),
+    unimplemented(48, "shutdown", NETWORK_ISSUE),
+    unimplemented(49, "bind", NETWORK_ISSUE),
+    unimplemented(50, "listen", NETWORK_ISSUE),
+    unimplemented(51, "getsockname", NETWORK_ISSUE),
+    unimplemented(52, "getpeername", NETWORK_ISSUE),
+    unimplemented(53, "socketpair", NETWORK_ISSUE),
+    unimplemented(54, "setsockopt", NETWORK_ISSUE),
+    unimplemented(55, "getsockopt", NETWORK_ISSUE),
+    checked(56, process.clone, "no namespace flags, no CLONE_UNTRACED (EPERM)"),
+    native(57, "fork", "reported to the sentry by ptrace"),
+    native(58, "vfork", "reported to the sentry by ptrace"),
+    Syscall(59, "execve", Policy.EXEC, "full", process.execve,
+            "resolved by the sentry, run as execveat(fd); #! handled by the sentry"),
+    native(60, "exit"),
+    native(61, "wait4", PID_NS),
+    native(62, "kill", PID_NS + "; reaches only sandbox processes"),
+    emulated(63, misc.uname, support="full"),
+    native(64, "semget", "the sandbox's own IPC namespace"),
+    native(65, "semop", "the sandbox's own IPC namespace"),
+    native(66, "semctl", "the sandbox's own IPC namespace"),
+    native(67, "shmdt", "the sandbox's own IPC namespace"),
+    native(68, "msgget", "the sandbox's own IPC namespace"),
+    native(69, "msgsnd", "the sandbox's own IPC namespace"),
+    native(70, "msgrcv", "the sandbox's own IPC namespace"),
+    native(71, "msgctl", "the sandbox's own IPC namespace"),
+    checked(72, file.fcntl, "dup and FD_CLOEXEC in the table; flags and locks on the host fd"),
+    native(73, "flock", DATA_PATH),
+    native(74, "fsync", DATA_PATH),
+    native(75, "fdatasync", DATA_PATH),
+    emulated(76, fs.truncate, READ_ONLY),
+    native(77, "ftruncate", DATA_PATH + " (the host enforces the fd's access mode)"),
+    unimplemented(78, "getdents", "legacy; getdents64 is implemented"),
+    emulated(79, fs.getcwd),
+    emulated(80, fs.chdir),
+    emulated(81, fs.fchdir),
+    emulated(82, fs.rename, READ_ONLY),
+    emulated(83, fs.mkdir, READ_ONLY),
+    emulated(84, fs.rmdir, READ_ONLY),
+    emulated(85, file.creat, READ_ONLY),
+    emulated(86, fs.link, READ_ONLY),
+    emulated(87, fs.unlink, READ_ONLY),
+    emulated(88, fs.symlink, READ_ONLY),
+    emulated(89, fs.readlink),
+    emulated(90, fs.chmod, READ_ONLY),
+    emulated(91, fs.fchmod, READ_ONLY),
+    emulated(92, fs.chown, READ_ONLY),
+    emulated(93, fs.fchown, READ_ONLY),
+    emulated(94, fs.lchown, READ_ONLY),
+    emulated(95, fs.umask),
+    native(96, "gettimeofday"),
+    native(97, "getrlimit"),
+    native(98, "getrusage"),
+    unimplemented(99, "sysinfo", PROCESS_ISSUE + " (the sandbox's view)"),
+    native(100, "times"),
+    denied(101, "ptrace", errno.EPERM, "no ptrace inside the sandbox"),
+    emulated(102, process.getuid),
+    denied(103, "syslog", errno.EPERM, "the host's kernel log"),
+    emulated(104, process.getgid),
+    unimplemented(105, "setuid", PROCESS_ISSUE),
+    unimplemented(106, "setgid", PROCESS_ISSUE),
+    emulated(107, process.geteuid),
+    emulated(108, process.getegid),
+    native(109, "setpgid", PID_NS),
+    emulated(110, process.getppid),
+    native(111, "getpgrp", PID_NS),
+    native(112, "setsid", PID_NS),
+    unimplemented(113, "setreuid", PROCESS_ISSUE),
+    unimplemented(114, "setregid", PROCESS_ISSUE),
+    emulated(115, process.getgroups),
+    unimplemented(116, "setgroups", PROCESS_ISSUE),
+    unimplemented(117, "setresuid", PROCESS_ISSUE),
+    unimplemented(118, "getresuid", PROCESS_ISSUE),
+    unimplemented(119, "setresgid", PROCESS_ISSUE),
+    unimplemented(120, "getresgid", PROCESS_ISSUE),
+    native(121, "getpgid", PID_NS),
+    unimplemented(122, "setfsuid", PROCESS_ISSUE),
+    unimplemented(123, "setfsgid", PROCESS_ISSUE),
+    native(124, "getsid", PID_NS),
+    unimplemented(125, "capget", PROCESS_ISSUE),
+    unimplemented(126, "capset", PROCESS_ISSUE),
+    native(127, "rt_sigpending"),
+    native(128, "rt_sigtimedwait"),
+    native(129, "rt_sigqueueinfo", PID_NS),
+    native(130, "rt_sigsuspend"),
+    native(131, "sigaltstack"),
+    denied(134, "uselib", errno.EPERM, "obsolete"),
+    native(135, "personality"),
+    unimplemented(137, "statfs", VFS_ISSUE),
+    unimplemented(138, "fstatfs", VFS_ISSUE),
+    native(140, "getpriority", PID_NS),
+    native(141, "setpriority", PID_NS),
+    native(142, "sched_setparam", PID_NS),
+    native(143, "sched_getparam", PID_NS),
+    native(144, "sched_setscheduler", PID_NS),
+    native(145, "sched_getscheduler", PID_NS),
+    native(146, "sched_get_priority_max"),
+    native(147, "sched_get_priority_min"),
+    native(148, "sched_rr_get_interval", PID_NS),
+    native(149, "mlock", MEMORY),
+    native(150, "munlock", MEMORY),
+    native(151, "mlockall", MEMORY),
+    native(152, "munlockall", MEMORY),
+    denied(153, "vhangup", errno.EPERM, "host terminals"),
+    denied(155, "pivot_root", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    emulated(157, misc.prctl, "names in the sentry; harmless options on the host; others EINVAL"),
+    native(158, "arch_prctl", "TLS of the calling thread"),
+    denied(159, "adjtimex", errno.EPERM, "the host's clock"),
+    checked(160, process.setrlimit, "RLIMIT_NOFILE is also the fd table's limit"),
+    denied(161, "chroot", errno.EPERM, VFS_ISSUE),
+    native(162, "sync"),
+    denied(163, "acct", errno.EPERM, "host accounting"),
+    denied(164, "settimeofday", errno.EPERM, "the host's clock"),
+    denied(165, "mount", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    denied(166, "umount2", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    denied(167, "swapon", errno.EPERM, "host swap"),
+    denied(168, "swapoff", errno.EPERM, "host swap"),
+    denied(169, "reboot", errno.EPERM, "the host"),
+    emulated(170, misc.sethostname),
+    emulated(171, misc.setdomainname),
+    denied(172, "iopl", errno.EPERM, "host I/O ports"),
+    denied(173, "ioperm", errno.EPERM, "host I/O ports"),
+    denied(175, "init_module", errno.EPERM, "host kernel modules"),
+    denied(176, "delete_module", errno.EPERM, "host kernel modules"),
+    denied(179, "quotactl", errno.EPERM, "host quotas"),
+    emulated(186, process.gettid),
+    native(187, "readahead", DATA_PATH),
+    unimplemented(188, "setxattr", VFS_ISSUE),
+    unimplemented(191, "getxattr", VFS_ISSUE),
+    unimplemented(192, "lgetxattr", VFS_ISSUE),
+    unimplemented(193, "fgetxattr", VFS_ISSUE),
+    unimplemented(194, "listxattr", VFS_ISSUE),
+    unimplemented(195, "llistxattr", VFS_ISSUE),
+    unimplemented(196, "flistxattr", VFS_ISSUE),
+    native(200, "tkill", PID_NS),
+    native(201, "time"),
+    native(202, "futex", MEMORY),
+    native(203, "sched_setaffinity", PID_NS),
+    native(204, "sched_getaffinity", PID_NS),
+    denied(206, "io_setup", errno.ENOSYS, "AIO is not offered"),
+    emulated(213, file.epoll_create),
+    denied(212, "lookup_dcookie", errno.EPERM, "host profiling"),
+    emulated(217, file.getdents64),
+    native(218, "set_tid_address", PID_NS),
+    native(219, "restart_syscall"),
+    native(221, "fadvise64", DATA_PATH),
+    native(222, "timer_create", PID_NS),
+    native(223, "timer_settime"),
+    native(224, "timer_gettime"),
+    native(225, "timer_getoverrun"),
+    native(226, "timer_delete"),
+    denied(227, "clock_settime", errno.EPERM, "the host's clock"),
+    native(228, "clock_gettime"),
+    native(229, "clock_getres"),
+    native(230, "clock_nanosleep"),
+    native(231, "exit_group"),
+    native(232, "epoll_wait", DATA_PATH),
+    native(233, "epoll_ctl", DATA_PATH),
+    native(234, "tgkill", PID_NS),
+    unimplemented(235, "utimes", VFS_ISSUE),
+    native(247, "waitid", PID_NS),
+    denied(246, "kexec_load", errno.EPERM, "the host kernel"),
+    denied(248, "add_key", errno.EPERM, "host keyrings"),
+    denied(249, "request_key", errno.EPERM, "host keyrings"),
+    denied(250, "keyctl", errno.EPERM, "host keyrings"),
+    native(251, "ioprio_set", PID_NS),
+    native(252, "ioprio_get", PID_NS),
+    unimplemented(253, "inotify_init", VFS_ISSUE),
+    unimplemented(254, "inotify_add_watch", VFS_ISSUE),
+    unimplemented(255, "inotify_rm_watch", VFS_ISSUE),
+    emulated(257, file.openat, "read-only mounts"),
+    emulated(258, fs.mkdirat, READ_ONLY),
+    emulated(259, fs.mknodat, READ_ONLY),
+    emulated(260, fs.fchownat, READ_ONLY),
+    unimplemented(261, "futimesat", VFS_ISSUE),
+    emulated(262, fs.newfstatat),
+    emulated(263, fs.unlinkat, READ_ONLY),
+    emulated(264, fs.renameat, READ_ONLY),
+    emulated(265, fs.linkat, READ_ONLY),
+    emulated(266, fs.symlinkat, READ_ONLY),
+    emulated(267, fs.readlinkat),
+    emulated(268, fs.fchmodat, READ_ONLY),
+    emulated(269, fs.faccessat),
+    native(270, "pselect6", DATA_PATH),
+    native(271, "ppoll", DATA_PATH),
+    denied(272, "unshare", errno.EPERM, "namespaces inside the sandbox are not supported"),
+    native(273, "set_robust_list", MEMORY),
+    native(274, "get_robust_list", PID_NS),
+    native(275, "splice", DATA_PATH),
+    native(276, "tee", DATA_PATH),
+    native(277, "sync_file_range", DATA_PATH),
+    native(278, "vmsplice", DATA_PATH),
+    denied(279, "move_pages", errno.EPERM, "host NUMA"),
+    emulated(280, fs.utimensat, READ_ONLY),
+    native(281, "epoll_pwait", DATA_PATH),
+    unimplemented(282, "signalfd", PROCESS_ISSUE),
+    unimplemented(283, "timerfd_create", PROCESS_ISSUE),
+    emulated(284, file.eventfd),
+    native(285, "fallocate", DATA_PATH),
+    native(286, "timerfd_settime", DATA_PATH),
+    native(287, "timerfd_gettime", DATA_PATH),
+    unimplemented(288, "accept4", NETWORK_ISSUE),
+    unimplemented(289, "signalfd4", PROCESS_ISSUE),
+    emulated(290, file.eventfd2),
+    emulated(291, file.epoll_create1),
+    emulated(292, file.dup3),
+    emulated(293, file.pipe2),
+    unimplemented(294, "inotify_init1", VFS_ISSUE),
+    native(295, "preadv", DATA_PATH),
+    native(296, "pwritev", DATA_PATH),
+    native(297, "rt_tgsigqueueinfo", PID_NS),
+    denied(298, "perf_event_open", errno.EACCES, "host performance counters"),
+    unimplemented(299, "recvmmsg", NETWORK_ISSUE),
+    denied(300, "fanotify_init", errno.EPERM, "host file events"),
+    checked(302, process.prlimit64, "RLIMIT_NOFILE is also the fd table's limit"),
+    denied(303, "name_to_handle_at", errno.EOPNOTSUPP, "host file handles"),
+    denied(304, "open_by_handle_at", errno.EPERM, "host file handles name host files"),
+    denied(305, "clock_adjtime", errno.EPERM, "the host's clock"),
+    native(306, "syncfs", DATA_PATH),
+    unimplemented(307, "sendmmsg", NETWORK_ISSUE),
+    denied(308, "setns", errno.EPERM, "namespaces inside the sandbox are not supported"),
+    native(309, "getcpu"),
+    denied(310, "process_vm_readv", errno.EPERM, PROCESS_ISSUE),
+    denied(311, "process_vm_writev", errno.EPERM, PROCESS_ISSUE),
+    denied(312, "kcmp", errno.EPERM, PROCESS_ISSUE),
+    denied(313, "finit_module", errno.EPERM, "host kernel modules"),
+    native(314, "sched_setattr", PID_NS),
+    native(315, "sched_getattr", PID_NS),
+    emulated(316, fs.renameat2, READ_ONLY),
+    unimplemented(317, "seccomp", PROCESS_ISSUE),
+    native(318, "getrandom"),
+    emulated(319, file.memfd_create),
+    denied(320, "kexec_file_load", errno.EPERM, "the host kernel"),
+    denied(321, "bpf", errno.EPERM, "the host kernel"),
+    Syscall(322, "execveat", Policy.EXEC, "full", process.execveat,
+            "resolved by the sentry, run as execveat(fd)"),
+    denied(323, "userfaultfd", errno.EPERM, "not offered"),
+    native(324, "membarrier", MEMORY),
+    native(325, "mlock2", MEMORY),
+    native(326, "copy_file_range", DATA_PATH),
+    native(327, "preadv2", DATA_PATH),
+    native(328, "pwritev2", DATA_PATH),
+    native(329, "pkey_mprotect", MEMORY),
+    native(330, "pkey_alloc", MEMORY),
+    native(331, "pkey_free", MEMORY),
+    emulated(332, fs.statx, "basic fields"),
+    denied(333, "io_pgetevents", errno.ENOSYS, "AIO is not offered"),
+    native(334, "rseq", MEMORY),
+    unimplemented(424, "pidfd_send_signal", PROCESS_ISSUE),
+    denied(425, "io_uring_setup", errno.ENOSYS, "io_uring would bypass the filter"),
+    denied(426, "io_uring_enter", errno.ENOSYS, "io_uring would bypass the filter"),
+    denied(427, "io_uring_register", errno.ENOSYS, "io_uring would bypass the filter"),
+    denied(428, "open_tree", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    denied(429, "move_mount", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    denied(430, "fsopen", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    denied(431, "fsconfig", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    denied(432, "fsmount", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    denied(433, "fspick", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    unimplemented(434, "pidfd_open", PROCESS_ISSUE),
+    checked(435, process.clone3, "no namespace flags, no CLONE_UNTRACED (EPERM)"),
+    checked(436, file.close_range, "the table drops the fds, the host closes them"),
+    unimplemented(437, "openat2", VFS_ISSUE),
+    unimplemented(438, "pidfd_getfd", PROCESS_ISSUE),
+    emulated(439, fs.faccessat2),
+    denied(442, "mount_setattr", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    denied(447, "memfd_secret", errno.ENOSYS, "not offered"),
+    native(449, "futex_waitv", MEMORY),
+]
+
+
+class SyscallTable:
+    def __init__(self, rows: list[Syscall]):
+        self.rows = {row.nr: row for row in rows}
+        if len(self.rows) != len(rows):
+            raise ValueError("two rows for one syscall number")
+
+    def entry(self, nr: int) -> Syscall | None:
+        return self.rows.get(nr)
+
+    def policies(self) -> dict[int, tuple[Policy, int]]:
+        return {nr: (row.policy, row.errno) for nr, row in self.rows.items()}
+
+    def name(self, nr: int) -> str:
+        row = self.rows.get(nr)
+        if row is not None:
+            return row.name
+        from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES  # lazy: ~30 ms
+
+        return SYSCALL_NAMES.get(nr, f"syscall_{nr}")
+
+    def listing(self) -> list[Syscall]:
+        """Every x86_64 syscall, with a row for those this table does not name."""
+        from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES
+
+        out = dict(self.rows)
+        for nr, name in SYSCALL_NAMES.items():
+            if nr not in out:
+                out[nr] = unimplemented(nr, name, "")
+        return [out[nr] for nr in sorted(out)]
+
+
+TABLE = SyscallTable(ROWS)
