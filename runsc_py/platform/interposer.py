@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import socket
 import struct
 
@@ -302,8 +301,6 @@ class Interposer:
     # -- ptrace lifecycle ----------------------------------------------
 
     def on_wait(self, pid: int, status: int) -> int:
-        if os.environ.get("RP_DEBUG_WAIT"):
-            print(f"wait: pid={pid} status={status:#x}", file=sys.stderr)
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
             self._forget(pid)
             self.sentry.on_exit(pid, status)
@@ -325,8 +322,9 @@ class Interposer:
             self._ptrace(PTRACE_CONT, pid, 0, 0)
         elif event == PTRACE_EVENT_STOP:
             self._on_event_stop(pid, sig)
-        else:  # a signal on its way to the tracee: deliver it
-            self._ptrace(PTRACE_CONT, pid, 0, sig, ignore_esrch=True)
+        else:  # a signal on its way to the tracee: the sentry may act instead
+            self._ptrace(PTRACE_CONT, pid, 0, self.sentry.signal_delivery(pid, sig),
+                         ignore_esrch=True)
         return self.sentry.finished
 
     def _on_clone(self, parent: int) -> None:

@@ -15,6 +15,7 @@ import sys
 import traceback
 
 from runsc_py.gofer.client import GoferGone
+from runsc_py.sentry import signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import FdTable, OpenFile
 from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable
@@ -40,6 +41,7 @@ class Kernel:
         self.exit_status: int | None = None  # wait status of the sandbox's init
         self.finished = 0                    # nonzero stops the platform's loop
         self.failure: str | None = None      # why the sandbox was torn down, if it was
+        self._init_fate: int | None = None   # the signal the sentry killed init with
         self._gofer_socket = gofer_socket
 
     # -- start and run ---------------------------------------------------
@@ -198,10 +200,36 @@ class Kernel:
                 os.close(proc.pidfd)
                 proc.pidfd = None
             if proc is self.tasks.init:
-                self.exit_status = status
+                self.exit_status = self._init_fate or status
                 self._kill_all()  # as when a pid namespace's init dies
         if self.exit_status is not None and len(self.tasks) == 0:
             self.finished = 1
+
+    # -- signals the sentry decides (sentry/signals.py) --------------------
+
+    def apply_default_to_init(self, sig: int) -> bool:
+        """Do for the sandbox's init what Linux does for a process without a
+        handler: die, or stop. Returns False when init handles or ignores sig."""
+        init = self.tasks.init
+        host = self.tasks.host_pid_of(init.vpid) if init else None
+        if host is None:
+            return False
+        if signals.default_is_fatal(host, sig):
+            self._init_fate = sig
+            os.kill(host, signal.SIGKILL)
+            return True
+        if signals.default_is_stop(host, sig):
+            os.kill(host, signal.SIGSTOP)  # from outside the namespace: always delivered
+            return True
+        return False
+
+    def signal_delivery(self, host_tid: int, sig: int) -> int:
+        """A signal is about to be delivered (ptrace signal-delivery-stop):
+        returns the signal to deliver, or 0 when the sentry acted instead."""
+        task = self.tasks.by_host_tid.get(host_tid)
+        if task is not None and task.process is self.tasks.init and self.apply_default_to_init(sig):
+            return 0
+        return sig
 
     # -- failing closed ----------------------------------------------------
 

@@ -23,7 +23,7 @@ import inspect
 from collections.abc import Callable
 
 from runsc_py.platform.policy import Policy
-from runsc_py.syscalls import file, fs, misc, process
+from runsc_py.syscalls import file, fs, misc, process, signal
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +136,7 @@ ROWS = [
             "resolved by the sentry, run as execveat(fd); #! handled by the sentry"),
     native(60, "exit"),
     native(61, "wait4", PID_NS),
-    native(62, "kill", PID_NS + "; reaches only sandbox processes"),
+    checked(62, signal.kill, PID_NS + "; init gets default actions as any process"),
     emulated(63, misc.uname, support="full"),
     native(64, "semget", "the sandbox's own IPC namespace"),
     native(65, "semop", "the sandbox's own IPC namespace"),
@@ -254,7 +254,7 @@ ROWS = [
     unimplemented(194, "listxattr", VFS_ISSUE),
     unimplemented(195, "llistxattr", VFS_ISSUE),
     unimplemented(196, "flistxattr", VFS_ISSUE),
-    native(200, "tkill", PID_NS),
+    checked(200, signal.tkill, PID_NS + "; init gets default actions as any process"),
     native(201, "time"),
     native(202, "futex", MEMORY),
     native(203, "sched_setaffinity", PID_NS),
@@ -278,7 +278,7 @@ ROWS = [
     native(231, "exit_group"),
     native(232, "epoll_wait", DATA_PATH),
     native(233, "epoll_ctl", DATA_PATH),
-    native(234, "tgkill", PID_NS),
+    checked(234, signal.tgkill, PID_NS + "; init gets default actions as any process"),
     unimplemented(235, "utimes", VFS_ISSUE),
     native(247, "waitid", PID_NS),
     denied(246, "kexec_load", errno.EPERM, "the host kernel"),
