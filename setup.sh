@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# runsc-py set-up for a fresh Debian 12 machine, as root.
+#
+#   ./setup.sh          install everything, then sandbox a command
+#   ./setup.sh test     install everything, then run the default test suite
+#   ./setup.sh slow     install everything, then run the slow suites too
+#
+# Installs: gcc and libseccomp-dev (the C core is compiled by cffi at
+# install), busybox-static and strace (workloads of the tests), runsc
+# (gVisor, compared against in bench/), and runsc-py itself with its
+# pinned Python dependencies.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+DEBIAN_PACKAGES=(gcc libc6-dev libseccomp-dev python3 python3-dev python3-pip python3-venv
+                 busybox-static strace runsc)
+
+install() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "setup.sh: run as root (runsc-py needs ptrace, seccomp and namespaces)" >&2
+        exit 1
+    fi
+    local missing=()
+    for p in "${DEBIAN_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    # Debian's python3 refuses system-wide pip installs (PEP 668) unless told.
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+}
+
+install
+case "${1:-demo}" in
+    demo)
+        runsc-py do -- busybox sh -c 'echo "hello from $(uname -n), kernel $(uname -r)"; ls / | head -3'
+        ;;
+    test)
+        exec python3 -m pytest -q
+        ;;
+    slow)
+        exec python3 -m pytest -q -m 'slow or not slow'
+        ;;
+    *)
+        echo "usage: $0 [demo|test|slow]" >&2
+        exit 2
+        ;;
+esac
