@@ -83,7 +83,9 @@ struct rp_spawn {
  * a nonzero return from any of them stops the loop. */
 
 /* -- the loop -- */
-int rp_loop_run(int epfd, int notify_fd, int sigchld_fd);
+int rp_loop_run(int notify_fd, int sigchld_fd);
+int rp_loop_watch(int fd);
+void rp_loop_unwatch(int fd);
 void rp_loop_set_notify_fd(int notify_fd);
 void rp_fast_path_enable(int on);
 uint64_t rp_fast_path_count(int nr);

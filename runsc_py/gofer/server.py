@@ -34,10 +34,13 @@ class Gofer:
 
     def serve(self, sock: socket.socket) -> None:
         """Answer requests until the sentry hangs up."""
+        buf = bytearray(p.REQUEST.size + 4096)  # requests carry at most a path
+        view = memoryview(buf)
         while True:
-            msg = sock.recv(p.MAX_MESSAGE)
-            if not msg:
+            n = sock.recv_into(buf)
+            if not n:
                 return
+            msg = bytes(view[:n])
             fds: list[int] = []
             try:
                 reply = self.handle(msg, fds)

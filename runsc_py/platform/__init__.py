@@ -60,17 +60,23 @@ class ExecVia:
     empty_addr: int
 
 
-@dataclasses.dataclass
 class TrappedCall:
-    """A syscall the platform caught: who made it and with what arguments."""
+    """A syscall the platform caught: who made it and with what arguments.
 
-    tid: int
-    nr: int
-    args: tuple[int, int, int, int, int, int]
-    ip: int
-    notif_id: int  # seccomp notification id, 0 for a ptrace stop
-    via_ptrace: bool
-    exec_trace: bool = False  # caught by the filter's exec rule
+    A plain slotted class, not a dataclass: one is made per trapped call.
+    """
+
+    __slots__ = ("tid", "nr", "args", "ip", "notif_id", "via_ptrace", "exec_trace")
+
+    def __init__(self, tid: int, nr: int, args: list[int], ip: int, notif_id: int,
+                 via_ptrace: bool, exec_trace: bool = False):
+        self.tid = tid
+        self.nr = nr
+        self.args = args            # the six argument registers
+        self.ip = ip
+        self.notif_id = notif_id    # seccomp notification id, 0 for a ptrace stop
+        self.via_ptrace = via_ptrace
+        self.exec_trace = exec_trace  # caught by the filter's exec rule
 
 
 class MemoryFault(Exception):

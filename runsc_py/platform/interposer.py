@@ -68,6 +68,11 @@ AT_EMPTY_PATH = 0x1000
 CLONE_VM, CLONE_VFORK = 0x100, 0x4000
 CLONE_NAMESPACES = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000 | 0x40000000  # NS UTS IPC PID NET
 ERRNO_MAX = 4095
+NR_INSTALL = lib.RP_NR_INSTALL
+VIA_PTRACE = lib.RP_VIA_PTRACE
+TRACE_EXEC = lib.RP_TRACE_EXEC
+REPLY_VALUE, REPLY_ERRNO = lib.RP_REPLY_VALUE, lib.RP_REPLY_ERRNO
+REPLY_CONTINUE, REPLY_HELD = lib.RP_REPLY_CONTINUE, lib.RP_REPLY_HELD
 JOB_CONTROL_STOPS = (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
 
 _active: "Interposer | None" = None
@@ -92,7 +97,6 @@ class Interposer:
     def __init__(self, pin_cpu: int | None = None):
         self.pin_cpu = pin_cpu
         self.notify_fd = -1
-        self.epoll = None
         self.sigchld_fd = -1
         self.sentry = None
         self._pending: dict[int, _PendingInstall] = {}
@@ -152,34 +156,26 @@ class Interposer:
         finally:
             parent_sock.close()
         lib.rp_notify_set_sync_wakeup(self.notify_fd)  # best effort: Linux >= 6.6
-        self.epoll.register(self.notify_fd, 1)
         return pid
 
     def _setup_loop(self) -> None:
-        import select
-
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         self.sigchld_fd = _check(lib.rp_signalfd_sigchld(), "signalfd")
-        self.epoll = select.epoll()
-        self.epoll.register(self.sigchld_fd, 1)
 
     def watch(self, fd: int, handler) -> None:
         """Call handler(events) from the loop whenever `fd` is readable."""
         self._event_handlers[fd] = handler
-        self.epoll.register(fd, 1 | 8 | 16)
+        _check(lib.rp_loop_watch(fd), "watch")
 
     def unwatch(self, fd: int) -> None:
         self._event_handlers.pop(fd, None)
-        try:
-            self.epoll.unregister(fd)
-        except (OSError, ValueError):
-            pass
+        lib.rp_loop_unwatch(fd)
 
     # -- the loop ------------------------------------------------------
 
     def run(self) -> None:
         """Serve the workload until the sentry says it is over."""
-        rc = lib.rp_loop_run(self.epoll.fileno(), self.notify_fd, self.sigchld_fd)
+        rc = lib.rp_loop_run(self.notify_fd, self.sigchld_fd)
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure
@@ -187,38 +183,41 @@ class Interposer:
             raise OSError(-rc, "the sentry's event loop failed")
 
     def on_trap(self, trap, reply) -> int:
-        call = TrappedCall(
-            tid=trap.tid, nr=trap.nr, args=tuple(trap.args), ip=trap.ip,
-            notif_id=trap.id, via_ptrace=trap.via == lib.RP_VIA_PTRACE,
-            exec_trace=trap.data == lib.RP_TRACE_EXEC,
-        )
-        if call.nr == lib.RP_NR_INSTALL and not call.via_ptrace and call.tid in self._pending:
+        """The hot path: every call the C fast path did not answer comes here."""
+        via_ptrace = trap.via == VIA_PTRACE
+        call = TrappedCall(trap.tid, trap.nr, ffi.unpack(trap.args, 6), trap.ip, trap.id,
+                           via_ptrace, via_ptrace and trap.data == TRACE_EXEC)
+        if call.nr == NR_INSTALL and not via_ptrace and call.tid in self._pending:
             self._deliver_pending(call)
-            reply.kind = lib.RP_REPLY_HELD
+            reply.kind = REPLY_HELD
             return 0
         if call.exec_trace and call.tid in self._exec_armed:
             self._exec_armed.discard(call.tid)
-            reply.kind = lib.RP_REPLY_CONTINUE
+            reply.kind = REPLY_CONTINUE
             return 0
         result = self.sentry.handle_syscall(call)
-        self._apply(call, result, reply)
+        if type(result) is int and result >= 0:
+            reply.kind = REPLY_VALUE
+            reply.value = result
+        else:
+            self._apply(call, result, reply)
         return self.sentry.finished
 
     def _apply(self, call: TrappedCall, result, reply) -> None:
         if isinstance(result, int):
             if -ERRNO_MAX <= result < 0:
-                reply.kind, reply.value = lib.RP_REPLY_ERRNO, -result
+                reply.kind, reply.value = REPLY_ERRNO, -result
             else:
-                reply.kind, reply.value = lib.RP_REPLY_VALUE, result
+                reply.kind, reply.value = REPLY_VALUE, result
         elif result is NATIVE:
-            reply.kind = lib.RP_REPLY_CONTINUE
+            reply.kind = REPLY_CONTINUE
         elif result is HELD:
-            reply.kind = lib.RP_REPLY_HELD
+            reply.kind = REPLY_HELD
         elif isinstance(result, InstallFds):
-            reply.kind = lib.RP_REPLY_HELD
+            reply.kind = REPLY_HELD
             self.install(call, result)
         elif isinstance(result, ExecVia):
-            reply.kind = lib.RP_REPLY_HELD
+            reply.kind = REPLY_HELD
             self._exec_via(call, result)
         else:
             raise TypeError(f"a syscall handler returned {result!r}")
@@ -227,13 +226,13 @@ class Interposer:
         """Answer a call the sentry parked (HELD) earlier."""
         reply = ffi.new("struct rp_reply *")
         self._apply(call, result, reply)
-        if reply.kind == lib.RP_REPLY_HELD:
+        if reply.kind == REPLY_HELD:
             return
         if call.via_ptrace:
             lib.rp_reply_ptrace(call.tid, reply.kind, reply.value)
-        elif reply.kind == lib.RP_REPLY_CONTINUE:
+        elif reply.kind == REPLY_CONTINUE:
             lib.rp_notify_send(self.notify_fd, call.notif_id, 0, 0, 1)
-        elif reply.kind == lib.RP_REPLY_ERRNO:
+        elif reply.kind == REPLY_ERRNO:
             lib.rp_notify_send(self.notify_fd, call.notif_id, 0, -reply.value, 0)
         else:
             lib.rp_notify_send(self.notify_fd, call.notif_id, reply.value, 0, 0)
@@ -466,7 +465,7 @@ def rp_py_trap(trap, reply):
     try:
         return _active.on_trap(trap, reply)
     except BaseException as exc:  # noqa: BLE001 - fail closed on a sentry bug
-        reply.kind = lib.RP_REPLY_ERRNO
+        reply.kind = REPLY_ERRNO
         reply.value = 38
         return _active.fail(exc)
 

@@ -108,8 +108,9 @@ class Kernel:
         task = self.tasks.by_host_tid.get(call.tid)
         if task is None:  # cannot happen: children run only once registered
             return -errno.ESRCH
-        task.process.fds.settle(call.tid)
-        entry = self.table.entry(call.nr)
+        if task.process.fds.quarantine:
+            task.process.fds.settle(call.tid)
+        entry = self.table.rows.get(call.nr)
         ctx = SyscallContext(self, task, call)
         if entry is None or entry.handler is None:
             if self.report is not None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import errno
+import functools
 import platform as host_platform
 
 from runsc_py.platform import NATIVE
@@ -31,10 +32,16 @@ NATIVE_PRCTLS = {
 
 
 def uname(ctx, buf):
-    fields = [b"Linux", ctx.kernel.hostname.encode(), SANDBOX_RELEASE, SANDBOX_VERSION,
-              host_platform.machine().encode(), ctx.kernel.domainname.encode()]
-    ctx.write(buf, b"".join(f[: UTS_FIELD - 1].ljust(UTS_FIELD, b"\0") for f in fields))
+    ctx.write(buf, _utsname(ctx.kernel.hostname, ctx.kernel.domainname))
     return 0
+
+
+@functools.lru_cache(maxsize=8)
+def _utsname(hostname: str, domainname: str) -> bytes:
+    """struct utsname: six NUL-padded 65-byte fields (made once per name pair)."""
+    fields = [b"Linux", hostname.encode(), SANDBOX_RELEASE, SANDBOX_VERSION,
+              host_platform.machine().encode(), domainname.encode()]
+    return b"".join(f[: UTS_FIELD - 1].ljust(UTS_FIELD, b"\0") for f in fields)
 
 
 def sethostname(ctx, name, length):
