@@ -12,6 +12,7 @@ import socket
 
 from runsc_py.gofer import protocol as p
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.stat import Stat
 
 
 class GoferGone(Exception):
@@ -56,18 +57,24 @@ class GoferClient:
         target = bytes(msg[at + p.STAT.size:]).decode("utf-8", "surrogateescape") or None
         return ("found", st, target, fds[0] if fds else None)
 
-    def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
-        entries: list[tuple[int, int, bytes]] = []
+    def readdir(self, path: str) -> list[tuple[bytes, Stat | None, str | None]]:
+        """(name, lstat attributes or None if it vanished, link target) per entry."""
+        entries: list[tuple[bytes, Stat | None, str | None]] = []
         while True:
             msg, _fds = self._call(p.pack_request(p.READDIR, path, -1, len(entries)))
             at = p.REPLY.size
             more = msg[at]
             at += 1
             while at < len(msg):
-                ino, dtype, n = p.DIRENT.unpack_from(msg, at)
+                _ino, dtype, n, nlink = p.DIRENT.unpack_from(msg, at)
                 at += p.DIRENT.size
-                entries.append((ino, dtype, bytes(msg[at: at + n])))
+                name = bytes(msg[at: at + n])
                 at += n
+                st = p.unpack_stat(msg, at) if dtype else None
+                at += p.STAT.size
+                target = bytes(msg[at: at + nlink]).decode("utf-8", "surrogateescape") if nlink else None
+                at += nlink
+                entries.append((name, st, target))
             if not more:
                 return entries
 

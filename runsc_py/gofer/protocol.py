@@ -8,7 +8,9 @@ Reply:    errno (i32; 0 = success), kind (u8), then a body by kind:
           SYMLINK    consumed (u16): how many names of the path were walked
                      up to and including a symlink met mid-path; then its target
           ENTRIES    more (u8), then entries: ino (u64), d_type (u8),
-                     name length (u16), name
+                     name length (u16), link length (u16), name, stat,
+                     link target (readdirplus: the sentry caches the
+                     attributes, so `ls -l` and `find` need no more calls)
 An opened file travels with a FOUND reply as SCM_RIGHTS.
 """
 from __future__ import annotations
@@ -27,10 +29,10 @@ ENTRIES = 2
 REQUEST = struct.Struct("<BiI")
 REPLY = struct.Struct("<iB")
 CONSUMED = struct.Struct("<H")
-DIRENT = struct.Struct("<QBH")
+DIRENT = struct.Struct("<QBHH")
 STAT = struct.Struct("<IQQQIIQqqqqqq")
-ENTRIES_PER_REPLY = 512
-MAX_MESSAGE = 256 * 1024
+ENTRIES_PER_REPLY = 400  # worst case (255-byte names, 4 KiB link targets) still fits
+MAX_MESSAGE = 2 * 1024 * 1024
 
 
 def pack_request(op: int, path: str, open_flags: int = -1, offset: int = 0) -> bytes:

@@ -115,28 +115,24 @@ class Gofer:
         fd = self._openat2(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             with os.scandir(fd) as it:
-                entries = sorted((e.inode(), _dtype(e), os.fsencode(e.name)) for e in it)
+                names = sorted(os.fsencode(e.name) for e in it)
+            chunk = names[offset: offset + p.ENTRIES_PER_REPLY]
+            body = b"".join(self._dirent(fd, name) for name in chunk)
         finally:
             os.close(fd)
-        chunk = entries[offset: offset + p.ENTRIES_PER_REPLY]
-        more = offset + len(chunk) < len(entries)
-        body = b"".join(p.DIRENT.pack(ino, dt, len(n)) + n for ino, dt, n in chunk)
+        more = offset + len(chunk) < len(names)
         return p.REPLY.pack(0, p.ENTRIES) + bytes([more]) + body
 
-
-def _dtype(entry: os.DirEntry) -> int:
-    """The d_type getdents64 reports, from what scandir learned without a stat."""
-    try:
-        if entry.is_symlink():
-            return 10  # DT_LNK
-        if entry.is_dir(follow_symlinks=False):
-            return 4   # DT_DIR
-        if entry.is_file(follow_symlinks=False):
-            return 8   # DT_REG
-        mode = entry.stat(follow_symlinks=False).st_mode
-    except OSError:
-        return 0       # DT_UNKNOWN
-    return statmod.S_IFMT(mode) >> 12
+    @staticmethod
+    def _dirent(dirfd: int, name: bytes) -> bytes:
+        """One entry with its attributes, as lstat sees them (no symlink followed)."""
+        try:
+            st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+        except OSError:  # gone since the listing: report it with no attributes
+            return p.DIRENT.pack(0, 0, len(name), 0) + name + bytes(p.STAT.size)
+        link = os.fsencode(os.readlink(name, dir_fd=dirfd)) if statmod.S_ISLNK(st.st_mode) else b""
+        return (p.DIRENT.pack(st.st_ino, statmod.S_IFMT(st.st_mode) >> 12, len(name), len(link))
+                + name + p.pack_stat(Stat.from_os(st)) + link)
 
 
 def run(sock: socket.socket, root: str, readonly: bool) -> None:

@@ -72,18 +72,25 @@ class Resolved:
 class VFS:
     def __init__(self):
         self.mounts: dict[str, Mount] = {}
+        # the same mounts keyed by their names, deepest first, and the set of
+        # their depths: resolution asks "is this a mount point?" for every name
+        self._by_names: list[tuple[tuple[str, ...], Mount]] = []
+        self._depths: set[int] = set()
 
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False) -> Mount:
         m = Mount(mountpoint, fs, readonly, dev=0x100 + len(self.mounts))
         self.mounts[mountpoint] = m
+        names = tuple(_split(mountpoint))
+        self._by_names = sorted([(n, x) for n, x in self._by_names if n != names] + [(names, m)],
+                                key=lambda item: -len(item[0]))
+        self._depths = {len(n) for n, _ in self._by_names if n}
         return m
 
     def mount_of(self, names: list[str]) -> tuple[Mount, str]:
         """The mount holding the canonical path `names`, and the path within it."""
-        for i in range(len(names), -1, -1):
-            m = self.mounts.get("/" + "/".join(names[:i]))
-            if m is not None:
-                return m, "/".join(names[i:])
+        for mp, m in self._by_names:
+            if len(mp) <= len(names) and tuple(names[: len(mp)]) == mp:
+                return m, "/".join(names[len(mp):])
         raise AssertionError("no root mount")
 
     def resolve(self, base: str, path: str, follow: bool = True,
@@ -113,8 +120,11 @@ class VFS:
                 last = None
                 continue
             batch = [name]
-            while todo and todo[0] not in (".", "..") and not self._is_mountpoint(cur + batch + todo[:1]):
+            depth = len(cur) + 1
+            while todo and todo[0] not in (".", "..") and not (
+                    depth + 1 in self._depths and self._is_mountpoint(cur + batch + todo[:1])):
                 batch.append(todo.pop(0))
+                depth += 1
             if any(len(n) > NAME_MAX for n in batch):
                 raise SyscallError(errno.ENAMETOOLONG)
             mount, rel = self.mount_of(cur + batch)
@@ -156,7 +166,9 @@ class VFS:
                         last.target, fd)
 
     def _is_mountpoint(self, names: list[str]) -> bool:
-        return len(self.mounts) > 1 and ("/" + "/".join(names)) in self.mounts
+        if len(names) not in self._depths:
+            return False
+        return any(mp == tuple(names) for mp, _m in self._by_names)
 
 
 def _split(path: str) -> list[str]:
