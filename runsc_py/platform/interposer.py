@@ -21,6 +21,7 @@ call traces again and is let through because it is the one we armed.
 """
 from __future__ import annotations
 
+import abc
 import os
 import signal
 import socket
@@ -88,7 +89,7 @@ class _PendingInstall:
         self.then_exec = then_exec
 
 
-class Interposer:
+class Interposer(abc.ABC):
     """Starts the workload under the filter and runs the sentry's event loop."""
 
     name = "abstract"
@@ -239,8 +240,9 @@ class Interposer:
 
     # -- fd installs ---------------------------------------------------
 
+    @abc.abstractmethod
     def install(self, call: TrappedCall, result: InstallFds) -> None:
-        raise NotImplementedError  # each platform defines it  # pragma: no cover
+        """Put result.fds in the caller and answer it with result.value."""
 
     def _addfds_and_reply(self, notif_id: int, result: InstallFds) -> None:
         """Install every fd through the listener, then answer with the value."""

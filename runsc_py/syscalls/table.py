@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import inspect
 from collections.abc import Callable
 
 from runsc_py.platform.policy import Policy
@@ -39,7 +38,7 @@ class Syscall:
 
     def __post_init__(self):
         if self.handler is not None:
-            object.__setattr__(self, "nargs", len(inspect.signature(self.handler).parameters) - 1)
+            object.__setattr__(self, "nargs", self.handler.__code__.co_argcount - 1)
 
 
 def emulated(nr: int, handler: Callable, note: str = "", support: str = "full") -> Syscall:
