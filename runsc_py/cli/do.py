@@ -14,6 +14,7 @@ import sys
 
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry.fs.gofer import GoferFilesystem
+from runsc_py.sentry.fs.proc import ProcFilesystem
 from runsc_py.sentry.fs.static import StaticFilesystem, make_devfs
 from runsc_py.sentry.vfs import VFS
 
@@ -50,16 +51,16 @@ def start_gofer(root: str, readonly: bool) -> tuple[int, socket.socket]:
     return pid, sentry_end
 
 
-def build_vfs(gofer: GoferClient) -> VFS:
-    """The sandbox's mounts: the gofer's root, the sentry's /dev, empty /proc and /sys."""
-    vfs = VFS()
+def build_vfs(gofer: GoferClient, kernel) -> VFS:
+    """The sandbox's mounts: the gofer's root, the sentry's /dev and /proc, an empty /sys."""
+    vfs = kernel.vfs
 
     def fresh_dir_fd() -> int:
         return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
 
     vfs.mount("/", GoferFilesystem(gofer, readonly=True), readonly=True)
     vfs.mount("/dev", make_devfs(fresh_dir_fd), readonly=False)
-    vfs.mount("/proc", StaticFilesystem(fresh_dir_fd), readonly=True)
+    vfs.mount("/proc", ProcFilesystem(kernel, fresh_dir_fd), readonly=True)
     vfs.mount("/sys", StaticFilesystem(fresh_dir_fd), readonly=True)
     return vfs
 
@@ -81,8 +82,9 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket) -> int:
     pin = _pick_cpu() if args.cpu_pin == "on" else None
     if pin is not None:
         os.sched_setaffinity(0, {pin})
-    kernel = Kernel(platform.create(args.platform, pin_cpu=pin), build_vfs(GoferClient(gofer_sock)),
-                    TABLE, strace=strace, report=report, gofer_socket=gofer_sock)
+    kernel = Kernel(platform.create(args.platform, pin_cpu=pin), VFS(), TABLE,
+                    strace=strace, report=report, gofer_socket=gofer_sock)
+    build_vfs(GoferClient(gofer_sock), kernel)
     try:
         status = kernel.run(argv, dict(os.environ), _guest_cwd())
     except FileNotFoundError as exc:

@@ -69,6 +69,7 @@ AT_EMPTY_PATH = 0x1000
 CLONE_VM, CLONE_VFORK = 0x100, 0x4000
 CLONE_NAMESPACES = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000 | 0x40000000  # NS UTS IPC PID NET
 ERRNO_MAX = 4095
+ERESTARTSYS, ERESTARTNOINTR = 512, 513
 NR_INSTALL = lib.RP_NR_INSTALL
 VIA_PTRACE = lib.RP_VIA_PTRACE
 TRACE_EXEC = lib.RP_TRACE_EXEC
@@ -324,9 +325,28 @@ class Interposer(abc.ABC):
         elif event == PTRACE_EVENT_STOP:
             self._on_event_stop(pid, sig)
         else:  # a signal on its way to the tracee: the sentry may act instead
+            self._restart_withdrawn_call(pid)
             self._ptrace(PTRACE_CONT, pid, 0, self.sentry.signal_delivery(pid, sig),
                          ignore_esrch=True)
         return self.sentry.finished
+
+    def _restart_withdrawn_call(self, tid: int) -> None:
+        """A signal withdrew a trapped call before the sentry received it.
+
+        The kernel then returns -ERESTARTSYS, which a handler without
+        SA_RESTART turns into EINTR: pipe2 or openat failing with EINTR, as
+        Linux never does. For calls the sentry answers (and RP_NR_INSTALL),
+        make it -ERESTARTNOINTR, so the call is made again after the handler.
+        """
+        regs = ffi.new("struct rp_regs *")
+        if lib.rp_get_regs(tid, regs) < 0:
+            return
+        if regs.rax != (-ERESTARTSYS & 0xFFFFFFFFFFFFFFFF):
+            return
+        nr = regs.orig_rax
+        if nr == NR_INSTALL or self.sentry.answers(nr):
+            regs.rax = -ERESTARTNOINTR & 0xFFFFFFFFFFFFFFFF
+            lib.rp_set_regs(tid, regs)
 
     def _on_clone(self, parent: int) -> None:
         child = self._eventmsg(parent)

@@ -15,6 +15,7 @@ import sys
 import traceback
 
 from runsc_py.gofer.client import GoferGone
+from runsc_py.platform.policy import Policy
 from runsc_py.sentry import signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import FdTable, OpenFile
@@ -42,6 +43,7 @@ class Kernel:
         self.finished = 0                    # nonzero stops the platform's loop
         self.failure: str | None = None      # why the sandbox was torn down, if it was
         self._init_fate: int | None = None   # the signal the sentry killed init with
+        self.current: Task | None = None     # the task whose syscall is being answered
         self._gofer_socket = gofer_socket
 
     # -- start and run ---------------------------------------------------
@@ -108,6 +110,7 @@ class Kernel:
         task = self.tasks.by_host_tid.get(call.tid)
         if task is None:  # cannot happen: children run only once registered
             return -errno.ESRCH
+        self.current = task
         if task.process.fds.quarantine:
             task.process.fds.settle(call.tid)
         entry = self.table.rows.get(call.nr)
@@ -135,6 +138,11 @@ class Kernel:
         except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
             sys.stderr.write(f"runsc-py: sentry error in {entry.name}:\n{traceback.format_exc()}")
             return -errno.EIO
+
+    def answers(self, nr: int) -> bool:
+        """Whether the sentry, not the host, answers syscall `nr` (all but native and denied)."""
+        entry = self.table.rows.get(nr)
+        return entry is None or entry.policy is Policy.TRAP
 
     def exec_fd_number(self, host_tid: int) -> int:
         """A free guest fd for the file an exec is about to run (close-on-exec)."""

@@ -1,0 +1,3 @@
+/* Dies of SIGABRT. */
+#include <stdlib.h>
+int main(void) { abort(); }

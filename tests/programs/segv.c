@@ -1,0 +1,6 @@
+/* Dies of SIGSEGV: a NULL dereference. */
+int main(void)
+{
+    volatile int *p = 0;
+    return *p;
+}
