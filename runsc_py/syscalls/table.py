@@ -62,6 +62,7 @@ def unimplemented(nr: int, name: str, issue: str) -> Syscall:
     return Syscall(nr, name, Policy.TRAP, "unimplemented", None, issue)
 
 
+X32_COMPAT_FIRST = 512  # python-ptrace also names x32's compat numbers; they are not ours
 DATA_PATH = "data path on a sentry-installed fd"
 PID_NS = "ids are the sandbox's pid namespace's (virtual)"
 MEMORY = "the workload's own address space"
@@ -415,7 +416,7 @@ class SyscallTable:
 
         out = dict(self.rows)
         for nr, name in SYSCALL_NAMES.items():
-            if nr not in out:
+            if nr not in out and nr < X32_COMPAT_FIRST:
                 out[nr] = unimplemented(nr, name, "")
         return [out[nr] for nr in sorted(out)]
 

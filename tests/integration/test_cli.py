@@ -1,0 +1,52 @@
+"""The command line: syscalls table, version, bad input, the sandbox's own names."""
+import csv
+import io
+import json
+
+from tests.conftest import runsc_py, sandboxed
+
+LEVELS = {"full", "partial", "native", "denied", "unimplemented"}
+
+
+def test_syscalls_json():
+    rows = json.loads(runsc_py("syscalls", "--format", "json").out)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["execve"]["support"] == "full"
+    assert by_name["read"]["support"] == "native"
+    assert by_name["io_uring_setup"]["support"] == "denied"
+    assert {r["support"] for r in rows} <= LEVELS
+    assert len(rows) > 300
+
+
+def test_syscalls_csv_and_table():
+    rows = list(csv.DictReader(io.StringIO(runsc_py("syscalls", "--format", "csv").out.decode())))
+    assert rows[0].keys() >= {"nr", "name", "support", "policy", "note"}
+    table = runsc_py("syscalls").out.decode()
+    assert "openat" in table and "unimplemented" in table
+
+
+def test_version():
+    r = runsc_py("--version")
+    assert r.out.decode().splitlines()[0].startswith("runsc-py version ")
+    assert r.out.decode().splitlines()[1].startswith("spec: ")
+
+
+def test_no_command_is_a_usage_error():
+    r = runsc_py("do")
+    assert r.code == 2 and b"no command" in r.err
+
+
+def test_missing_command_is_127(platform):
+    r = sandboxed(platform, "no-such-command-anywhere")
+    assert r.code == 127 and b"no-such-command-anywhere" in r.err and b"Traceback" not in r.err
+
+
+def test_uname_is_the_sandboxs(platform, busybox):
+    r = sandboxed(platform, busybox, "uname", "-n", "-r")
+    assert r.out == b"runsc-py 6.1.0-runsc-py\n", r
+
+
+def test_bad_pointer_is_efault(platform, program, busybox):
+    for args in (("4", "1", "buf"), ("4", "str:/etc/passwd", "1"), ("22", "1"), ("257", "-100", "8")):
+        r = sandboxed(platform, program("sys"), *args)
+        assert r.out == b"ret=-1 errno=14\n", (args, r)
