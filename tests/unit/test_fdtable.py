@@ -1,0 +1,52 @@
+"""The fd table: lowest-free numbering, quarantine of closing fds, fork and exec."""
+import errno
+
+import pytest
+
+from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fdtable import FdTable, OpenFile
+
+
+def table_with(*fds: int, cloexec: tuple[int, ...] = ()) -> FdTable:
+    t = FdTable(limit=16)
+    for fd in fds:
+        t.install(fd, OpenFile("file"), fd in cloexec)
+    return t
+
+
+def test_lowest_free():
+    t = table_with(0, 1, 2, 4)
+    assert t.lowest_free() == 3 and t.lowest_free(4) == 5
+
+
+def test_a_closing_fd_is_not_reused_until_its_thread_moves_on():
+    t = table_with(0, 1, 2, 3)
+    t.close(3, closing_tid=100)
+    assert t.lowest_free() == 4          # another thread's open must not get 3
+    t.settle(200)
+    assert t.lowest_free() == 4
+    t.settle(100)                        # the closer made its next call: 3 is free
+    assert t.lowest_free() == 3
+
+
+def test_limits():
+    t = table_with(*range(16))
+    with pytest.raises(SyscallError) as exc:
+        t.lowest_free()
+    assert exc.value.errno == errno.EMFILE
+    with pytest.raises(SyscallError) as exc:
+        t.get(99)
+    assert exc.value.errno == errno.EBADF
+
+
+def test_fork_copies_numbers_and_shares_descriptions():
+    t = table_with(0, 1)
+    child = t.fork()
+    child.close(1, 5)
+    assert 1 in t.entries and child.entries[0].file is t.entries[0].file
+
+
+def test_exec_drops_cloexec():
+    t = table_with(0, 1, 5, cloexec=(5,))
+    t.on_exec()
+    assert sorted(t.entries) == [0, 1]

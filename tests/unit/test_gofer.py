@@ -1,0 +1,107 @@
+"""The gofer server on a real directory tree: what it opens, refuses and reports."""
+import errno
+import os
+import stat
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from runsc_py.gofer import protocol as p
+from runsc_py.gofer.server import Gofer
+from runsc_py.sentry.stat import Stat
+
+
+@pytest.fixture
+def root(tmp_path):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "file").write_text("data")
+    (tmp_path / "link").symlink_to("dir")
+    os.mkfifo(tmp_path / "fifo")
+    os.mknod(tmp_path / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    fd = os.open(tmp_path, os.O_PATH | os.O_DIRECTORY)
+    yield tmp_path, fd
+    os.close(fd)
+
+
+def ask(gofer: Gofer, op: int, path: str, open_flags: int = -1, offset: int = 0):
+    fds: list[int] = []
+    try:
+        reply = gofer.handle(p.pack_request(op, path, open_flags, offset), fds)
+    except OSError as exc:
+        return exc.errno, None, fds
+    return p.REPLY.unpack_from(reply), reply, fds
+
+
+def test_lookup_and_open_a_file(root):
+    path, fd = root
+    (err, kind), reply, fds = ask(Gofer(fd, True), p.LOOKUP, "dir/file", os.O_RDONLY)
+    assert (err, kind) == (0, p.FOUND)
+    assert p.unpack_stat(reply, p.REPLY.size).size == 4
+    assert len(fds) == 1 and os.read(fds[0], 10) == b"data"
+    os.close(fds[0])
+
+
+def test_symlink_midway_is_reported_not_followed(root):
+    _path, fd = root
+    (err, kind), reply, _ = ask(Gofer(fd, True), p.LOOKUP, "link/file")
+    assert kind == p.SYMLINK
+    assert p.CONSUMED.unpack_from(reply, p.REPLY.size) == (1,)
+    assert reply[p.REPLY.size + p.CONSUMED.size:] == b"dir"
+
+
+def test_readonly_refuses_writes(root):
+    _path, fd = root
+    for flags in (os.O_WRONLY, os.O_RDWR, os.O_RDONLY | os.O_TRUNC, os.O_WRONLY | os.O_APPEND):
+        assert ask(Gofer(fd, True), p.LOOKUP, "dir/file", flags)[0] == errno.EROFS
+
+
+def test_device_nodes_are_never_opened(root):
+    _path, fd = root
+    assert ask(Gofer(fd, False), p.LOOKUP, "null", os.O_RDONLY)[0] == errno.EACCES
+
+
+def test_fifos_open_without_blocking(root):
+    _path, fd = root
+    (err, _kind), _reply, fds = ask(Gofer(fd, True), p.LOOKUP, "fifo", os.O_RDONLY)
+    assert err == 0 and len(fds) == 1
+    os.close(fds[0])
+
+
+def test_dotdot_cannot_leave_the_root(root):
+    path, fd = root
+    (path.parent / "outside").write_text("secret")
+    try:  # RESOLVE_IN_ROOT clamps "..": this names <root>/outside, which does not exist
+        assert ask(Gofer(fd, True), p.LOOKUP, "../outside", os.O_RDONLY)[0] == errno.ENOENT
+    finally:
+        (path.parent / "outside").unlink()
+
+
+def test_readdir_sends_attributes(root):
+    _path, fd = root
+    (err, kind), reply, _ = ask(Gofer(fd, True), p.READDIR, "")
+    assert (err, kind) == (0, p.ENTRIES)
+    names = []
+    at = p.REPLY.size + 1
+    while at < len(reply):
+        _ino, dtype, n, nlink = p.DIRENT.unpack_from(reply, at)
+        at += p.DIRENT.size
+        names.append((bytes(reply[at: at + n]), dtype))
+        at += n + p.STAT.size + nlink
+    assert names == [(b"dir", 4), (b"fifo", 1), (b"link", 10), (b"null", 2)]
+
+
+stats = st.builds(Stat, *[st.integers(0, 2**32 - 1)] * 2, st.integers(0, 2**64 - 1),
+                  *[st.integers(0, 2**32 - 1)] * 3, st.integers(0, 2**64 - 1),
+                  *[st.integers(-2**63, 2**63 - 1)] * 6)
+
+
+@given(op=st.integers(0, 255), path=st.text(max_size=300), flags=st.integers(-2**31, 2**31 - 1),
+       offset=st.integers(0, 2**32 - 1))
+def test_request_round_trip(op, path, flags, offset):
+    assert p.unpack_request(p.pack_request(op, path, flags, offset)) == (op, path, flags, offset)
+
+
+@given(stat_=stats)
+def test_stat_round_trip(stat_):
+    assert p.unpack_stat(p.pack_stat(stat_), 0) == stat_

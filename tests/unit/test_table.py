@@ -1,0 +1,41 @@
+"""The syscall table and the filter built from it."""
+from runsc_py._interpose import lib
+from runsc_py.platform.policy import Policy, build_filter
+from runsc_py.syscalls.table import ROWS, TABLE
+
+
+def test_one_row_per_number():
+    assert len({r.nr for r in ROWS}) == len(ROWS)
+
+
+def test_support_levels_match_policies():
+    for row in ROWS:
+        if row.policy is Policy.NATIVE:
+            assert row.support == "native" and row.handler is None, row
+        elif row.policy is Policy.DENY:
+            assert row.support == "denied" and row.errno, row
+        elif row.handler is None:
+            assert row.support == "unimplemented", row
+        else:
+            assert row.support in ("full", "partial"), row
+
+
+def test_dangerous_calls_never_run_natively():
+    for name in ("ptrace", "mount", "io_uring_setup", "io_uring_enter", "bpf", "unshare", "setns",
+                 "open_by_handle_at", "init_module", "kexec_load", "userfaultfd", "perf_event_open"):
+        row = next(r for r in ROWS if r.name == name)
+        assert row.policy is Policy.DENY, name
+    for name in ("execve", "execveat"):
+        assert next(r for r in ROWS if r.name == name).policy is Policy.EXEC
+
+
+def test_handlers_take_their_arguments():
+    for row in ROWS:
+        if row.handler is not None:
+            assert 0 <= row.nargs <= 6, row
+
+
+def test_filter_builds_for_both_platforms():
+    for action in (lib.RP_ACT_NOTIFY, lib.RP_ACT_TRACE | lib.RP_TRACE_SYSCALL):
+        bpf = build_filter(TABLE.policies(), action)
+        assert len(bpf) % 8 == 0 and 0 < len(bpf) // 8 < 4096
