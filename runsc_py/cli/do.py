@@ -7,6 +7,7 @@ the same open file descriptions, so `cmd >f 2>&1` keeps every line.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -117,8 +118,7 @@ def _pick_cpu() -> int:
 
 
 def _stop(pid: int) -> None:
-    try:
+    """Kill and reap the gofer (the sentry's loop may have reaped it already)."""
+    with contextlib.suppress(ProcessLookupError, ChildProcessError):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass

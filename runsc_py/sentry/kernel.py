@@ -7,13 +7,16 @@ threaded: everything happens on the platform's one event loop.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
 import socket
+import stat as statmod
 import sys
 import traceback
 
+from runsc_py._interpose import lib
 from runsc_py.gofer.client import GoferGone
 from runsc_py.platform.policy import Policy
 from runsc_py.sentry import signals
@@ -59,7 +62,9 @@ class Kernel:
         if self._gofer_socket is not None:
             self.platform.watch(self._gofer_socket.fileno(), self._on_gofer_event)
         self.platform.run()
-        return self.exit_status if self.exit_status is not None else 0x7F00
+        if self.exit_status is None:  # the loop ended with init never reaped
+            return 127 << 8
+        return self.exit_status
 
     def find_command(self, name: str, path_var: str, cwd: str) -> str:
         """Look a command up as execvp would, in the sandbox's file system."""
@@ -69,7 +74,7 @@ class Kernel:
                 res = self.vfs.resolve(cwd, cand)
             except SyscallError:
                 continue
-            if os.path.stat.S_ISREG(res.stat.mode) and res.stat.mode & 0o111:
+            if statmod.S_ISREG(res.stat.mode) and res.stat.mode & 0o111:
                 return cand
         raise FileNotFoundError(errno.ENOENT, f"{name}: command not found in the sandbox")
 
@@ -153,8 +158,6 @@ class Kernel:
 
     def borrow_fd(self, task: Task, guest_fd: int) -> int:
         """A sentry-side copy of the host fd behind a guest fd (the caller closes it)."""
-        from runsc_py._interpose import lib
-
         fd = lib.rp_pidfd_getfd(task.process.pidfd, guest_fd)
         if fd < 0:
             raise SyscallError(errno.EBADF)
@@ -266,10 +269,8 @@ class Kernel:
 
     def _kill_all(self) -> None:
         for tid in list(self.tasks.by_host_tid):
-            try:
+            with contextlib.suppress(ProcessLookupError):  # already on its way out
                 os.kill(tid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def _nofile_limit() -> int:
