@@ -167,6 +167,16 @@ int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action,
     return rc;
 }
 
+/* Confine the calling process itself with a filter from rp_filter_build
+ * (the gofer does, after set-up). Single-threaded callers only. */
+int rp_filter_load_self(const void *bpf, int32_t len)
+{
+    struct sock_fprog prog = {.len = (unsigned short)len, .filter = (struct sock_filter *)bpf};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -errno;
+    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
+}
+
 int rp_notify_send(int fd, uint64_t id, int64_t val, int32_t err, uint32_t flags)
 {
     struct seccomp_notif_resp resp = {.id = id, .val = val, .error = err, .flags = flags};

@@ -98,6 +98,7 @@ int rp_ids_get(int32_t tid, struct rp_ids *out);
 /* -- seccomp -- */
 int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action,
                     int out_fd);
+int rp_filter_load_self(const void *bpf, int32_t len);
 int rp_notify_send(int fd, uint64_t id, int64_t val, int32_t err, uint32_t flags);
 int rp_notify_addfd(int fd, uint64_t id, int srcfd, int newfd, uint32_t newfd_flags,
                     uint32_t flags);

@@ -135,12 +135,30 @@ class Gofer:
                 + name + p.pack_stat(Stat.from_os(st)) + link)
 
 
+# What serving needs, and nothing that names a path from the process's root
+# or cwd (open, openat, stat, execve...): every file is reached through the
+# root fd with openat2, or through an fd it returned. Python's own needs
+# (memory, signals, futexes) are here too. Everything else fails with EPERM.
+ALLOWED_SYSCALLS = {
+    0: "read", 1: "write", 3: "close", 5: "fstat", 8: "lseek", 9: "mmap", 10: "mprotect",
+    11: "munmap", 12: "brk", 13: "rt_sigaction", 14: "rt_sigprocmask", 15: "rt_sigreturn",
+    25: "mremap", 28: "madvise", 32: "dup", 39: "getpid", 44: "sendto", 45: "recvfrom",
+    46: "sendmsg", 47: "recvmsg", 60: "exit", 72: "fcntl", 131: "sigaltstack", 186: "gettid",
+    202: "futex", 217: "getdents64", 228: "clock_gettime", 231: "exit_group",
+    262: "newfstatat", 267: "readlinkat", 273: "set_robust_list", 318: "getrandom",
+    332: "statx", 334: "rseq", 437: "openat2",
+}
+
+
 def run(sock: socket.socket, root: str, readonly: bool) -> None:
-    """The gofer process's main: confine to the root, then serve."""
+    """The gofer process's main: confine itself to the root, then serve."""
     import ctypes
+
+    from runsc_py.platform.policy import confine_self
 
     ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the sentry
     root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     os.chroot(root)
     os.chdir("/")
+    confine_self(ALLOWED_SYSCALLS, errno.EPERM)
     Gofer(root_fd, readonly).serve(sock)

@@ -31,18 +31,21 @@ class Policy(enum.Enum):
     DENY = "deny"
 
 
-def build_filter(policies: dict[int, tuple[Policy, int]], trap_action: int) -> bytes:
+def build_filter(policies: dict[int, tuple[Policy, int]], trap_action: int,
+                 default_action: int | None = None) -> bytes:
     """Compile {nr: (policy, errno)} into classic BPF, as bytes of sock_filter.
 
-    `trap_action` is the platform's action for TRAP (and the default): the
-    seccomp platform notifies, the ptrace platform traces.
+    `trap_action` is the platform's action for TRAP (and the default, unless
+    `default_action` is given): the seccomp platform notifies, the ptrace
+    platform traces.
     """
+    default = trap_action if default_action is None else default_action
     rules = []
     for nr, (policy, errno) in sorted(policies.items()):
         action = _action(policy, errno, trap_action)
-        if action != trap_action:  # libseccomp refuses rules equal to the default
+        if action != default:  # libseccomp refuses rules equal to the default
             rules.append((nr, action))
-    if trap_action != lib.RP_ACT_NOTIFY:
+    if default_action is None and trap_action != lib.RP_ACT_NOTIFY:
         rules.append((lib.RP_NR_INSTALL, lib.RP_ACT_NOTIFY))
     c_rules = ffi.new("struct rp_rule[]", len(rules))
     for i, (nr, action) in enumerate(rules):
@@ -50,7 +53,7 @@ def build_filter(policies: dict[int, tuple[Policy, int]], trap_action: int) -> b
         c_rules[i].action = action
     fd = os.memfd_create("runsc-py-filter", os.MFD_CLOEXEC)
     try:
-        rc = lib.rp_filter_build(c_rules, len(rules), trap_action, fd)
+        rc = lib.rp_filter_build(c_rules, len(rules), default, fd)
         if rc < 0:
             raise OSError(-rc, f"libseccomp could not build the filter: {os.strerror(-rc)}")
         return os.pread(fd, os.fstat(fd).st_size, 0)
@@ -66,3 +69,12 @@ def _action(policy: Policy, errno: int, trap_action: int) -> int:
     if policy is Policy.DENY:
         return lib.RP_ACT_ERRNO | errno
     return trap_action
+
+
+def confine_self(allowed: dict[int, str], errno: int) -> None:
+    """Load an allow-list filter on this process: every other call fails with errno."""
+    bpf = build_filter({nr: (Policy.NATIVE, 0) for nr in allowed}, lib.RP_ACT_ERRNO | errno,
+                       default_action=lib.RP_ACT_ERRNO | errno)
+    rc = lib.rp_filter_load_self(ffi.from_buffer(bpf), len(bpf) // 8)
+    if rc < 0:
+        raise OSError(-rc, f"cannot load a seccomp filter: {os.strerror(-rc)}")
