@@ -135,6 +135,8 @@ class Kernel:
             return entry.handler(ctx, *call.args[: entry.nargs])
         except SyscallError as exc:
             return -exc.errno
+        except OSError as exc:  # a host call made for the workload said no: that is the answer
+            return -(exc.errno or errno.EIO)
         except Abandoned:
             return -errno.EINTR
         except GoferGone as exc:

@@ -160,7 +160,9 @@ def memfd_create(ctx, name_addr, flags):
 
 
 def eventfd2(ctx, initval, flags):
-    host_fd = os.eventfd(initval & 0xFFFFFFFF, (flags & ~os.EFD_CLOEXEC) | os.EFD_CLOEXEC)
+    if flags & ~(os.EFD_CLOEXEC | os.EFD_NONBLOCK | os.EFD_SEMAPHORE):
+        raise SyscallError(errno.EINVAL)
+    host_fd = os.eventfd(initval & 0xFFFFFFFF, flags | os.EFD_CLOEXEC)
     return install_new(ctx, OpenFile("eventfd", path="anon_inode:[eventfd]"), host_fd,
                        bool(flags & os.EFD_CLOEXEC))
 
