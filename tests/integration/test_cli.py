@@ -50,3 +50,8 @@ def test_bad_pointer_is_efault(platform, program, busybox):
     for args in (("4", "1", "buf"), ("4", "str:/etc/passwd", "1"), ("22", "1"), ("257", "-100", "8")):
         r = sandboxed(platform, program("sys"), *args)
         assert r.out == b"ret=-1 errno=14\n", (args, r)
+
+
+def test_exec_from_a_thread(platform, program):
+    r = sandboxed(platform, program("thread_exec"))
+    assert (r.code, r.out) == (0, b"exec from a thread, pid 1\n"), r
