@@ -313,8 +313,8 @@ class Interposer(abc.ABC):
         if sig == signal.SIGTRAP | 0x80:
             if pid in self._pending_exec:
                 self._rewrite_into_execveat(pid)
-            else:
-                self._ptrace(PTRACE_CONT, pid, 0, 0)
+            else:  # a signal withdrew the exec's install: it will be made again
+                self._ptrace(self._resume_request(pid), pid, 0, 0)
         elif event in (PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE):
             self._on_clone(pid)
         elif event == PTRACE_EVENT_EXEC:
@@ -326,9 +326,20 @@ class Interposer(abc.ABC):
             self._on_event_stop(pid, sig)
         else:  # a signal on its way to the tracee: the sentry may act instead
             self._restart_withdrawn_call(pid)
-            self._ptrace(PTRACE_CONT, pid, 0, self.sentry.signal_delivery(pid, sig),
+            self._ptrace(self._resume_request(pid), pid, 0, self.sentry.signal_delivery(pid, sig),
                          ignore_esrch=True)
         return self.sentry.finished
+
+    def _resume_request(self, tid: int) -> int:
+        """PTRACE_SYSCALL while an exec's install is still to come, else PTRACE_CONT.
+
+        If a signal withdrew the install, it is restarted after the handler
+        (see below); only syscall stops catch its exit, where the call is
+        rewritten into the execveat. Until then every stop of the task
+        (the handler's own calls included) resumes this way.
+        """
+        pending = self._pending.get(tid)
+        return PTRACE_SYSCALL if pending is not None and pending.then_exec is not None else PTRACE_CONT
 
     def _restart_withdrawn_call(self, tid: int) -> None:
         """A signal withdrew a trapped call before the sentry received it.

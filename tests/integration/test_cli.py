@@ -55,3 +55,9 @@ def test_bad_pointer_is_efault(platform, program, busybox):
 def test_exec_from_a_thread(platform, program):
     r = sandboxed(platform, program("thread_exec"))
     assert (r.code, r.out) == (0, b"exec from a thread, pid 1\n"), r
+
+
+def test_exec_while_signals_arrive(platform, program):
+    # a signal can withdraw the sentry's exec steps midway; exec must still happen
+    r = sandboxed(platform, program("exec_under_signals"), "40", timeout=120)
+    assert (r.code, r.out) == (0, b"ok\n"), r
