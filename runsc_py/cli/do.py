@@ -60,9 +60,10 @@ def build_vfs(gofer: GoferClient, kernel) -> VFS:
         return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
 
     vfs.mount("/", GoferFilesystem(gofer, readonly=True), readonly=True)
-    vfs.mount("/dev", make_devfs(fresh_dir_fd), readonly=False)
-    vfs.mount("/proc", ProcFilesystem(kernel, fresh_dir_fd), readonly=True)
-    vfs.mount("/sys", StaticFilesystem(fresh_dir_fd), readonly=True)
+    vfs.mount("/dev", make_devfs(fresh_dir_fd), readonly=False, options=frozenset({"nosuid"}))
+    vfs.mount("/proc", ProcFilesystem(kernel, fresh_dir_fd), readonly=True,
+              options=frozenset({"nosuid", "nodev", "noexec"}))
+    vfs.mount("/sys", StaticFilesystem(fresh_dir_fd, "sysfs"), readonly=True)
     return vfs
 
 

@@ -22,6 +22,7 @@ from runsc_py.platform.policy import Policy
 from runsc_py.sentry import signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import FdTable, OpenFile
+from runsc_py.sentry.limits import SandboxLimits
 from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable
 from runsc_py.sentry.vfs import VFS
 from runsc_py.syscalls.context import Abandoned, SyscallContext
@@ -39,6 +40,8 @@ class Kernel:
         self.tasks = TaskTable()
         self.hostname = hostname
         self.domainname = "(none)"
+        self.limits = SandboxLimits()
+        self.sysctl: dict[str, str] = {}     # /proc/sys values the configuration set ("kernel.x")
         self.strace = strace
         self.report = report
         self.namespaces = namespaces
@@ -85,7 +88,8 @@ class Kernel:
                 fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
         init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), Credentials(
             uid=os.getuid(), euid=os.geteuid(), suid=os.geteuid(),
-            gid=os.getgid(), egid=os.getegid(), sgid=os.getegid()))
+            gid=os.getgid(), egid=os.getegid(), sgid=os.getegid(),
+            fsuid=os.geteuid(), fsgid=os.getegid()))
         init.pidfd = os.pidfd_open(host_pid)
         self.tasks.init = init
         self._add_task(Task(host_pid, init.vpid, init))

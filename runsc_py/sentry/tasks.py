@@ -27,6 +27,16 @@ class Credentials:
     egid: int = 0
     sgid: int = 0
     groups: tuple[int, ...] = ()
+    fsuid: int = 0
+    fsgid: int = 0
+
+    def capable(self, cap: int) -> bool:
+        """Whether the effective capability set holds `cap` (linux/capability.h numbers).
+
+        Root holds every capability until the process issue gives
+        credentials their capability sets.
+        """
+        return self.euid == 0
 
     def copy(self) -> "Credentials":
         return dataclasses.replace(self)

@@ -45,6 +45,7 @@ class Lookup(typing.NamedTuple):
 
 class Filesystem(typing.Protocol):
     readonly: bool
+    fstype: str       # as /proc/mounts names it: "tmpfs", "proc", "overlay", ...
 
     def lookup(self, path: str, open_flags: int = -1) -> Lookup: ...
 
@@ -53,10 +54,19 @@ class Filesystem(typing.Protocol):
 
 @dataclasses.dataclass
 class Mount:
+    """One entry of the mount table; /proc/<pid>/mounts and mountinfo render these."""
+
     mountpoint: str   # canonical guest path
     fs: Filesystem
     readonly: bool
     dev: int          # the st_dev the workload sees for files of this mount
+    mount_id: int     # mountinfo's first field
+    source: str = "none"                   # mounts' first field ("none", a bind's source)
+    options: frozenset[str] = frozenset()  # of "nosuid", "nodev", "noexec"
+
+    @property
+    def fstype(self) -> str:
+        return self.fs.fstype
 
 
 @dataclasses.dataclass
@@ -76,9 +86,13 @@ class VFS:
         # their depths: resolution asks "is this a mount point?" for every name
         self._by_names: list[tuple[tuple[str, ...], Mount]] = []
         self._depths: set[int] = set()
+        self._next_id = 0
 
-    def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False) -> Mount:
-        m = Mount(mountpoint, fs, readonly, dev=0x100 + len(self.mounts))
+    def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
+              source: str = "none", options: frozenset[str] = frozenset()) -> Mount:
+        self._next_id += 1
+        m = Mount(mountpoint, fs, readonly, dev=0x100 + self._next_id, mount_id=self._next_id,
+                  source=source, options=options)
         self.mounts[mountpoint] = m
         names = tuple(_split(mountpoint))
         self._by_names = sorted([(n, x) for n, x in self._by_names if n != names] + [(names, m)],

@@ -20,6 +20,8 @@ CACHE_ENTRIES = 65536
 
 
 class GoferFilesystem:
+    fstype = "9p"  # what gVisor calls its gofer mounts
+
     def __init__(self, client: GoferClient, readonly: bool):
         self.client = client
         self.readonly = readonly

@@ -21,6 +21,7 @@ LINKS = ("cwd", "exe", "root")
 
 class ProcFilesystem:
     readonly = True
+    fstype = "proc"
 
     def __init__(self, kernel, dir_fd_source: Callable[[], int]):
         self.kernel = kernel

@@ -25,8 +25,9 @@ _BOOT_NS = time.time_ns()
 class StaticFilesystem:
     readonly = True
 
-    def __init__(self, dir_fd_source: Callable[[], int]):
+    def __init__(self, dir_fd_source: Callable[[], int], fstype: str = "tmpfs"):
         self.dir_fd_source = dir_fd_source
+        self.fstype = fstype
         self.dirs: dict[str, list[str]] = {"": []}
         self.devices: dict[str, int] = {}   # path -> host fd held by the sentry
         self._inodes: dict[str, int] = {"": 1}
