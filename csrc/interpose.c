@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
@@ -390,6 +391,25 @@ static void child_fail(int sync_fd, int err)
     _exit(127);
 }
 
+/* Make a read-only bind of `root` the host root of this (new) mount
+ * namespace. The sentry answers every path the workload names; the host
+ * kernel itself only opens a dynamic binary's PT_INTERP by path, and that
+ * must be found in the container's rootfs, never written through. */
+static int enter_root(const char *root)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -errno;
+    if (mount(root, root, NULL, MS_BIND, NULL) < 0)
+        return -errno;
+    if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        return -errno;
+    if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+        return -errno;
+    if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        return -errno;
+    return 0;
+}
+
 /* Runs in the freshly cloned child: wait until the sentry has seized us,
  * shed inherited fds, load the filter, tell the sentry the listener's
  * number, and exec (which the filter hands to the sentry to rewrite). */
@@ -415,6 +435,11 @@ static void child_main(const struct rp_spawn *s)
         CPU_ZERO(&set);
         CPU_SET(s->cpu, &set);
         sched_setaffinity(0, sizeof set, &set);
+    }
+    if (s->root) {
+        int rc = enter_root(s->root);
+        if (rc < 0)
+            child_fail(sync, -rc);
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         child_fail(sync, errno);

@@ -76,6 +76,9 @@ struct rp_spawn {
     uint32_t clone_flags;      /* CLONE_NEW* for the workload's namespaces */
     int32_t sync_fd;           /* child end of a socketpair to the sentry */
     int32_t cpu;               /* pin the child to this cpu, or -1 */
+    const char *root;          /* NULL: keep the host root; else pivot_root to a
+                                  read-only bind of this directory (a container's
+                                  rootfs), so PT_INTERP is opened inside it */
 };
 
 /* The Python callbacks rp_loop_run calls (rp_py_trap, rp_py_wait,

@@ -52,8 +52,16 @@ def start_gofer(root: str, readonly: bool) -> tuple[int, socket.socket]:
     return pid, sentry_end
 
 
-def build_vfs(gofer: GoferClient, kernel) -> VFS:
-    """The sandbox's mounts: the gofer's root, the sentry's /dev and /proc, an empty /sys."""
+def build_vfs(gofer: GoferClient, kernel, *, mounts=(), root_readonly: bool = True,
+              masked_paths=(), readonly_paths=()) -> VFS:
+    """The sandbox's mounts: the gofer's root, the sentry's /dev and /proc, an empty /sys.
+
+    A container passes its config.json's `mounts` (runsc_py.oci.spec.MountSpec,
+    in order), `root.readonly` and `linux.maskedPaths`/`readonlyPaths`.
+    Not applied yet: the VFS issue (overlay root, tmpfs, the OCI mount kinds)
+    wires them; until then the root is always read-only and only the fixed
+    mounts below exist.
+    """
     vfs = kernel.vfs
 
     def fresh_dir_fd() -> int:

@@ -112,11 +112,13 @@ class Interposer(abc.ABC):
     # -- start-up ------------------------------------------------------
 
     def start(self, sentry, path: bytes, argv: list[bytes], envp: list[bytes],
-              policies: dict, namespaces: bool = True) -> int:
+              policies: dict, namespaces: bool = True, root: bytes | None = None) -> int:
         """Clone the workload's first process, seize it, take its listener.
 
         Returns its host pid. The child execs `path` next; that exec is
-        trapped like any other and rewritten by the sentry.
+        trapped like any other and rewritten by the sentry. With `root`
+        (a container's rootfs) the child's host root becomes a read-only
+        bind of it (it needs `namespaces`, for its own mount namespace).
         """
         global _active
         _active = self
@@ -125,6 +127,7 @@ class Interposer(abc.ABC):
         self._setup_loop()
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         keep = [ffi.new("char[]", a) for a in argv + envp + [path]]
+        c_root = ffi.new("char[]", root) if root is not None else ffi.NULL
         c_argv = ffi.new("char *[]", keep[: len(argv)] + [ffi.NULL])
         c_envp = ffi.new("char *[]", keep[len(argv): len(argv) + len(envp)] + [ffi.NULL])
         c_bpf = ffi.from_buffer(bpf)
@@ -135,6 +138,7 @@ class Interposer(abc.ABC):
             "clone_flags": CLONE_NAMESPACES if namespaces else 0,
             "sync_fd": child_sock.fileno(),
             "cpu": -1 if self.pin_cpu is None else self.pin_cpu,
+            "root": c_root,
         })
         pid = lib.rp_spawn_workload(spawn)
         child_sock.close()
@@ -146,7 +150,8 @@ class Interposer(abc.ABC):
             reply = _recv_exact(parent_sock, 4)
             listener = struct.unpack("<i", reply)[0]
             if listener < 0:
-                raise OSError(-listener, f"the workload could not load its seccomp filter: "
+                raise OSError(-listener, f"the workload could not enter its root or load its "
+                                         f"seccomp filter: "
                                          f"{os.strerror(-listener)}")
             pidfd = lib.rp_pidfd_open(pid)
             self.notify_fd = _check(lib.rp_pidfd_getfd(pidfd, listener), "pidfd_getfd(listener)")

@@ -56,12 +56,29 @@ class Kernel:
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> int:
         """Run argv as the sandbox's init; returns its wait status."""
+        self.spawn(argv, env, cwd)
+        return self.serve()
+
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, *,
+              root: str | None = None, creds: Credentials | None = None) -> int:
+        """Start argv as the sandbox's init, stopped at its first exec until
+        `serve` runs the loop (so a container is created before it starts).
+
+        `root` is the host directory the workload's host root becomes,
+        read-only (a container's rootfs); `creds` its credentials
+        (default: the caller's). Returns init's host pid.
+        """
         path = self.find_command(argv[0], env.get("PATH", DEFAULT_PATH), cwd)
         envp = [os.fsencode(f"{k}={v}") for k, v in env.items()]
         self.platform.set_fast_path(self.strace is None)
         host_pid = self.platform.start(self, os.fsencode(path), [os.fsencode(a) for a in argv],
-                                       envp, self.table.policies(), self.namespaces)
-        self._register_init(host_pid, cwd)
+                                       envp, self.table.policies(), self.namespaces,
+                                       root=None if root is None else os.fsencode(root))
+        self._register_init(host_pid, cwd, creds)
+        return host_pid
+
+    def serve(self) -> int:
+        """Run the event loop until init is reaped; returns its wait status."""
         if self._gofer_socket is not None:
             self.platform.watch(self._gofer_socket.fileno(), self._on_gofer_event)
         self.platform.run()
@@ -81,12 +98,12 @@ class Kernel:
                 return cand
         raise FileNotFoundError(errno.ENOENT, f"{name}: command not found in the sandbox")
 
-    def _register_init(self, host_pid: int, cwd: str) -> None:
+    def _register_init(self, host_pid: int, cwd: str, creds: Credentials | None) -> None:
         fds = FdTable(limit=_nofile_limit())
         for fd in (0, 1, 2):
             if _is_open(fd):
                 fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
-        init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), Credentials(
+        init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds or Credentials(
             uid=os.getuid(), euid=os.geteuid(), suid=os.geteuid(),
             gid=os.getgid(), egid=os.getegid(), sgid=os.getegid(),
             fsuid=os.geteuid(), fsgid=os.getegid()))
