@@ -27,3 +27,39 @@ def containerd(tmp_path_factory):
         engine.ctr("containers", "delete", container, check=False)
     engine.stop()
     leftovers.clean()
+
+
+@pytest.fixture(scope="module")
+def dockerd(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dockerd")
+    leftovers = daemons.Leftovers()
+    engine = daemons.Dockerd(tmp, daemons.runtime_wrapper(tmp))
+    try:
+        engine.start()
+    except daemons.EngineUnavailable as exc:
+        engine.stop()
+        pytest.skip(f"dockerd cannot start here: {exc}")
+    engine.image = "runsc-py-busybox:latest"
+    engine.docker("load", "-i", images.docker_archive(str(tmp / "image.tar"), engine.image))
+    yield engine
+    ids = engine.docker("ps", "-aq", check=False).stdout.split()
+    if ids:
+        engine.docker("rm", "-f", *ids, check=False)
+    engine.stop()
+    leftovers.clean()
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("podman")
+    leftovers = daemons.Leftovers()
+    engine = daemons.Podman(tmp, daemons.runtime_wrapper(tmp))
+    try:
+        engine.start()
+    except daemons.EngineUnavailable as exc:
+        pytest.skip(f"podman cannot start here: {exc}")
+    engine.image = "localhost/runsc-py-busybox:latest"
+    engine.podman("load", "-i", images.oci_archive(str(tmp / "image.tar"), engine.image))
+    yield engine
+    engine.stop()
+    leftovers.clean()

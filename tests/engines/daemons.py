@@ -128,3 +128,78 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     def stop(self) -> None:
         if self.proc is not None:
             stop(self.proc)
+
+
+class Dockerd:
+    def __init__(self, tmp: pathlib.Path, runtime: pathlib.Path, extra: tuple[str, ...] = ()):
+        self.tmp = tmp
+        self.host = f"unix://{tmp}/docker.sock"
+        self.log = tmp / "dockerd.log"
+        self.runtime = runtime
+        self.extra = extra
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "Dockerd":
+        if shutil.which("dockerd") is None or shutil.which("docker") is None:
+            raise EngineUnavailable("docker.io is not installed (./setup.sh installs it)")
+        t = self.tmp
+        (t / "daemon.json").write_text(f'{{"deprecated-key-path": "{t}/key.json"}}')
+        argv = ["dockerd", "--config-file", str(t / "daemon.json"), "--data-root", str(t / "data"),
+                "--exec-root", str(t / "exec"), "--pidfile", str(t / "docker.pid"),
+                "-H", self.host, "--iptables=false", "--ip6tables=false", "--ip-masq=false",
+                "--bridge=none", "--userland-proxy=false",
+                "--add-runtime", f"runsc-py={self.runtime}", *self.extra]
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        wait_for(lambda: self.docker("version", check=False).returncode == 0, 60, "dockerd",
+                 self.proc, self.log)
+        return self
+
+    def docker(self, *args: str, check: bool = True, timeout: float = 60, **kw):
+        proc = subprocess.run(["docker", "-H", self.host, *args], capture_output=True, text=True,
+                              timeout=timeout, **kw)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}): "
+                                 f"{proc.stdout}{proc.stderr}")
+        return proc
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc, timeout=30)
+
+
+class Podman:
+    """podman is daemonless: each call gets the same private storage flags."""
+
+    def __init__(self, tmp: pathlib.Path, runtime: pathlib.Path):
+        self.tmp = tmp
+        self.runtime = runtime
+        self.conf = tmp / "containers.conf"
+        self.conf.write_text('[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
+                             f'tmp_dir = "{tmp}/tmp"\n[containers]\nnetns = "none"\n')
+
+    def podman(self, *args: str, check: bool = True, timeout: float = 90, **kw):
+        t = self.tmp
+        env = dict(os.environ, CONTAINERS_CONF=str(self.conf))
+        argv = ["podman", "--root", str(t / "root"), "--runroot", str(t / "runroot"),
+                "--tmpdir", str(t / "tmp"), "--storage-driver", "overlay",
+                "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+                "--runtime", str(self.runtime), *args]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, **kw)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"podman {' '.join(args)} failed ({proc.returncode}): "
+                                 f"{proc.stdout}{proc.stderr}")
+        return proc
+
+    def start(self) -> "Podman":
+        if shutil.which("podman") is None:
+            raise EngineUnavailable("podman is not installed (./setup.sh installs it)")
+        proc = self.podman("info", check=False)
+        if proc.returncode != 0:
+            raise EngineUnavailable(f"podman info failed: {proc.stderr[-1500:]}")
+        return self
+
+    def stop(self) -> None:
+        self.podman("rm", "--all", "--force", check=False)
+        self.podman("system", "reset", "--force", check=False)
