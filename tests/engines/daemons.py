@@ -22,6 +22,13 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 LEFTOVERS = ("/run/containerd/s/*", "/tmp/runc-process*", "/tmp/pty*", "/dev/shm/libpod_lock",
              "/var/lib/containers/cache")
 
+# Parent cgroups the engines make (containerd's is its namespace's name).
+ENGINE_CGROUPS = ("docker", "libpod_parent", "runsc-test", "runsc-py")
+
+
+def _cgroups() -> set[str]:
+    return {p for name in ENGINE_CGROUPS for p in glob.glob(f"/sys/fs/cgroup/*/{name}")}
+
 
 class EngineUnavailable(Exception):
     """The engine cannot start on this machine (the message says why)."""
@@ -43,6 +50,7 @@ class Leftovers:
 
     def __init__(self):
         self.before = {p for pattern in LEFTOVERS for p in glob.glob(pattern)}
+        self.cgroups = _cgroups()
 
     def clean(self) -> None:
         for pattern in LEFTOVERS:
@@ -54,6 +62,10 @@ class Leftovers:
                         shutil.rmtree(p, ignore_errors=True)
                     else:
                         os.unlink(p)
+        for top in _cgroups() - self.cgroups:   # parent cgroups the engines made
+            for d, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+                with contextlib.suppress(OSError):
+                    os.rmdir(d)
 
 
 def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen, log: pathlib.Path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import time
 
 
-
 def _run(containerd, cid, *argv, detach=False):
     flags = ["--detach"] if detach else ["--rm"]
     return containerd.ctr("run", *flags, "--runc-binary", str(containerd.runtime),
