@@ -95,6 +95,16 @@ def _oci_commands(sub) -> None:
     p.add_argument("--bundle", "-b", default=".")
     p.add_argument("--rootless", action="store_true")
     command("features", "print what this runtime supports (JSON)", id_arg=False)
+    p = command("exec", "run a process in a running container (not implemented yet)")
+    p.add_argument("--process", "-p", default=None)
+    p.add_argument("--detach", "-d", action="store_true")
+    p.add_argument("--pid-file", default=None)
+    p.add_argument("--console-socket", default=None)
+    p.add_argument("--tty", "-t", action="store_true")
+    p.add_argument("--cwd", default=None)
+    p.add_argument("--env", "-e", action="append", default=[])
+    p.add_argument("--user", "-u", default=None)
+    p.add_argument("args", nargs=argparse.REMAINDER)
 
 
 OCI_COMMANDS = {
@@ -105,6 +115,7 @@ OCI_COMMANDS = {
     "pause": "runsc_py.cli.pause:run_pause", "resume": "runsc_py.cli.pause:run_resume",
     "events": "runsc_py.cli.events:run_events", "update": "runsc_py.cli.update:run_update",
     "spec": "runsc_py.cli.spec:run_spec", "features": "runsc_py.cli.features:run_features",
+    "exec": "runsc_py.cli.exec:run_exec",
 }
 
 

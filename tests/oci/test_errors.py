@@ -122,3 +122,21 @@ def test_json_log_ends_with_an_actionable_error(bundle):
     last = [entry for entry in lines if entry["level"] == "error"][-1]
     assert set(last) == {"level", "msg", "time"}
     assert "no-such-program" in last["msg"] and "create" in last["msg"]
+
+
+def test_exec_is_refused_clearly(bundle):
+    bundle.config(["sleep", "100"])
+    assert bundle.cli("run", "-d", "-b", str(bundle.path), "c1").returncode == 0
+    proc = bundle.cli("exec", "c1", "echo", "hi")
+    assert proc.returncode != 0 and "exec into a running sandbox is not implemented" in proc.stdout
+    assert "hi" not in proc.stdout.replace("hi'", "")
+    assert bundle.state("c1")["status"] == "running"
+
+
+def test_terminal_is_refused_clearly(bundle):
+    doc = bundle.config(["true"])
+    doc["process"]["terminal"] = True
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    proc = bundle.cli("create", "-b", str(bundle.path), "--console-socket", "/nonexistent", "t1")
+    assert proc.returncode != 0 and "process.terminal is not supported" in proc.stdout
+    assert _entries(bundle) == []
