@@ -10,7 +10,7 @@ from runsc_py.sandbox import control
 
 def parse_signal(text: str) -> int:
     """A number, or a name with or without SIG ("TERM", "SIGKILL", "rtmin+1")."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         sig = int(text)
     else:
         name = text.upper()

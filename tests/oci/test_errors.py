@@ -129,7 +129,6 @@ def test_exec_is_refused_clearly(bundle):
     assert bundle.cli("run", "-d", "-b", str(bundle.path), "c1").returncode == 0
     proc = bundle.cli("exec", "c1", "echo", "hi")
     assert proc.returncode != 0 and "exec into a running sandbox is not implemented" in proc.stdout
-    assert "hi" not in proc.stdout.replace("hi'", "")
     assert bundle.state("c1")["status"] == "running"
 
 
