@@ -423,6 +423,14 @@ static void child_main(const struct rp_spawn *s)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (s->join_pidfd >= 0 &&
+        setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+        child_fail(s->sync_fd, errno);
+    /* The stdio fds are the sentry's (>= 3, since its own 0-2 are open). */
+    if (s->stdio)
+        for (int i = 0; i < 3; i++)
+            if (dup2(s->stdio[i], i) < 0)
+                child_fail(s->sync_fd, errno);
     if (s->sync_fd == 3 ? fcntl(3, F_SETFD, FD_CLOEXEC) < 0 : dup3(s->sync_fd, 3, O_CLOEXEC) < 0)
         _exit(127);
     int sync = 3;
@@ -463,6 +471,18 @@ int32_t rp_spawn_workload(const struct rp_spawn *s)
     if (pid == 0)
         child_main(s);
     return (int32_t)pid;
+}
+
+/* Serve one notification from a listener other than the loop's (an exec'd
+ * process's); the Python side answers through the same fd. */
+int rp_serve_notification(int fd)
+{
+    return serve_notification(fd);
+}
+
+int rp_setns(int fd, int nstype)
+{
+    return setns(fd, nstype) < 0 ? -errno : 0;
 }
 
 /* A non-blocking signalfd for SIGCHLD (the caller blocks SIGCHLD): how ptrace

@@ -79,6 +79,11 @@ struct rp_spawn {
     const char *root;          /* NULL: keep the host root; else pivot_root to a
                                   read-only bind of this directory (a container's
                                   rootfs), so PT_INTERP is opened inside it */
+    int32_t join_pidfd;        /* -1, or a pidfd whose mount, net, ipc and uts
+                                  namespaces the child joins (an exec into a
+                                  container; the pid namespace is the caller's
+                                  pid_for_children) */
+    const int32_t *stdio;      /* NULL, or three fds to become the child's 0, 1, 2 */
 };
 
 /* The Python callbacks rp_loop_run calls (rp_py_trap, rp_py_wait,
@@ -116,6 +121,8 @@ int rp_reply_ptrace(int32_t pid, int kind, int64_t value);
 
 /* -- processes and fds -- */
 int32_t rp_spawn_workload(const struct rp_spawn *spawn);
+int rp_serve_notification(int fd);
+int rp_setns(int fd, int nstype);
 int rp_signalfd_sigchld(void);
 int rp_pidfd_open(int32_t pid);
 int rp_pidfd_getfd(int pidfd, int fd);

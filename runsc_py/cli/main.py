@@ -95,7 +95,7 @@ def _oci_commands(sub) -> None:
     p.add_argument("--bundle", "-b", default=".")
     p.add_argument("--rootless", action="store_true")
     command("features", "print what this runtime supports (JSON)", id_arg=False)
-    p = command("exec", "run a process in a running container (not implemented yet)")
+    p = command("exec", "run another process in a running container")
     p.add_argument("--process", "-p", default=None)
     p.add_argument("--detach", "-d", action="store_true")
     p.add_argument("--pid-file", default=None)

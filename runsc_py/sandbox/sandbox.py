@@ -17,6 +17,7 @@ workload untouched; the sandbox's own diagnostics go to the `--log` file.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -45,6 +46,8 @@ class Sandbox:
         self.listener = None
         self.started = False
         self.exit_now: int | None = None   # set when killed before start
+        self.execs: dict[int, object] = {}  # host pid of an exec'd process -> its waiter's socket
+        self.exec_hosts: dict[object, int] = {}  # its Process -> host pid
 
     # -- 1. boot -------------------------------------------------------------
 
@@ -75,8 +78,9 @@ class Sandbox:
                   readonly_paths=spec.readonly_paths)
         self._check_cwd(kernel)
         self.kernel = kernel
+        kernel.on_process_exit = self._exec_exited
         self.init_pid = kernel.spawn(list(spec.process.args), spec.process.env, spec.process.cwd,
-                                     root=spec.root_path, creds=self._creds())
+                                     root=spec.root_path, creds=self._creds(spec.process.user))
         if spec.process.user.umask is not None:
             kernel.tasks.init.fs.umask = spec.process.user.umask
         self._apply_rlimits()
@@ -92,10 +96,9 @@ class Sandbox:
                                f"rootfs ({os.strerror(exc.errno)}); the rootfs is read-only, "
                                "so create it in the image") from None
 
-    def _creds(self):
+    def _creds(self, u):
         from runsc_py.sentry.tasks import Credentials
 
-        u = self.spec.process.user
         return Credentials(uid=u.uid, euid=u.uid, suid=u.uid, fsuid=u.uid,
                            gid=u.gid, egid=u.gid, sgid=u.gid, fsgid=u.gid,
                            groups=tuple(u.additional_gids))
@@ -137,8 +140,18 @@ class Sandbox:
 
     # -- requests from the CLI --------------------------------------------------
 
-    def _handle(self, req: dict) -> dict:
+    def _handle(self, req: dict, fds: list[int], conn) -> dict:
         op = req.get("op")
+        if op == "exec":
+            return self._exec(req, fds, conn)
+        for fd in fds:
+            os.close(fd)
+        if op == "signal-exec":
+            pid = int(req["pid"])
+            if pid in self.execs:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, int(req["signal"]))
+            return {}
         if op == "start":
             if self.started:
                 raise RuntimeError("the container has already started")
@@ -153,6 +166,55 @@ class Sandbox:
             self._update(req.get("limits", {}))
             return {}
         raise RuntimeError(f"unknown control request {op!r}")
+
+    def _exec(self, req: dict, fds: list[int], conn) -> dict:
+        """Start an OCI exec process; its waiter's connection stays open."""
+        from runsc_py.oci.spec import _process
+
+        try:
+            if not self.started or self.kernel.exit_status is not None:
+                raise RuntimeError("the container is not running")
+            if len(fds) != 3:
+                raise RuntimeError("exec needs the process's stdin, stdout and stderr")
+            process = _process(req.get("process"))
+            if process.terminal:
+                raise RuntimeError("exec with a terminal (--tty) is not supported yet")
+            creds = self._creds(process.user)
+            proc = self.kernel.spawn_joined(list(process.args), process.env, process.cwd, creds,
+                                            tuple(fds))
+        finally:
+            for fd in fds:
+                os.close(fd)
+        host = self.kernel.tasks.host_pid_of(proc.vpid)
+        self.execs[host] = conn
+        self.exec_hosts[proc] = host
+        conn.setblocking(False)
+        self.kernel.platform.watch(conn.fileno(), lambda _ev: self._waiter_gone(host))
+        return {control.KEEP: True, "pid": host}
+
+    def _waiter_gone(self, host: int) -> None:
+        """The waiter's connection became readable: it only ever closes (SIGKILL)."""
+        conn = self.execs.pop(host, None)
+        if conn is None:
+            return
+        self.kernel.platform.unwatch(conn.fileno())
+        conn.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(host, signal.SIGKILL)
+
+    def _exec_exited(self, proc, status: int) -> None:
+        """Kernel.on_process_exit: tell an exec'd process's waiter its status."""
+        from runsc_py.cli.do import exit_code
+
+        host = self.exec_hosts.pop(proc, None)
+        conn = self.execs.pop(host, None) if host is not None else None
+        if conn is None:
+            return
+        self.kernel.platform.unwatch(conn.fileno())
+        with contextlib.suppress(OSError):
+            conn.setblocking(True)
+            conn.sendall(json.dumps({"exit": exit_code(status)}).encode() + b"\n")
+        conn.close()
 
     def _kill(self, sig: int, everyone: bool) -> None:
         if not self.started:

@@ -51,6 +51,8 @@ class Kernel:
         self._init_fate: int | None = None   # the signal the sentry killed init with
         self.current: Task | None = None     # the task whose syscall is being answered
         self._gofer_socket = gofer_socket
+        self.on_process_exit = None          # callback(process, wait status): the OCI exec waiter
+        self.init_capabilities = None        # process.capabilities of an OCI spec (process issue)
 
     # -- start and run ---------------------------------------------------
 
@@ -76,6 +78,26 @@ class Kernel:
                                        root=None if root is None else os.fsencode(root))
         self._register_init(host_pid, cwd, creds)
         return host_pid
+
+    def spawn_joined(self, argv: list[str], env: dict[str, str], cwd: str, creds: Credentials,
+                     stdio: tuple[int, int, int]) -> Process:
+        """Start argv in the running sandbox beside init (an OCI exec): the
+        same namespaces, the same sentry. `stdio` are host fds for its 0-2."""
+        init = self.tasks.init
+        init_host = self.tasks.host_pid_of(init.vpid) if init else None
+        if init_host is None:
+            raise ProcessLookupError(errno.ESRCH, "the sandbox's init has exited")
+        path = self.find_command(argv[0], env.get("PATH", DEFAULT_PATH), cwd)
+        envp = [os.fsencode(f"{k}={v}") for k, v in env.items()]
+        host_pid = self.platform.spawn_joined(os.fsencode(path), [os.fsencode(a) for a in argv],
+                                              envp, init_host, stdio)
+        fds = FdTable(limit=_nofile_limit())
+        for fd in (0, 1, 2):
+            fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
+        proc = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds)
+        proc.pidfd = os.pidfd_open(host_pid)
+        self._add_task(Task(host_pid, proc.vpid, proc))
+        return proc
 
     def serve(self) -> int:
         """Run the event loop until init is reaped; returns its wait status."""
@@ -237,6 +259,8 @@ class Kernel:
             if proc is self.tasks.init:
                 self.exit_status = self._init_fate or status
                 self._kill_all()  # as when a pid namespace's init dies
+            if self.on_process_exit is not None:
+                self.on_process_exit(proc, status)
         if self.exit_status is not None and len(self.tasks) == 0:
             self.finished = 1
 
