@@ -124,12 +124,13 @@ def test_json_log_ends_with_an_actionable_error(bundle):
     assert "no-such-program" in last["msg"] and "create" in last["msg"]
 
 
-def test_exec_is_refused_clearly(bundle):
-    bundle.config(["sleep", "100"])
+def test_exec_into_a_stopped_container(bundle):
+    bundle.config(["true"])
     assert bundle.cli("run", "-d", "-b", str(bundle.path), "c1").returncode == 0
+    assert bundle.wait_status("c1", "stopped")["status"] == "stopped"
     proc = bundle.cli("exec", "c1", "echo", "hi")
-    assert proc.returncode != 0 and "exec into a running sandbox is not implemented" in proc.stdout
-    assert bundle.state("c1")["status"] == "running"
+    assert proc.returncode != 0 and "cannot exec in container c1: it is stopped" in proc.stdout
+    assert "hi\n" not in proc.stdout
 
 
 def test_terminal_is_refused_clearly(bundle):
