@@ -45,3 +45,17 @@ def test_a_failed_create_says_why(containerd):
     assert "no-such-program" in proc.stderr and "command not found in the sandbox" in proc.stderr, \
         proc.stderr
     containerd.ctr("containers", "delete", "missing", check=False)
+
+
+def test_task_exec(containerd):
+    assert _run(containerd, "execd", "sleep", "100", detach=True).returncode == 0
+    proc = containerd.ctr("tasks", "exec", "--exec-id", "e1", "execd", "sh", "-c",
+                          "echo inside; exit 6", check=False)
+    assert proc.returncode == 6, proc.stderr
+    assert proc.stdout == "inside\n"
+    containerd.ctr("tasks", "kill", "--signal", "SIGKILL", "execd")
+    deadline = time.monotonic() + 20
+    while "STOPPED" not in containerd.ctr("tasks", "ls").stdout and time.monotonic() < deadline:
+        time.sleep(0.1)
+    containerd.ctr("tasks", "delete", "execd")
+    containerd.ctr("containers", "delete", "execd")

@@ -39,3 +39,12 @@ def test_docker_stop_within_the_grace_period(dockerd):
     code = dockerd.docker("inspect", "-f", "{{.State.ExitCode}}", "stopme").stdout.strip()
     assert code == "143"
     dockerd.docker("rm", "stopme")
+
+
+def test_docker_exec(dockerd):
+    dockerd.docker("run", "-d", "--name", "execme", "--runtime", "runsc-py", "--network", "none",
+                   *UNCONFINED, dockerd.image, "sleep", "100")
+    proc = dockerd.docker("exec", "execme", "sh", "-c", "echo inside; exit 4", check=False)
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stdout == "inside\n"
+    dockerd.docker("rm", "-f", "execme")

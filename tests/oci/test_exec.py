@@ -107,3 +107,12 @@ def test_two_execs_at_once(bundle):
              for i in range(2)]
     outs = [p.communicate(timeout=30)[0] for p in procs]
     assert outs == [b"0\n", b"1\n"] and all(p.returncode == 0 for p in procs)
+
+
+def test_exec_on_the_ptrace_platform(bundle):
+    bundle.config(["sleep", "100"])
+    assert bundle.cli("--platform", "ptrace", "run", "-d", "-b", str(bundle.path),
+                      "c1").returncode == 0
+    proc = bundle.cli("exec", "c1", "sh", "-c", "ls /proc; exit 2")
+    assert proc.returncode == 2
+    assert sorted(x for x in proc.stdout.split() if x.isdigit()) == ["1", "2", "3"]
