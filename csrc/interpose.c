@@ -431,6 +431,8 @@ static void child_main(const struct rp_spawn *s)
         for (int i = 0; i < 3; i++)
             if (dup2(s->stdio[i], i) < 0)
                 child_fail(s->sync_fd, errno);
+    if (s->ctty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+        child_fail(s->sync_fd, errno);
     if (s->sync_fd == 3 ? fcntl(3, F_SETFD, FD_CLOEXEC) < 0 : dup3(s->sync_fd, 3, O_CLOEXEC) < 0)
         _exit(127);
     int sync = 3;

@@ -84,6 +84,7 @@ struct rp_spawn {
                                   container; the pid namespace is the caller's
                                   pid_for_children) */
     const int32_t *stdio;      /* NULL, or three fds to become the child's 0, 1, 2 */
+    int32_t ctty;              /* nonzero: a new session whose controlling tty is fd 0 */
 };
 
 /* The Python callbacks rp_loop_run calls (rp_py_trap, rp_py_wait,

@@ -29,9 +29,11 @@ def create_container(args, log) -> Container:
     spec = specs.load(bundle)
     if args.preserve_fds:
         raise ContainerError("--preserve-fds is not supported: the sandbox passes only stdio")
-    if spec.process.terminal:
-        raise ContainerError("process.terminal is not supported yet: run without a terminal "
-                             "(no -t)")
+    if spec.process.terminal and not args.console_socket:
+        raise ContainerError("process.terminal is true but no --console-socket was given "
+                             "(the pty's master is sent there)")
+    if args.console_socket and not spec.process.terminal:
+        raise ContainerError("--console-socket was given but process.terminal is false")
     container = Container.make(args.root, args.id)
     pid = 0
     cgroup = None

@@ -29,8 +29,12 @@ def run_exec(args, log) -> int:
             raise ContainerError(f"cannot exec in container {c.id}: it is {c.status()}")
         process = _process(args, c)
         path = c.control_path
-    if args.tty or process.get("terminal"):
-        raise ContainerError("exec with a terminal (--tty) is not supported yet")
+    if args.tty:
+        process["terminal"] = True
+    if process.get("terminal") and not args.console_socket:
+        raise ContainerError("exec with a terminal needs --console-socket")
+    if args.console_socket:
+        process["_console_socket"] = os.path.abspath(args.console_socket)
     if not args.detach:
         if args.pid_file:
             write_pid_file(args.pid_file, os.getpid())
@@ -59,7 +63,9 @@ def run_exec(args, log) -> int:
 def _wait(path: str, process: dict, ready_fd: int | None) -> int:
     """Start the process and wait for it; returns its exit code."""
     try:
-        sock, answer = control.open_stream(path, "exec", [0, 1, 2], process=process)
+        console = process.pop("_console_socket", None)
+        sock, answer = control.open_stream(path, "exec", [0, 1, 2], process=process,
+                                           console_socket=console)
     except control.ControlError as exc:
         if ready_fd is None:
             raise

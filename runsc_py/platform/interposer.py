@@ -114,13 +114,16 @@ class Interposer(abc.ABC):
     # -- start-up ------------------------------------------------------
 
     def start(self, sentry, path: bytes, argv: list[bytes], envp: list[bytes],
-              policies: dict, namespaces: bool = True, root: bytes | None = None) -> int:
+              policies: dict, namespaces: bool = True, root: bytes | None = None,
+              stdio: tuple[int, int, int] | None = None, ctty: bool = False) -> int:
         """Clone the workload's first process, seize it, take its listener.
 
         Returns its host pid. The child execs `path` next; that exec is
         trapped like any other and rewritten by the sentry. With `root`
         (a container's rootfs) the child's host root becomes a read-only
         bind of it (it needs `namespaces`, for its own mount namespace).
+        `stdio` replaces the child's fds 0-2; `ctty` makes fd 0 its
+        controlling terminal in a new session (a container's pty).
         """
         global _active
         _active = self
@@ -128,12 +131,12 @@ class Interposer(abc.ABC):
         self._bpf = build_filter(policies, self.trap_action)
         self._setup_loop()
         pid, self.notify_fd = self._spawn(path, argv, envp, CLONE_NAMESPACES if namespaces else 0,
-                                          root=root)
+                                          root=root, stdio=stdio, ctty=ctty)
         lib.rp_notify_set_sync_wakeup(self.notify_fd)  # best effort: Linux >= 6.6
         return pid
 
     def spawn_joined(self, path: bytes, argv: list[bytes], envp: list[bytes], init_pid: int,
-                     stdio: tuple[int, int, int]) -> int:
+                     stdio: tuple[int, int, int], ctty: bool = False) -> int:
         """Start another process in the running sandbox (an OCI exec).
 
         It joins init's namespaces (pid through this process's
@@ -146,7 +149,8 @@ class Interposer(abc.ABC):
         try:
             _check(lib.rp_setns(pidfd, CLONE_NEWPID), "setns(pid)")
             try:
-                pid, listener = self._spawn(path, argv, envp, 0, join_pidfd=pidfd, stdio=stdio)
+                pid, listener = self._spawn(path, argv, envp, 0, join_pidfd=pidfd, stdio=stdio,
+                                            ctty=ctty)
             finally:
                 _check(lib.rp_setns(own_pidns, CLONE_NEWPID), "setns(back)")
         finally:
@@ -171,7 +175,7 @@ class Interposer(abc.ABC):
 
     def _spawn(self, path: bytes, argv: list[bytes], envp: list[bytes], clone_flags: int, *,
                root: bytes | None = None, join_pidfd: int = -1,
-               stdio: tuple[int, int, int] | None = None) -> tuple[int, int]:
+               stdio: tuple[int, int, int] | None = None, ctty: bool = False) -> tuple[int, int]:
         """Clone a workload process, seize it, take its listener: (pid, listener fd)."""
         bpf = self._bpf
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -191,6 +195,7 @@ class Interposer(abc.ABC):
             "root": c_root,
             "join_pidfd": join_pidfd,
             "stdio": c_stdio,
+            "ctty": 1 if ctty else 0,
         })
         pid = lib.rp_spawn_workload(spawn)
         child_sock.close()

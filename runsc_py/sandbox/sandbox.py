@@ -79,12 +79,33 @@ class Sandbox:
         self._check_cwd(kernel)
         self.kernel = kernel
         kernel.on_process_exit = self._exec_exited
-        self.init_pid = kernel.spawn(list(spec.process.args), spec.process.env, spec.process.cwd,
-                                     root=spec.root_path, creds=self._creds(spec.process.user))
+        stdio = self._console(spec.process.console_size) if spec.process.terminal else None
+        try:
+            self.init_pid = kernel.spawn(list(spec.process.args), spec.process.env,
+                                         spec.process.cwd, root=spec.root_path,
+                                         creds=self._creds(spec.process.user),
+                                         stdio=stdio, ctty=stdio is not None)
+        finally:
+            if stdio is not None:
+                os.close(stdio[0])
         if spec.process.user.umask is not None:
             kernel.tasks.init.fs.umask = spec.process.user.umask
         self._apply_rlimits()
         self.listener = control.listen(self.control_path)
+
+    def _console(self, size, socket_path: str | None = None) -> tuple[int, int, int]:
+        """A pty: the master goes to the console socket, the slave is returned as stdio."""
+        from runsc_py.oci.console import open_console, send_master
+
+        master, slave = open_console(size)
+        try:
+            send_master(socket_path or self.flags.console_socket, master)
+        except BaseException:
+            os.close(slave)
+            raise
+        finally:
+            os.close(master)
+        return (slave, slave, slave)
 
     def _check_cwd(self, kernel) -> None:
         from runsc_py.sentry.errors import SyscallError
@@ -177,11 +198,18 @@ class Sandbox:
             if len(fds) != 3:
                 raise RuntimeError("exec needs the process's stdin, stdout and stderr")
             process = _process(req.get("process"))
+            stdio = tuple(fds)
             if process.terminal:
-                raise RuntimeError("exec with a terminal (--tty) is not supported yet")
+                if not req.get("console_socket"):
+                    raise RuntimeError("exec --tty needs --console-socket")
+                stdio = self._console(process.console_size, req["console_socket"])
             creds = self._creds(process.user)
-            proc = self.kernel.spawn_joined(list(process.args), process.env, process.cwd, creds,
-                                            tuple(fds))
+            try:
+                proc = self.kernel.spawn_joined(list(process.args), process.env, process.cwd,
+                                                creds, stdio, ctty=process.terminal)
+            finally:
+                if process.terminal:
+                    os.close(stdio[0])
         finally:
             for fd in fds:
                 os.close(fd)

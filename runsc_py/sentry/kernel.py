@@ -62,25 +62,28 @@ class Kernel:
         return self.serve()
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str, *,
-              root: str | None = None, creds: Credentials | None = None) -> int:
+              root: str | None = None, creds: Credentials | None = None,
+              stdio: tuple[int, int, int] | None = None, ctty: bool = False) -> int:
         """Start argv as the sandbox's init, stopped at its first exec until
         `serve` runs the loop (so a container is created before it starts).
 
         `root` is the host directory the workload's host root becomes,
         read-only (a container's rootfs); `creds` its credentials
-        (default: the caller's). Returns init's host pid.
+        (default: the caller's); `stdio` host fds for its 0-2, and `ctty`
+        to make them its controlling terminal. Returns init's host pid.
         """
         path = self.find_command(argv[0], env.get("PATH", DEFAULT_PATH), cwd)
         envp = [os.fsencode(f"{k}={v}") for k, v in env.items()]
         self.platform.set_fast_path(self.strace is None)
         host_pid = self.platform.start(self, os.fsencode(path), [os.fsencode(a) for a in argv],
                                        envp, self.table.policies(), self.namespaces,
-                                       root=None if root is None else os.fsencode(root))
-        self._register_init(host_pid, cwd, creds)
+                                       root=None if root is None else os.fsencode(root),
+                                       stdio=stdio, ctty=ctty)
+        self._register_init(host_pid, cwd, creds, all_stdio=stdio is not None)
         return host_pid
 
     def spawn_joined(self, argv: list[str], env: dict[str, str], cwd: str, creds: Credentials,
-                     stdio: tuple[int, int, int]) -> Process:
+                     stdio: tuple[int, int, int], ctty: bool = False) -> Process:
         """Start argv in the running sandbox beside init (an OCI exec): the
         same namespaces, the same sentry. `stdio` are host fds for its 0-2."""
         init = self.tasks.init
@@ -90,7 +93,7 @@ class Kernel:
         path = self.find_command(argv[0], env.get("PATH", DEFAULT_PATH), cwd)
         envp = [os.fsencode(f"{k}={v}") for k, v in env.items()]
         host_pid = self.platform.spawn_joined(os.fsencode(path), [os.fsencode(a) for a in argv],
-                                              envp, init_host, stdio)
+                                              envp, init_host, stdio, ctty)
         fds = FdTable(limit=_nofile_limit())
         for fd in (0, 1, 2):
             fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
@@ -120,10 +123,11 @@ class Kernel:
                 return cand
         raise FileNotFoundError(errno.ENOENT, f"{name}: command not found in the sandbox")
 
-    def _register_init(self, host_pid: int, cwd: str, creds: Credentials | None) -> None:
+    def _register_init(self, host_pid: int, cwd: str, creds: Credentials | None,
+                       all_stdio: bool = False) -> None:
         fds = FdTable(limit=_nofile_limit())
         for fd in (0, 1, 2):
-            if _is_open(fd):
+            if all_stdio or _is_open(fd):
                 fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
         init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds or Credentials(
             uid=os.getuid(), euid=os.geteuid(), suid=os.geteuid(),

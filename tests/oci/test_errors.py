@@ -133,10 +133,20 @@ def test_exec_into_a_stopped_container(bundle):
     assert "hi\n" not in proc.stdout
 
 
-def test_terminal_is_refused_clearly(bundle):
+def test_terminal_needs_a_console_socket(bundle):
     doc = bundle.config(["true"])
     doc["process"]["terminal"] = True
     (bundle.path / "config.json").write_text(json.dumps(doc))
-    proc = bundle.cli("create", "-b", str(bundle.path), "--console-socket", "/nonexistent", "t1")
-    assert proc.returncode != 0 and "process.terminal is not supported" in proc.stdout
+    proc = bundle.cli("create", "-b", str(bundle.path), "t1")
+    assert proc.returncode != 0 and "no --console-socket was given" in proc.stdout
+    assert _entries(bundle) == []
+
+
+def test_an_unreachable_console_socket_fails_create_cleanly(bundle):
+    doc = bundle.config(["true"])
+    doc["process"]["terminal"] = True
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    proc = bundle.cli("create", "-b", str(bundle.path), "--console-socket",
+                      str(bundle.path / "nobody-listens"), "t1")
+    assert proc.returncode != 0 and "cannot reach" in proc.stdout, proc.stdout
     assert _entries(bundle) == []
