@@ -291,6 +291,8 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
         if log.path:
             sys.stderr = open(log.path, "a", buffering=1)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if spec.process.terminal:
+            _release_stdio()
         sandbox = Sandbox(spec, cid, control_path, flags, log)
         try:
             sandbox.boot(cgroup_path)
@@ -310,6 +312,17 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
         log.error(f"sandbox {cid}: {_reason(exc)}")
     finally:
         os._exit(code)
+
+
+def _release_stdio() -> None:
+    """With a terminal the workload's stdio is the pty: let go of the caller's.
+
+    go-runc reads `runc create`'s output until EOF when there is a console,
+    so the sandbox must not keep those pipes open (runc's init does the same)."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
 
 
 def _reason(exc: BaseException) -> str:

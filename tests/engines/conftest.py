@@ -20,13 +20,15 @@ def containerd(tmp_path_factory):
     engine.image = "docker.io/library/runsc-py-busybox:latest"
     engine.ctr("images", "import", images.oci_archive(str(tmp / "image.tar"), engine.image))
     yield engine
-    for task in engine.ctr("tasks", "ls", "-q", check=False).stdout.split():
-        engine.ctr("tasks", "kill", "-s", "SIGKILL", task, check=False)
-        engine.ctr("tasks", "delete", "-f", task, check=False)
-    for container in engine.ctr("containers", "ls", "-q", check=False).stdout.split():
-        engine.ctr("containers", "delete", container, check=False)
-    engine.stop()
-    leftovers.clean()
+    try:
+        for task in engine.ctr("tasks", "ls", "-q", check=False).stdout.split():
+            engine.ctr("tasks", "kill", "-s", "SIGKILL", task, check=False)
+            engine.ctr("tasks", "delete", "-f", task, check=False)
+        for container in engine.ctr("containers", "ls", "-q", check=False).stdout.split():
+            engine.ctr("containers", "delete", container, check=False)
+    finally:
+        engine.stop()
+        leftovers.clean()
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +44,13 @@ def dockerd(tmp_path_factory):
     engine.image = "runsc-py-busybox:latest"
     engine.docker("load", "-i", images.docker_archive(str(tmp / "image.tar"), engine.image))
     yield engine
-    ids = engine.docker("ps", "-aq", check=False).stdout.split()
-    if ids:
-        engine.docker("rm", "-f", *ids, check=False)
-    engine.stop()
-    leftovers.clean()
+    try:
+        ids = engine.docker("ps", "-aq", check=False).stdout.split()
+        if ids:
+            engine.docker("rm", "-f", *ids, check=False)
+    finally:
+        engine.stop()
+        leftovers.clean()
 
 
 @pytest.fixture(scope="module")
@@ -61,5 +65,7 @@ def podman(tmp_path_factory):
     engine.image = "localhost/runsc-py-busybox:latest"
     engine.podman("load", "-i", images.oci_archive(str(tmp / "image.tar"), engine.image))
     yield engine
-    engine.stop()
-    leftovers.clean()
+    try:
+        engine.stop()
+    finally:
+        leftovers.clean()

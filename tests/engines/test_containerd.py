@@ -59,3 +59,4 @@ def test_task_exec(containerd):
         time.sleep(0.1)
     containerd.ctr("tasks", "delete", "execd")
     containerd.ctr("containers", "delete", "execd")
+

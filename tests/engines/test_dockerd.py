@@ -48,3 +48,20 @@ def test_docker_exec(dockerd):
     assert proc.returncode == 4, proc.stderr
     assert proc.stdout == "inside\n"
     dockerd.docker("rm", "-f", "execme")
+
+
+def test_docker_run_with_a_tty(dockerd):
+    proc = dockerd.docker("run", "-t", *RUN[1:], *UNCONFINED, dockerd.image, "sh", "-c",
+                          "test -t 0 && echo has-a-tty", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "has-a-tty"
+
+
+def test_docker_exec_with_a_tty(dockerd):
+    dockerd.docker("run", "-d", "--name", "ttyexec", "--runtime", "runsc-py", "--network", "none",
+                   *UNCONFINED, dockerd.image, "sleep", "100")
+    proc = dockerd.docker("exec", "-t", "ttyexec", "sh", "-c", "test -t 1 && echo exec-tty",
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "exec-tty"
+    dockerd.docker("rm", "-f", "ttyexec")
