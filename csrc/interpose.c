@@ -168,6 +168,38 @@ int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action,
     return rc;
 }
 
+/* Build a filter with argument conditions (an OCI seccomp profile). On a
+ * rule libseccomp refuses, *failed is its index. */
+int rp_filter_build_cond(const struct rp_cond_rule *rules, int n, uint32_t default_action,
+                         int out_fd, int32_t *failed)
+{
+    scmp_filter_ctx ctx = seccomp_init(default_action);
+    if (!ctx)
+        return -EINVAL;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        struct scmp_arg_cmp cmp[6];
+        uint32_t nc = rules[i].ncond > 6 ? 6 : rules[i].ncond;
+        for (uint32_t j = 0; j < nc; j++)
+            cmp[j] = (struct scmp_arg_cmp){.arg = rules[i].conds[j].arg,
+                                           .op = (enum scmp_compare)rules[i].conds[j].op,
+                                           .datum_a = rules[i].conds[j].a,
+                                           .datum_b = rules[i].conds[j].b};
+        rc = seccomp_rule_add_array(ctx, rules[i].action, rules[i].nr, nc, cmp);
+        if (rc < 0)
+            *failed = i;
+    }
+    if (rc == 0)
+        rc = seccomp_export_bpf(ctx, out_fd);
+    seccomp_release(ctx);
+    return rc;
+}
+
+int rp_syscall_nr(const char *name)
+{
+    return seccomp_syscall_resolve_name(name);
+}
+
 /* Confine the calling process itself with a filter from rp_filter_build
  * (the gofer does, after set-up). Single-threaded callers only. */
 int rp_filter_load_self(const void *bpf, int32_t len)
@@ -453,6 +485,12 @@ static void child_main(const struct rp_spawn *s)
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         child_fail(sync, errno);
+    if (s->profile_bpf) {
+        struct sock_fprog profile = {.len = (unsigned short)s->profile_bpf_len,
+                                     .filter = (struct sock_filter *)s->profile_bpf};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &profile) < 0)
+            child_fail(sync, errno);
+    }
     struct sock_fprog prog = {.len = (unsigned short)s->bpf_len, .filter = (struct sock_filter *)s->bpf};
     int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->filter_flags, &prog);
     if (listener < 0)

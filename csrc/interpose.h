@@ -85,6 +85,23 @@ struct rp_spawn {
                                   pid_for_children) */
     const int32_t *stdio;      /* NULL, or three fds to become the child's 0, 1, 2 */
     int32_t ctty;              /* nonzero: a new session whose controlling tty is fd 0 */
+    const void *profile_bpf;   /* NULL, or an OCI seccomp profile's filter, loaded
+                                  before the sentry's so its denials win */
+    int32_t profile_bpf_len;
+};
+
+/* A libseccomp rule with argument conditions (an OCI seccomp profile's). */
+struct rp_cond {
+    uint32_t arg;              /* 0..5 */
+    uint32_t op;               /* enum scmp_compare */
+    uint64_t a, b;
+};
+
+struct rp_cond_rule {
+    int32_t nr;
+    uint32_t action;
+    uint32_t ncond;
+    struct rp_cond conds[6];
 };
 
 /* The Python callbacks rp_loop_run calls (rp_py_trap, rp_py_wait,
@@ -108,6 +125,9 @@ int rp_ids_get(int32_t tid, struct rp_ids *out);
 int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action,
                     int out_fd);
 int rp_filter_load_self(const void *bpf, int32_t len);
+int rp_filter_build_cond(const struct rp_cond_rule *rules, int n, uint32_t default_action,
+                         int out_fd, int32_t *failed);
+int rp_syscall_nr(const char *name);
 int rp_notify_send(int fd, uint64_t id, int64_t val, int32_t err, uint32_t flags);
 int rp_notify_addfd(int fd, uint64_t id, int srcfd, int newfd, uint32_t newfd_flags,
                     uint32_t flags);

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import signal
 
+from runsc_py.oci.seccomp import NATIVE_ARCHES, OPS
 from runsc_py.oci.spec import HOOK_KINDS, OWN_NAMESPACES
 
 
@@ -17,7 +18,11 @@ def features(spec_version: str) -> dict:
             "namespaces": sorted(OWN_NAMESPACES),
             "capabilities": [],
             "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False},
-            "seccomp": {"enabled": False},
+            "seccomp": {"enabled": True,
+                        "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL",
+                                    "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+                                    "SCMP_ACT_LOG", "SCMP_ACT_TRAP"],
+                        "operators": sorted(OPS), "archs": sorted(NATIVE_ARCHES)},
             "apparmor": {"enabled": False},
             "selinux": {"enabled": False},
         },

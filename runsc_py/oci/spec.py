@@ -97,6 +97,7 @@ class ContainerSpec:
     sysctl: dict[str, str] = dataclasses.field(default_factory=dict)
     cgroups_path: str = ""
     devices: list[dict] = dataclasses.field(default_factory=list)
+    seccomp: object | None = None      # runsc_py.oci.seccomp.Profile
 
 
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
@@ -161,10 +162,11 @@ def parse(doc: dict, bundle: str) -> ContainerSpec:
     )
     spec.limits, spec.cpu_shares = resources(_get(linux, "resources", dict, {}))
     spec.netns_path = _namespaces(_get(linux, "namespaces", list, []))
-    if _get(linux, "seccomp", dict, None):
-        raise SpecError("linux.seccomp is not enforced by runsc-py yet; run without a seccomp "
-                        "profile (docker: --security-opt seccomp=unconfined): every syscall "
-                        "is answered by the sentry's own table")
+    seccomp = _get(linux, "seccomp", dict, None)
+    if seccomp:
+        from runsc_py.oci.seccomp import parse as parse_seccomp
+
+        spec.seccomp = parse_seccomp(seccomp)
     return spec
 
 

@@ -110,6 +110,10 @@ class Interposer(abc.ABC):
         self._event_handlers: dict[int, object] = {}
         self._pending_exec: dict[int, ExecVia] = {}
         self._failure: BaseException | None = None
+        # An OCI seccomp profile's filter (bytes of sock_filter), loaded in each
+        # workload process before the sentry's own: its ERRNO/KILL win over
+        # the sentry's traps, so a denied call never reaches the sentry.
+        self.profile_bpf: bytes | None = None
 
     # -- start-up ------------------------------------------------------
 
@@ -185,6 +189,7 @@ class Interposer(abc.ABC):
         c_argv = ffi.new("char *[]", keep[: len(argv)] + [ffi.NULL])
         c_envp = ffi.new("char *[]", keep[len(argv): len(argv) + len(envp)] + [ffi.NULL])
         c_bpf = ffi.from_buffer(bpf)
+        c_profile = ffi.from_buffer(self.profile_bpf) if self.profile_bpf else ffi.NULL
         spawn = ffi.new("struct rp_spawn *", {
             "path": keep[-1], "argv": c_argv, "envp": c_envp, "bpf": c_bpf,
             "bpf_len": len(bpf) // 8,
@@ -196,6 +201,8 @@ class Interposer(abc.ABC):
             "join_pidfd": join_pidfd,
             "stdio": c_stdio,
             "ctty": 1 if ctty else 0,
+            "profile_bpf": c_profile,
+            "profile_bpf_len": len(self.profile_bpf) // 8 if self.profile_bpf else 0,
         })
         pid = lib.rp_spawn_workload(spawn)
         child_sock.close()

@@ -66,7 +66,13 @@ class Sandbox:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
         self.gofer_pid, gofer_sock = start_gofer(spec.root_path, readonly=True)
-        kernel = Kernel(platform.create(self.flags.platform), VFS(), TABLE,
+        interposer = platform.create(self.flags.platform)
+        if spec.seccomp is not None:
+            from runsc_py._interpose import lib
+            from runsc_py.oci.seccomp import compile_profile
+
+            interposer.profile_bpf = compile_profile(spec.seccomp, (lib.RP_NR_INSTALL,))
+        kernel = Kernel(interposer, VFS(), TABLE,
                         hostname=spec.hostname or "runsc-py", strace=_strace(self.flags, TABLE),
                         gofer_socket=gofer_sock)
         kernel.domainname = spec.domainname or "(none)"
