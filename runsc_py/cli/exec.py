@@ -61,7 +61,26 @@ def run_exec(args, log) -> int:
 
 
 def _wait(path: str, process: dict, ready_fd: int | None) -> int:
-    """Start the process and wait for it; returns its exit code."""
+    """Start the process and wait for it; returns its exit code.
+
+    Signals are caught from before the request: one that arrives while the
+    process is being started is forwarded once its pid is known."""
+    target: dict = {"pid": None, "early": []}
+
+    def forward(sig, _frame) -> None:
+        if target["pid"] is None:
+            target["early"].append(int(sig))
+            return
+        try:
+            control.request(path, "signal-exec", pid=target["pid"], signal=int(sig))
+        except control.ControlError:
+            pass
+
+    for sig in FORWARDED:
+        try:
+            signal.signal(sig, forward)
+        except (OSError, ValueError):
+            continue
     try:
         console = process.pop("_console_socket", None)
         sock, answer = control.open_stream(path, "exec", [0, 1, 2], process=process,
@@ -71,23 +90,13 @@ def _wait(path: str, process: dict, ready_fd: int | None) -> int:
             raise
         os.write(ready_fd, f"error: {exc}\n".encode())
         return 1
-    host = answer["pid"]
+    target["pid"] = answer["pid"]
+    for sig in target["early"]:
+        forward(sig, None)
     if ready_fd is not None:
         _detach_stdio()
         os.write(ready_fd, b"ok\n")
         os.close(ready_fd)
-
-    def forward(sig, _frame) -> None:
-        try:
-            control.request(path, "signal-exec", pid=host, signal=int(sig))
-        except control.ControlError:
-            pass
-
-    for sig in FORWARDED:
-        try:
-            signal.signal(sig, forward)
-        except (OSError, ValueError):
-            continue
     sock.settimeout(None)
     line = control.read_line(sock)
     sock.close()

@@ -9,9 +9,7 @@ its pid (and its start time, against pid reuse), not by what it wrote.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime
-import errno
 import fcntl
 import json
 import os
@@ -170,12 +168,3 @@ def write_pid_file(path: str, pid: int) -> None:
     with open(tmp, "w") as f:
         f.write(str(pid))
     os.rename(tmp, path)
-
-
-def ignore_missing(fn, *args) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        fn(*args)
-
-
-__all__ = ["Container", "ContainerError", "check_id", "list_ids", "write_pid_file",
-           "process_start_time", "now_rfc3339", "errno"]

@@ -26,7 +26,6 @@ from runsc_py.oci import cgroup as cgroups
 from runsc_py.oci.log import Log
 from runsc_py.oci.spec import ContainerSpec
 from runsc_py.sandbox import control
-from runsc_py.sentry import signals
 
 # Signals whose default action is to do nothing: a kill with one before
 # start changes nothing, as for runc's waiting init.
@@ -342,5 +341,3 @@ def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, 0)
 
-
-__all__ = ["Sandbox", "sandbox_main", "signals"]

@@ -10,7 +10,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import shutil
 import tarfile
 
@@ -110,5 +109,3 @@ def docker_archive(path: str, tag: str, busybox: str | None = None) -> str:
                                                 "Layers": [f"{layer_id}/layer.tar"]}]).encode())
     return path
 
-
-__all__ = ["oci_archive", "docker_archive", "layer_tar", "os"]

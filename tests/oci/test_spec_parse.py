@@ -45,7 +45,7 @@ def test_fields_are_carried(bundle_dir):
 
 
 @pytest.mark.parametrize("over, words", [
-    ({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ERRNO"}}}, "linux.seccomp"),
+    ({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_NOTIFY"}}}, "SCMP_ACT_NOTIFY"),
     ({"linux": {"namespaces": [{"type": "ipc", "path": "/proc/1/ns/ipc"}]}}, "joining"),
     ({"linux": {"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}}, "uidMappings"),
     ({"linux": {"devices": [{"path": "/dev/fuse", "type": "c"}]}}, "/dev/fuse"),
