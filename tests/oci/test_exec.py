@@ -116,3 +116,13 @@ def test_exec_on_the_ptrace_platform(bundle):
     proc = bundle.cli("exec", "c1", "sh", "-c", "ls /proc; exit 2")
     assert proc.returncode == 2
     assert sorted(x for x in proc.stdout.split() if x.isdigit()) == ["1", "2", "3"]
+
+
+def test_kill_all_reaches_exec_processes(bundle):
+    _running(bundle)
+    waiter = subprocess.Popen(RUNSC_PY + ["--root", str(bundle.root), "exec", "c1", "sh", "-c",
+                                          "echo ready; exec sleep 100"], stdout=subprocess.PIPE)
+    assert waiter.stdout.readline() == b"ready\n"
+    assert bundle.cli("kill", "--all", "c1", "KILL").returncode == 0
+    assert waiter.wait(timeout=20) == 137
+    assert bundle.wait_status("c1", "stopped")["status"] == "stopped"

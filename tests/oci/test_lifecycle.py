@@ -211,3 +211,12 @@ def _freezer_state(cid: str) -> str:
         if os.path.exists(path):
             return open(path).read().strip()
     raise AssertionError("no freezer file for the container's cgroup")
+
+
+def test_events_follow_until_the_container_stops(bundle):
+    bundle.config(["sleep", "1"])
+    assert bundle.cli("run", "-d", "-b", str(bundle.path), "e1").returncode == 0
+    proc = bundle.cli("events", "--interval", "200ms", "e1", timeout=20)
+    assert proc.returncode == 0
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(events) >= 2 and all(e["type"] == "stats" and e["id"] == "e1" for e in events)
