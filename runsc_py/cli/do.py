@@ -15,8 +15,10 @@ import sys
 
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry.fs.gofer import GoferFilesystem
+from runsc_py.sentry.fs.overlay import OverlayFilesystem
 from runsc_py.sentry.fs.proc import ProcFilesystem
 from runsc_py.sentry.fs.static import StaticFilesystem, make_devfs
+from runsc_py.sentry.fs.tmpfs import TmpFilesystem
 from runsc_py.sentry.vfs import VFS
 
 
@@ -52,14 +54,19 @@ def start_gofer(root: str, readonly: bool) -> tuple[int, socket.socket]:
     return pid, sentry_end
 
 
-def build_vfs(gofer: GoferClient, kernel) -> VFS:
-    """The sandbox's mounts: the gofer's root, the sentry's /dev and /proc, an empty /sys."""
+def build_vfs(gofer: GoferClient, kernel, overlay: str = "memory") -> VFS:
+    """The sandbox's mounts: the gofer's root (under an in-memory overlay
+    unless overlay is "none"), the sentry's /dev and /proc, an empty /sys."""
     vfs = kernel.vfs
 
     def fresh_dir_fd() -> int:
         return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
 
-    vfs.mount("/", GoferFilesystem(gofer, readonly=True), readonly=True)
+    root = GoferFilesystem(gofer, readonly=True)
+    if overlay == "memory":
+        vfs.mount("/", OverlayFilesystem(root, TmpFilesystem(dir_fd_source=fresh_dir_fd)))
+    else:
+        vfs.mount("/", root, readonly=True)
     vfs.mount("/dev", make_devfs(fresh_dir_fd), readonly=False, options=frozenset({"nosuid"}))
     vfs.mount("/proc", ProcFilesystem(kernel, fresh_dir_fd), readonly=True,
               options=frozenset({"nosuid", "nodev", "noexec"}))
@@ -86,7 +93,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket) -> int:
         os.sched_setaffinity(0, {pin})
     kernel = Kernel(platform.create(args.platform, pin_cpu=pin), VFS(), TABLE,
                     strace=strace, report=report, gofer_socket=gofer_sock)
-    build_vfs(GoferClient(gofer_sock), kernel)
+    build_vfs(GoferClient(gofer_sock), kernel, args.overlay)
     try:
         status = kernel.run(argv, dict(os.environ), _guest_cwd())
     except FileNotFoundError as exc:

@@ -14,12 +14,12 @@ import errno
 
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry.errors import SyscallError
-from runsc_py.sentry.vfs import Lookup
+from runsc_py.sentry.vfs import Filesystem, Lookup
 
 CACHE_ENTRIES = 65536
 
 
-class GoferFilesystem:
+class GoferFilesystem(Filesystem):
     fstype = "9p"  # what gVisor calls its gofer mounts
 
     def __init__(self, client: GoferClient, readonly: bool):
