@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     do = sub.add_parser("do", help="run a command sandboxed, with the host's root read-only")
     _sandbox_flags(do, argparse.SUPPRESS)
+    do.add_argument("--volume", "-v", action="append", default=[], metavar="SRC:DST[:ro]",
+                    help="bind host path SRC at DST in the sandbox (writes reach the host unless :ro)")
+    do.add_argument("--tmpfs", action="append", default=[], metavar="DST",
+                    help="mount an empty tmpfs at DST")
     do.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
 
     sc = sub.add_parser("syscalls", help="the syscall table: what is emulated, native, denied")

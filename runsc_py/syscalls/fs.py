@@ -14,7 +14,7 @@ from runsc_py.sentry import attrs, namei
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.stat import Stat
 from runsc_py.sentry.vfs import RENAME_EXCHANGE, RENAME_NOREPLACE
-from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int
+from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int, as_long
 
 AT_SYMLINK_NOFOLLOW = 0x100
 AT_EACCESS = 0x200
@@ -319,7 +319,7 @@ def fchown(ctx, fd, uid, gid):
 
 def truncate(ctx, path, length):
     target = attrs.by_path(_vfs(ctx), ctx.process.fs.cwd, ctx.path(path), follow=True)
-    attrs.truncate(ctx.process.creds, target, length)
+    attrs.truncate(ctx.process.creds, target, as_long(length))
     return 0
 
 
