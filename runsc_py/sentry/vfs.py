@@ -179,6 +179,48 @@ class Resolved:
     node: object = None        # the filesystem's handle on the file (Lookup.node)
 
 
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """openat2's RESOLVE_* rules for one walk.
+
+    root:  with `in_root` (RESOLVE_IN_ROOT), "/" and ".." stop at this
+           directory (names of a canonical path), as if it were the root;
+           without (RESOLVE_BENEATH), leaving it is EXDEV. None: no fence.
+    """
+
+    root: tuple[str, ...] | None = None
+    in_root: bool = False
+    no_symlinks: bool = False     # any symlink on the way: ELOOP
+    no_magiclinks: bool = False   # a procfs link (fd/N, exe, cwd, root): ELOOP
+    no_xdev: bool = False         # crossing into another mount: EXDEV
+
+    def restart(self) -> list[str]:
+        """Where an absolute path or link starts."""
+        if self.root is None:
+            return []
+        if self.in_root:
+            return list(self.root)
+        raise SyscallError(errno.EXDEV)
+
+    def up(self, cur: list[str]) -> None:
+        """Apply ".." to `cur`."""
+        if self.root is not None and len(cur) <= len(self.root):
+            if self.in_root:
+                return
+            raise SyscallError(errno.EXDEV)
+        if cur:
+            cur.pop()
+
+    def check_link(self, mount: "Mount", names: list[str]) -> None:
+        if self.no_symlinks:
+            raise SyscallError(errno.ELOOP)
+        if self.no_magiclinks and mount.fstype == "proc" and names[-1] not in ("self", "thread-self"):
+            raise SyscallError(errno.ELOOP)
+
+
+NO_SCOPE = Scope()
+
+
 @dataclasses.dataclass
 class Entry:
     """A name in a resolved directory: what mkdir, unlink, rename... act on.
@@ -231,11 +273,12 @@ class VFS:
         raise AssertionError("no root mount")
 
     def resolve(self, base: str, path: str, follow: bool = True,
-                open_flags: int = -1) -> Resolved:
+                open_flags: int = -1, scope: Scope = NO_SCOPE) -> Resolved:
         """Resolve guest `path` relative to the directory `base`.
 
         follow: whether a symlink as the last name is followed (a trailing
         slash always follows). open_flags >= 0 also opens the result.
+        scope: openat2's RESOLVE_* rules, if any.
         """
         if path == "":
             raise SyscallError(errno.ENOENT)
@@ -243,7 +286,8 @@ class VFS:
             raise SyscallError(errno.ENAMETOOLONG)
         must_be_dir = path.endswith("/")
         follow = follow or must_be_dir
-        cur = [] if path.startswith("/") else _split(base)
+        cur = scope.restart() if path.startswith("/") else _split(base)
+        start_mount = self.mount_of(cur)[0] if scope.no_xdev else None
         todo = _split(path)
         links = 0
         last: Lookup | None = None
@@ -252,8 +296,7 @@ class VFS:
             if name == ".":
                 continue
             if name == "..":
-                if cur:
-                    cur.pop()
+                scope.up(cur)
                 last = None
                 continue
             batch = [name]
@@ -265,6 +308,8 @@ class VFS:
             if any(len(n) > NAME_MAX for n in batch):
                 raise SyscallError(errno.ENAMETOOLONG)
             mount, rel = self.mount_of(cur + batch)
+            if start_mount is not None and mount is not start_mount:
+                raise SyscallError(errno.EXDEV)
             is_last = not todo
             want_open = open_flags if is_last and not must_be_dir else -1
             res = mount.fs.lookup(rel, want_open)
@@ -282,14 +327,17 @@ class VFS:
                 consumed = len(batch) - len(_split(rel)) + res.consumed
             else:
                 consumed = len(batch)
+            scope.check_link(mount, batch[:consumed])
             target = res.target
             todo = _split(target) + batch[consumed:] + todo
             if target.startswith("/"):
-                cur = []
+                cur = scope.restart()
             else:
                 cur += batch[: consumed - 1]
             last = None
         mount, rel = self.mount_of(cur)
+        if start_mount is not None and mount is not start_mount:
+            raise SyscallError(errno.EXDEV)
         if last is None:
             last = mount.fs.lookup(rel, open_flags if not must_be_dir else -1)
             if last.kind != "found":  # the root of a mount cannot be a link
@@ -302,7 +350,7 @@ class VFS:
         return Resolved("/" + "/".join(cur), mount, rel, last.stat.with_dev(mount.dev),
                         last.target, fd, last.node)
 
-    def parent_of(self, base: str, path: str) -> Entry:
+    def parent_of(self, base: str, path: str, scope: Scope = NO_SCOPE) -> Entry:
         """Resolve all of `path` but its last name, which must be a directory."""
         if path == "":
             raise SyscallError(errno.ENOENT)
@@ -315,7 +363,8 @@ class VFS:
         dirpart, _, name = stripped.rpartition("/")
         if len(name) > NAME_MAX:
             raise SyscallError(errno.ENAMETOOLONG)
-        parent = self.resolve(base, dirpart if dirpart else ("/" if stripped.startswith("/") else "."))
+        parent = self.resolve(base, dirpart if dirpart else ("/" if stripped.startswith("/") else "."),
+                              scope=scope)
         if not statmod.S_ISDIR(parent.stat.mode):
             raise SyscallError(errno.ENOTDIR)
         child = parent.path.rstrip("/") + "/" + name

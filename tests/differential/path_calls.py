@@ -15,7 +15,9 @@ libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 AT_FDCWD, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, AT_EMPTY_PATH = -100, 0x100, 0x200, 0x1000
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
-NR = {"renameat2": 316, "faccessat2": 439, "utimensat": 280, "mknodat": 259, "linkat": 265}
+NR = {"renameat2": 316, "faccessat2": 439, "utimensat": 280, "mknodat": 259, "linkat": 265,
+      "openat2": 437}
+RESOLVE = {"NO_XDEV": 1, "NO_MAGICLINKS": 2, "NO_SYMLINKS": 4, "BENEATH": 8, "IN_ROOT": 16}
 
 
 def show(label, fn):
@@ -165,6 +167,27 @@ def main(top):
     show("chdir file", lambda: os.chdir("../f3"))
     show("chdir ..", lambda: os.chdir(".."))
     show("fchdir", lambda: (os.fchdir(os.open("d", os.O_RDONLY)), os.path.basename(os.getcwd()), os.chdir(".."))[1])
+    # openat2 and its RESOLVE_* rules, from a directory fd
+    os.makedirs("o/in/deep")
+    open("o/in/file", "w").close()
+    os.symlink("/etc", "o/abs")
+    os.symlink("../../..", "o/in/up")
+    os.symlink("in", "o/rel")
+    dirfd = os.open("o", os.O_RDONLY | os.O_DIRECTORY)
+    for path, resolve in [("in/file", 0), ("../f3", "BENEATH"), ("abs", "BENEATH"), ("in/up", "BENEATH"),
+                          ("in/../in/file", "BENEATH"), ("abs/passwd", "IN_ROOT"), ("in/up/in/file", "IN_ROOT"),
+                          ("/in/file", "IN_ROOT"), ("/in/file", "BENEATH"), ("rel/file", "NO_SYMLINKS"),
+                          ("rel/file", 0), ("/proc/self/exe", "NO_MAGICLINKS"),
+                          ("/proc/self/status", "NO_MAGICLINKS"), ("/proc/self", "NO_XDEV")]:
+        how = (ctypes.c_uint64 * 3)(os.O_RDONLY, 0, RESOLVE.get(resolve, 0))
+        show(f"openat2 {path} {resolve}", lambda: (os.close(raw("openat2", dirfd, b(path), how, 24)), "ok")[1])
+    for label, how, size in [("small size", (os.O_RDONLY, 0, 0), 16), ("unknown flag", (1 << 40, 0, 0), 24),
+                             ("mode without O_CREAT", (os.O_RDONLY, 0o644, 0), 24),
+                             ("BENEATH|IN_ROOT", (os.O_RDONLY, 0, 8 | 16), 24),
+                             ("bad resolve bit", (os.O_RDONLY, 0, 1 << 10), 24)]:
+        show(f"openat2 {label}", lambda: raw("openat2", dirfd, b("in/file"), (ctypes.c_uint64 * 4)(*how, 0), size))
+    show("openat2 creat beneath", lambda: (os.close(raw("openat2", dirfd, b("in/new"), (ctypes.c_uint64 * 3)(
+        os.O_CREAT | os.O_WRONLY, 0o600, RESOLVE["BENEATH"]), 24)), describe("o/in/new"))[1])
     # statfs and directory listing
     show("statvfs namemax", lambda: os.statvfs(".").f_namemax)
     show("listdir", lambda: sorted(os.listdir(".")))
