@@ -22,6 +22,7 @@ import stat as statmod
 import typing
 
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.permissions import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, X_OK, permitted
 from runsc_py.sentry.stat import Stat
 
 PATH_MAX = 4096
@@ -252,6 +253,9 @@ class VFS:
         self._by_names: list[tuple[tuple[str, ...], Mount]] = []
         self._depths: set[int] = set()
         self._next_id = 0
+        # the credentials of the caller being answered (the Kernel sets this):
+        # directories on the way need its search permission
+        self.caller_creds: typing.Callable[[], object] = lambda: None
 
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
               source: str = "none", options: frozenset[str] = frozenset()) -> Mount:
@@ -291,6 +295,7 @@ class VFS:
         todo = _split(path)
         links = 0
         last: Lookup | None = None
+        searcher = self._searcher()
         while todo:
             name = todo.pop(0)
             if name == ".":
@@ -299,9 +304,11 @@ class VFS:
                 scope.up(cur)
                 last = None
                 continue
+            if searcher is not None:  # one name at a time, each directory searchable
+                self._check_search(searcher, cur, last)
             batch = [name]
             depth = len(cur) + 1
-            while todo and todo[0] not in (".", "..") and not (
+            while searcher is None and todo and todo[0] not in (".", "..") and not (
                     depth + 1 in self._depths and self._is_mountpoint(cur + batch + todo[:1])):
                 batch.append(todo.pop(0))
                 depth += 1
@@ -349,6 +356,21 @@ class VFS:
             fd = mount.fs.lookup(rel, open_flags).fd
         return Resolved("/" + "/".join(cur), mount, rel, last.stat.with_dev(mount.dev),
                         last.target, fd, last.node)
+
+    def _searcher(self):
+        """The caller's credentials when its search permission must be checked, else None."""
+        creds = self.caller_creds()
+        if creds is None or creds.capable(CAP_DAC_OVERRIDE) or creds.capable(CAP_DAC_READ_SEARCH):
+            return None
+        return creds
+
+    def _check_search(self, creds, cur: list[str], last: Lookup | None) -> None:
+        """may_lookup(): the directory `cur` (whose lookup may be `last`) must be searchable."""
+        if last is None or last.stat is None:
+            mount, rel = self.mount_of(cur)
+            last = mount.fs.lookup(rel)
+        if not permitted(creds, last.stat, X_OK):
+            raise SyscallError(errno.EACCES)
 
     def parent_of(self, base: str, path: str, scope: Scope = NO_SCOPE) -> Entry:
         """Resolve all of `path` but its last name, which must be a directory."""

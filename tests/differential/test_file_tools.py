@@ -24,6 +24,25 @@ BUSYBOX_SCRIPTS = {
 }
 
 PYTHON_SCRIPTS = {
+    "locks": (
+        "import fcntl, os, time; fd = os.open('lk', os.O_RDWR | os.O_CREAT, 0o600); fcntl.flock(fd, fcntl.LOCK_EX);"
+        "fcntl.lockf(fd, fcntl.LOCK_EX, 10, 0); r, w = os.pipe(); pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    fd2 = os.open('lk', os.O_RDWR)\n"
+        "    for kind, call in (('flock', lambda: fcntl.flock(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB)),"
+        " ('lockf', lambda: fcntl.lockf(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB, 10, 0))):\n"
+        "        try: call(); os.write(w, b'got ' + kind.encode() + b' ')\n"
+        "        except OSError as e: os.write(w, kind.encode() + b' busy ')\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0); print(os.read(r, 100))"),
+    "copies": (
+        "import os, shutil; open('a', 'wb').write(os.urandom(100000)); shutil.copy('a', 'b');"
+        "src, dst = os.open('a', os.O_RDONLY), os.open('c', os.O_WRONLY | os.O_CREAT, 0o644);"
+        "n = os.copy_file_range(src, dst, 50000); m = os.sendfile(dst, src, 50000, 50000);"
+        "r, w = os.pipe(); os.splice(src, w, 1000, offset_src=0); os.splice(r, dst, 1000, offset_dst=100000);"
+        "shutil.copy('/etc/passwd', 'p');"
+        "print(n, m, open('a','rb').read() == open('b','rb').read() == open('c','rb').read()[:100000],"
+        " os.path.getsize('c'), open('p','rb').read() == open('/etc/passwd','rb').read())"),
     "compileall": (
         "import compileall, os, sys, py_compile; os.makedirs('pkg'); open('pkg/m.py','w').write('X = 42\\n');"
         "ok = compileall.compile_dir('pkg', quiet=1); sys.path.insert(0, '.');"
