@@ -140,11 +140,37 @@ def readlinkat(ctx, dirfd, path, buf, size):
 # -- the working directory ---------------------------------------------------
 
 def getcwd(ctx, buf, size):
-    data = os.fsencode(ctx.process.fs.cwd) + b"\0"
+    data = os.fsencode(_as_seen_from(ctx.process.fs.root, ctx.process.fs.cwd)) + b"\0"
     if len(data) > size:
         raise SyscallError(errno.ERANGE)
     ctx.write(buf, data)
     return len(data)
+
+
+def _as_seen_from(root: str, path: str) -> str:
+    """A canonical path as a process chroot'ed at `root` names it (Linux's d_path)."""
+    if root == "/":
+        return path
+    if path == root:
+        return "/"
+    if path.startswith(root + "/"):
+        return path[len(root):]
+    return "(unreachable)" + path
+
+
+CAP_SYS_CHROOT = 18
+
+
+def chroot(ctx, path):
+    res = ctx.kernel.vfs.resolve(ctx.process.fs.cwd, ctx.path(path))
+    if not statmod.S_ISDIR(res.stat.mode):
+        raise SyscallError(errno.ENOTDIR)
+    if not ctx.process.creds.may_execute(res.stat):
+        raise SyscallError(errno.EACCES)
+    if not ctx.process.creds.capable(CAP_SYS_CHROOT):
+        raise SyscallError(errno.EPERM)
+    ctx.process.fs.root = res.path
+    return 0
 
 
 def chdir(ctx, path):

@@ -233,7 +233,7 @@ ROWS = [
     native(158, "arch_prctl", "TLS of the calling thread"),
     denied(159, "adjtimex", errno.EPERM, "the host's clock"),
     checked(160, process.setrlimit, "RLIMIT_NOFILE is also the fd table's limit"),
-    denied(161, "chroot", errno.EPERM, VFS_ISSUE),
+    emulated(161, fs.chroot, "the process's root in the sentry's resolver; never the host's"),
     native(162, "sync"),
     denied(163, "acct", errno.EPERM, "host accounting"),
     denied(164, "settimeofday", errno.EPERM, "the host's clock"),
