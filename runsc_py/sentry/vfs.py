@@ -22,6 +22,7 @@ import stat as statmod
 import typing
 
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.inotify import InotifyTable
 from runsc_py.sentry.permissions import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, X_OK, permitted
 from runsc_py.sentry.stat import Stat
 
@@ -259,6 +260,7 @@ class VFS:
         # and a chroot'ed caller's walks stop at its root
         self.caller_creds: typing.Callable[[], object] = lambda: None
         self.caller_root: typing.Callable[[], str] = lambda: "/"
+        self.inotify = InotifyTable()  # watchers of changes made through this VFS
 
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
               source: str = "none", options: frozenset[str] = frozenset()) -> Mount:
