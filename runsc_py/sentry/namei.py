@@ -10,6 +10,7 @@ over the VFS, for whichever filesystem holds the directory.
 from __future__ import annotations
 
 import errno
+import os
 import stat as statmod
 
 from runsc_py.sentry import inotify, permissions
@@ -77,6 +78,21 @@ def link(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
         raise SyscallError(errno.EPERM)
     entry.mount.fs.link(src.rel, entry.rel)
     vfs.inotify.event(src.mount.mount_id, src.rel, inotify.IN_ATTRIB)  # its link count
+    _created(vfs, entry)
+
+
+def link_open_file(vfs: VFS, creds, file, host_fd: int, new_base: str, new: str) -> None:
+    """linkat(fd, "", AT_EMPTY_PATH): a name for an open file (an O_TMPFILE, usually)."""
+    if not creds.capable(permissions.CAP_DAC_READ_SEARCH):
+        raise SyscallError(errno.ENOENT)  # Linux's answer without the capability
+    if file.mount is None or file.kind == "dir":
+        raise SyscallError(errno.EPERM if file.kind == "dir" else errno.EXDEV)
+    if file.flags & os.O_TMPFILE == os.O_TMPFILE and file.flags & os.O_EXCL:
+        raise SyscallError(errno.ENOENT)
+    entry = new_entry(vfs, creds, new_base, new)
+    if entry.mount is not file.mount:
+        raise SyscallError(errno.EXDEV)
+    entry.mount.fs.link_node(file.node, entry.rel, host_fd)
     _created(vfs, entry)
 
 

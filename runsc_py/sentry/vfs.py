@@ -119,6 +119,11 @@ class Filesystem(abc.ABC):
     def link(self, old: str, new: str) -> None:
         raise SyscallError(errno.EPERM)
 
+    def link_node(self, node: object, new: str, host_fd: int = -1) -> None:
+        """Give an open file the name `new`: linkat(AT_EMPTY_PATH). node is the
+        lookup's node; host_fd a copy of the file's host fd (the caller closes it)."""
+        raise SyscallError(errno.EXDEV)
+
     def unlink(self, path: str) -> None:
         raise SyscallError(errno.EPERM)
 
