@@ -100,17 +100,6 @@ def _created(vfs: VFS, entry: Entry, is_dir: bool = False) -> None:
     vfs.inotify.event(entry.mount.mount_id, entry.rel, inotify.IN_CREATE, is_dir)
 
 
-def _existing(vfs: VFS, base: str, path: str) -> tuple[Entry, object]:
-    """A name that must exist (for unlink, rmdir, rename): its entry and lookup."""
-    entry = vfs.parent_of(base, path)
-    if entry.special:
-        return entry, None
-    found = vfs.lookup_entry(entry)
-    if found is None:
-        raise SyscallError(errno.ENOENT)
-    return entry, found
-
-
 def unlink(vfs: VFS, creds, base: str, path: str) -> None:
     entry = vfs.parent_of(base, path)
     if entry.special:
@@ -151,13 +140,16 @@ def rmdir(vfs: VFS, creds, base: str, path: str) -> None:
 
 def rename(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
            flags: int) -> None:
-    src, src_found = _existing(vfs, old_base, old)
+    src = vfs.parent_of(old_base, old)  # both directories first, then the names
     dst = vfs.parent_of(new_base, new)
-    if src.special or dst.special:
-        raise SyscallError(errno.EBUSY)
     if src.mount is not dst.mount:
         raise SyscallError(errno.EXDEV)
+    if src.special or dst.special:
+        raise SyscallError(errno.EBUSY)
     _writable(src)
+    src_found = vfs.lookup_entry(src)
+    if src_found is None:
+        raise SyscallError(errno.ENOENT)
     src_is_dir = statmod.S_ISDIR(src_found.stat.mode)
     dst_found = vfs.lookup_entry(dst)
     if (src.trailing_slash or (dst.trailing_slash and dst_found is None)) and not src_is_dir:
