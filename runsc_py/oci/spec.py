@@ -15,18 +15,11 @@ import os
 import resource
 
 from runsc_py.sentry.limits import SandboxLimits
+from runsc_py.sentry.mounts import MountError, MountSpec
 
 
 class SpecError(ValueError):
     """config.json asks for something malformed or not honoured."""
-
-
-@dataclasses.dataclass(frozen=True)
-class MountSpec:
-    destination: str
-    type: str
-    source: str
-    options: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,7 +144,7 @@ def parse(doc: dict, bundle: str) -> ContainerSpec:
         process=_process(_get(doc, "process", dict, None)),
         hostname=_get(doc, "hostname", str, ""),
         domainname=_get(doc, "domainname", str, ""),
-        mounts=[_mount(m) for m in _get(doc, "mounts", list, [])],
+        mounts=[_mount(m, bundle) for m in _get(doc, "mounts", list, [])],
         hooks=_hooks(_get(doc, "hooks", dict, {})),
         annotations=_str_dict(_get(doc, "annotations", dict, {}), "annotations"),
         masked_paths=_paths(linux, "maskedPaths"),
@@ -242,17 +235,24 @@ def _capabilities(caps: dict | None) -> Capabilities | None:
     return Capabilities(**sets)
 
 
-def _mount(item: dict) -> MountSpec:
+def _mount(item: dict, bundle: str) -> MountSpec:
+    """One `mounts` entry as the VFS's MountSpec, checked (a relative bind
+    source is relative to the bundle, as runc takes it)."""
     if not isinstance(item, dict):
         raise SpecError("mounts entries must be objects")
     dest = item.get("destination", "")
     if not isinstance(dest, str) or not dest.startswith("/"):
         raise SpecError(f"mount destination {dest!r} must be an absolute path")
-    options = _get(item, "options", list, [])
-    kind = _get(item, "type", str, "")
-    if not kind and ("bind" in options or "rbind" in options):
-        kind = "bind"
-    return MountSpec(dest, kind or "none", _get(item, "source", str, ""), tuple(options))
+    options = tuple(_get(item, "options", list, []))
+    source = _get(item, "source", str, "")
+    spec = MountSpec(dest, _get(item, "type", str, "") or "none", source, options)
+    if spec.is_bind and source and not source.startswith("/"):
+        spec = dataclasses.replace(spec, source=os.path.join(os.path.abspath(bundle), source))
+    try:
+        spec.check()
+    except MountError as exc:
+        raise SpecError(str(exc)) from None
+    return spec
 
 
 def _hooks(hooks: dict) -> dict[str, list[Hook]]:

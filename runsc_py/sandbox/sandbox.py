@@ -52,7 +52,8 @@ class Sandbox:
 
     def boot(self, cgroup_path: str | None) -> None:
         from runsc_py import platform
-        from runsc_py.cli.do import build_vfs, start_gofer
+        from runsc_py.cli.do import start_gofer
+        from runsc_py.sentry.mounts import build_vfs, gofer_roots
         from runsc_py.gofer.client import GoferClient
         from runsc_py.sentry.kernel import Kernel
         from runsc_py.sentry.vfs import VFS
@@ -64,7 +65,12 @@ class Sandbox:
         if spec.process.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
-        self.gofer_pid, gofer_sock = start_gofer(spec.root_path, readonly=True)
+        # root.readonly: the rootfs read-only (EROFS); otherwise --overlay decides:
+        # memory (default) keeps the changes in the sentry, none writes the rootfs.
+        overlay = "none" if spec.root_readonly else self.flags.overlay
+        root_readonly = spec.root_readonly or overlay == "memory"
+        self.gofer_pid, gofer_sock = start_gofer(gofer_roots(spec.root_path, root_readonly,
+                                                             spec.mounts))
         interposer = platform.create(self.flags.platform)
         if spec.seccomp is not None:
             from runsc_py._interpose import lib
@@ -78,9 +84,9 @@ class Sandbox:
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
         kernel.init_capabilities = spec.process.capabilities  # applied by the process issue
-        build_vfs(GoferClient(gofer_sock), kernel, mounts=spec.mounts,
-                  root_readonly=spec.root_readonly, masked_paths=spec.masked_paths,
-                  readonly_paths=spec.readonly_paths)
+        build_vfs(GoferClient(gofer_sock), kernel, overlay, spec.mounts,
+                  masked=spec.masked_paths, readonly_paths=spec.readonly_paths,
+                  root_readonly=root_readonly)
         self._check_cwd(kernel)
         self.kernel = kernel
         kernel.on_process_exit = self._exec_exited

@@ -53,6 +53,14 @@ class Kernel:
         self._gofer_socket = gofer_socket
         self.on_process_exit = None          # callback(process, wait status): the OCI exec waiter
         self.init_capabilities = None        # process.capabilities of an OCI spec (process issue)
+        vfs.caller_creds = self._caller_creds
+        vfs.caller_root = self._caller_root
+
+    def _caller_creds(self):
+        return self.current.process.creds if self.current is not None else None
+
+    def _caller_root(self) -> str:
+        return self.current.process.fs.root if self.current is not None else "/"
 
     # -- start and run ---------------------------------------------------
 

@@ -67,3 +67,39 @@ def test_hostname(bundle):
     _set(bundle, ["hostname"], hostname="web")
     proc = bundle.cli("run", "-b", str(bundle.path), "c1")
     assert proc.stdout == "web\n"
+
+
+def test_mounts_are_applied(bundle, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "in").write_text("from the host\n")
+    doc = bundle.config(["sh", "-c", "cat /data/in; echo out > /data/out; "
+                                     "echo t > /scratch/t && cat /scratch/t; cat /etc/secret"])
+    doc["mounts"] += [{"destination": "/data", "type": "bind", "source": str(shared),
+                       "options": ["rbind", "rw"]},
+                      {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs"}]
+    (bundle.path / "rootfs" / "etc" / "secret").write_text("hidden\n")
+    doc["linux"]["maskedPaths"] = ["/etc/secret"]
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    proc = bundle.cli("run", "-b", str(bundle.path), "m1")
+    assert "from the host" in proc.stdout and "t\n" in proc.stdout, proc.stdout
+    assert "hidden" not in proc.stdout
+    assert (shared / "out").read_text() == "out\n"
+
+
+def test_a_writable_root_keeps_changes_in_the_sandbox(bundle):
+    doc = bundle.config(["sh", "-c", "echo new > /etc/made && cat /etc/made"])
+    doc["root"]["readonly"] = False
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    proc = bundle.cli("run", "-b", str(bundle.path), "w1")
+    assert proc.returncode == 0 and proc.stdout == "new\n", proc.stdout
+    assert not (bundle.path / "rootfs" / "etc" / "made").exists()   # the overlay is in memory
+
+
+def test_a_bad_mount_is_refused_by_name(bundle):
+    doc = bundle.config(["true"])
+    doc["mounts"].append({"destination": "/x", "type": "bind", "source": "/no/such/dir",
+                          "options": ["rbind"]})
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    proc = bundle.cli("create", "-b", str(bundle.path), "b1")
+    assert proc.returncode != 0 and "/no/such/dir" in proc.stdout

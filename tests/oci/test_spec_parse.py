@@ -28,7 +28,7 @@ def bundle_dir(tmp_path):
 def test_fields_are_carried(bundle_dir):
     spec = specs.parse(_doc(
         hostname="h", domainname="d", annotations={"k": "v"},
-        mounts=[{"destination": "/data", "source": "/srv", "options": ["rbind", "ro"]},
+        mounts=[{"destination": "/data", "source": "rootfs", "options": ["rbind", "ro"]},
                 {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}],
         linux={"resources": {"memory": {"limit": 1 << 30, "swap": 3 << 29},
                              "cpu": {"quota": 150000, "period": 100000, "cpus": "0-1,3"},
@@ -37,7 +37,7 @@ def test_fields_are_carried(bundle_dir):
                "namespaces": [{"type": "network", "path": "/var/run/netns/x"}, {"type": "pid"}]},
     ), bundle_dir)
     assert spec.process.env == {"A": "1", "B": "x=y"}
-    assert [m.type for m in spec.mounts] == ["bind", "tmpfs"]
+    assert [m.kind for m in spec.mounts] == ["bind", "tmpfs"]
     assert spec.limits.memory_bytes == 1 << 30 and spec.limits.swap_bytes == 1 << 29
     assert spec.limits.cpus == 1.5 and spec.limits.cpuset == (0, 1, 3) and spec.limits.pids == 10
     assert spec.sysctl == {"kernel.msgmax": "8192"} and spec.masked_paths == ["/proc/kcore"]

@@ -14,12 +14,12 @@ from collections.abc import Callable
 
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.stat import Stat
-from runsc_py.sentry.vfs import Lookup
+from runsc_py.sentry.vfs import Filesystem, Lookup
 
 LINKS = ("cwd", "exe", "root")
 
 
-class ProcFilesystem:
+class ProcFilesystem(Filesystem):
     readonly = True
     fstype = "proc"
 

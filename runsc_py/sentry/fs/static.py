@@ -17,12 +17,12 @@ from collections.abc import Callable
 
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.stat import Stat
-from runsc_py.sentry.vfs import Lookup
+from runsc_py.sentry.vfs import Filesystem, Lookup
 
 _BOOT_NS = time.time_ns()
 
 
-class StaticFilesystem:
+class StaticFilesystem(Filesystem):
     readonly = True
 
     def __init__(self, dir_fd_source: Callable[[], int], fstype: str = "tmpfs"):
