@@ -88,6 +88,8 @@ class Kernel:
                                        root=None if root is None else os.fsencode(root),
                                        stdio=stdio, ctty=ctty)
         self._register_init(host_pid, cwd, creds, all_stdio=stdio is not None)
+        self.tasks.init.exe = self.vfs.resolve(cwd, path).path   # what /proc/1/exe names
+        self.tasks.init.comm = os.fsencode(os.path.basename(path))[:15]
         return host_pid
 
     def spawn_joined(self, argv: list[str], env: dict[str, str], cwd: str, creds: Credentials,
@@ -105,7 +107,8 @@ class Kernel:
         fds = FdTable(limit=_nofile_limit())
         for fd in (0, 1, 2):
             fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
-        proc = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds)
+        proc = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds,
+                       self.vfs.resolve(cwd, path).path, os.fsencode(os.path.basename(path))[:15])
         proc.pidfd = os.pidfd_open(host_pid)
         self._add_task(Task(host_pid, proc.vpid, proc))
         return proc
