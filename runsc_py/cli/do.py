@@ -15,8 +15,9 @@ import sys
 
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry.fs.gofer import GoferFilesystem
+from runsc_py.sentry.fs.dev import DevFilesystem
 from runsc_py.sentry.fs.proc import ProcFilesystem
-from runsc_py.sentry.fs.static import StaticFilesystem, make_devfs
+from runsc_py.sentry.fs.sys import SysFilesystem
 from runsc_py.sentry.vfs import VFS
 
 
@@ -53,17 +54,19 @@ def start_gofer(root: str, readonly: bool) -> tuple[int, socket.socket]:
 
 
 def build_vfs(gofer: GoferClient, kernel) -> VFS:
-    """The sandbox's mounts: the gofer's root, the sentry's /dev and /proc, an empty /sys."""
+    """The sandbox's mounts: the gofer's root, the sentry's /dev, /proc and /sys."""
     vfs = kernel.vfs
 
     def fresh_dir_fd() -> int:
         return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
 
     vfs.mount("/", GoferFilesystem(gofer, readonly=True), readonly=True)
-    vfs.mount("/dev", make_devfs(fresh_dir_fd), readonly=False, options=frozenset({"nosuid"}))
-    vfs.mount("/proc", ProcFilesystem(kernel, fresh_dir_fd), readonly=True,
+    vfs.mount("/dev", DevFilesystem(kernel, fresh_dir_fd), readonly=False, source="tmpfs",
+              options=frozenset({"nosuid"}))
+    vfs.mount("/proc", ProcFilesystem(kernel, fresh_dir_fd, host_root="/"), readonly=True,
+              source="proc", options=frozenset({"nosuid", "nodev", "noexec"}))
+    vfs.mount("/sys", SysFilesystem(kernel, fresh_dir_fd), readonly=True, source="sysfs",
               options=frozenset({"nosuid", "nodev", "noexec"}))
-    vfs.mount("/sys", StaticFilesystem(fresh_dir_fd, "sysfs"), readonly=True)
     return vfs
 
 

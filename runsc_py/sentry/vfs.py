@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import os
 import stat as statmod
 import typing
 
@@ -34,6 +35,11 @@ class Lookup(typing.NamedTuple):
     found:   stat is set; target is the link text when the file is a symlink;
              fd is the opened host fd when open_flags was given (and not a symlink)
     symlink: a symlink was met after `consumed` names, not at the end
+
+    jump: set on a *magic link* (procfs's fd/N): followed as the last name,
+          the link is not walked by its text; jump(open_flags) returns the
+          Resolved file it names (opened when open_flags >= 0), as Linux's
+          nd_jump_link does. In the middle of a path its text is walked.
     """
 
     kind: str
@@ -41,6 +47,7 @@ class Lookup(typing.NamedTuple):
     target: str | None = None
     fd: int | None = None
     consumed: int = 0
+    jump: typing.Callable[[int], "Resolved"] | None = None
 
 
 class Filesystem(typing.Protocol):
@@ -145,6 +152,10 @@ class VFS:
             is_last = not todo
             want_open = open_flags if is_last and not must_be_dir else -1
             res = mount.fs.lookup(rel, want_open)
+            if res.jump is not None and is_last and follow and not must_be_dir:
+                if res.fd is not None:  # the link's own placeholder: not what is opened
+                    os.close(res.fd)
+                return res.jump(open_flags)
             if res.kind == "found" and (res.target is None or (is_last and not follow)):
                 cur += batch
                 last = res

@@ -1,0 +1,94 @@
+"""/proc's root: the sandbox's processes, self, thread-self and the system files.
+
+Only the sandbox's own processes are listed, by the pid its namespace gives
+them; a thread's id is accepted as a directory too but not listed, as on
+Linux. `self` and `thread-self` need the caller: the kernel keeps the task
+whose syscall is being answered (`kernel.current`).
+"""
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+
+from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fs.proc import system
+from runsc_py.sentry.fs.proc.process import ProcessView
+from runsc_py.sentry.fs.proc.sysctl import sys_tree
+from runsc_py.sentry.fs.synthetic import Dir, Entry, File, Link, SyntheticFilesystem
+
+PROC_SUPER_MAGIC = 0x9FA0
+
+
+class ProcFilesystem(SyntheticFilesystem):
+    fstype = "proc"
+    magic = PROC_SUPER_MAGIC
+
+    def __init__(self, kernel, dir_fd_source: Callable[[], int], host_root: str = "/"):
+        """host_root: the host path of the sandbox's root, to translate host paths."""
+        self.kernel = kernel
+        self.host_root = host_root
+        self._sys = sys_tree(kernel)
+        k = kernel
+        self._system: dict[str, Entry] = {
+            "self": Link(self._self_target, size=0),
+            "thread-self": Link(self._thread_self_target, size=0),
+            "mounts": Link(lambda: "self/mounts"),
+            "net": Link(lambda: "self/net"),
+            "cpuinfo": File(lambda: system.render_cpuinfo(k)),
+            "meminfo": File(lambda: system.render_meminfo(k)),
+            "stat": File(lambda: system.render_stat(k)),
+            "uptime": File(system.render_uptime),
+            "loadavg": File(lambda: system.render_loadavg(k)),
+            "version": File(system.render_version),
+            "filesystems": File(system.render_filesystems),
+            "sys": self._sys,
+        }
+        super().__init__(Dir(self._root_children), dir_fd_source)
+
+    def _root_children(self) -> dict[str, Entry]:
+        return _RootChildren(self)
+
+    def process_dir(self, name: str) -> Dir | None:
+        if not name.isdigit():
+            return None
+        tasks = self.kernel.tasks
+        proc = tasks.processes.get(int(name))
+        if proc is not None:
+            return ProcessView(self, proc).directory()
+        for task in list(tasks.by_host_tid.values()):  # a thread: reachable, not listed
+            if task.vtid == int(name):
+                return ProcessView(self, task.process, task).directory()
+        return None
+
+    def _self_target(self) -> str:
+        return str(self._caller().process.vpid)
+
+    def _thread_self_target(self) -> str:
+        task = self._caller()
+        return f"{task.process.vpid}/task/{task.vtid}"
+
+    def _caller(self):
+        if self.kernel.current is None:
+            raise SyscallError(errno.ENOENT)
+        return self.kernel.current
+
+
+class _RootChildren(dict):
+    """The root's entries: looked up by name without building every pid's
+    directory, listed (items()) with them all."""
+
+    def __init__(self, procfs: ProcFilesystem):
+        super().__init__()
+        self.procfs = procfs
+
+    def get(self, name, default=None):
+        found = self.procfs._system.get(name)
+        if found is None:
+            found = self.procfs.process_dir(name)
+        return found if found is not None else default
+
+    def items(self):
+        pids = sorted(list(self.procfs.kernel.tasks.processes))
+        out = [(str(pid), self.procfs.process_dir(str(pid))) for pid in pids]
+        return list(self.procfs._system.items()) + [(n, d) for n, d in out if d is not None]
+
