@@ -39,6 +39,7 @@ class Dir(typing.NamedTuple):
     children: Callable[[], dict[str, "Entry"]]
     mode: int = 0o555
     owner: tuple[int, int] = (0, 0)
+    guard: Callable[[], None] | None = None   # raises when the caller may not open it
 
 
 class Link(typing.NamedTuple):
@@ -130,6 +131,8 @@ class SyntheticFilesystem:
         ino = self.ino(path)
         if isinstance(entry, Dir):
             st = _stat(statmod.S_IFDIR | entry.mode, ino, uid, gid, nlink=2)
+            if open_flags >= 0 and entry.guard is not None:
+                entry.guard()
             fd = self.dir_fd_source() if open_flags >= 0 else None
             return Lookup("found", stat=st, fd=fd)
         if isinstance(entry, File):

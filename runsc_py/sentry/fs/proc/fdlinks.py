@@ -14,11 +14,13 @@ check the inode's permissions; the sentry checks what decides the same
 thing here, before the host is asked:
 - the caller may inspect the process (ptrace access: its own uid, or root);
 - sockets and anon inodes (eventfd, epoll) cannot be reopened: ENXIO;
-- a write to a file of a read-only mount: EROFS (the host fd behind it may
-  be a file the sentry could write, so this check is what keeps it read-only);
-- the mode and owner of the file (Credentials.may_access): EACCES;
-- a file passed in by the caller (kind "host") never gains access it was
-  not given: the new access mode must be within the old one.
+- a write to a file of a mount goes through the mount's filesystem by the
+  file's path, never through the host fd (which may be a host file the
+  sentry could write: a read-only mount refuses, an overlay copies up);
+- the mode and owner of a mount's file (Credentials.may_access): EACCES;
+- a file passed in by the caller (kind "host"), or reopened from one, never
+  gains access it was not given: the new access mode must be within the
+  old one (the host fd may be a host file the sentry, as root, could write).
 """
 from __future__ import annotations
 
@@ -64,21 +66,36 @@ def link_text(kernel, process, fd: int, host_root: str) -> str:
     if file.kind in UNOPENABLE or file.path.startswith(("anon_inode:", "/memfd:")):
         return file.path
     st = _borrowed_stat(kernel, process, fd)
-    if statmod.S_ISFIFO(st.st_mode) and (file.kind in ("pipe", "host") or file.mount is None):
-        return f"pipe:[{st.st_ino}]"
     if statmod.S_ISSOCK(st.st_mode):
         return f"socket:[{st.st_ino}]"
-    if file.kind == "host":
+    if not _on_a_mount(file):  # a pipe, or a file the caller of runsc-py passed in
+        if statmod.S_ISFIFO(st.st_mode):
+            return f"pipe:[{st.st_ino}]"
         return _host_file_name(kernel, process, fd, host_root) or file.path
-    if file.mount is not None and st.st_nlink == 0 and not statmod.S_ISDIR(st.st_mode):
+    if st.st_nlink == 0 and not statmod.S_ISDIR(st.st_mode):
         return file.path + " (deleted)"
     return file.path
+
+
+def _may_widen(file) -> bool:
+    """Whether a reopen may ask for more access than this open file has:
+    yes for a file of a mount (the mount and the file's mode decide) and for
+    what the sandbox made itself (its pipes, memfds); never for a file the
+    caller of runsc-py passed in, nor for anything reopened from one."""
+    return file.kind in ("pipe", "memfd") or _on_a_mount(file)
+
+
+def _on_a_mount(file) -> bool:
+    return file.mount is not None and file.mount.fs is not _HOST_OBJECTS
 
 
 def reopen(kernel, caller, process, fd: int, open_flags: int) -> Resolved:
     """What opening (or stat-ing, open_flags < 0) /proc/<pid>/fd/<fd> gives."""
     file = process.fds.file(fd)
-    if file.kind == "dir" and file.mount is not None:  # directories are names here
+    if file.kind == "dir" and file.mount is not None or _on_a_mount(file) and (
+            open_flags >= 0 and open_flags & WRITE_INTENT and not open_flags & os.O_PATH):
+        # directories are names here; and a write must reach the file through
+        # its filesystem (read-only mounts refuse, an overlay copies up)
         return kernel.vfs.resolve("/", file.path, follow=True, open_flags=open_flags)
     if file.kind in UNOPENABLE and open_flags >= 0:
         raise SyscallError(errno.ENXIO)
@@ -101,12 +118,13 @@ def _check_reopen(caller, file, host: int, st: os.stat_result, mount, flags: int
     if flags & os.O_PATH:  # a name, not access: nothing more to check
         return
     want = _ACCESS_BITS.get(flags & os.O_ACCMODE, 0) | (2 if flags & os.O_TRUNC else 0)
-    if file.kind == "host":
+    if not _may_widen(file):
         have = fcntl.fcntl(host, fcntl.F_GETFL)
         allowed = 0 if have & os.O_PATH else _ACCESS_BITS.get(have & os.O_ACCMODE, 0)
         if want & ~allowed:
             raise SyscallError(errno.EACCES)
-    if not caller.creds.may_access(Stat.from_os(st), want):
+    # the owner of a pipe or memfd on the host is the sentry: only a mount's files have modes to check
+    if _on_a_mount(file) and not caller.creds.may_access(Stat.from_os(st), want):
         raise SyscallError(errno.EACCES)
 
 
