@@ -40,6 +40,10 @@ class Dir(typing.NamedTuple):
     mode: int = 0o555
     owner: tuple[int, int] = (0, 0)
     guard: Callable[[], None] | None = None   # raises when the caller may not open it
+    child: Callable[[str], "Entry | None"] | None = None  # one entry, without listing all
+
+    def find(self, name: str) -> "Entry | None":
+        return self.child(name) if self.child is not None else self.children().get(name)
 
 
 class Link(typing.NamedTuple):
@@ -73,7 +77,8 @@ def snapshot(data: bytes) -> int:
     """A host fd reading `data`: a memfd, reopened read-only so writes get EBADF."""
     memfd = os.memfd_create("runsc-py-snapshot", os.MFD_CLOEXEC)
     try:
-        os.write(memfd, data) if len(data) < 65536 else _write_all(memfd, data)
+        _write_all(memfd, data)
+        os.fchmod(memfd, 0o444)   # what fstat of the open file shows
         return os.open(f"/proc/self/fd/{memfd}", os.O_RDONLY | os.O_CLOEXEC)
     finally:
         os.close(memfd)
@@ -104,7 +109,7 @@ class SyntheticFilesystem:
                 return Lookup("symlink", consumed=i, target=entry.target())
             if not isinstance(entry, Dir):
                 raise SyscallError(errno.ENOTDIR)
-            child = entry.children().get(name)
+            child = entry.find(name)
             if child is None:
                 raise SyscallError(errno.ENOENT)
             entry = child
@@ -113,7 +118,7 @@ class SyntheticFilesystem:
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
         entry = self.root
         for name in path.split("/") if path else []:
-            entry = entry.children().get(name) if isinstance(entry, Dir) else None
+            entry = entry.find(name) if isinstance(entry, Dir) else None
             if entry is None:
                 raise SyscallError(errno.ENOENT)
         if not isinstance(entry, Dir):

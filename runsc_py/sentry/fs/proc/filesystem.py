@@ -43,10 +43,16 @@ class ProcFilesystem(SyntheticFilesystem):
             "filesystems": File(system.render_filesystems),
             "sys": self._sys,
         }
-        super().__init__(Dir(self._root_children), dir_fd_source)
+        super().__init__(Dir(self._root_listing, child=self._root_child), dir_fd_source)
 
-    def _root_children(self) -> dict[str, Entry]:
-        return _RootChildren(self)
+    def _root_listing(self) -> dict[str, Entry]:
+        listed: dict[str, Entry] = dict(self._system)
+        for pid in sorted(list(self.kernel.tasks.processes)):
+            listed[str(pid)] = ProcessView(self, self.kernel.tasks.processes[pid]).directory()
+        return listed
+
+    def _root_child(self, name: str) -> Entry | None:
+        return self._system.get(name) or self.process_dir(name)
 
     def process_dir(self, name: str) -> Dir | None:
         if not name.isdigit():
@@ -71,24 +77,3 @@ class ProcFilesystem(SyntheticFilesystem):
         if self.kernel.current is None:
             raise SyscallError(errno.ENOENT)
         return self.kernel.current
-
-
-class _RootChildren(dict):
-    """The root's entries: looked up by name without building every pid's
-    directory, listed (items()) with them all."""
-
-    def __init__(self, procfs: ProcFilesystem):
-        super().__init__()
-        self.procfs = procfs
-
-    def get(self, name, default=None):
-        found = self.procfs._system.get(name)
-        if found is None:
-            found = self.procfs.process_dir(name)
-        return found if found is not None else default
-
-    def items(self):
-        pids = sorted(list(self.procfs.kernel.tasks.processes))
-        out = [(str(pid), self.procfs.process_dir(str(pid))) for pid in pids]
-        return list(self.procfs._system.items()) + [(n, d) for n, d in out if d is not None]
-

@@ -145,8 +145,8 @@ class ProcessView:
         fields[1] = str(self.process.vppid).encode()
         fields[2] = str(ids.get(b"NSpgid", self.process.pgid)).encode()
         fields[3] = str(ids.get(b"NSsid", self.process.sid)).encode()
-        tpgid = int(fields[5])
-        fields[5] = str(self._virtual(tpgid) or (-1 if tpgid <= 0 else ids.get(b"NSpgid", -1))).encode()
+        tpgid = int(fields[5])   # the terminal's foreground group: 0 when outside the sandbox
+        fields[5] = str(self._virtual(tpgid) if tpgid > 0 else -1).encode()
         comm = self._comm().replace(b"\n", b" ")
         return b"%d (%s) " % (self._vtid(), comm) + b" ".join(fields) + b"\n"
 
