@@ -52,3 +52,43 @@ def test_sysctls_and_hostname(platform, busybox):
     lines = r.out.decode().splitlines()
     assert lines[:4] == ["4096", "2048", "box", "box"], r
     assert lines[4] == lines[5], r
+
+
+def test_dev_tty_is_the_callers_terminal(platform, busybox):
+    """runsc-py run on a terminal: /dev/tty and /dev/console write to it."""
+    import fcntl
+    import select
+    import subprocess
+    import termios
+
+    from tests.conftest import RUNSC_PY
+
+    master, slave = os.openpty()
+
+    def controlling_terminal():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    try:
+        proc = subprocess.run(
+            RUNSC_PY + ["do", f"--platform={platform}", "--", busybox, "sh", "-c",
+                        "echo via-tty > /dev/tty; echo via-console > /dev/console; echo $?"],
+            stdin=slave, capture_output=True, timeout=60, preexec_fn=controlling_terminal,
+            cwd=str(ROOT))
+        got = b""
+        while select.select([master], [], [], 0.5)[0]:
+            got += os.read(master, 1000)
+            if b"via-console" in got:
+                break
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert proc.stdout == b"0\n", proc
+    assert got == b"via-tty\r\nvia-console\r\n"
+
+
+def test_dev_tty_without_a_terminal_is_enxio(platform, busybox):
+    from tests.conftest import sandboxed
+
+    r = sandboxed(platform, busybox, "sh", "-c", "echo x > /dev/tty", start_new_session=True)
+    assert r.code != 0 and b"No such device or address" in r.err, r

@@ -399,3 +399,28 @@ def test_tty_without_a_terminal_is_enxio(kernel):
     assert errno_of(fs.lookup, "tty", os.O_RDWR) == errno.ENXIO
     assert statmod.S_ISCHR(fs.lookup("tty").stat.mode)
     assert fs.lookup("tty").stat.rdev == os.makedev(5, 0)
+
+
+def test_fd_names_are_canonical_numbers(procfs, kernel):
+    r, w = os.pipe()
+    kernel.give(3, r, OpenFile("pipe"))
+    kernel.give(4, w, OpenFile("pipe"))
+    assert procfs.lookup(f"{VPID}/fd/3").target.startswith("pipe:[")
+    for name in ("03", "+3", "3 ", "x", "-1"):
+        assert errno_of(procfs.lookup, f"{VPID}/fd/{name}") == errno.ENOENT, name
+    assert read(procfs, f"{VPID}/fdinfo/4").startswith(b"pos:\t0\nflags:\t01\n")
+
+
+def test_smaps_translate_every_mapping_line(kernel):
+    fs = ProcFilesystem(kernel, dir_fd, host_root="/nonexistent-root")
+    kernel.vfs.mount("/", SyntheticFilesystem(listing({}), dir_fd), readonly=True)
+    smaps = read(fs, f"{VPID}/smaps").decode()
+    assert "Rss:" in smaps
+    assert not re.search(r"(?m)^[0-9a-f]+-[0-9a-f]+ .* /(?!memfd:)", smaps)
+    assert read(fs, f"{VPID}/smaps_rollup").split(b"\n")[0].endswith(b"[rollup]")
+
+
+def test_identity_maps_and_no_login(procfs):
+    assert read(procfs, f"{VPID}/uid_map") == b"         0          0 4294967295\n"
+    assert read(procfs, f"{VPID}/loginuid") == b"4294967295"
+    assert read(procfs, "sys/kernel/core_pattern") == b"core\n"

@@ -41,6 +41,7 @@ class ProcFilesystem(SyntheticFilesystem):
             "loadavg": File(lambda: system.render_loadavg(k)),
             "version": File(system.render_version),
             "filesystems": File(system.render_filesystems),
+            "swaps": File(system.render_swaps),
             "sys": self._sys,
         }
         super().__init__(Dir(self._root_listing, child=self._root_child), dir_fd_source)

@@ -27,6 +27,9 @@ from runsc_py.sentry.fs.proc.net import net_dir
 from runsc_py.sentry.fs.synthetic import Dir, Entry, File, Link
 
 CAP_SYS_PTRACE = 19
+IDENTITY_MAP = b"         0          0 4294967295\n"
+HOST_FDINFO_KEEPS = ("eventfd-", "tfd:", "sigmask:", "clockid:", "ticks:", "settime flags:",
+                     "it_value:", "it_interval:")   # what eventfd, epoll, signalfd, timerfd add
 MAPS_PATH_COLUMN = 72   # Linux pads a maps line to here before the path
 STOPPED_BY_SENTRY = {b"t": b"S", b"T": b"T"}
 
@@ -56,10 +59,23 @@ class ProcessView:
                 "limits": self._file(lambda: self._host("limits")),
                 "cgroup": self._file(lambda: b"0::/\n"),
                 "oom_score_adj": self._file(lambda: b"0\n", 0o644),
+                "oom_score": self._file(lambda: self._host("oom_score")),
+                "coredump_filter": self._file(lambda: self._host("coredump_filter"), 0o644),
+                "smaps": self._file(lambda: self._inspected(self.smaps, "smaps")),
+                "smaps_rollup": self._file(lambda: self._inspected(self.smaps, "smaps_rollup")),
+                "auxv": self._file(lambda: self._inspected(self._host, "auxv"), 0o400),
+                "io": self._file(lambda: self._inspected(self._host, "io"), 0o400),
+                "personality": self._file(lambda: self._inspected(self._host, "personality"), 0o400),
+                # the sandbox is the initial user namespace, and no login session
+                "uid_map": self._file(lambda: IDENTITY_MAP),
+                "gid_map": self._file(lambda: IDENTITY_MAP),
+                "setgroups": self._file(lambda: b"allow\n"),
+                "loginuid": self._file(lambda: b"4294967295"),
+                "sessionid": self._file(lambda: b"4294967295"),
                 "mounts": self._file(lambda: render_mounts(self.kernel.vfs)),
                 "mountinfo": self._file(lambda: render_mountinfo(self.kernel.vfs)),
-                "fd": Dir(self._fd_links, 0o500, owner, self._fd_numbers),
-                "fdinfo": Dir(self._fd_infos, 0o500, owner, self._fd_numbers),
+                "fd": Dir(self._fd_links, 0o500, owner, self._fd_numbers, self._fd_link),
+                "fdinfo": Dir(self._fd_infos, 0o500, owner, self._fd_numbers, self._fd_info),
                 "exe": self._link(lambda: self._exe()),
                 "cwd": self._link(lambda: self.process.fs.cwd),
                 "root": self._link(lambda: "/"),
@@ -180,9 +196,15 @@ class ProcessView:
         return b"\n".join(out) + b"\n"
 
     def maps(self) -> bytes:
+        return self.smaps("maps")
+
+    def smaps(self, name: str) -> bytes:
+        """maps, smaps or smaps_rollup: each mapping's line translated, the
+        smaps figures ("Rss:  4 kB") as they are."""
         out = []
-        for line in self._host("maps").decode("utf-8", "surrogateescape").splitlines():
-            out.append(self._translate_map(line))
+        for line in self._host(name).decode("utf-8", "surrogateescape").splitlines():
+            is_mapping = "-" in line.split(" ", 1)[0] and not line.split(" ", 1)[0].endswith(":")
+            out.append(self._translate_map(line) if is_mapping else line)
         return ("\n".join(out) + "\n" if out else "").encode("utf-8", "surrogateescape")
 
     def _translate_map(self, line: str) -> str:
@@ -214,14 +236,23 @@ class ProcessView:
         return sorted(list(self.process.fds.entries))
 
     def _fd_links(self) -> dict[str, Entry]:
-        owner = (self.process.creds.euid, self.process.creds.egid)
-        out: dict[str, Entry] = {}
-        for fd in self._fd_numbers():
-            out[str(fd)] = Link(
-                lambda fd=fd: fdlinks.link_text(self.kernel, self.process, fd, self.procfs.host_root),
-                lambda flags, fd=fd: self._reopen(fd, flags),
-                self._link_mode(fd), owner, size=64)
-        return out
+        return {str(fd): self._fd_link(str(fd)) for fd in self._fd_numbers()}
+
+    def _fd_link(self, name: str) -> Link | None:
+        fd = self._fd_number(name)
+        if fd is None:
+            return None
+        return Link(lambda: fdlinks.link_text(self.kernel, self.process, fd, self.procfs.host_root),
+                    lambda flags: self._reopen(fd, flags), self._link_mode(fd),
+                    (self.process.creds.euid, self.process.creds.egid), size=64)
+
+    def _fd_number(self, name: str) -> int | None:
+        """The open fd `name` names ("3", not "03"), after the ptrace access check."""
+        if not may_inspect(self.kernel.current, self.process):
+            raise SyscallError(errno.EACCES)
+        if not name.isdigit() or name != str(int(name)) or int(name) not in self.process.fds.entries:
+            return None
+        return int(name)
 
     def _link_mode(self, fd: int) -> int:
         file = self.process.fds.file(fd)
@@ -236,8 +267,11 @@ class ProcessView:
         return fdlinks.reopen(self.kernel, caller, self.process, fd, open_flags)
 
     def _fd_infos(self) -> dict[str, Entry]:
-        return {str(fd): self._file(lambda fd=fd: self._fdinfo(fd), 0o444)
-                for fd in self._fd_numbers()}
+        return {str(fd): self._fd_info(str(fd)) for fd in self._fd_numbers()}
+
+    def _fd_info(self, name: str) -> File | None:
+        fd = self._fd_number(name)
+        return None if fd is None else self._file(lambda: self._fdinfo(fd))
 
     def _fdinfo(self, fd: int) -> bytes:
         entry = self.process.fds.get(fd)
@@ -248,11 +282,19 @@ class ProcessView:
                 pos = 0
             flags = fcntl.fcntl(host, fcntl.F_GETFL) & ~os.O_CLOEXEC
             ino = os.fstat(host).st_ino
+            extra = self._host_fdinfo_extra(host) if entry.file.kind in ("eventfd", "epoll") else ""
         if entry.cloexec:
             flags |= os.O_CLOEXEC
         mount = entry.file.mount
         mnt_id = mount.mount_id if mount is not None else 0
-        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n".encode()
+        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n{extra}".encode()
+
+    @staticmethod
+    def _host_fdinfo_extra(host: int) -> str:
+        """The lines an anon inode adds to fdinfo (an eventfd's count, an epoll's
+        targets, which name guest fds: the workload's host fds are its guest fds)."""
+        text = hostinfo.read(f"/proc/self/fdinfo/{host}").decode()
+        return "".join(line + "\n" for line in text.splitlines() if line.startswith(HOST_FDINFO_KEEPS))
 
 
 def may_inspect(caller_task, process) -> bool:

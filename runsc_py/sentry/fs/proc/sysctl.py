@@ -46,6 +46,9 @@ def sentry_sysctls(kernel) -> dict[str, Callable[[], str]]:
         "kernel.ngroups_max": lambda: str(NGROUPS_MAX),
         "kernel.random.boot_id": lambda: BOOT_ID,
         "kernel.random.uuid": lambda: str(uuid.uuid4()),
+        "kernel.random.entropy_avail": lambda: "256",   # Linux >= 5.18 always says so
+        "kernel.random.poolsize": lambda: "256",
+        "kernel.core_pattern": lambda: "core",          # the host's may name its crash handler
         "fs.file-nr": lambda: f"{_open_files(kernel)}\t0\t{_host_value('fs.file-max')}",
     }
 

@@ -27,6 +27,11 @@ def render_version() -> bytes:
             + SANDBOX_VERSION + b"\n")
 
 
+def render_swaps() -> bytes:
+    """The sandbox has no swap device of its own (its swap limit shows in meminfo)."""
+    return b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+
+
 def render_filesystems() -> bytes:
     return "".join(f"nodev\t{name}\n" for name in FILESYSTEMS).encode()
 
