@@ -424,3 +424,8 @@ def test_identity_maps_and_no_login(procfs):
     assert read(procfs, f"{VPID}/uid_map") == b"         0          0 4294967295\n"
     assert read(procfs, f"{VPID}/loginuid") == b"4294967295"
     assert read(procfs, "sys/kernel/core_pattern") == b"core\n"
+
+
+def test_pid_names_are_canonical(procfs):
+    for name in (f"0{VPID}", f"+{VPID}", f"{VPID} "):
+        assert errno_of(procfs.lookup, name) == errno.ENOENT, name

@@ -29,7 +29,7 @@ import typing
 from collections.abc import Callable
 
 from runsc_py.sentry.errors import SyscallError
-from runsc_py.sentry.fs.synthetic import (_BOOT_NS, Dir, Entry, SyntheticFilesystem, listing,
+from runsc_py.sentry.fs.synthetic import (BOOT_NS, Dir, Entry, SyntheticFilesystem, listing,
                                           to)
 from runsc_py.sentry.stat import Stat
 from runsc_py.sentry.vfs import Lookup
@@ -135,7 +135,7 @@ class DevFilesystem(SyntheticFilesystem):
         def stat() -> Stat:
             st = os.fstat(host_fd)
             return Stat(st.st_mode, 0, 0, 1, 0, 0, st.st_rdev, 0, 4096, 0,
-                        _BOOT_NS, _BOOT_NS, _BOOT_NS)
+                        BOOT_NS, BOOT_NS, BOOT_NS)
 
         return Device(stat, lambda flags: os.open(f"/proc/self/fd/{host_fd}",
                                                   _host_flags(flags) | os.O_CLOEXEC))
@@ -167,7 +167,7 @@ def _host_flags(flags: int) -> int:
 
 def _chr(major: int, minor: int, mode: int) -> Stat:
     return Stat(statmod.S_IFCHR | mode, 0, 0, 1, 0, 5 if major == 5 else 0,
-                os.makedev(major, minor), 0, 4096, 0, _BOOT_NS, _BOOT_NS, _BOOT_NS)
+                os.makedev(major, minor), 0, 4096, 0, BOOT_NS, BOOT_NS, BOOT_NS)
 
 
 def _controlling_tty(kernel) -> int:

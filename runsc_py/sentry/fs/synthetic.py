@@ -25,7 +25,7 @@ from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.stat import Stat
 from runsc_py.sentry.vfs import Lookup
 
-_BOOT_NS = time.time_ns()
+BOOT_NS = time.time_ns()
 DT_CHR, DT_DIR, DT_REG, DT_LNK = 2, 4, 8, 10
 
 
@@ -153,7 +153,7 @@ class SyntheticFilesystem:
 
 
 def _stat(mode: int, ino: int, uid: int, gid: int, nlink: int = 1, size: int = 0) -> Stat:
-    return Stat(mode, ino, 0, nlink, uid, gid, 0, size, 4096, 0, _BOOT_NS, _BOOT_NS, _BOOT_NS)
+    return Stat(mode, ino, 0, nlink, uid, gid, 0, size, 4096, 0, BOOT_NS, BOOT_NS, BOOT_NS)
 
 
 def _dtype(entry) -> int:

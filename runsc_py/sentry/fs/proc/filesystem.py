@@ -27,7 +27,6 @@ class ProcFilesystem(SyntheticFilesystem):
         """host_root: the host path of the sandbox's root, to translate host paths."""
         self.kernel = kernel
         self.host_root = host_root
-        self._sys = sys_tree(kernel)
         k = kernel
         self._system: dict[str, Entry] = {
             "self": Link(self._self_target, size=0),
@@ -42,7 +41,7 @@ class ProcFilesystem(SyntheticFilesystem):
             "version": File(system.render_version),
             "filesystems": File(system.render_filesystems),
             "swaps": File(system.render_swaps),
-            "sys": self._sys,
+            "sys": sys_tree(kernel),
         }
         super().__init__(Dir(self._root_listing, child=self._root_child), dir_fd_source)
 
@@ -56,7 +55,7 @@ class ProcFilesystem(SyntheticFilesystem):
         return self._system.get(name) or self.process_dir(name)
 
     def process_dir(self, name: str) -> Dir | None:
-        if not name.isdigit():
+        if not name.isdigit() or name != str(int(name)):   # "01" is not pid 1
             return None
         tasks = self.kernel.tasks
         proc = tasks.processes.get(int(name))

@@ -31,7 +31,7 @@ IDENTITY_MAP = b"         0          0 4294967295\n"
 HOST_FDINFO_KEEPS = ("eventfd-", "tfd:", "sigmask:", "clockid:", "ticks:", "settime flags:",
                      "it_value:", "it_interval:")   # what eventfd, epoll, signalfd, timerfd add
 MAPS_PATH_COLUMN = 72   # Linux pads a maps line to here before the path
-STOPPED_BY_SENTRY = {b"t": b"S", b"T": b"T"}
+STOPPED_BY_SENTRY = {b"t": b"S"}   # a ptrace stop: the sentry holds the task
 
 
 class ProcessView:
@@ -55,14 +55,14 @@ class ProcessView:
                 "cmdline": self._file(lambda: self._host("cmdline")),
                 "environ": self._file(lambda: self._inspected(self._host, "environ"), 0o400),
                 "comm": self._file(lambda: self._comm() + b"\n", 0o644),
-                "maps": self._file(lambda: self._inspected(self.maps)),
+                "maps": self._file(lambda: self._inspected(self.mappings, "maps")),
                 "limits": self._file(lambda: self._host("limits")),
                 "cgroup": self._file(lambda: b"0::/\n"),
                 "oom_score_adj": self._file(lambda: b"0\n", 0o644),
                 "oom_score": self._file(lambda: self._host("oom_score")),
                 "coredump_filter": self._file(lambda: self._host("coredump_filter"), 0o644),
-                "smaps": self._file(lambda: self._inspected(self.smaps, "smaps")),
-                "smaps_rollup": self._file(lambda: self._inspected(self.smaps, "smaps_rollup")),
+                "smaps": self._file(lambda: self._inspected(self.mappings, "smaps")),
+                "smaps_rollup": self._file(lambda: self._inspected(self.mappings, "smaps_rollup")),
                 "auxv": self._file(lambda: self._inspected(self._host, "auxv"), 0o400),
                 "io": self._file(lambda: self._inspected(self._host, "io"), 0o400),
                 "personality": self._file(lambda: self._inspected(self._host, "personality"), 0o400),
@@ -175,7 +175,7 @@ class ProcessView:
             b"Tgid": b"%d" % self.process.vpid,
             b"Pid": b"%d" % self._vtid(),
             b"PPid": b"%d" % self.process.vppid,
-            b"TracerPid": b"0",
+            b"TracerPid": b"0",   # ptrace is denied inside: the only tracer is the sentry
             b"Uid": b"%d\t%d\t%d\t%d" % (creds.uid, creds.euid, creds.suid, creds.fsuid),
             b"Gid": b"%d\t%d\t%d\t%d" % (creds.gid, creds.egid, creds.sgid, creds.fsgid),
             b"Groups": b" ".join(b"%d" % g for g in creds.groups) + (b" " if creds.groups else b""),
@@ -186,7 +186,7 @@ class ProcessView:
         }
         out = []
         for line in self._host("status").splitlines():
-            key, sep, rest = line.partition(b":")
+            key, _, rest = line.partition(b":")
             if key in replace:
                 line = key + b":\t" + replace[key]
             elif key == b"State":
@@ -195,10 +195,7 @@ class ProcessView:
             out.append(line)
         return b"\n".join(out) + b"\n"
 
-    def maps(self) -> bytes:
-        return self.smaps("maps")
-
-    def smaps(self, name: str) -> bytes:
+    def mappings(self, name: str) -> bytes:
         """maps, smaps or smaps_rollup: each mapping's line translated, the
         smaps figures ("Rss:  4 kB") as they are."""
         out = []
