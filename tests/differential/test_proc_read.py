@@ -51,6 +51,9 @@ SAME_OUTPUT = {
     "stat fields": "cut -d' ' -f1-8 /proc/self/stat",
     "dev links": "for f in fd stdin stdout stderr; do readlink /dev/$f; done",
     "pid dirs": "ls -d /proc/[0-9]*",
+    "fd details": ("exec 7</etc/passwd 8>/dev/null; ls -l /proc/self/fd/ 2>&1 |"
+                   " awk '{print $1, $5, $9, $10, $11}' | sed 's/[0-9]*]/N]/'"),
+    "mount lines": "cut -d' ' -f2,3 /proc/mounts | grep -e ' /proc ' -e ' /sys '; true",
 }
 
 

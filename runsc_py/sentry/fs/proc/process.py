@@ -30,6 +30,7 @@ CAP_SYS_PTRACE = 19
 IDENTITY_MAP = b"         0          0 4294967295\n"
 HOST_FDINFO_KEEPS = ("eventfd-", "tfd:", "sigmask:", "clockid:", "ticks:", "settime flags:",
                      "it_value:", "it_interval:")   # what eventfd, epoll, signalfd, timerfd add
+OPENED_BY_PATH = ("file", "dir", "device")   # kinds whose OpenFile.flags are open(2)'s
 MAPS_PATH_COLUMN = 72   # Linux pads a maps line to here before the path
 STOPPED_BY_SENTRY = {b"t": b"S"}   # a ptrace stop: the sentry holds the task
 
@@ -253,10 +254,10 @@ class ProcessView:
 
     def _link_mode(self, fd: int) -> int:
         file = self.process.fds.file(fd)
-        if file.kind != "host":
+        if file.kind in OPENED_BY_PATH:
             return _access_mode(file.flags)
         with fdlinks.borrowed(self.kernel, self.process, fd) as host:
-            # passed in by the caller: the sentry did not open it, the host knows
+            # a pipe end, an anon inode, a passed-in file: the host knows its mode
             return _access_mode(fcntl.fcntl(host, fcntl.F_GETFL))
 
     def _reopen(self, fd: int, open_flags: int):
@@ -307,13 +308,13 @@ def may_inspect(caller_task, process) -> bool:
 
 
 def _access_mode(flags: int) -> int:
-    """fd links show the access mode as permission bits (r-x for read, -w- for write)."""
+    """fd links show the access mode as permission bits (r-x for read, -wx for write)."""
     access = flags & os.O_ACCMODE
     mode = 0
     if access in (os.O_RDONLY, os.O_RDWR):
         mode |= 0o500
     if access in (os.O_WRONLY, os.O_RDWR):
-        mode |= 0o200
+        mode |= 0o300
     return mode
 
 
