@@ -2,7 +2,9 @@
 
 Three sources, in order of precedence:
 - `kernel.sysctl`, the configuration's values ("kernel.pid_max" -> "4096"),
-  which also add files this table does not have;
+  which also add files this table does not have; except the host and
+  domain names, which sethostname changes while the sandbox runs: those
+  always show kernel.hostname and kernel.domainname;
 - values the sentry owns: the host name, the release uname reports, the
   sandbox's boot id, the number of its open files;
 - harmless host figures passed through (limits of the host kernel that the
@@ -20,6 +22,7 @@ from runsc_py.sentry.fs.synthetic import Dir, Entry, File
 
 BOOT_ID = str(uuid.uuid4())   # one per sandbox (this sentry), never the host's
 NGROUPS_MAX = 65536
+LIVE = ("kernel.hostname", "kernel.domainname")   # what the sandbox changes as it runs
 
 # harmless host figures, by sysctl name
 HOST_SYSCTLS = (
@@ -61,7 +64,8 @@ def sys_tree(kernel) -> Dir:
     def current() -> dict[str, Callable[[], str]]:
         merged = dict(values)
         for name, value in dict(kernel.sysctl).items():
-            merged[name] = (lambda v=value: str(v))
+            if name not in LIVE:
+                merged[name] = (lambda v=value: str(v))
         return merged
 
     return _subtree(current, ())
