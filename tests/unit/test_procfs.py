@@ -429,3 +429,42 @@ def test_identity_maps_and_no_login(procfs):
 def test_pid_names_are_canonical(procfs):
     for name in (f"0{VPID}", f"+{VPID}", f"{VPID} "):
         assert errno_of(procfs.lookup, name) == errno.ENOENT, name
+
+
+PROC_NAMES = ["self", "thread-self", str(VPID), "8", "task", "fd", "fdinfo", "0", "3", "stat",
+              "status", "maps", "smaps", "net", "dev", "tcp", "sys", "kernel", "fs", "random",
+              "uuid", "mounts", "exe", "cwd", "root", "..", ".", "", "cpuinfo", "nosuch"]
+
+
+@given(names=st.lists(st.sampled_from(PROC_NAMES), max_size=6),
+       flags=st.sampled_from([-1, os.O_RDONLY, os.O_RDWR, os.O_WRONLY | os.O_TRUNC,
+                              os.O_RDONLY | os.O_DIRECTORY, os.O_PATH]))
+def test_any_walk_answers_with_an_errno_at_worst(names, flags):
+    """Whatever path the workload sends, procfs answers or fails with an errno
+    (SyscallError, or OSError from a host call, which dispatch translates)."""
+    kernel = StandInKernel()
+    r, w = os.pipe()
+    kernel.give(0, r, OpenFile("pipe"))
+    kernel.give(3, w, OpenFile("host"))
+    fs = ProcFilesystem(kernel, dir_fd)
+    kernel.vfs.mount("/", SyntheticFilesystem(listing({}), dir_fd), readonly=True)
+    kernel.vfs.mount("/proc", fs, readonly=True)
+    try:
+        try:
+            res = fs.lookup("/".join(n for n in names if n not in ("", ".", "..")), flags)
+            if res.fd is not None:
+                os.close(res.fd)
+            if res.jump is not None:
+                jumped = res.jump(flags)
+                if jumped.fd is not None:
+                    os.close(jumped.fd)
+        except (SyscallError, OSError):
+            pass
+        path = "/".join(n for n in names if n not in ("", ".", ".."))
+        try:
+            fs.readdir(path)
+        except (SyscallError, OSError):
+            pass
+    finally:
+        for fd in kernel.host_fds.values():
+            os.close(fd)
