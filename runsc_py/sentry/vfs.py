@@ -15,6 +15,7 @@ filesystem it is talking to. resolve_path() walks a guest path:
 """
 from __future__ import annotations
 
+import abc
 import dataclasses
 import errno
 import os
@@ -27,13 +28,15 @@ from runsc_py.sentry.stat import Stat
 PATH_MAX = 4096
 NAME_MAX = 255
 MAXSYMLINKS = 40
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 
 
 class Lookup(typing.NamedTuple):
     """A filesystem's answer to a walk.
 
     found:   stat is set; target is the link text when the file is a symlink;
-             fd is the opened host fd when open_flags was given (and not a symlink)
+             fd is the opened host fd when open_flags was given (and not a symlink);
+             node is the filesystem's own handle on the file, if it keeps one
     symlink: a symlink was met after `consumed` names, not at the end
 
     jump: set on a *magic link* (procfs's fd/N): followed as the last name,
@@ -47,16 +50,112 @@ class Lookup(typing.NamedTuple):
     target: str | None = None
     fd: int | None = None
     consumed: int = 0
+    node: object = None
     jump: typing.Callable[[int], "Resolved"] | None = None
 
 
-class Filesystem(typing.Protocol):
-    readonly: bool
-    fstype: str       # as /proc/mounts names it: "tmpfs", "proc", "overlay", ...
+@dataclasses.dataclass
+class SetAttr:
+    """What chmod, chown, truncate and utimensat change (None: leave as is)."""
 
-    def lookup(self, path: str, open_flags: int = -1) -> Lookup: ...
+    mode: int | None = None      # permission bits only (07777)
+    uid: int | None = None
+    gid: int | None = None
+    size: int | None = None
+    atime_ns: int | None = None
+    mtime_ns: int | None = None
 
-    def readdir(self, path: str) -> list[tuple[int, int, bytes]]: ...
+
+class StatFs(typing.NamedTuple):
+    """struct statfs, as statfs(2) fills it."""
+
+    type: int
+    bsize: int
+    blocks: int
+    bfree: int
+    bavail: int
+    files: int
+    ffree: int
+    namelen: int = NAME_MAX
+    flags: int = 0
+
+
+class Filesystem(abc.ABC):
+    """What the VFS asks of a filesystem. Paths are *within* the filesystem
+    (names joined by "/", "" for its root), already resolved by the VFS: every
+    name before the last is a directory, and no symlink is on the way.
+
+    A filesystem that cannot change answers the change calls with EPERM;
+    the VFS answers EROFS itself for read-only mounts before asking.
+    The calls on an open file take the `node` a lookup returned.
+    """
+
+    readonly = True
+    fstype = "none"
+    magic = 0
+
+    @abc.abstractmethod
+    def lookup(self, path: str, open_flags: int = -1) -> Lookup:
+        """Walk `path`; open its final file too when open_flags >= 0."""
+
+    @abc.abstractmethod
+    def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
+        """The directory's entries as (ino, d_type, name), without "." and ".."."""
+
+    # -- changes (path within the filesystem; the parent exists) --
+
+    def create(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
+        """Create a regular file that does not exist yet and open it."""
+        raise SyscallError(errno.EPERM)
+
+    def tmpfile(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
+        """O_TMPFILE: an open regular file with no name, in the directory `path`."""
+        raise SyscallError(errno.EOPNOTSUPP)
+
+    def mknod(self, path: str, mode: int, rdev: int, uid: int, gid: int) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def mkdir(self, path: str, mode: int, uid: int, gid: int) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def symlink(self, path: str, target: str, uid: int, gid: int) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def link(self, old: str, new: str) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def unlink(self, path: str) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def rmdir(self, path: str) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def rename(self, old: str, new: str, flags: int) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def setattr(self, path: str, attrs: SetAttr, node: object = None) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def stat_node(self, node: object) -> Stat | None:
+        """The attributes of an open file, or None to ask the host fd."""
+        return None
+
+    def statfs(self) -> StatFs:
+        return StatFs(self.magic, 4096, 0, 0, 0, 0, 0)
+
+    # -- extended attributes (only tmpfs keeps them) --
+
+    def getxattr(self, path: str, name: str, node: object = None) -> bytes:
+        raise SyscallError(errno.ENOTSUP)
+
+    def setxattr(self, path: str, name: str, value: bytes, flags: int, node: object = None) -> None:
+        raise SyscallError(errno.ENOTSUP)
+
+    def listxattr(self, path: str, node: object = None) -> list[str]:
+        return []
+
+    def removexattr(self, path: str, name: str, node: object = None) -> None:
+        raise SyscallError(errno.ENOTSUP)
 
 
 @dataclasses.dataclass
@@ -84,6 +183,30 @@ class Resolved:
     stat: Stat
     target: str | None = None  # link text, when the result is an unfollowed symlink
     fd: int | None = None      # host fd, when resolve_path was asked to open
+    node: object = None        # the filesystem's handle on the file (Lookup.node)
+
+
+@dataclasses.dataclass
+class Entry:
+    """A name in a resolved directory: what mkdir, unlink, rename... act on.
+
+    The name may or may not exist. `mount`/`rel` are the directory's mount
+    and the name's path within it; a name that is itself a mount point is
+    `busy` (it cannot be removed or renamed).
+    """
+
+    parent: Resolved
+    name: str          # the last name; "/" for the root itself, or "." / ".."
+    path: str          # canonical guest path of the name
+    mount: Mount
+    rel: str
+    trailing_slash: bool
+    busy: bool
+
+    @property
+    def special(self) -> bool:
+        """The last name is "/", "." or ".." (Linux's LAST_ROOT/DOT/DOTDOT)."""
+        return self.name in ("/", ".", "..")
 
 
 class VFS:
@@ -188,7 +311,40 @@ class VFS:
         if must_be_dir and open_flags >= 0:
             fd = mount.fs.lookup(rel, open_flags).fd
         return Resolved("/" + "/".join(cur), mount, rel, last.stat.with_dev(mount.dev),
-                        last.target, fd)
+                        last.target, fd, last.node)
+
+    def parent_of(self, base: str, path: str) -> Entry:
+        """Resolve all of `path` but its last name, which must be a directory."""
+        if path == "":
+            raise SyscallError(errno.ENOENT)
+        if len(path) >= PATH_MAX:
+            raise SyscallError(errno.ENAMETOOLONG)
+        stripped = path.rstrip("/")
+        if not stripped:  # "/" itself
+            root = self.resolve("/", "/")
+            return Entry(root, "/", "/", root.mount, "", True, True)
+        dirpart, _, name = stripped.rpartition("/")
+        if len(name) > NAME_MAX:
+            raise SyscallError(errno.ENAMETOOLONG)
+        parent = self.resolve(base, dirpart if dirpart else ("/" if stripped.startswith("/") else "."))
+        if not statmod.S_ISDIR(parent.stat.mode):
+            raise SyscallError(errno.ENOTDIR)
+        child = parent.path.rstrip("/") + "/" + name
+        rel = f"{parent.rel}/{name}" if parent.rel else name
+        return Entry(parent, name, child, parent.mount, rel, stripped != path,
+                     child in self.mounts)
+
+    def lookup_entry(self, entry: Entry) -> Lookup | None:
+        """What the name is now (no symlink followed), or None if it does not exist."""
+        if entry.busy:
+            return self.mounts[entry.path].fs.lookup("")
+        try:
+            found = entry.mount.fs.lookup(entry.rel)
+        except SyscallError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+        return found
 
     def _is_mountpoint(self, names: list[str]) -> bool:
         if len(names) not in self._depths:
@@ -203,3 +359,29 @@ def _split(path: str) -> list[str]:
 def join(base: str, path: str) -> str:
     """Lexical join of a guest path onto a directory, for display and /proc."""
     return path if path.startswith("/") else (base.rstrip("/") + "/" + path)
+
+
+def check_rename(old: str, new: str, flags: int, src_is_dir: bool, dst_is_dir: bool,
+                 dst_exists: bool, dst_has_entries: bool, same_file: bool) -> bool:
+    """Linux's checks of a rename within one filesystem (fs/namei.c), in its order.
+
+    Returns False when there is nothing to do (both names are one file).
+    """
+    if flags & RENAME_NOREPLACE and dst_exists:
+        raise SyscallError(errno.EEXIST)
+    if flags & RENAME_EXCHANGE and not dst_exists:
+        raise SyscallError(errno.ENOENT)
+    if old != new and (new + "/").startswith(old + "/"):
+        raise SyscallError(errno.EINVAL)  # the source is an ancestor of the target
+    if old != new and (old + "/").startswith(new + "/"):  # the target is an ancestor of the source
+        raise SyscallError(errno.EINVAL if flags & RENAME_EXCHANGE else errno.ENOTEMPTY)
+    if same_file:
+        return False
+    if dst_exists and not flags & RENAME_EXCHANGE:
+        if src_is_dir and not dst_is_dir:
+            raise SyscallError(errno.ENOTDIR)
+        if not src_is_dir and dst_is_dir:
+            raise SyscallError(errno.EISDIR)
+        if dst_is_dir and dst_has_entries:
+            raise SyscallError(errno.ENOTEMPTY)
+    return True

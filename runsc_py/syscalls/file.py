@@ -57,7 +57,9 @@ def creat(ctx, path, mode):
 
 def openat(ctx, dirfd, path, flags, mode):
     flags = as_int(flags)
-    file, host_fd = files.open_path(ctx, ctx.base_dir(dirfd), ctx.path(path), flags)
+    proc = ctx.process
+    file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, ctx.base_dir(dirfd),
+                                    ctx.path(path), flags, mode)
     return install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC))
 
 

@@ -9,17 +9,18 @@ import os
 import sys
 
 from runsc_py import platform
-from runsc_py.cli.do import build_vfs, exit_code, start_gofer
+from runsc_py.cli.do import exit_code, start_gofer
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry.kernel import Kernel
 from runsc_py.sentry.limits import SandboxLimits
+from runsc_py.sentry.mounts import build_vfs
 from runsc_py.sentry.vfs import VFS
 from runsc_py.syscalls.table import TABLE
 
 
 def main() -> int:
     plat, config, argv = sys.argv[1], json.loads(sys.argv[2]), sys.argv[4:]
-    gofer_pid, sock = start_gofer("/", readonly=True)
+    gofer_pid, sock = start_gofer([("/", True)])
     kernel = Kernel(platform.create(plat), VFS(), TABLE, gofer_socket=sock)
     limits = config.get("limits", {})
     if "cpuset" in limits:

@@ -231,36 +231,49 @@ print(os.readlink('/proc/self/cwd'), sorted(os.listdir('/proc/self/cwd')) == sor
     assert int(r.out) != host_proc_dev, r
 
 
-def test_reopen_cannot_write_the_read_only_root(platform, tmp_path):
-    victim = "/etc/hostname" if os.path.exists("/etc/hostname") else "/etc/passwd"
-    before = hashlib.sha256(open(victim, "rb").read()).hexdigest()
-    source = rf"""
-import errno, os
+REOPEN_FOR_WRITING = r"""
+import errno, os, sys
+victim = sys.argv[1]
 results = []
-fd = os.open({victim!r}, os.O_RDONLY)
+fd = os.open(victim, os.O_RDONLY)
 for flags in (os.O_RDWR, os.O_WRONLY, os.O_WRONLY | os.O_TRUNC, os.O_RDONLY | os.O_TRUNC):
-    for path in (f'/proc/self/fd/{{fd}}', f'/dev/fd/{{fd}}', f'/proc/1/fd/{{fd}}'):
+    for path in (f'/proc/self/fd/{fd}', f'/dev/fd/{fd}', f'/proc/1/fd/{fd}'):
         try:
             w = os.open(path, flags)
             os.write(w, b'pwned')
-            results.append('WROTE ' + path)
+            results.append('wrote')
         except OSError as exc:
             results.append(errno.errorcode[exc.errno])
 try:
-    p = os.open({victim!r}, os.O_PATH)
+    p = os.open(victim, os.O_PATH)
     for flags in (os.O_RDWR, os.O_WRONLY | os.O_TRUNC):
         try:
-            os.write(os.open(f'/proc/self/fd/{{p}}', flags), b'pwned')
-            results.append('WROTE via O_PATH')
+            os.write(os.open(f'/proc/self/fd/{p}', flags), b'pwned')
+            results.append('wrote')
         except OSError as exc:
             results.append(errno.errorcode[exc.errno])
 except OSError as exc:
     results.append('no O_PATH: ' + errno.errorcode[exc.errno])
-print(sorted(set(results)))
+print(sorted(set(results)), open(victim, 'rb').read()[:5] == b'pwned')
 """
-    r = sandboxed(platform, sys.executable, "-c", source)
-    assert r.code == 0 and b"WROTE" not in r.out, r
-    assert set(eval(r.out)) <= {"EROFS", "EACCES", "no O_PATH: EBADF"}, r
+
+
+@pytest.mark.parametrize("overlay", ["memory", "none"])
+def test_reopen_cannot_write_a_host_rootfs_file(platform, overlay):
+    """Through /proc/self/fd, a write reaches the file by its mount: the
+    overlay copies it up, a read-only root refuses; the host file never changes."""
+    victim = "/etc/hostname" if os.path.exists("/etc/hostname") else "/etc/passwd"
+    before = hashlib.sha256(open(victim, "rb").read()).hexdigest()
+    r = sandboxed(platform, sys.executable, "-c", REOPEN_FOR_WRITING, victim,
+                  flags=(f"--overlay={overlay}",))
+    assert r.code == 0, r
+    if overlay == "memory":
+        assert r.out.endswith(b"True\n") and b"wrote" in r.out, r   # the sandbox's copy changed
+    else:
+        answers, changed = r.out.decode().rsplit(" ", 1)
+        assert changed == "False\n" and "EROFS" in answers, r
+        # (O_PATH of a gofer file cannot be installed yet: EBADF, see the report)
+        assert set(eval(answers)) <= {"EROFS", "EACCES", "no O_PATH: EBADF"}, r
     assert hashlib.sha256(open(victim, "rb").read()).hexdigest() == before
 
 
@@ -288,8 +301,7 @@ print(out, os.read(r, 100))
 """
     with open(victim, "rb") as stdin:
         r = sandboxed(platform, sys.executable, "-c", source, stdin=stdin)
-    # O_TRUNC reaches no host fd (the open is read-only, so the write is EBADF)
-    assert r.out == b"['EACCES', 'EACCES', 'EACCES', 'EBADF', 'EACCES'] b'original\\n'\n", r
+    assert r.out == b"['EACCES', 'EACCES', 'EACCES', 'EACCES', 'EACCES'] b'original\\n'\n", r
     assert victim.read_bytes() == b"original\n"
 
 

@@ -171,8 +171,8 @@ def test_links(procfs, kernel):
 
 
 def test_maps_drop_paths_outside_the_root(kernel):
-    inside = ProcFilesystem(kernel, dir_fd, host_root="/")
-    elsewhere = ProcFilesystem(kernel, dir_fd, host_root="/nonexistent-root")
+    inside = ProcFilesystem(kernel, dir_fd, host_paths=[("/", "/")])
+    elsewhere = ProcFilesystem(kernel, dir_fd, host_paths=[("/nonexistent-root", "/")])
     kernel.vfs.mount("/", SyntheticFilesystem(listing({}), dir_fd), readonly=True)
     assert re.search(rb" /\S*python", read(inside, f"{VPID}/maps"))
     outside = read(elsewhere, f"{VPID}/maps")
@@ -212,7 +212,7 @@ def test_fd_links_name_what_the_sandbox_opened(procfs, kernel, tmp_path):
 
 
 def test_a_passed_in_file_is_named_only_under_the_root(kernel, tmp_path):
-    fs = ProcFilesystem(kernel, dir_fd, host_root="/nonexistent-root")
+    fs = ProcFilesystem(kernel, dir_fd, host_paths=[("/nonexistent-root", "/")])
     kernel.give(3, os.open(tmp_path, os.O_RDONLY), OpenFile("host", path="host:[3]"))
     assert fs.lookup(f"{VPID}/fd/3").target == "host:[3]"
 
@@ -282,6 +282,18 @@ def test_mounts_render_the_table(kernel, procfs):
 @given(st.sets(st.integers(0, 300), min_size=1))
 def test_cpu_lists_round_trip(cpus):
     assert hostinfo.parse_cpu_list(hostinfo.format_cpu_list(sorted(cpus))) == sorted(cpus)
+
+
+def test_host_paths_translate_by_the_longest_prefix():
+    paths = [("/bundle/rootfs", "/"), ("/home/u/data", "/data")]
+    assert hostinfo.to_guest("/bundle/rootfs/usr/lib/x.so", paths) == "/usr/lib/x.so"
+    assert hostinfo.to_guest("/bundle/rootfs", paths) == "/"
+    assert hostinfo.to_guest("/home/u/data/f", paths) == "/data/f"
+    assert hostinfo.to_guest("/home/u/data", paths) == "/data"
+    assert hostinfo.to_guest("/home/u/database", paths) is None
+    assert hostinfo.to_guest("/etc/shadow", paths) is None
+    assert hostinfo.to_guest("/etc/shadow", [("/", "/")]) == "/etc/shadow"
+    assert hostinfo.to_guest("/x", [("/", "/"), ("/x", "/mnt")]) == "/mnt"
 
 
 def test_cpu_list_format():
@@ -412,7 +424,7 @@ def test_fd_names_are_canonical_numbers(procfs, kernel):
 
 
 def test_smaps_translate_every_mapping_line(kernel):
-    fs = ProcFilesystem(kernel, dir_fd, host_root="/nonexistent-root")
+    fs = ProcFilesystem(kernel, dir_fd, host_paths=[("/nonexistent-root", "/")])
     kernel.vfs.mount("/", SyntheticFilesystem(listing({}), dir_fd), readonly=True)
     smaps = read(fs, f"{VPID}/smaps").decode()
     assert "Rss:" in smaps

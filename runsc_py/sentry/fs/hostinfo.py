@@ -84,13 +84,15 @@ def visible_cpus(limits: SandboxLimits, kind: str = "online") -> list[int]:
     return cpus
 
 
-def under_root(host_path: str, host_root: str) -> str | None:
-    """The guest path of a host path, when it lies under the sandbox's root."""
-    root = host_root.rstrip("/")
-    if not root:
-        return host_path
-    if host_path == root:
-        return "/"
-    if host_path.startswith(root + "/"):
-        return host_path[len(root):]
-    return None
+def to_guest(host_path: str, host_paths: list[tuple[str, str]]) -> str | None:
+    """The guest path of a host path, by the longest host prefix the sandbox
+    mounts ((host path, guest mountpoint): its root, its bind mounts); None
+    when the sandbox has no name for it."""
+    best: tuple[int, str] | None = None
+    for host_prefix, guest in host_paths:
+        prefix = host_prefix.rstrip("/")
+        if host_path == prefix or host_path.startswith(prefix + "/") or not prefix:
+            if best is None or len(prefix) > best[0]:
+                rest = host_path[len(prefix):].lstrip("/")
+                best = (len(prefix), (guest.rstrip("/") + "/" + rest) if rest else guest)
+    return best[1] if best else None

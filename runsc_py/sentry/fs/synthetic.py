@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.stat import Stat
-from runsc_py.sentry.vfs import Lookup
+from runsc_py.sentry.vfs import Filesystem, Lookup
 
 BOOT_NS = time.time_ns()
 DT_CHR, DT_DIR, DT_REG, DT_LNK = 2, 4, 8, 10
@@ -90,8 +90,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-class SyntheticFilesystem:
-    """Walks a tree of entries; subclasses give `root` and their fstype."""
+class SyntheticFilesystem(Filesystem):
+    """Walks a tree of entries; subclasses give `root` and their fstype.
+    Nothing here can be created or changed (the Filesystem defaults: EPERM)."""
 
     readonly = True
     fstype = "none"
@@ -162,3 +163,11 @@ def _dtype(entry) -> int:
     if isinstance(entry, File):
         return DT_REG
     return DT_LNK if isinstance(entry, Link) else DT_CHR  # dev.py's devices
+
+
+class EmptyDirectory(SyntheticFilesystem):
+    """A directory with nothing in it: a masked path, an empty cgroup mount."""
+
+    def __init__(self, dir_fd_source: Callable[[], int], fstype: str = "tmpfs"):
+        super().__init__(listing({}), dir_fd_source)
+        self.fstype = fstype

@@ -17,7 +17,7 @@ thing here, before the host is asked:
 - a write to a file of a mount goes through the mount's filesystem by the
   file's path, never through the host fd (which may be a host file the
   sentry could write: a read-only mount refuses, an overlay copies up);
-- the mode and owner of a mount's file (Credentials.may_access): EACCES;
+- the mode and owner of a mount's file (sentry/permissions.py): EACCES;
 - a file passed in by the caller (kind "host"), or reopened from one, never
   gains access it was not given: the new access mode must be within the
   old one (the host fd may be a host file the sentry, as root, could write).
@@ -30,11 +30,13 @@ import errno
 import fcntl
 import os
 import stat as statmod
+from collections.abc import Callable
 
+from runsc_py.sentry import permissions
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fs import hostinfo
 from runsc_py.sentry.stat import Stat
-from runsc_py.sentry.vfs import Mount, Resolved
+from runsc_py.sentry.vfs import Filesystem, Lookup, Mount, Resolved
 
 UNOPENABLE = ("epoll", "eventfd")
 _ACCESS_BITS = {os.O_RDONLY: 4, os.O_WRONLY: 2, os.O_RDWR: 6}   # as access(2)'s R_OK/W_OK
@@ -44,24 +46,25 @@ REOPEN_FLAGS = (os.O_ACCMODE | os.O_APPEND | os.O_NONBLOCK | os.O_DIRECTORY | os
                 | os.O_DSYNC | os.O_SYNC | os.O_DIRECT | os.O_LARGEFILE | os.O_TRUNC)
 
 
-class HostObjects:
-    """The pseudo-filesystem of files no mount holds (pipes, memfds, passed-in
-    files): what a reopened one's Resolved.mount is. Never in the mount table."""
+class HostObject(Filesystem):
+    """The pseudo-filesystem of one file no mount holds (a pipe, a memfd, a
+    passed-in file), as the Resolved.mount of a reopen names it: a lookup of
+    it reopens that file (with reopen's checks). Never in the mount table."""
 
     readonly = False
     fstype = "anon"
 
-    def lookup(self, path: str, open_flags: int = -1):
-        raise SyscallError(errno.ENOENT)
+    def __init__(self, stat: Stat, opener: Callable[[int], int]):
+        self.stat, self.opener = stat, opener
+
+    def lookup(self, path: str, open_flags: int = -1) -> Lookup:
+        return Lookup("found", stat=self.stat, fd=self.opener(open_flags) if open_flags >= 0 else None)
 
     def readdir(self, path: str):
         raise SyscallError(errno.ENOTDIR)
 
 
-_HOST_OBJECTS = HostObjects()
-
-
-def link_text(kernel, process, fd: int, host_root: str) -> str:
+def link_text(kernel, process, fd: int, host_paths: list[tuple[str, str]]) -> str:
     file = process.fds.file(fd)
     if file.kind in UNOPENABLE or file.path.startswith(("anon_inode:", "/memfd:")):
         return file.path
@@ -71,10 +74,17 @@ def link_text(kernel, process, fd: int, host_root: str) -> str:
     if not _on_a_mount(file):  # a pipe, or a file the caller of runsc-py passed in
         if statmod.S_ISFIFO(st.st_mode):
             return f"pipe:[{st.st_ino}]"
-        return _host_file_name(kernel, process, fd, host_root) or file.path
-    if st.st_nlink == 0 and not statmod.S_ISDIR(st.st_mode):
+        return _host_file_name(kernel, process, fd, host_paths) or file.path
+    if _file_stat(file, st).nlink == 0 and not statmod.S_ISDIR(st.st_mode):
         return file.path + " (deleted)"
     return file.path
+
+
+def _file_stat(file, host_st: os.stat_result) -> Stat:
+    """A mount's file as its filesystem has it (a tmpfs file's host inode is an
+    unlinked memfd: its own mode, owner and link count are the node's)."""
+    node_stat = file.mount.fs.stat_node(file.node) if file.node is not None else None
+    return (node_stat or Stat.from_os(host_st)).with_dev(file.mount.dev)
 
 
 def _may_widen(file) -> bool:
@@ -86,34 +96,46 @@ def _may_widen(file) -> bool:
 
 
 def _on_a_mount(file) -> bool:
-    return file.mount is not None and file.mount.fs is not _HOST_OBJECTS
+    return file.mount is not None and not isinstance(file.mount.fs, HostObject)
 
 
 def reopen(kernel, caller, process, fd: int, open_flags: int) -> Resolved:
     """What opening (or stat-ing, open_flags < 0) /proc/<pid>/fd/<fd> gives."""
     file = process.fds.file(fd)
-    if file.kind == "dir" and file.mount is not None or _on_a_mount(file) and (
-            open_flags >= 0 and open_flags & WRITE_INTENT and not open_flags & os.O_PATH):
+    writes = open_flags >= 0 and open_flags & WRITE_INTENT and not open_flags & os.O_PATH
+    if file.kind == "dir" and file.mount is not None or _on_a_mount(file) and writes:
         # directories are names here; and a write must reach the file through
         # its filesystem (read-only mounts refuse, an overlay copies up)
         return kernel.vfs.resolve("/", file.path, follow=True, open_flags=open_flags)
     if file.kind in UNOPENABLE and open_flags >= 0:
         raise SyscallError(errno.ENXIO)
+    host_st = _borrowed_stat(kernel, process, fd)
+    if _on_a_mount(file):
+        mount = file.mount
+        st = _file_stat(file, host_st)
+    else:  # the host's owner is the sentry's: show the fd owner's, as its creator
+        st = Stat.from_os(host_st)._replace(uid=process.creds.euid, gid=process.creds.egid)
+        mount = Mount("", HostObject(st, lambda flags: _reopened(kernel, caller, process, fd, flags)),
+                      readonly=False, dev=st.dev, mount_id=0)
+    resolved = Resolved(file.path, mount, file.rel, st, node=file.node)
+    if open_flags < 0:
+        return resolved
+    return dataclasses.replace(resolved, fd=_reopened(kernel, caller, process, fd, open_flags))
+
+
+def _reopened(kernel, caller, process, fd: int, open_flags: int) -> int:
+    """A new open file description of what guest fd `fd` is open on, if allowed."""
+    file = process.fds.file(fd)
     with borrowed(kernel, process, fd) as host:
         st = os.fstat(host)
-        mount = file.mount if file.mount is not None else _host_mount(st)
-        resolved = Resolved(file.path, mount, file.rel,
-                            Stat.from_os(st).with_dev(mount.dev))
-        if open_flags < 0:
-            return resolved
-        _check_reopen(caller, file, host, st, mount, open_flags)
-        return dataclasses.replace(resolved, fd=_reopen_host(host, st, open_flags))
+        _check_reopen(caller, file, host, st, open_flags)
+        return _reopen_host(host, st, open_flags)
 
 
-def _check_reopen(caller, file, host: int, st: os.stat_result, mount, flags: int) -> None:
-    if statmod.S_ISSOCK(st.st_mode):
+def _check_reopen(caller, file, host: int, st: os.stat_result, flags: int) -> None:
+    if statmod.S_ISSOCK(st.st_mode) or file.kind in UNOPENABLE:
         raise SyscallError(errno.ENXIO)
-    if flags & WRITE_INTENT and mount.readonly:
+    if flags & WRITE_INTENT and file.mount is not None and file.mount.readonly:
         raise SyscallError(errno.EROFS)
     if flags & os.O_PATH:  # a name, not access: nothing more to check
         return
@@ -124,8 +146,8 @@ def _check_reopen(caller, file, host: int, st: os.stat_result, mount, flags: int
         if want & ~allowed:
             raise SyscallError(errno.EACCES)
     # the owner of a pipe or memfd on the host is the sentry: only a mount's files have modes to check
-    if _on_a_mount(file) and not caller.creds.may_access(Stat.from_os(st), want):
-        raise SyscallError(errno.EACCES)
+    if _on_a_mount(file):
+        permissions.check(caller.creds, _file_stat(file, st), want)
 
 
 def _reopen_host(host: int, st: os.stat_result, flags: int) -> int:
@@ -142,18 +164,14 @@ def _reopen_host(host: int, st: os.stat_result, flags: int) -> int:
     return os.open(f"/proc/self/fd/{host}", host_flags | os.O_CLOEXEC)
 
 
-def _host_mount(st: os.stat_result) -> Mount:
-    return Mount("", _HOST_OBJECTS, readonly=False, dev=st.st_dev, mount_id=0)
-
-
-def _host_file_name(kernel, process, fd: int, host_root: str) -> str | None:
+def _host_file_name(kernel, process, fd: int, host_paths: list[tuple[str, str]]) -> str | None:
     """The host's name of a passed-in file, if it is a path under the sandbox's root."""
     with borrowed(kernel, process, fd) as host:
         try:
             name = os.readlink(f"/proc/self/fd/{host}")
         except OSError:
             return None
-    return hostinfo.under_root(name, host_root) if name.startswith("/") else None
+    return hostinfo.to_guest(name, host_paths) if name.startswith("/") else None
 
 
 def _borrowed_stat(kernel, process, fd: int) -> os.stat_result:

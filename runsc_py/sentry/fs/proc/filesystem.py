@@ -23,10 +23,12 @@ class ProcFilesystem(SyntheticFilesystem):
     fstype = "proc"
     magic = PROC_SUPER_MAGIC
 
-    def __init__(self, kernel, dir_fd_source: Callable[[], int], host_root: str = "/"):
-        """host_root: the host path of the sandbox's root, to translate host paths."""
+    def __init__(self, kernel, dir_fd_source: Callable[[], int],
+                 host_paths: list[tuple[str, str]] = (("/", "/"),)):
+        """host_paths: (host path, guest mountpoint) of the sandbox's root and
+        bind mounts, to name host files (in maps, passed-in fds) as it does."""
         self.kernel = kernel
-        self.host_root = host_root
+        self.host_paths = list(host_paths)
         k = kernel
         self._system: dict[str, Entry] = {
             "self": Link(self._self_target, size=0),

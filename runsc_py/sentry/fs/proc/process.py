@@ -61,7 +61,6 @@ class ProcessView:
                 "cgroup": self._file(lambda: b"0::/\n"),
                 "oom_score_adj": self._file(lambda: b"0\n", 0o644),
                 "oom_score": self._file(lambda: self._host("oom_score")),
-                "coredump_filter": self._file(lambda: self._host("coredump_filter"), 0o644),
                 "smaps": self._file(lambda: self._inspected(self.mappings, "smaps")),
                 "smaps_rollup": self._file(lambda: self._inspected(self.mappings, "smaps_rollup")),
                 "auxv": self._file(lambda: self._inspected(self._host, "auxv"), 0o400),
@@ -82,8 +81,9 @@ class ProcessView:
                 "root": self._link(lambda: "/"),
                 "net": net_dir(self.kernel),
             }
-            if self.task is None:
+            if self.task is None:   # what only a process, not a thread, has
                 files["task"] = Dir(self._threads, 0o555, owner)
+                files["coredump_filter"] = self._file(lambda: self._host("coredump_filter"), 0o644)
             return files
 
         return Dir(children, 0o555, owner)
@@ -212,7 +212,7 @@ class ProcessView:
         addr, perms, offset, dev, inode, path = parts
         if path.startswith("/") and not path.startswith("/memfd:"):
             deleted = path.endswith(" (deleted)")
-            guest = hostinfo.under_root(path.removesuffix(" (deleted)"), self.procfs.host_root)
+            guest = hostinfo.to_guest(path.removesuffix(" (deleted)"), self.procfs.host_paths)
             if guest is None:  # outside the sandbox's root: shown as anonymous memory
                 return f"{addr} {perms} {offset} 00:00 0"
             mount = self.kernel.vfs.mount_of([n for n in guest.split("/") if n])[0]
@@ -240,7 +240,7 @@ class ProcessView:
         fd = self._fd_number(name)
         if fd is None:
             return None
-        return Link(lambda: fdlinks.link_text(self.kernel, self.process, fd, self.procfs.host_root),
+        return Link(lambda: fdlinks.link_text(self.kernel, self.process, fd, self.procfs.host_paths),
                     lambda flags: self._reopen(fd, flags), self._link_mode(fd),
                     (self.process.creds.euid, self.process.creds.egid), size=64)
 
