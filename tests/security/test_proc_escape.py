@@ -194,7 +194,8 @@ def test_pid_fields_are_virtual(proc_walk):
             assert all(-1 <= i < HOST_PID_FLOOR for i in ids), (path, text)
             checked += 1
         elif path.endswith("/status"):
-            for key in ("Tgid", "Pid", "PPid", "TracerPid", "NStgid", "NSpid", "NSpgid", "NSsid"):
+            for key in ("Tgid", "Ngid", "Pid", "PPid", "TracerPid", "NStgid", "NSpid", "NSpgid",
+                        "NSsid"):
                 value = re.search(rf"(?m)^{key}:\s*(.*)$", text).group(1)
                 assert all(int(v) < HOST_PID_FLOOR for v in value.split()), (path, key, value)
             checked += 1

@@ -177,6 +177,7 @@ class ProcessView:
             b"Pid": b"%d" % self._vtid(),
             b"PPid": b"%d" % self.process.vppid,
             b"TracerPid": b"0",   # ptrace is denied inside: the only tracer is the sentry
+            b"Ngid": b"0",        # a NUMA group's leader is a (host) pid; none here
             b"Uid": b"%d\t%d\t%d\t%d" % (creds.uid, creds.euid, creds.suid, creds.fsuid),
             b"Gid": b"%d\t%d\t%d\t%d" % (creds.gid, creds.egid, creds.sgid, creds.fsgid),
             b"Groups": b" ".join(b"%d" % g for g in creds.groups) + (b" " if creds.groups else b""),
