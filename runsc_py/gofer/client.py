@@ -83,7 +83,7 @@ class GoferClient:
                second: str | None = None, open_flags: int = -1) -> tuple[Stat | None, int | None]:
         """One of protocol.CHANGES; returns (stat, fd) for CREATE, else (None, None)."""
         msg, fds = self._call(p.pack_request(op, path, open_flags, arg, mount, head, second))
-        if op != p.CREATE:
+        if op not in (p.CREATE, p.TMPFILE):
             return None, None
         return p.unpack_stat(msg, p.REPLY.size), fds[0]
 

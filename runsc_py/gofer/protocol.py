@@ -5,7 +5,7 @@ Request:  op (u8), mount (u8: which of the gofer's roots), open_flags
           rename's flags), then the body: the path *within that root*: names
           joined by "/", never "." or "..", never a leading "/" ("" is the
           root itself). Calls that take more put it before the path:
-          OWNER (uid, gid) for CREATE, MKDIR, MKNOD and MKSYMLINK;
+          OWNER (uid, gid) for CREATE, TMPFILE, MKDIR, MKNOD and MKSYMLINK;
           ATTRS for SETATTR; and RENAME, LINK and MKSYMLINK append NUL and a
           second path (or the link text).
 Reply:    errno (i32; 0 = success), kind (u8), then a body by kind:
@@ -36,7 +36,8 @@ RMDIR = 9
 RENAME = 10   # old path, NUL, new path (arg: RENAME_NOREPLACE/EXCHANGE)
 SETATTR = 11  # ATTRS: which fields, then mode, uid, gid, size, atime, mtime
 STATFS = 12   # reply body: STATFS
-CHANGES = (CREATE, MKDIR, MKNOD, MKSYMLINK, LINK, UNLINK, RMDIR, RENAME, SETATTR)
+TMPFILE = 13  # an unnamed file in a directory (arg: mode), opened: like CREATE
+CHANGES = (CREATE, MKDIR, MKNOD, MKSYMLINK, LINK, UNLINK, RMDIR, RENAME, SETATTR, TMPFILE)
 
 FOUND = 0
 SYMLINK = 1

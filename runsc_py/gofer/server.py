@@ -199,9 +199,12 @@ class Gofer:
             attrs = p.ATTRS.unpack_from(body)
             self.setattr(root, p.decode_path(body[p.ATTRS.size:]), attrs)
             return p.REPLY.pack(0, p.FOUND)
-        if op in (p.CREATE, p.MKDIR, p.MKNOD, p.MKSYMLINK):
+        if op in (p.CREATE, p.TMPFILE, p.MKDIR, p.MKNOD, p.MKSYMLINK):
             uid, gid = p.OWNER.unpack_from(body)
             body = body[p.OWNER.size:]
+        if op == p.TMPFILE:
+            fd = self._openat2(root, p.decode_path(body), (open_flags & ~os.O_CREAT) | os.O_TMPFILE)
+            return self._owned(fd, arg, uid, gid, fds)
         path, _, second = body.partition(b"\0")
         dirfd, name = self._parent(root, p.decode_path(path))
         try:
@@ -242,6 +245,11 @@ class Gofer:
                             mode & 0o7777, RESOLVE)
         if fd < 0:
             raise OSError(-fd, os.strerror(-fd))
+        return self._owned(fd, mode, uid, gid, fds)
+
+    @staticmethod
+    def _owned(fd: int, mode: int, uid: int, gid: int, fds: list[int]) -> bytes:
+        """A file the gofer just made: given the caller's owner and mode, sent back open."""
         try:
             os.fchown(fd, uid, gid)
             os.fchmod(fd, mode & 0o7777)  # as asked, not as the gofer's umask left it

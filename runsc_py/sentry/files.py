@@ -8,7 +8,7 @@ import stat as statmod
 from runsc_py.sentry import permissions
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
-from runsc_py.sentry.vfs import MAXSYMLINKS
+from runsc_py.sentry.vfs import MAXSYMLINKS, NO_SCOPE, Scope
 
 ACCESS_MODE = os.O_RDONLY | os.O_WRONLY | os.O_RDWR
 WRITE_INTENT = os.O_WRONLY | os.O_RDWR | os.O_TRUNC
@@ -21,24 +21,25 @@ WANT = {os.O_RDONLY: permissions.R_OK, os.O_WRONLY: permissions.W_OK,
 
 
 def open_path(vfs, creds, umask: int, base: str, path: str, flags: int,
-              mode: int = 0) -> tuple[OpenFile, int]:
+              mode: int = 0, scope: Scope = NO_SCOPE) -> tuple[OpenFile, int]:
     """Resolve (and with O_CREAT make) `path` and open it for a caller with
-    `creds` and `umask`; returns (OpenFile, host fd)."""
+    `creds` and `umask`, within openat2's `scope`; returns (OpenFile, host fd)."""
     mode &= ~umask & 0o7777
     if flags & ACCESS_MODE == ACCESS_MODE and not flags & os.O_PATH:
         raise SyscallError(errno.EINVAL)
     if flags & os.O_TMPFILE == os.O_TMPFILE:
-        return _open_tmpfile(vfs, creds, base, path, flags, mode)
+        return _open_tmpfile(vfs, creds, base, path, flags, mode, scope)
     if flags & os.O_CREAT:
         if flags & os.O_DIRECTORY:
             raise SyscallError(errno.EINVAL)
-        made = _create(vfs, creds, base, path, flags, mode, 0)
+        made = _create(vfs, creds, base, path, flags, mode, 0, scope)
         if made is not None:
             return made
-    return _open_existing(vfs, creds, base, path, flags)
+    return _open_existing(vfs, creds, base, path, flags, scope)
 
 
-def _open_existing(vfs, creds, base: str, path: str, flags: int) -> tuple[OpenFile, int]:
+def _open_existing(vfs, creds, base: str, path: str, flags: int,
+                   scope: Scope) -> tuple[OpenFile, int]:
     follow = not flags & os.O_NOFOLLOW
     o_path = bool(flags & os.O_PATH)
     writes = bool(flags & WRITE_INTENT) and not o_path
@@ -46,7 +47,8 @@ def _open_existing(vfs, creds, base: str, path: str, flags: int) -> tuple[OpenFi
     # write (which may truncate) or a caller without CAP_DAC_OVERRIDE is
     # checked before the filesystem opens anything.
     at_once = not writes and (o_path or creds.capable(permissions.CAP_DAC_OVERRIDE))
-    res = vfs.resolve(base, path, follow=follow, open_flags=_host_flags(flags) if at_once else -1)
+    res = vfs.resolve(base, path, follow=follow, open_flags=_host_flags(flags) if at_once else -1,
+                      scope=scope)
     try:
         if res.target is not None:  # an unfollowed symlink
             if o_path:
@@ -82,9 +84,9 @@ def _check_open(res, flags: int, creds, writes: bool) -> str:
     return "dir" if is_dir else "device" if is_dev else "file"
 
 
-def _create(vfs, creds, base: str, path: str, flags: int, mode: int, links: int):
+def _create(vfs, creds, base: str, path: str, flags: int, mode: int, links: int, scope: Scope):
     """O_CREAT: make the file if its name is free; None when it exists (open it)."""
-    entry = vfs.parent_of(base, path)
+    entry = vfs.parent_of(base, path, scope)
     if entry.special or entry.trailing_slash:
         raise SyscallError(errno.EISDIR)
     found = vfs.lookup_entry(entry)
@@ -92,13 +94,15 @@ def _create(vfs, creds, base: str, path: str, flags: int, mode: int, links: int)
         if flags & os.O_EXCL:
             raise SyscallError(errno.EEXIST)
         if found.target is not None and found.jump is None and not flags & os.O_NOFOLLOW:
+            # (a magic link, /proc/self/fd/N, names an open file: it exists)
+            scope.check_link(entry.mount, [entry.name])
             try:  # a symlink is followed; a dangling one is created at its target
-                # (a magic link, /proc/self/fd/N, names an open file: it exists)
-                vfs.resolve(entry.parent.path, found.target)
+                vfs.resolve(entry.parent.path, found.target, scope=scope)
             except SyscallError as exc:
                 if exc.errno != errno.ENOENT or links >= MAXSYMLINKS:
                     raise SyscallError(errno.ELOOP if links >= MAXSYMLINKS else exc.errno) from None
-                return _create(vfs, creds, entry.parent.path, found.target, flags, mode, links + 1)
+                return _create(vfs, creds, entry.parent.path, found.target, flags, mode, links + 1,
+                               scope)
         return None
     if entry.mount.readonly:
         raise SyscallError(errno.EROFS)
@@ -109,11 +113,12 @@ def _create(vfs, creds, base: str, path: str, flags: int, mode: int, links: int)
             _require(made.fd))
 
 
-def _open_tmpfile(vfs, creds, base: str, path: str, flags: int, mode: int) -> tuple[OpenFile, int]:
+def _open_tmpfile(vfs, creds, base: str, path: str, flags: int, mode: int,
+                  scope: Scope) -> tuple[OpenFile, int]:
     """O_TMPFILE: an unnamed regular file in the directory `path`."""
     if not flags & (os.O_WRONLY | os.O_RDWR):
         raise SyscallError(errno.EINVAL)
-    res = vfs.resolve(base, path)
+    res = vfs.resolve(base, path, scope=scope)
     if not statmod.S_ISDIR(res.stat.mode):
         raise SyscallError(errno.ENOTDIR)
     if res.mount.readonly:

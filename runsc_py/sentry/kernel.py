@@ -51,6 +51,10 @@ class Kernel:
         self._init_fate: int | None = None   # the signal the sentry killed init with
         self.current: Task | None = None     # the task whose syscall is being answered
         self._gofer_socket = gofer_socket
+        vfs.caller_creds = self._caller_creds
+
+    def _caller_creds(self):
+        return self.current.process.creds if self.current is not None else None
 
     # -- start and run ---------------------------------------------------
 

@@ -23,6 +23,7 @@ import stat as statmod
 import typing
 
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.permissions import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, X_OK, permitted
 from runsc_py.sentry.stat import Stat
 
 PATH_MAX = 4096
@@ -186,6 +187,48 @@ class Resolved:
     node: object = None        # the filesystem's handle on the file (Lookup.node)
 
 
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """openat2's RESOLVE_* rules for one walk.
+
+    root:  with `in_root` (RESOLVE_IN_ROOT), "/" and ".." stop at this
+           directory (names of a canonical path), as if it were the root;
+           without (RESOLVE_BENEATH), leaving it is EXDEV. None: no fence.
+    """
+
+    root: tuple[str, ...] | None = None
+    in_root: bool = False
+    no_symlinks: bool = False     # any symlink on the way: ELOOP
+    no_magiclinks: bool = False   # a procfs link (fd/N, exe, cwd, root): ELOOP
+    no_xdev: bool = False         # crossing into another mount: EXDEV
+
+    def restart(self) -> list[str]:
+        """Where an absolute path or link starts."""
+        if self.root is None:
+            return []
+        if self.in_root:
+            return list(self.root)
+        raise SyscallError(errno.EXDEV)
+
+    def up(self, cur: list[str]) -> None:
+        """Apply ".." to `cur`."""
+        if self.root is not None and len(cur) <= len(self.root):
+            if self.in_root:
+                return
+            raise SyscallError(errno.EXDEV)
+        if cur:
+            cur.pop()
+
+    def check_link(self, mount: "Mount", names: list[str]) -> None:
+        if self.no_symlinks:
+            raise SyscallError(errno.ELOOP)
+        if self.no_magiclinks and mount.fstype == "proc" and names[-1] not in ("self", "thread-self"):
+            raise SyscallError(errno.ELOOP)
+
+
+NO_SCOPE = Scope()
+
+
 @dataclasses.dataclass
 class Entry:
     """A name in a resolved directory: what mkdir, unlink, rename... act on.
@@ -217,6 +260,9 @@ class VFS:
         self._by_names: list[tuple[tuple[str, ...], Mount]] = []
         self._depths: set[int] = set()
         self._next_id = 0
+        # the credentials of the caller being answered (the Kernel sets this):
+        # directories on the way need its search permission
+        self.caller_creds: typing.Callable[[], object] = lambda: None
 
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
               source: str = "none", options: frozenset[str] = frozenset()) -> Mount:
@@ -238,11 +284,12 @@ class VFS:
         raise AssertionError("no root mount")
 
     def resolve(self, base: str, path: str, follow: bool = True,
-                open_flags: int = -1) -> Resolved:
+                open_flags: int = -1, scope: Scope = NO_SCOPE) -> Resolved:
         """Resolve guest `path` relative to the directory `base`.
 
         follow: whether a symlink as the last name is followed (a trailing
         slash always follows). open_flags >= 0 also opens the result.
+        scope: openat2's RESOLVE_* rules, if any.
         """
         if path == "":
             raise SyscallError(errno.ENOENT)
@@ -250,35 +297,40 @@ class VFS:
             raise SyscallError(errno.ENAMETOOLONG)
         must_be_dir = path.endswith("/")
         follow = follow or must_be_dir
-        cur = [] if path.startswith("/") else _split(base)
+        cur = scope.restart() if path.startswith("/") else _split(base)
+        start_mount = self.mount_of(cur)[0] if scope.no_xdev else None
         todo = _split(path)
         links = 0
         last: Lookup | None = None
+        searcher = self._searcher()
         while todo:
             name = todo.pop(0)
             if name == ".":
                 continue
             if name == "..":
-                if cur:
-                    cur.pop()
+                scope.up(cur)
                 last = None
                 continue
+            if searcher is not None:  # one name at a time, each directory searchable
+                self._check_search(searcher, cur, last)
             batch = [name]
             depth = len(cur) + 1
-            while todo and todo[0] not in (".", "..") and not (
+            while searcher is None and todo and todo[0] not in (".", "..") and not (
                     depth + 1 in self._depths and self._is_mountpoint(cur + batch + todo[:1])):
                 batch.append(todo.pop(0))
                 depth += 1
             if any(len(n) > NAME_MAX for n in batch):
                 raise SyscallError(errno.ENAMETOOLONG)
             mount, rel = self.mount_of(cur + batch)
+            if start_mount is not None and mount is not start_mount:
+                raise SyscallError(errno.EXDEV)
             is_last = not todo
             want_open = open_flags if is_last and not must_be_dir else -1
             res = mount.fs.lookup(rel, want_open)
             if res.jump is not None and is_last and follow and not must_be_dir:
                 if res.fd is not None:  # the link's own placeholder: not what is opened
                     os.close(res.fd)
-                return res.jump(open_flags)
+                return self._jump(res, mount, batch, scope, start_mount, links, open_flags)
             if res.kind == "found" and (res.target is None or (is_last and not follow)):
                 cur += batch
                 last = res
@@ -293,14 +345,17 @@ class VFS:
                 consumed = len(batch) - len(_split(rel)) + res.consumed
             else:
                 consumed = len(batch)
+            scope.check_link(mount, batch[:consumed])
             target = res.target
             todo = _split(target) + batch[consumed:] + todo
             if target.startswith("/"):
-                cur = []
+                cur = scope.restart()
             else:
                 cur += batch[: consumed - 1]
             last = None
         mount, rel = self.mount_of(cur)
+        if start_mount is not None and mount is not start_mount:
+            raise SyscallError(errno.EXDEV)
         if last is None:
             last = mount.fs.lookup(rel, open_flags if not must_be_dir else -1)
             if last.kind != "found":  # the root of a mount cannot be a link
@@ -313,7 +368,37 @@ class VFS:
         return Resolved("/" + "/".join(cur), mount, rel, last.stat.with_dev(mount.dev),
                         last.target, fd, last.node)
 
-    def parent_of(self, base: str, path: str) -> Entry:
+    def _jump(self, res: Lookup, mount: Mount, batch: list[str], scope: Scope,
+              start_mount: Mount | None, links: int, open_flags: int) -> Resolved:
+        """Follow a magic link as Linux's nd_jump_link does, scope rules first."""
+        if links + 1 > MAXSYMLINKS:
+            raise SyscallError(errno.ELOOP)
+        scope.check_link(mount, batch)        # RESOLVE_NO_SYMLINKS, NO_MAGICLINKS: ELOOP
+        if scope.root is not None:            # not safe for a scoped walk (BENEATH, IN_ROOT)
+            raise SyscallError(errno.EXDEV)
+        if start_mount is None:
+            return res.jump(open_flags)
+        found = res.jump(-1)                  # RESOLVE_NO_XDEV: where it leads, before opening
+        if found.mount is not start_mount:
+            raise SyscallError(errno.EXDEV)
+        return res.jump(open_flags) if open_flags >= 0 else found
+
+    def _searcher(self):
+        """The caller's credentials when its search permission must be checked, else None."""
+        creds = self.caller_creds()
+        if creds is None or creds.capable(CAP_DAC_OVERRIDE) or creds.capable(CAP_DAC_READ_SEARCH):
+            return None
+        return creds
+
+    def _check_search(self, creds, cur: list[str], last: Lookup | None) -> None:
+        """may_lookup(): the directory `cur` (whose lookup may be `last`) must be searchable."""
+        if last is None or last.stat is None:
+            mount, rel = self.mount_of(cur)
+            last = mount.fs.lookup(rel)
+        if not permitted(creds, last.stat, X_OK):
+            raise SyscallError(errno.EACCES)
+
+    def parent_of(self, base: str, path: str, scope: Scope = NO_SCOPE) -> Entry:
         """Resolve all of `path` but its last name, which must be a directory."""
         if path == "":
             raise SyscallError(errno.ENOENT)
@@ -326,7 +411,8 @@ class VFS:
         dirpart, _, name = stripped.rpartition("/")
         if len(name) > NAME_MAX:
             raise SyscallError(errno.ENAMETOOLONG)
-        parent = self.resolve(base, dirpart if dirpart else ("/" if stripped.startswith("/") else "."))
+        parent = self.resolve(base, dirpart if dirpart else ("/" if stripped.startswith("/") else "."),
+                              scope=scope)
         if not statmod.S_ISDIR(parent.stat.mode):
             raise SyscallError(errno.ENOTDIR)
         child = parent.path.rstrip("/") + "/" + name

@@ -390,7 +390,7 @@ ROWS = [
     unimplemented(434, "pidfd_open", PROCESS_ISSUE),
     checked(435, process.clone3, "no namespace flags, no CLONE_UNTRACED (EPERM)"),
     checked(436, file.close_range, "the table drops the fds, the host closes them"),
-    unimplemented(437, "openat2", VFS_ISSUE),
+    emulated(437, file.openat2, "RESOLVE_* by the sentry's resolver; RESOLVE_CACHED always resolves"),
     unimplemented(438, "pidfd_getfd", PROCESS_ISSUE),
     emulated(439, fs.faccessat2),
     denied(442, "mount_setattr", errno.EPERM, "mounts are the sentry's (VFS issue)"),

@@ -92,6 +92,11 @@ class GoferFilesystem(Filesystem):
                               open_flags=open_flags)
         return Lookup("found", stat=st, fd=fd)
 
+    def tmpfile(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
+        st, fd = self._change(p.TMPFILE, path, arg=mode, head=p.OWNER.pack(uid, gid),
+                              open_flags=open_flags)
+        return Lookup("found", stat=st, fd=fd)
+
     def mkdir(self, path: str, mode: int, uid: int, gid: int) -> None:
         self._change(p.MKDIR, path, arg=mode, head=p.OWNER.pack(uid, gid))
 
