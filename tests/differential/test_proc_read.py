@@ -107,3 +107,30 @@ def test_python(platform, source):
     native = run(["python3", "-c", source])
     inside = sandboxed(platform, "python3", "-c", source)
     assert (inside.code, inside.out, inside.err) == (native.code, native.out, native.err)
+
+
+OPENAT2_THROUGH_PROC = r"""
+import ctypes, errno, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def openat2(dirfd, path, flags, resolve):
+    how = struct.pack("QQQ", flags, 0, resolve)
+    buf = ctypes.create_string_buffer(how)
+    r = libc.syscall(437, dirfd, path.encode(), buf, len(how))
+    if r < 0:
+        return errno.errorcode[ctypes.get_errno()]
+    os.close(r)
+    return "ok"
+fd = os.open("/etc/passwd", os.O_RDONLY)
+r, w = os.pipe()
+proc = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+for name, res in (("NO_MAGICLINKS", 2), ("NO_SYMLINKS", 4), ("BENEATH", 8), ("IN_ROOT", 0x10), ("NO_XDEV", 1), ("none", 0)):
+    print(name, [openat2(-100, p, os.O_RDONLY, res) for p in (f"/proc/self/fd/{fd}", f"/proc/self/fd/{r}", "/proc/self/exe")],
+          [openat2(proc, p, os.O_RDONLY, res) for p in (f"self/fd/{fd}", "self/status")])
+"""
+
+
+def test_openat2_scopes_on_magic_links(platform):
+    """RESOLVE_* against /proc/self/fd/N, exe and self: Linux's nd_jump_link answers."""
+    native = run(["python3", "-c", OPENAT2_THROUGH_PROC])
+    inside = sandboxed(platform, "python3", "-c", OPENAT2_THROUGH_PROC)
+    assert native.code == 0 and (inside.code, inside.out, inside.err) == (0, native.out, native.err)
