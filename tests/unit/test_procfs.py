@@ -277,6 +277,17 @@ def test_mounts_render_the_table(kernel, procfs):
     assert read(procfs, f"{VPID}/mounts") == render_mounts(kernel.vfs)
 
 
+def test_mount_sources_outside_the_root_are_not_named(kernel, procfs):
+    fs = SyntheticFilesystem(listing({}), dir_fd)
+    kernel.vfs.mount("/data", fs, source="/var/lib/secret-volume")
+    kernel.vfs.mount("/inside", fs, source="/bundle/rootfs/srv")
+    sources = [line.split()[0] for line in render_mounts(kernel.vfs, "/bundle/rootfs").splitlines()]
+    assert sources[-2:] == [b"none", b"/srv"]
+    info = render_mountinfo(kernel.vfs, "/bundle/rootfs").decode()
+    assert "secret-volume" not in info and " /srv " in info
+    assert b"/var/lib/secret-volume" in render_mounts(kernel.vfs, "/")   # do: the host root
+
+
 # -- system files ----------------------------------------------------------------
 
 @given(st.sets(st.integers(0, 300), min_size=1))

@@ -29,6 +29,7 @@ class ProcFilesystem(SyntheticFilesystem):
         bind mounts, to name host files (in maps, passed-in fds) as it does."""
         self.kernel = kernel
         self.host_paths = list(host_paths)
+        self.host_root = self.host_paths[0][0]   # the root's: the first
         k = kernel
         self._system: dict[str, Entry] = {
             "self": Link(self._self_target, size=0),

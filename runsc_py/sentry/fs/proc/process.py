@@ -72,8 +72,9 @@ class ProcessView:
                 "setgroups": self._file(lambda: b"allow\n"),
                 "loginuid": self._file(lambda: b"4294967295"),
                 "sessionid": self._file(lambda: b"4294967295"),
-                "mounts": self._file(lambda: render_mounts(self.kernel.vfs)),
-                "mountinfo": self._file(lambda: render_mountinfo(self.kernel.vfs)),
+                "mounts": self._file(lambda: render_mounts(self.kernel.vfs, self.procfs.host_root)),
+                "mountinfo": self._file(
+                    lambda: render_mountinfo(self.kernel.vfs, self.procfs.host_root)),
                 "fd": Dir(self._fd_links, 0o500, owner, self._fd_numbers, self._fd_link),
                 "fdinfo": Dir(self._fd_infos, 0o500, owner, self._fd_numbers, self._fd_info),
                 "exe": self._link(lambda: self._exe()),
