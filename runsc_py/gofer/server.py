@@ -15,6 +15,7 @@ import errno
 import os
 import socket
 import stat as statmod
+import struct
 import sys
 import typing
 
@@ -77,6 +78,13 @@ class Gofer:
                     os.close(fd)
 
     def handle(self, msg: bytes, fds: list[int]) -> bytes:
+        """One request's reply; a malformed request is EINVAL, never the gofer's end."""
+        try:
+            return self._dispatch(msg, fds)
+        except (ValueError, OverflowError, struct.error) as exc:
+            raise OSError(errno.EINVAL, f"malformed request: {exc}") from None
+
+    def _dispatch(self, msg: bytes, fds: list[int]) -> bytes:
         op, mount, open_flags, arg, body = p.unpack_request(msg)
         if mount >= len(self.roots):
             raise OSError(errno.EINVAL, "no such mount")

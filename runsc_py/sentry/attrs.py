@@ -15,9 +15,10 @@ import stat as statmod
 import time
 
 from runsc_py.platform import NATIVE
-from runsc_py.sentry import permissions
+from runsc_py.sentry import inotify, permissions
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
+from runsc_py.sentry.inotify import InotifyTable
 from runsc_py.sentry.stat import Stat
 from runsc_py.sentry.vfs import SetAttr
 
@@ -28,30 +29,36 @@ UTIME_OMIT = (1 << 30) - 2
 class Target:
     """The file a change applies to: its mount, path within it, node and attributes."""
 
-    __slots__ = ("mount", "rel", "node", "stat")
+    __slots__ = ("mount", "rel", "node", "stat", "events")
 
-    def __init__(self, mount, rel: str, node, stat: Stat):
+    def __init__(self, mount, rel: str, node, stat: Stat, events: InotifyTable):
         self.mount, self.rel, self.node, self.stat = mount, rel, node, stat
+        self.events = events  # whom to tell of the change
 
 
 def by_path(vfs, base: str, path: str, follow: bool) -> Target:
     res = vfs.resolve(base, path, follow=follow)
-    return Target(res.mount, res.rel, res.node, res.stat)
+    return Target(res.mount, res.rel, res.node, res.stat, vfs.inotify)
 
 
-def by_file(file: OpenFile, stat: Stat):
+def by_file(file: OpenFile, stat: Stat, vfs):
     """The Target of an open file, or NATIVE for an anonymous host object."""
     if file.mount is None:
         if file.kind == "host":
             raise SyscallError(errno.EPERM, "the caller's own files are not the sandbox's")
         return NATIVE
-    return Target(file.mount, file.rel, file.node, stat)
+    return Target(file.mount, file.rel, file.node, stat, vfs.inotify)
 
 
 def _apply(target: Target, attrs: SetAttr) -> None:
     if target.mount.readonly:
         raise SyscallError(errno.EROFS)
     target.mount.fs.setattr(target.rel, attrs, target.node)
+    _changed(target, inotify.IN_MODIFY if attrs.size is not None else inotify.IN_ATTRIB)
+
+
+def _changed(target: Target, mask: int) -> None:
+    target.events.event(target.mount.mount_id, target.rel, mask, statmod.S_ISDIR(target.stat.mode))
 
 
 def chmod(creds, target: Target, mode: int) -> None:
@@ -133,6 +140,7 @@ def setxattr(creds, target: Target, name: str, value: bytes, flags: int) -> None
     if name.startswith("user.") and not permissions.is_owner(creds, target.stat):
         permissions.check(creds, target.stat, permissions.W_OK)
     target.mount.fs.setxattr(target.rel, name, value, flags, target.node)
+    _changed(target, inotify.IN_ATTRIB)
 
 
 def listxattr(target: Target) -> bytes:
@@ -145,3 +153,4 @@ def removexattr(creds, target: Target, name: str) -> None:
     if name.startswith("user.") and not permissions.is_owner(creds, target.stat):
         permissions.check(creds, target.stat, permissions.W_OK)
     target.mount.fs.removexattr(target.rel, name, target.node)
+    _changed(target, inotify.IN_ATTRIB)

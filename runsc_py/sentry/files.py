@@ -5,7 +5,7 @@ import errno
 import os
 import stat as statmod
 
-from runsc_py.sentry import permissions
+from runsc_py.sentry import inotify, permissions
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.vfs import MAXSYMLINKS, NO_SCOPE, Scope
@@ -34,8 +34,23 @@ def open_path(vfs, creds, umask: int, base: str, path: str, flags: int,
             raise SyscallError(errno.EINVAL)
         made = _create(vfs, creds, base, path, flags, mode, 0, scope)
         if made is not None:
-            return made
-    return _open_existing(vfs, creds, base, path, flags, scope)
+            vfs.inotify.event(made[0].mount.mount_id, made[0].rel, inotify.IN_CREATE)
+            return _announce(vfs, made)
+    return _announce(vfs, _open_existing(vfs, creds, base, path, flags, scope))
+
+
+def _announce(vfs, opened: tuple[OpenFile, int]) -> tuple[OpenFile, int]:
+    file = opened[0]
+    if not file.flags & os.O_PATH:
+        vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_OPEN, file.kind == "dir")
+    return opened
+
+
+def closed(vfs, file: OpenFile) -> None:
+    """A guest fd of `file` was closed: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE."""
+    if file.mount is not None and not file.flags & os.O_PATH:
+        mask = inotify.IN_CLOSE_WRITE if file.flags & (os.O_WRONLY | os.O_RDWR) else inotify.IN_CLOSE_NOWRITE
+        vfs.inotify.event(file.mount.mount_id, file.rel, mask, file.kind == "dir")
 
 
 def _open_existing(vfs, creds, base: str, path: str, flags: int,

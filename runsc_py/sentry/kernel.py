@@ -52,9 +52,13 @@ class Kernel:
         self.current: Task | None = None     # the task whose syscall is being answered
         self._gofer_socket = gofer_socket
         vfs.caller_creds = self._caller_creds
+        vfs.caller_root = self._caller_root
 
     def _caller_creds(self):
         return self.current.process.creds if self.current is not None else None
+
+    def _caller_root(self) -> str:
+        return self.current.process.fs.root if self.current is not None else "/"
 
     # -- start and run ---------------------------------------------------
 

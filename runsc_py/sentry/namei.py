@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno
 import stat as statmod
 
-from runsc_py.sentry import permissions
+from runsc_py.sentry import inotify, permissions
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.vfs import RENAME_EXCHANGE, VFS, Entry
 
@@ -42,6 +42,7 @@ def mkdir(vfs: VFS, creds, base: str, path: str, mode: int) -> None:
     entry = new_entry(vfs, creds, base, path, allow_slash=True)
     uid, gid, mode = permissions.new_owner(creds, entry.parent.stat, statmod.S_IFDIR | mode)
     entry.mount.fs.mkdir(entry.rel, mode & 0o7777, uid, gid)
+    _created(vfs, entry, is_dir=True)
 
 
 def mknod(vfs: VFS, creds, base: str, path: str, mode: int, rdev: int) -> None:
@@ -54,6 +55,7 @@ def mknod(vfs: VFS, creds, base: str, path: str, mode: int, rdev: int) -> None:
         raise SyscallError(errno.EPERM)  # no device nodes in the sandbox
     uid, gid, mode = permissions.new_owner(creds, entry.parent.stat, mode)
     entry.mount.fs.mknod(entry.rel, (kind or statmod.S_IFREG) | (mode & 0o7777), rdev, uid, gid)
+    _created(vfs, entry)
 
 
 def symlink(vfs: VFS, creds, base: str, path: str, target: str) -> None:
@@ -62,6 +64,7 @@ def symlink(vfs: VFS, creds, base: str, path: str, target: str) -> None:
     entry = new_entry(vfs, creds, base, path)
     uid, gid, _ = permissions.new_owner(creds, entry.parent.stat, statmod.S_IFLNK)
     entry.mount.fs.symlink(entry.rel, target, uid, gid)
+    _created(vfs, entry)
 
 
 def link(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
@@ -73,6 +76,12 @@ def link(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
     if statmod.S_ISDIR(src.stat.mode):
         raise SyscallError(errno.EPERM)
     entry.mount.fs.link(src.rel, entry.rel)
+    vfs.inotify.event(src.mount.mount_id, src.rel, inotify.IN_ATTRIB)  # its link count
+    _created(vfs, entry)
+
+
+def _created(vfs: VFS, entry: Entry, is_dir: bool = False) -> None:
+    vfs.inotify.event(entry.mount.mount_id, entry.rel, inotify.IN_CREATE, is_dir)
 
 
 def _existing(vfs: VFS, base: str, path: str) -> tuple[Entry, object]:
@@ -100,6 +109,7 @@ def unlink(vfs: VFS, creds, base: str, path: str) -> None:
         raise SyscallError(errno.ENOTDIR)
     permissions.check_delete(creds, entry.parent.stat, found.stat)
     entry.mount.fs.unlink(entry.rel)
+    vfs.inotify.removed(entry.mount.mount_id, entry.rel, is_dir=False)
 
 
 def rmdir(vfs: VFS, creds, base: str, path: str) -> None:
@@ -120,6 +130,7 @@ def rmdir(vfs: VFS, creds, base: str, path: str) -> None:
     if entry.busy:
         raise SyscallError(errno.EBUSY)
     entry.mount.fs.rmdir(entry.rel)
+    vfs.inotify.removed(entry.mount.mount_id, entry.rel, is_dir=True)
 
 
 def rename(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
@@ -145,3 +156,4 @@ def rename(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
     if src.busy or dst.busy:
         raise SyscallError(errno.EBUSY)
     src.mount.fs.rename(src.rel, dst.rel, flags)
+    vfs.inotify.moved(src.mount.mount_id, src.rel, dst.rel, src_is_dir)

@@ -23,6 +23,7 @@ import stat as statmod
 import typing
 
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.inotify import InotifyTable
 from runsc_py.sentry.permissions import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, X_OK, permitted
 from runsc_py.sentry.stat import Stat
 
@@ -211,8 +212,9 @@ class Scope:
         raise SyscallError(errno.EXDEV)
 
     def up(self, cur: list[str]) -> None:
-        """Apply ".." to `cur`."""
-        if self.root is not None and len(cur) <= len(self.root):
+        """Apply ".." to `cur`: at the root it stays (or, beneath, fails); a walk that
+        started outside the root (a chroot'ed cwd left outside) goes up as on Linux."""
+        if self.root is not None and tuple(cur) == self.root:
             if self.in_root:
                 return
             raise SyscallError(errno.EXDEV)
@@ -260,9 +262,12 @@ class VFS:
         self._by_names: list[tuple[tuple[str, ...], Mount]] = []
         self._depths: set[int] = set()
         self._next_id = 0
-        # the credentials of the caller being answered (the Kernel sets this):
-        # directories on the way need its search permission
+        # the credentials and root directory of the caller being answered (the
+        # Kernel sets these): directories on the way need its search permission,
+        # and a chroot'ed caller's walks stop at its root
         self.caller_creds: typing.Callable[[], object] = lambda: None
+        self.caller_root: typing.Callable[[], str] = lambda: "/"
+        self.inotify = InotifyTable()  # watchers of changes made through this VFS
 
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
               source: str = "none", options: frozenset[str] = frozenset()) -> Mount:
@@ -297,6 +302,10 @@ class VFS:
             raise SyscallError(errno.ENAMETOOLONG)
         must_be_dir = path.endswith("/")
         follow = follow or must_be_dir
+        if scope.root is None:
+            chroot = self.caller_root()
+            if chroot != "/":  # chroot(2): "/" and ".." stop at the process's root
+                scope = dataclasses.replace(scope, root=tuple(_split(chroot)), in_root=True)
         cur = scope.restart() if path.startswith("/") else _split(base)
         start_mount = self.mount_of(cur)[0] if scope.no_xdev else None
         todo = _split(path)

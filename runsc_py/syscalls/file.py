@@ -106,7 +106,8 @@ def openat2(ctx, dirfd, path, how, size):
 
 
 def close(ctx, fd):
-    ctx.fds.close(as_int(fd), ctx.task.host_tid)
+    entry = ctx.fds.close(as_int(fd), ctx.task.host_tid)
+    files.closed(ctx.kernel.vfs, entry.file)
     return NATIVE
 
 

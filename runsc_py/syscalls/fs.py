@@ -10,7 +10,8 @@ import stat as statmod
 import struct
 
 from runsc_py.platform import NATIVE
-from runsc_py.sentry import attrs, namei
+from runsc_py.sentry import attrs, inotify, namei
+from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.stat import Stat
 from runsc_py.sentry.vfs import RENAME_EXCHANGE, RENAME_NOREPLACE
@@ -140,11 +141,37 @@ def readlinkat(ctx, dirfd, path, buf, size):
 # -- the working directory ---------------------------------------------------
 
 def getcwd(ctx, buf, size):
-    data = os.fsencode(ctx.process.fs.cwd) + b"\0"
+    data = os.fsencode(_as_seen_from(ctx.process.fs.root, ctx.process.fs.cwd)) + b"\0"
     if len(data) > size:
         raise SyscallError(errno.ERANGE)
     ctx.write(buf, data)
     return len(data)
+
+
+def _as_seen_from(root: str, path: str) -> str:
+    """A canonical path as a process chroot'ed at `root` names it (Linux's d_path)."""
+    if root == "/":
+        return path
+    if path == root:
+        return "/"
+    if path.startswith(root + "/"):
+        return path[len(root):]
+    return "(unreachable)" + path
+
+
+CAP_SYS_CHROOT = 18
+
+
+def chroot(ctx, path):
+    res = ctx.kernel.vfs.resolve(ctx.process.fs.cwd, ctx.path(path))
+    if not statmod.S_ISDIR(res.stat.mode):
+        raise SyscallError(errno.ENOTDIR)
+    if not ctx.process.creds.may_execute(res.stat):
+        raise SyscallError(errno.EACCES)
+    if not ctx.process.creds.capable(CAP_SYS_CHROOT):
+        raise SyscallError(errno.EPERM)
+    ctx.process.fs.root = res.path
+    return 0
 
 
 def chdir(ctx, path):
@@ -270,7 +297,7 @@ def _target_at(ctx, dirfd, path_addr, follow: bool, empty_ok: bool = False):
 
 
 def _target_fd(ctx, fd: int):
-    return attrs.by_file(ctx.fds.file(fd), _stat_fd(ctx, fd))
+    return attrs.by_file(ctx.fds.file(fd), _stat_fd(ctx, fd), ctx.kernel.vfs)
 
 
 def chmod(ctx, path, mode):
@@ -483,4 +510,53 @@ def lremovexattr(ctx, path, name):
 
 def fremovexattr(ctx, fd, name):
     attrs.removexattr(ctx.process.creds, _xattr_fd_target(ctx, fd), _xattr_name(ctx, name))
+    return 0
+
+
+# -- inotify (sentry/inotify.py) ------------------------------------------------------
+
+def inotify_init(ctx):
+    return inotify_init1(ctx, 0)
+
+
+def inotify_init1(ctx, flags):
+    if flags & ~(os.O_NONBLOCK | os.O_CLOEXEC):
+        raise SyscallError(errno.EINVAL)
+    instance, read_fd = ctx.kernel.vfs.inotify.new()
+    if flags & os.O_NONBLOCK:
+        os.set_blocking(read_fd, False)
+    from runsc_py.syscalls.file import install_new
+
+    file = OpenFile("inotify", path="anon_inode:inotify", flags=flags, node=instance)
+    return install_new(ctx, file, read_fd, bool(flags & os.O_CLOEXEC))
+
+
+def _instance(ctx, fd):
+    file = ctx.fds.file(as_int(fd))
+    if file.kind != "inotify":
+        raise SyscallError(errno.EINVAL)
+    return file.node
+
+
+def inotify_add_watch(ctx, fd, path, mask):
+    instance = _instance(ctx, fd)
+    mask &= 0xFFFFFFFF
+    if not mask & inotify.IN_ALL_EVENTS or \
+            mask & inotify.IN_MASK_CREATE and mask & inotify.IN_MASK_ADD:
+        raise SyscallError(errno.EINVAL)
+    res = ctx.kernel.vfs.resolve(ctx.process.fs.cwd, ctx.path(path),
+                                 follow=not mask & inotify.IN_DONT_FOLLOW)
+    if mask & inotify.IN_ONLYDIR and not statmod.S_ISDIR(res.stat.mode):
+        raise SyscallError(errno.ENOTDIR)
+    if not ctx.process.creds.may_access(res.stat, R_OK):
+        raise SyscallError(errno.EACCES)
+    try:
+        return instance.add((res.mount.mount_id, res.rel), mask)
+    except FileExistsError:
+        raise SyscallError(errno.EEXIST) from None
+
+
+def inotify_rm_watch(ctx, fd, wd):
+    if not _instance(ctx, fd).remove(as_int(wd)):
+        raise SyscallError(errno.EINVAL)
     return 0

@@ -68,6 +68,8 @@ PID_NS = "ids are the sandbox's pid namespace's (virtual)"
 MEMORY = "the workload's own address space"
 TREE = "the sentry's VFS (sentry/namei.py); EROFS on read-only mounts"
 ATTRS = "the sentry's VFS (sentry/attrs.py); EROFS on read-only mounts"
+INOTIFY = ("events for what the sentry sees: changes, opens, closes; no IN_ACCESS/IN_MODIFY "
+           "from native reads and writes")
 XATTRS = "tmpfs and the overlay's upper layer keep user.*/trusted.*; elsewhere ENOTSUP"
 VFS_ISSUE = "VFS issue (#3)"
 PROCESS_ISSUE = "process issue (#4)"
@@ -233,7 +235,7 @@ ROWS = [
     native(158, "arch_prctl", "TLS of the calling thread"),
     denied(159, "adjtimex", errno.EPERM, "the host's clock"),
     checked(160, process.setrlimit, "RLIMIT_NOFILE is also the fd table's limit"),
-    denied(161, "chroot", errno.EPERM, VFS_ISSUE),
+    emulated(161, fs.chroot, "the process's root in the sentry's resolver; never the host's"),
     native(162, "sync"),
     denied(163, "acct", errno.EPERM, "host accounting"),
     denied(164, "settimeofday", errno.EPERM, "the host's clock"),
@@ -296,9 +298,9 @@ ROWS = [
     denied(250, "keyctl", errno.EPERM, "host keyrings"),
     native(251, "ioprio_set", PID_NS),
     native(252, "ioprio_get", PID_NS),
-    unimplemented(253, "inotify_init", VFS_ISSUE),
-    unimplemented(254, "inotify_add_watch", VFS_ISSUE),
-    unimplemented(255, "inotify_rm_watch", VFS_ISSUE),
+    emulated(253, fs.inotify_init, INOTIFY),
+    emulated(254, fs.inotify_add_watch, INOTIFY),
+    emulated(255, fs.inotify_rm_watch, INOTIFY),
     emulated(257, file.openat),
     emulated(258, fs.mkdirat, TREE),
     emulated(259, fs.mknodat, TREE + "; FIFOs and socket files; device nodes EPERM"),
@@ -336,7 +338,7 @@ ROWS = [
     emulated(291, file.epoll_create1),
     emulated(292, file.dup3),
     emulated(293, file.pipe2),
-    unimplemented(294, "inotify_init1", VFS_ISSUE),
+    emulated(294, fs.inotify_init1, INOTIFY),
     native(295, "preadv", DATA_PATH),
     native(296, "pwritev", DATA_PATH),
     native(297, "rt_tgsigqueueinfo", PID_NS),
