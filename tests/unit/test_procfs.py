@@ -491,3 +491,14 @@ def test_any_walk_answers_with_an_errno_at_worst(names, flags):
     finally:
         for fd in kernel.host_fds.values():
             os.close(fd)
+
+
+def test_links_are_named_from_the_readers_root(procfs, kernel):
+    kernel.process.fs.cwd = "/jail/work"
+    kernel.process.exe = "/jail/bin/prog"
+    kernel.process.fs.root = "/jail"
+    assert procfs.lookup(f"{VPID}/cwd").target == "/work"
+    assert procfs.lookup(f"{VPID}/exe").target == "/bin/prog"
+    assert procfs.lookup(f"{VPID}/root").target == "/"
+    kernel.process.fs.cwd = "/elsewhere"
+    assert procfs.lookup(f"{VPID}/cwd").target == "/elsewhere"

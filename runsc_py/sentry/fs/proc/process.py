@@ -77,9 +77,9 @@ class ProcessView:
                     lambda: render_mountinfo(self.kernel.vfs, self.procfs.host_root)),
                 "fd": Dir(self._fd_links, 0o500, owner, self._fd_numbers, self._fd_link),
                 "fdinfo": Dir(self._fd_infos, 0o500, owner, self._fd_numbers, self._fd_info),
-                "exe": self._link(lambda: self._exe()),
-                "cwd": self._link(lambda: self.process.fs.cwd),
-                "root": self._link(lambda: "/"),
+                "exe": self._link(lambda: self._for_reader(self._exe())),
+                "cwd": self._link(lambda: self._for_reader(self.process.fs.cwd)),
+                "root": self._link(lambda: self._for_reader(self.process.fs.root)),
                 "net": net_dir(self.kernel),
             }
             if self.task is None:   # what only a process, not a thread, has
@@ -222,6 +222,15 @@ class ProcessView:
             path = guest + (" (deleted)" if deleted else "")
         head = f"{addr} {perms} {offset} {dev} {inode}"
         return head.ljust(MAPS_PATH_COLUMN) + " " + path
+
+    def _for_reader(self, path: str) -> str:
+        """A guest path as the reading process names it: relative to its root
+        (chroot), or whole when it lies outside that root, as Linux's d_path."""
+        current = self.kernel.current
+        root = current.process.fs.root if current is not None else "/"
+        if root == "/" or not (path == root or path.startswith(root.rstrip("/") + "/")):
+            return path
+        return path[len(root.rstrip("/")):] or "/"
 
     def _exe(self) -> str:
         if not self.process.exe:
