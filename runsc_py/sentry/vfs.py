@@ -202,6 +202,7 @@ class Scope:
     no_symlinks: bool = False     # any symlink on the way: ELOOP
     no_magiclinks: bool = False   # a procfs link (fd/N, exe, cwd, root): ELOOP
     no_xdev: bool = False         # crossing into another mount: EXDEV
+    chroot: bool = False          # the fence is the caller's chroot, not openat2's
 
     def restart(self) -> list[str]:
         """Where an absolute path or link starts."""
@@ -305,7 +306,8 @@ class VFS:
         if scope.root is None:
             chroot = self.caller_root()
             if chroot != "/":  # chroot(2): "/" and ".." stop at the process's root
-                scope = dataclasses.replace(scope, root=tuple(_split(chroot)), in_root=True)
+                scope = dataclasses.replace(scope, root=tuple(_split(chroot)), in_root=True,
+                                            chroot=True)
         cur = scope.restart() if path.startswith("/") else _split(base)
         start_mount = self.mount_of(cur)[0] if scope.no_xdev else None
         todo = _split(path)
@@ -383,7 +385,7 @@ class VFS:
         if links + 1 > MAXSYMLINKS:
             raise SyscallError(errno.ELOOP)
         scope.check_link(mount, batch)        # RESOLVE_NO_SYMLINKS, NO_MAGICLINKS: ELOOP
-        if scope.root is not None:            # not safe for a scoped walk (BENEATH, IN_ROOT)
+        if scope.root is not None and not scope.chroot:   # openat2's BENEATH, IN_ROOT
             raise SyscallError(errno.EXDEV)
         if start_mount is None:
             return res.jump(open_flags)

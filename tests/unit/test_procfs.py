@@ -502,3 +502,20 @@ def test_links_are_named_from_the_readers_root(procfs, kernel):
     assert procfs.lookup(f"{VPID}/root").target == "/"
     kernel.process.fs.cwd = "/elsewhere"
     assert procfs.lookup(f"{VPID}/cwd").target == "/elsewhere"
+
+
+def test_magic_links_work_for_a_chrooted_caller(kernel):
+    """chroot fences "/" and "..", but, unlike openat2's scopes, not magic links."""
+    root = SyntheticFilesystem(listing({"jail": listing({"proc": listing({})})}), dir_fd)
+    kernel.vfs.mount("/", root, readonly=True)
+    kernel.vfs.mount("/jail/proc", ProcFilesystem(kernel, dir_fd), readonly=True)
+    kernel.vfs.caller_root = lambda: "/jail"
+    r, w = os.pipe()
+    kernel.give(3, r, OpenFile("pipe"))
+    kernel.give(4, w, OpenFile("pipe"))
+    res = kernel.vfs.resolve("/", "/proc/self/fd/4", open_flags=os.O_WRONLY)
+    try:
+        os.write(res.fd, b"x")
+        assert os.read(r, 1) == b"x"
+    finally:
+        os.close(res.fd)
