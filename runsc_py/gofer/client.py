@@ -28,9 +28,12 @@ class GoferClient:
         self._view = memoryview(self._buf)
         self._ancillary = socket.CMSG_SPACE(4 * array.array("i").itemsize)
 
-    def _call(self, request: bytes) -> tuple[memoryview, list[int]]:
+    def _call(self, request: bytes, send_fd: int = -1) -> tuple[memoryview, list[int]]:
         try:
-            self.sock.send(request)
+            if send_fd >= 0:
+                socket.send_fds(self.sock, [request], [send_fd])
+            else:
+                self.sock.send(request)
             n, ancdata, _flags, _addr = self.sock.recvmsg_into([self._buf], self._ancillary)
         except OSError as exc:
             raise GoferGone(str(exc)) from exc
@@ -80,9 +83,10 @@ class GoferClient:
 
 
     def change(self, op: int, path: str, mount: int = 0, arg: int = 0, head: bytes = b"",
-               second: str | None = None, open_flags: int = -1) -> tuple[Stat | None, int | None]:
+               second: str | None = None, open_flags: int = -1,
+               send_fd: int = -1) -> tuple[Stat | None, int | None]:
         """One of protocol.CHANGES; returns (stat, fd) for CREATE, else (None, None)."""
-        msg, fds = self._call(p.pack_request(op, path, open_flags, arg, mount, head, second))
+        msg, fds = self._call(p.pack_request(op, path, open_flags, arg, mount, head, second), send_fd)
         if op not in (p.CREATE, p.TMPFILE):
             return None, None
         return p.unpack_stat(msg, p.REPLY.size), fds[0]

@@ -29,6 +29,14 @@ def renameat2(olddirfd: int, old: str, newdirfd: int, new: str, flags: int) -> N
     _check(_libc.syscall(NR_RENAMEAT2, olddirfd, os.fsencode(old), newdirfd, os.fsencode(new), flags))
 
 
+AT_EMPTY_PATH = 0x1000
+
+
+def link_fd(fd: int, dirfd: int, name: str) -> None:
+    """linkat(fd, "", dirfd, name, AT_EMPTY_PATH): a name for an open file (an O_TMPFILE)."""
+    _check(_libc.linkat(fd, b"", dirfd, os.fsencode(name), AT_EMPTY_PATH))
+
+
 def fchmodat_nofollow(dirfd: int, name: str, mode: int) -> None:
     """chmod a name without following it, even if it is a symlink (fchmodat2, Linux 6.6)."""
     _check(_libc.syscall(NR_FCHMODAT2, dirfd, os.fsencode(name), mode, AT_SYMLINK_NOFOLLOW))

@@ -37,7 +37,8 @@ RENAME = 10   # old path, NUL, new path (arg: RENAME_NOREPLACE/EXCHANGE)
 SETATTR = 11  # ATTRS: which fields, then mode, uid, gid, size, atime, mtime
 STATFS = 12   # reply body: STATFS
 TMPFILE = 13  # an unnamed file in a directory (arg: mode), opened: like CREATE
-CHANGES = (CREATE, MKDIR, MKNOD, MKSYMLINK, LINK, UNLINK, RMDIR, RENAME, SETATTR, TMPFILE)
+LINKFD = 14   # give the file sent with the request (SCM_RIGHTS) the name `path`
+CHANGES = (CREATE, MKDIR, MKNOD, MKSYMLINK, LINK, UNLINK, RMDIR, RENAME, SETATTR, TMPFILE, LINKFD)
 
 FOUND = 0
 SYMLINK = 1

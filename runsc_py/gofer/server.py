@@ -61,30 +61,34 @@ class Gofer:
         """Answer requests until the sentry hangs up."""
         buf = bytearray(p.REQUEST.size + p.ATTRS.size + 2 * 4096 + 1)  # at most two paths
         view = memoryview(buf)
+        ancillary = socket.CMSG_SPACE(4)
         while True:
-            n = sock.recv_into(buf)
+            n, ancdata, _flags, _addr = sock.recvmsg_into([buf], ancillary)
             if not n:
                 return
             msg = bytes(view[:n])
             fds: list[int] = []
+            sent = [fd for level, kind, data in ancdata if level == socket.SOL_SOCKET
+                    and kind == socket.SCM_RIGHTS for fd in struct.unpack(f"<{len(data) // 4}i", data)]
             try:
-                reply = self.handle(msg, fds)
+                reply = self.handle(msg, fds, sent[0] if sent else -1)
             except OSError as exc:
                 reply = p.REPLY.pack(exc.errno or errno.EIO, 0)
             try:
                 socket.send_fds(sock, [reply], fds) if fds else sock.send(reply)
             finally:
-                for fd in fds:
+                for fd in fds + sent:
                     os.close(fd)
 
-    def handle(self, msg: bytes, fds: list[int]) -> bytes:
-        """One request's reply; a malformed request is EINVAL, never the gofer's end."""
+    def handle(self, msg: bytes, fds: list[int], sent_fd: int = -1) -> bytes:
+        """One request's reply; a malformed request is EINVAL, never the gofer's end.
+        fds collects the fds to send back; sent_fd is one that came with the request."""
         try:
-            return self._dispatch(msg, fds)
+            return self._dispatch(msg, fds, sent_fd)
         except (ValueError, OverflowError, struct.error) as exc:
             raise OSError(errno.EINVAL, f"malformed request: {exc}") from None
 
-    def _dispatch(self, msg: bytes, fds: list[int]) -> bytes:
+    def _dispatch(self, msg: bytes, fds: list[int], sent_fd: int) -> bytes:
         op, mount, open_flags, arg, body = p.unpack_request(msg)
         if mount >= len(self.roots):
             raise OSError(errno.EINVAL, "no such mount")
@@ -98,7 +102,7 @@ class Gofer:
         if op in p.CHANGES:
             if root.readonly:
                 raise OSError(errno.EROFS, "read-only mount")
-            return self.change(root, op, open_flags, arg, body, fds)
+            return self.change(root, op, open_flags, arg, body, fds, sent_fd)
         raise OSError(errno.EINVAL, "unknown gofer op")
 
     def _openat2(self, root: Root | int, path: str, flags: int) -> int:
@@ -202,7 +206,7 @@ class Gofer:
         return self._openat2(root, parent, os.O_PATH | os.O_DIRECTORY), name
 
     def change(self, root: Root, op: int, open_flags: int, arg: int, body: bytes,
-               fds: list[int]) -> bytes:
+               fds: list[int], sent_fd: int = -1) -> bytes:
         if op == p.SETATTR:
             attrs = p.ATTRS.unpack_from(body)
             self.setattr(root, p.decode_path(body[p.ATTRS.size:]), attrs)
@@ -218,6 +222,11 @@ class Gofer:
         try:
             if op == p.CREATE:
                 return self._create(dirfd, name, open_flags, arg, uid, gid, fds)
+            if op == p.LINKFD:
+                if sent_fd < 0:
+                    raise OSError(errno.EBADF, "no file came with the request")
+                hostcalls.link_fd(sent_fd, dirfd, name)
+                return p.REPLY.pack(0, p.FOUND)
             if op == p.MKDIR:
                 os.mkdir(name, arg & 0o7777, dir_fd=dirfd)
             elif op == p.MKNOD:

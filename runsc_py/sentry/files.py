@@ -140,8 +140,10 @@ def _open_tmpfile(vfs, creds, base: str, path: str, flags: int, mode: int,
         raise SyscallError(errno.EROFS)
     permissions.check_create(creds, res.stat)
     uid, gid, mode = permissions.new_owner(creds, res.stat, statmod.S_IFREG | mode)
+    unlinkable = flags & os.O_EXCL  # O_TMPFILE|O_EXCL: never to be given a name
     made = res.mount.fs.tmpfile(res.rel, mode & 0o7777, uid, gid,
-                                _host_flags(flags & ~os.O_TMPFILE | os.O_RDWR) & ~os.O_DIRECTORY)
+                                _host_flags(flags & ~os.O_TMPFILE | os.O_RDWR) & ~os.O_DIRECTORY
+                                | unlinkable)
     name = f"{res.path.rstrip('/')}/#{made.stat.ino} (deleted)"
     return OpenFile("file", name, flags, res.mount, "", made.node), _require(made.fd)
 

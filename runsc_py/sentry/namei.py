@@ -10,6 +10,7 @@ over the VFS, for whichever filesystem holds the directory.
 from __future__ import annotations
 
 import errno
+import os
 import stat as statmod
 
 from runsc_py.sentry import inotify, permissions
@@ -80,19 +81,23 @@ def link(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
     _created(vfs, entry)
 
 
+def link_open_file(vfs: VFS, creds, file, host_fd: int, new_base: str, new: str) -> None:
+    """linkat(fd, "", AT_EMPTY_PATH): a name for an open file (an O_TMPFILE, usually)."""
+    if not creds.capable(permissions.CAP_DAC_READ_SEARCH):
+        raise SyscallError(errno.ENOENT)  # Linux's answer without the capability
+    if file.mount is None or file.kind == "dir":
+        raise SyscallError(errno.EPERM if file.kind == "dir" else errno.EXDEV)
+    if file.flags & os.O_TMPFILE == os.O_TMPFILE and file.flags & os.O_EXCL:
+        raise SyscallError(errno.ENOENT)
+    entry = new_entry(vfs, creds, new_base, new)
+    if entry.mount is not file.mount:
+        raise SyscallError(errno.EXDEV)
+    entry.mount.fs.link_node(file.node, entry.rel, host_fd)
+    _created(vfs, entry)
+
+
 def _created(vfs: VFS, entry: Entry, is_dir: bool = False) -> None:
     vfs.inotify.event(entry.mount.mount_id, entry.rel, inotify.IN_CREATE, is_dir)
-
-
-def _existing(vfs: VFS, base: str, path: str) -> tuple[Entry, object]:
-    """A name that must exist (for unlink, rmdir, rename): its entry and lookup."""
-    entry = vfs.parent_of(base, path)
-    if entry.special:
-        return entry, None
-    found = vfs.lookup_entry(entry)
-    if found is None:
-        raise SyscallError(errno.ENOENT)
-    return entry, found
 
 
 def unlink(vfs: VFS, creds, base: str, path: str) -> None:
@@ -135,13 +140,16 @@ def rmdir(vfs: VFS, creds, base: str, path: str) -> None:
 
 def rename(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
            flags: int) -> None:
-    src, src_found = _existing(vfs, old_base, old)
+    src = vfs.parent_of(old_base, old)  # both directories first, then the names
     dst = vfs.parent_of(new_base, new)
-    if src.special or dst.special:
-        raise SyscallError(errno.EBUSY)
     if src.mount is not dst.mount:
         raise SyscallError(errno.EXDEV)
+    if src.special or dst.special:
+        raise SyscallError(errno.EBUSY)
     _writable(src)
+    src_found = vfs.lookup_entry(src)
+    if src_found is None:
+        raise SyscallError(errno.ENOENT)
     src_is_dir = statmod.S_ISDIR(src_found.stat.mode)
     dst_found = vfs.lookup_entry(dst)
     if (src.trailing_slash or (dst.trailing_slash and dst_found is None)) and not src_is_dir:

@@ -126,6 +126,11 @@ class Filesystem(abc.ABC):
     def link(self, old: str, new: str) -> None:
         raise SyscallError(errno.EPERM)
 
+    def link_node(self, node: object, new: str, host_fd: int = -1) -> None:
+        """Give an open file the name `new`: linkat(AT_EMPTY_PATH). node is the
+        lookup's node; host_fd a copy of the file's host fd (the caller closes it)."""
+        raise SyscallError(errno.EXDEV)
+
     def unlink(self, path: str) -> None:
         raise SyscallError(errno.EPERM)
 
@@ -258,10 +263,12 @@ class Entry:
 class VFS:
     def __init__(self):
         self.mounts: dict[str, Mount] = {}
-        # the same mounts keyed by their names, deepest first, and the set of
-        # their depths: resolution asks "is this a mount point?" for every name
-        self._by_names: list[tuple[tuple[str, ...], Mount]] = []
+        # the same mounts keyed by their names, and the depths at which there
+        # are mount points (deepest first): resolution asks "is this a mount
+        # point?" for every name, so each question is a few dict probes
+        self._by_names: dict[tuple[str, ...], Mount] = {}
         self._depths: set[int] = set()
+        self._depths_desc: list[int] = []
         self._next_id = 0
         # the credentials and root directory of the caller being answered (the
         # Kernel sets these): directories on the way need its search permission,
@@ -276,17 +283,19 @@ class VFS:
         m = Mount(mountpoint, fs, readonly, dev=0x100 + self._next_id, mount_id=self._next_id,
                   source=source, options=options)
         self.mounts[mountpoint] = m
-        names = tuple(_split(mountpoint))
-        self._by_names = sorted([(n, x) for n, x in self._by_names if n != names] + [(names, m)],
-                                key=lambda item: -len(item[0]))
-        self._depths = {len(n) for n, _ in self._by_names if n}
+        self._by_names[tuple(_split(mountpoint))] = m
+        self._depths = {len(n) for n in self._by_names if n}
+        self._depths_desc = sorted({len(n) for n in self._by_names}, reverse=True)
         return m
 
     def mount_of(self, names: list[str]) -> tuple[Mount, str]:
         """The mount holding the canonical path `names`, and the path within it."""
-        for mp, m in self._by_names:
-            if len(mp) <= len(names) and tuple(names[: len(mp)]) == mp:
-                return m, "/".join(names[len(mp):])
+        count = len(names)
+        for depth in self._depths_desc:
+            if depth <= count:
+                m = self._by_names.get(tuple(names[:depth]))
+                if m is not None:
+                    return m, "/".join(names[depth:])
         raise AssertionError("no root mount")
 
     def resolve(self, base: str, path: str, follow: bool = True,
@@ -444,9 +453,7 @@ class VFS:
         return found
 
     def _is_mountpoint(self, names: list[str]) -> bool:
-        if len(names) not in self._depths:
-            return False
-        return any(mp == tuple(names) for mp, _m in self._by_names)
+        return len(names) in self._depths and tuple(names) in self._by_names
 
 
 def _split(path: str) -> list[str]:

@@ -248,7 +248,14 @@ def linkat(ctx, olddirfd, old, newdirfd, new, flags):
         raise SyscallError(errno.EINVAL)
     old_s = ctx.path(old)
     if old_s == "" and flags & AT_EMPTY_PATH:
-        raise SyscallError(errno.ENOENT)  # linking an open file by fd is not offered
+        file = ctx.fds.file(as_int(olddirfd))
+        host_fd = ctx.kernel.borrow_fd(ctx.task, as_int(olddirfd))
+        try:
+            namei.link_open_file(_vfs(ctx), ctx.process.creds, file, host_fd,
+                                 ctx.base_dir(newdirfd), ctx.path(new))
+        finally:
+            os.close(host_fd)
+        return 0
     namei.link(_vfs(ctx), ctx.process.creds, ctx.base_dir(olddirfd), old_s,
                ctx.base_dir(newdirfd), ctx.path(new), follow=bool(flags & AT_SYMLINK_FOLLOW))
     return 0

@@ -78,6 +78,13 @@ def main(top):
     show("append", lambda: (os.write(fd := os.open("f", os.O_WRONLY | os.O_APPEND), b"!"), os.close(fd)))
     show("read back", lambda: open("f", "rb").read())
     show("O_TMPFILE", lambda: os.fstat(os.open(".", os.O_TMPFILE | os.O_RDWR, 0o600)).st_nlink)
+    tmp = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o640)
+    os.write(tmp, b"published")
+    show("linkat O_TMPFILE", lambda: (raw("linkat", tmp, b(""), AT_FDCWD, b("pub"), AT_EMPTY_PATH),
+                                      open("pub", "rb").read(), describe("pub"))[1:])
+    excl = os.open(".", os.O_TMPFILE | os.O_RDWR | os.O_EXCL, 0o640)
+    show("linkat O_TMPFILE|O_EXCL", lambda: raw("linkat", excl, b(""), AT_FDCWD, b("pub2"), AT_EMPTY_PATH))
+    show("linkat empty path taken", lambda: raw("linkat", tmp, b(""), AT_FDCWD, b("pub"), AT_EMPTY_PATH))
     # symlink / readlink / O_NOFOLLOW
     show("symlink l->f", lambda: os.symlink("f", "l"))
     show("symlink exists", lambda: os.symlink("f", "l"))

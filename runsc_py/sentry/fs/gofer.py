@@ -112,6 +112,9 @@ class GoferFilesystem(Filesystem):
     def link(self, old: str, new: str) -> None:
         self._change(p.LINK, old, second=new)
 
+    def link_node(self, node: object, new: str, host_fd: int = -1) -> None:
+        self._change(p.LINKFD, new, send_fd=host_fd)
+
     def unlink(self, path: str) -> None:
         self._change(p.UNLINK, path)
 

@@ -250,6 +250,13 @@ class OverlayFilesystem(Filesystem):
         self.upper.link(old, new)
         self._made(parent, name)
 
+    def link_node(self, node: Node, new: str, host_fd: int = -1) -> None:
+        if not isinstance(node, Node):
+            raise SyscallError(errno.EXDEV)  # a lower file opened before any copy-up
+        parent, name = self._new(new)
+        self.upper.link_node(node, new)
+        self._made(parent, name)
+
     def unlink(self, path: str) -> None:
         found = self._visible(path)
         if found is None:

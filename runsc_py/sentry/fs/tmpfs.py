@@ -236,7 +236,10 @@ class TmpFilesystem(Filesystem):
         node.nlink = 0
         node.data_fd = self.store.new_file()
         fd = self.open_node(node, open_flags)
-        self._release(node)  # no name: the open fd alone keeps the bytes
+        if open_flags & os.O_EXCL:  # may never be linked: the open fd alone keeps the bytes
+            self._release(node)
+        # else the sentry keeps them too, for a later linkat(AT_EMPTY_PATH), until the
+        # sandbox ends (it cannot see the last close of a description shared by fork)
         return Lookup("found", stat=self.stat_node(node), fd=fd, node=node)
 
     def mkdir(self, path: str, mode: int, uid: int, gid: int) -> None:
@@ -264,6 +267,13 @@ class TmpFilesystem(Filesystem):
         node = self.node_at(old)
         if node.is_dir:
             raise SyscallError(errno.EPERM)
+        self._add(new, node)
+        node.nlink += 1
+        node.ctime_ns = time.time_ns()
+
+    def link_node(self, node: Node, new: str, host_fd: int = -1) -> None:
+        if node.nlink == 0 and node.data_fd is None:  # an O_TMPFILE: bring its bytes back
+            raise SyscallError(errno.ENOENT)
         self._add(new, node)
         node.nlink += 1
         node.ctime_ns = time.time_ns()
