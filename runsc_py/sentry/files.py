@@ -108,7 +108,8 @@ def _create(vfs, creds, base: str, path: str, flags: int, mode: int, links: int,
     if found is not None:
         if flags & os.O_EXCL:
             raise SyscallError(errno.EEXIST)
-        if found.target is not None and not flags & os.O_NOFOLLOW:
+        if found.target is not None and found.jump is None and not flags & os.O_NOFOLLOW:
+            # (a magic link, /proc/self/fd/N, names an open file: it exists)
             scope.check_link(entry.mount, [entry.name])
             try:  # a symlink is followed; a dangling one is created at its target
                 vfs.resolve(entry.parent.path, found.target, scope=scope)

@@ -70,6 +70,8 @@ class Kernel:
         host_pid = self.platform.start(self, os.fsencode(path), [os.fsencode(a) for a in argv],
                                        envp, self.table.policies(), self.namespaces)
         self._register_init(host_pid, cwd)
+        self.tasks.init.exe = self.vfs.resolve(cwd, path).path   # what /proc/1/exe names
+        self.tasks.init.comm = os.fsencode(os.path.basename(path))[:15]
         if self._gofer_socket is not None:
             self.platform.watch(self._gofer_socket.fileno(), self._on_gofer_event)
         self.platform.run()
