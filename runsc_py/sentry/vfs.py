@@ -276,6 +276,10 @@ class VFS:
         self.caller_creds: typing.Callable[[], object] = lambda: None
         self.caller_root: typing.Callable[[], str] = lambda: "/"
         self.inotify = InotifyTable()  # watchers of changes made through this VFS
+        # a host fd to stand at an O_PATH guest fd: seccomp's ADDFD cannot install an
+        # O_PATH file, so the guest fd is an inert directory and the sentry answers
+        # what O_PATH allows (fstat, fchdir, *at, /proc/self/fd) by the file's path
+        self.placeholder_fd: typing.Callable[[], int] | None = None
 
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
               source: str = "none", options: frozenset[str] = frozenset()) -> Mount:

@@ -103,9 +103,10 @@ def reopen(kernel, caller, process, fd: int, open_flags: int) -> Resolved:
     """What opening (or stat-ing, open_flags < 0) /proc/<pid>/fd/<fd> gives."""
     file = process.fds.file(fd)
     writes = open_flags >= 0 and open_flags & WRITE_INTENT and not open_flags & os.O_PATH
-    if file.kind == "dir" and file.mount is not None or _on_a_mount(file) and writes:
-        # directories are names here; and a write must reach the file through
-        # its filesystem (read-only mounts refuse, an overlay copies up)
+    by_name = file.kind == "dir" or file.flags & os.O_PATH  # O_PATH: a placeholder on the host
+    if by_name and file.mount is not None or _on_a_mount(file) and writes:
+        # directories and O_PATH files are names here; and a write must reach the
+        # file through its filesystem (read-only mounts refuse, an overlay copies up)
         return kernel.vfs.resolve("/", file.path, follow=True, open_flags=open_flags)
     if file.kind in UNOPENABLE and open_flags >= 0:
         raise SyscallError(errno.ENXIO)
