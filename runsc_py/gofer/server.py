@@ -28,6 +28,7 @@ RESOLVE_NO_MAGICLINKS = 0x02
 RESOLVE_NO_SYMLINKS = 0x04
 RESOLVE_IN_ROOT = 0x10
 RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
+OPENAT2_RETRIES = 8
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
@@ -115,8 +116,11 @@ class Gofer:
             dirfd = root.fd
         else:
             dirfd = root
-        fd = lib.rp_openat2(dirfd, (path or ".").encode("utf-8", "surrogateescape"),
-                            flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0, RESOLVE)
+        raw = (path or ".").encode("utf-8", "surrogateescape")
+        for _attempt in range(OPENAT2_RETRIES):
+            fd = lib.rp_openat2(dirfd, raw, flags | os.O_CLOEXEC | os.O_NOFOLLOW, 0, RESOLVE)
+            if fd != -errno.EAGAIN:  # RESOLVE_IN_ROOT gives up when a mount or rename races it
+                break
         if fd < 0:
             raise OSError(-fd, os.strerror(-fd))
         return fd
@@ -284,8 +288,8 @@ class Gofer:
         else:
             dirfd, name = self._parent(root, path)
         try:
-            if mask & p.ATTR_SIZE:
-                fd = self._openat2(dirfd, name, os.O_WRONLY)
+            if mask & p.ATTR_SIZE:  # non-blocking: a FIFO there must not hang the gofer
+                fd = self._openat2(dirfd, name, os.O_WRONLY | os.O_NONBLOCK)
                 try:
                     os.ftruncate(fd, size)
                 finally:

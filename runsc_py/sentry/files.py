@@ -40,9 +40,13 @@ def open_path(vfs, creds, umask: int, base: str, path: str, flags: int,
 
 
 def _announce(vfs, opened: tuple[OpenFile, int]) -> tuple[OpenFile, int]:
-    file = opened[0]
-    if not file.flags & os.O_PATH:
-        vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_OPEN, file.kind == "dir")
+    file, fd = opened
+    if file.flags & os.O_PATH:  # an O_PATH file cannot be installed (see VFS.placeholder_fd)
+        _close(fd if fd >= 0 else None)
+        if vfs.placeholder_fd is None:
+            raise SyscallError(errno.EOPNOTSUPP)
+        return file, vfs.placeholder_fd()
+    vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_OPEN, file.kind == "dir")
     return opened
 
 
@@ -65,9 +69,9 @@ def _open_existing(vfs, creds, base: str, path: str, flags: int,
     res = vfs.resolve(base, path, follow=follow, open_flags=_host_flags(flags) if at_once else -1,
                       scope=scope)
     try:
-        if res.target is not None:  # an unfollowed symlink
+        if res.target is not None:  # an unfollowed symlink: only O_PATH opens it
             if o_path:
-                return _opened(res, flags, "file")
+                return OpenFile("file", res.path, flags, res.mount, res.rel, res.node), -1
             raise SyscallError(errno.ELOOP)
         kind = _check_open(res, flags, creds, writes)
         if not at_once:
@@ -108,7 +112,8 @@ def _create(vfs, creds, base: str, path: str, flags: int, mode: int, links: int,
     if found is not None:
         if flags & os.O_EXCL:
             raise SyscallError(errno.EEXIST)
-        if found.target is not None and not flags & os.O_NOFOLLOW:
+        if found.target is not None and found.jump is None and not flags & os.O_NOFOLLOW:
+            # (a magic link, /proc/self/fd/N, names an open file: it exists)
             scope.check_link(entry.mount, [entry.name])
             try:  # a symlink is followed; a dangling one is created at its target
                 vfs.resolve(entry.parent.path, found.target, scope=scope)

@@ -28,8 +28,10 @@ import stat as statmod
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fs.gofer import GoferFilesystem
 from runsc_py.sentry.fs.overlay import OverlayFilesystem
+from runsc_py.sentry.fs.dev import DevFilesystem
 from runsc_py.sentry.fs.proc import ProcFilesystem
-from runsc_py.sentry.fs.static import StaticFilesystem, make_devfs
+from runsc_py.sentry.fs.synthetic import EmptyDirectory
+from runsc_py.sentry.fs.sys import SysFilesystem
 from runsc_py.sentry.fs.tmpfs import TmpFilesystem
 from runsc_py.sentry.vfs import VFS, Filesystem, Lookup, StatFs
 
@@ -83,31 +85,40 @@ def gofer_roots(root: str, root_readonly: bool, mounts: list[MountSpec]) -> list
 
 
 def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = (),
-              masked: list[str] = (), readonly_paths: list[str] = (), root_readonly: bool = True) -> VFS:
-    """Mount everything the sandbox sees, on kernel.vfs."""
+              masked: list[str] = (), readonly_paths: list[str] = (), root_readonly: bool = True,
+              host_root: str = "/") -> VFS:
+    """Mount everything the sandbox sees, on kernel.vfs. host_root: the host
+    path of the root the gofer serves (procfs names host files by it)."""
     vfs = kernel.vfs
+    host_paths = [(host_root, "/")] + [(m.source, os.path.normpath(m.destination))
+                                       for m in mounts if m.is_bind]
+
+    def procfs() -> ProcFilesystem:
+        return ProcFilesystem(kernel, fresh_dir_fd, host_paths=host_paths)
 
     def fresh_dir_fd() -> int:
         return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
 
+    vfs.placeholder_fd = fresh_dir_fd
     root = GoferFilesystem(gofer, readonly=root_readonly)
     if overlay == "memory":
         vfs.mount("/", OverlayFilesystem(root, TmpFilesystem(dir_fd_source=fresh_dir_fd)))
     else:
         vfs.mount("/", root, readonly=root_readonly)
-    vfs.mount("/dev", make_devfs(fresh_dir_fd), options=frozenset({"nosuid"}))
+    vfs.mount("/dev", DevFilesystem(kernel, fresh_dir_fd), source="tmpfs",
+              options=frozenset({"nosuid"}))
     vfs.mount("/dev/shm", TmpFilesystem(dir_fd_source=fresh_dir_fd),
               options=frozenset({"nosuid", "nodev"}))
-    vfs.mount("/proc", ProcFilesystem(kernel, fresh_dir_fd), readonly=True,
+    vfs.mount("/proc", procfs(), readonly=True, source="proc",
               options=frozenset({"nosuid", "nodev", "noexec"}))
-    vfs.mount("/sys", StaticFilesystem(fresh_dir_fd, "sysfs"), readonly=True,
+    vfs.mount("/sys", SysFilesystem(kernel, fresh_dir_fd), readonly=True, source="sysfs",
               options=frozenset({"nosuid", "nodev", "noexec"}))
     bind_index = 0
     for spec in mounts:
         spec.check()
         if spec.is_bind:
             bind_index += 1
-        fs = _filesystem(spec, kernel, gofer, bind_index, fresh_dir_fd)
+        fs = _filesystem(spec, kernel, gofer, bind_index, fresh_dir_fd, procfs)
         if fs is None:
             continue
         destination = os.path.normpath(spec.destination)
@@ -121,7 +132,8 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
     return vfs
 
 
-def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd) -> Filesystem | None:
+def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd,
+                procfs) -> Filesystem | None:
     """The filesystem a mount entry becomes; None when the sentry's own already serves it."""
     kind = spec.kind
     if kind == "bind":
@@ -131,14 +143,14 @@ def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd) -
             return None  # /dev is always the sentry's devfs
         return _tmpfs(spec, fresh_dir_fd)
     if kind == "proc":
-        return ProcFilesystem(kernel, fresh_dir_fd)
+        return procfs()
     if kind == "sysfs":
-        return StaticFilesystem(fresh_dir_fd, "sysfs")
+        return SysFilesystem(kernel, fresh_dir_fd)
     if kind == "devpts":
         return None  # the devfs has /dev/pts, for ptys the sandbox made
     if kind == "mqueue":
         return TmpFilesystem(dir_fd_source=fresh_dir_fd)
-    return StaticFilesystem(fresh_dir_fd, kind)  # cgroup, cgroup2: empty for now
+    return EmptyDirectory(fresh_dir_fd, kind)  # cgroup, cgroup2: empty for now
 
 
 def _tmpfs(spec: MountSpec, fresh_dir_fd) -> TmpFilesystem:
@@ -196,7 +208,7 @@ def _mask(vfs: VFS, path: str, fresh_dir_fd) -> None:
     except SyscallError:
         return  # nothing there to hide
     if statmod.S_ISDIR(found.stat.mode):
-        vfs.mount(found.path, StaticFilesystem(fresh_dir_fd, "tmpfs"), readonly=True)
+        vfs.mount(found.path, EmptyDirectory(fresh_dir_fd), readonly=True)
     else:
         vfs.mount(found.path, EmptyFile(), readonly=True)
 

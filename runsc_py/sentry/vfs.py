@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import errno
+import os
 import stat as statmod
 import typing
 
@@ -39,6 +40,11 @@ class Lookup(typing.NamedTuple):
              fd is the opened host fd when open_flags was given (and not a symlink);
              node is the filesystem's own handle on the file, if it keeps one
     symlink: a symlink was met after `consumed` names, not at the end
+
+    jump: set on a *magic link* (procfs's fd/N): followed as the last name,
+          the link is not walked by its text; jump(open_flags) returns the
+          Resolved file it names (opened when open_flags >= 0), as Linux's
+          nd_jump_link does. In the middle of a path its text is walked.
     """
 
     kind: str
@@ -47,6 +53,7 @@ class Lookup(typing.NamedTuple):
     fd: int | None = None
     consumed: int = 0
     node: object = None
+    jump: typing.Callable[[int], "Resolved"] | None = None
 
 
 @dataclasses.dataclass
@@ -200,6 +207,7 @@ class Scope:
     no_symlinks: bool = False     # any symlink on the way: ELOOP
     no_magiclinks: bool = False   # a procfs link (fd/N, exe, cwd, root): ELOOP
     no_xdev: bool = False         # crossing into another mount: EXDEV
+    chroot: bool = False          # the fence is the caller's chroot, not openat2's
 
     def restart(self) -> list[str]:
         """Where an absolute path or link starts."""
@@ -268,6 +276,10 @@ class VFS:
         self.caller_creds: typing.Callable[[], object] = lambda: None
         self.caller_root: typing.Callable[[], str] = lambda: "/"
         self.inotify = InotifyTable()  # watchers of changes made through this VFS
+        # a host fd to stand at an O_PATH guest fd: seccomp's ADDFD cannot install an
+        # O_PATH file, so the guest fd is an inert directory and the sentry answers
+        # what O_PATH allows (fstat, fchdir, *at, /proc/self/fd) by the file's path
+        self.placeholder_fd: typing.Callable[[], int] | None = None
 
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
               source: str = "none", options: frozenset[str] = frozenset()) -> Mount:
@@ -307,7 +319,8 @@ class VFS:
         if scope.root is None:
             chroot = self.caller_root()
             if chroot != "/":  # chroot(2): "/" and ".." stop at the process's root
-                scope = dataclasses.replace(scope, root=tuple(_split(chroot)), in_root=True)
+                scope = dataclasses.replace(scope, root=tuple(_split(chroot)), in_root=True,
+                                            chroot=True)
         cur = scope.restart() if path.startswith("/") else _split(base)
         start_mount = self.mount_of(cur)[0] if scope.no_xdev else None
         todo = _split(path)
@@ -338,6 +351,10 @@ class VFS:
             is_last = not todo
             want_open = open_flags if is_last and not must_be_dir else -1
             res = mount.fs.lookup(rel, want_open)
+            if res.jump is not None and is_last and follow and not must_be_dir:
+                if res.fd is not None:  # the link's own placeholder: not what is opened
+                    os.close(res.fd)
+                return self._jump(res, mount, batch, scope, start_mount, links, open_flags)
             if res.kind == "found" and (res.target is None or (is_last and not follow)):
                 cur += batch
                 last = res
@@ -374,6 +391,21 @@ class VFS:
             fd = mount.fs.lookup(rel, open_flags).fd
         return Resolved("/" + "/".join(cur), mount, rel, last.stat.with_dev(mount.dev),
                         last.target, fd, last.node)
+
+    def _jump(self, res: Lookup, mount: Mount, batch: list[str], scope: Scope,
+              start_mount: Mount | None, links: int, open_flags: int) -> Resolved:
+        """Follow a magic link as Linux's nd_jump_link does, scope rules first."""
+        if links + 1 > MAXSYMLINKS:
+            raise SyscallError(errno.ELOOP)
+        scope.check_link(mount, batch)        # RESOLVE_NO_SYMLINKS, NO_MAGICLINKS: ELOOP
+        if scope.root is not None and not scope.chroot:   # openat2's BENEATH, IN_ROOT
+            raise SyscallError(errno.EXDEV)
+        if start_mount is None:
+            return res.jump(open_flags)
+        found = res.jump(-1)                  # RESOLVE_NO_XDEV: where it leads, before opening
+        if found.mount is not start_mount:
+            raise SyscallError(errno.EXDEV)
+        return res.jump(open_flags) if open_flags >= 0 else found
 
     def _searcher(self):
         """The caller's credentials when its search permission must be checked, else None."""

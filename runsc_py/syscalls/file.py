@@ -30,7 +30,7 @@ NATIVE_IOCTLS = {
     0x540B, 0x540F, 0x5410,          # TCFLSH, TIOCGPGRP, TIOCSPGRP
     0x5413, 0x5414,                  # TIOCGWINSZ, TIOCSWINSZ
     0x541B, 0x5421, 0x5452,          # FIONREAD, FIONBIO, FIOASYNC
-    0x80045430,                      # TIOCGPTN
+    0x80045430, 0x40045431,          # TIOCGPTN, TIOCSPTLCK (unlockpt) on a /dev/ptmx master
 }
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
 DIRENT = struct.Struct("<QqHB")

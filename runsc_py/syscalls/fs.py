@@ -34,6 +34,8 @@ def _stat_fd(ctx: SyscallContext, fd: int) -> Stat:
     times from the host object (native writes change them)."""
     file = ctx.fds.file(fd)
     mount = file.mount
+    if file.flags & os.O_PATH and mount is not None:  # its host fd is a placeholder
+        return _stat_path(ctx, "/", file.path, follow=False)
     st = mount.fs.stat_node(file.node) if mount is not None and file.node is not None else None
     if st is None and file.kind == "dir" and mount is not None:
         st = _stat_path(ctx, "/", file.path, follow=True)
@@ -298,13 +300,16 @@ def renameat2(ctx, olddirfd, old, newdirfd, new, flags):
 
 def _target_at(ctx, dirfd, path_addr, follow: bool, empty_ok: bool = False):
     path = ctx.path(path_addr)
-    if path == "" and empty_ok:
-        return _target_fd(ctx, as_int(dirfd))
+    if path == "" and empty_ok:  # the *at calls with AT_EMPTY_PATH may name an O_PATH fd
+        return _target_fd(ctx, as_int(dirfd), o_path_ok=True)
     return attrs.by_path(_vfs(ctx), ctx.base_dir(dirfd), path, follow)
 
 
-def _target_fd(ctx, fd: int):
-    return attrs.by_file(ctx.fds.file(fd), _stat_fd(ctx, fd), ctx.kernel.vfs)
+def _target_fd(ctx, fd: int, o_path_ok: bool = False):
+    file = ctx.fds.file(fd)
+    if file.flags & os.O_PATH and not o_path_ok:
+        raise SyscallError(errno.EBADF)  # fchmod, fchown, futimens... need a real open
+    return attrs.by_file(file, _stat_fd(ctx, fd), ctx.kernel.vfs)
 
 
 def chmod(ctx, path, mode):
