@@ -23,6 +23,14 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signa
 
 def run_run(args, log) -> int:
     container = create_container(args, log)
+    pid, path = container.pid, container.control_path
+
+    def forward(sig, _frame) -> None:
+        with contextlib.suppress(Exception):
+            control.request(path, "kill", signal=sig)
+
+    # Caught from before start: a signal while the program starts still reaches it.
+    previous = {} if args.detach else {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
         start_container(container, log)
     except BaseException:
@@ -31,13 +39,6 @@ def run_run(args, log) -> int:
     container.unlock()
     if args.detach:
         return 0
-    pid, path = container.pid, container.control_path
-
-    def forward(sig, _frame) -> None:
-        with contextlib.suppress(Exception):
-            control.request(path, "kill", signal=sig)
-
-    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     while True:
         try:
             _, status = os.waitpid(pid, 0)
