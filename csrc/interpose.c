@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
@@ -165,6 +166,38 @@ int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action,
         rc = seccomp_export_bpf(ctx, out_fd);
     seccomp_release(ctx);
     return rc;
+}
+
+/* Build a filter with argument conditions (an OCI seccomp profile). On a
+ * rule libseccomp refuses, *failed is its index. */
+int rp_filter_build_cond(const struct rp_cond_rule *rules, int n, uint32_t default_action,
+                         int out_fd, int32_t *failed)
+{
+    scmp_filter_ctx ctx = seccomp_init(default_action);
+    if (!ctx)
+        return -EINVAL;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        struct scmp_arg_cmp cmp[6];
+        uint32_t nc = rules[i].ncond > 6 ? 6 : rules[i].ncond;
+        for (uint32_t j = 0; j < nc; j++)
+            cmp[j] = (struct scmp_arg_cmp){.arg = rules[i].conds[j].arg,
+                                           .op = (enum scmp_compare)rules[i].conds[j].op,
+                                           .datum_a = rules[i].conds[j].a,
+                                           .datum_b = rules[i].conds[j].b};
+        rc = seccomp_rule_add_array(ctx, rules[i].action, rules[i].nr, nc, cmp);
+        if (rc < 0)
+            *failed = i;
+    }
+    if (rc == 0)
+        rc = seccomp_export_bpf(ctx, out_fd);
+    seccomp_release(ctx);
+    return rc;
+}
+
+int rp_syscall_nr(const char *name)
+{
+    return seccomp_syscall_resolve_name(name);
 }
 
 /* Confine the calling process itself with a filter from rp_filter_build
@@ -390,6 +423,25 @@ static void child_fail(int sync_fd, int err)
     _exit(127);
 }
 
+/* Make a read-only bind of `root` the host root of this (new) mount
+ * namespace. The sentry answers every path the workload names; the host
+ * kernel itself only opens a dynamic binary's PT_INTERP by path, and that
+ * must be found in the container's rootfs, never written through. */
+static int enter_root(const char *root)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -errno;
+    if (mount(root, root, NULL, MS_BIND, NULL) < 0)
+        return -errno;
+    if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        return -errno;
+    if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+        return -errno;
+    if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        return -errno;
+    return 0;
+}
+
 /* Runs in the freshly cloned child: wait until the sentry has seized us,
  * shed inherited fds, load the filter, tell the sentry the listener's
  * number, and exec (which the filter hands to the sentry to rewrite). */
@@ -403,6 +455,16 @@ static void child_main(const struct rp_spawn *s)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (s->join_pidfd >= 0 &&
+        setns(s->join_pidfd, CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0)
+        child_fail(s->sync_fd, errno);
+    /* The stdio fds are the sentry's (>= 3, since its own 0-2 are open). */
+    if (s->stdio)
+        for (int i = 0; i < 3; i++)
+            if (dup2(s->stdio[i], i) < 0)
+                child_fail(s->sync_fd, errno);
+    if (s->ctty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+        child_fail(s->sync_fd, errno);
     if (s->sync_fd == 3 ? fcntl(3, F_SETFD, FD_CLOEXEC) < 0 : dup3(s->sync_fd, 3, O_CLOEXEC) < 0)
         _exit(127);
     int sync = 3;
@@ -416,8 +478,19 @@ static void child_main(const struct rp_spawn *s)
         CPU_SET(s->cpu, &set);
         sched_setaffinity(0, sizeof set, &set);
     }
+    if (s->root) {
+        int rc = enter_root(s->root);
+        if (rc < 0)
+            child_fail(sync, -rc);
+    }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         child_fail(sync, errno);
+    if (s->profile_bpf) {
+        struct sock_fprog profile = {.len = (unsigned short)s->profile_bpf_len,
+                                     .filter = (struct sock_filter *)s->profile_bpf};
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &profile) < 0)
+            child_fail(sync, errno);
+    }
     struct sock_fprog prog = {.len = (unsigned short)s->bpf_len, .filter = (struct sock_filter *)s->bpf};
     int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->filter_flags, &prog);
     if (listener < 0)
@@ -438,6 +511,18 @@ int32_t rp_spawn_workload(const struct rp_spawn *s)
     if (pid == 0)
         child_main(s);
     return (int32_t)pid;
+}
+
+/* Serve one notification from a listener other than the loop's (an exec'd
+ * process's); the Python side answers through the same fd. */
+int rp_serve_notification(int fd)
+{
+    return serve_notification(fd);
+}
+
+int rp_setns(int fd, int nstype)
+{
+    return setns(fd, nstype) < 0 ? -errno : 0;
 }
 
 /* A non-blocking signalfd for SIGCHLD (the caller blocks SIGCHLD): how ptrace

@@ -76,6 +76,32 @@ struct rp_spawn {
     uint32_t clone_flags;      /* CLONE_NEW* for the workload's namespaces */
     int32_t sync_fd;           /* child end of a socketpair to the sentry */
     int32_t cpu;               /* pin the child to this cpu, or -1 */
+    const char *root;          /* NULL: keep the host root; else pivot_root to a
+                                  read-only bind of this directory (a container's
+                                  rootfs), so PT_INTERP is opened inside it */
+    int32_t join_pidfd;        /* -1, or a pidfd whose mount, net, ipc and uts
+                                  namespaces the child joins (an exec into a
+                                  container; the pid namespace is the caller's
+                                  pid_for_children) */
+    const int32_t *stdio;      /* NULL, or three fds to become the child's 0, 1, 2 */
+    int32_t ctty;              /* nonzero: a new session whose controlling tty is fd 0 */
+    const void *profile_bpf;   /* NULL, or an OCI seccomp profile's filter, loaded
+                                  before the sentry's so its denials win */
+    int32_t profile_bpf_len;
+};
+
+/* A libseccomp rule with argument conditions (an OCI seccomp profile's). */
+struct rp_cond {
+    uint32_t arg;              /* 0..5 */
+    uint32_t op;               /* enum scmp_compare */
+    uint64_t a, b;
+};
+
+struct rp_cond_rule {
+    int32_t nr;
+    uint32_t action;
+    uint32_t ncond;
+    struct rp_cond conds[6];
 };
 
 /* The Python callbacks rp_loop_run calls (rp_py_trap, rp_py_wait,
@@ -99,6 +125,9 @@ int rp_ids_get(int32_t tid, struct rp_ids *out);
 int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action,
                     int out_fd);
 int rp_filter_load_self(const void *bpf, int32_t len);
+int rp_filter_build_cond(const struct rp_cond_rule *rules, int n, uint32_t default_action,
+                         int out_fd, int32_t *failed);
+int rp_syscall_nr(const char *name);
 int rp_notify_send(int fd, uint64_t id, int64_t val, int32_t err, uint32_t flags);
 int rp_notify_addfd(int fd, uint64_t id, int srcfd, int newfd, uint32_t newfd_flags,
                     uint32_t flags);
@@ -113,6 +142,8 @@ int rp_reply_ptrace(int32_t pid, int kind, int64_t value);
 
 /* -- processes and fds -- */
 int32_t rp_spawn_workload(const struct rp_spawn *spawn);
+int rp_serve_notification(int fd);
+int rp_setns(int fd, int nstype);
 int rp_signalfd_sigchld(void);
 int rp_pidfd_open(int32_t pid);
 int rp_pidfd_getfd(int pidfd, int fd);

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log", default=None, help="log file")
     parser.add_argument("--log-format", choices=["text", "json"], default="text")
     parser.add_argument("--debug", action="store_true")
+    parser.add_argument("--systemd-cgroup", action="store_true",
+                        help="accepted; the cgroup is managed as a directory")
+    parser.add_argument("--rootless", action="store_true", help="accepted; runsc-py runs rootful")
     _sandbox_flags(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -52,12 +55,115 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("syscalls", help="the syscall table: what is emulated, native, denied")
     sc.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _oci_commands(sub)
     return parser
+
+
+def _oci_commands(sub) -> None:
+    """runc's commands, with the flags go-runc, dockerd and podman pass."""
+    def command(name: str, help: str, id_arg: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        if id_arg:
+            p.add_argument("id", metavar="ID")
+        return p
+
+    for name, help in (("create", "create a container from a bundle (init waits for start)"),
+                       ("run", "create, start, wait for and delete a container")):
+        p = command(name, help)
+        p.add_argument("--bundle", "-b", default=".")
+        p.add_argument("--pid-file", default=None)
+        p.add_argument("--console-socket", default=None)
+        p.add_argument("--preserve-fds", type=int, default=0)
+        p.add_argument("--no-pivot", action="store_true", help="accepted (the sentry never pivots)")
+        p.add_argument("--no-new-keyring", action="store_true", help="accepted (keyrings are denied)")
+        if name == "run":
+            p.add_argument("--detach", "-d", action="store_true")
+    command("start", "run a created container's program")
+    command("state", "print a container's OCI state")
+    p = command("kill", "signal a container's init (default SIGTERM)")
+    p.add_argument("signal", nargs="?", default="SIGTERM")
+    p.add_argument("--all", "-a", action="store_true", help="signal every process")
+    p = command("delete", "delete a stopped container")
+    p.add_argument("--force", "-f", action="store_true", help="kill it first if it runs")
+    p = command("list", "list containers", id_arg=False)
+    p.add_argument("--format", "-f", choices=["table", "json"], default="table")
+    p.add_argument("--quiet", "-q", action="store_true")
+    p = command("ps", "list a container's processes (host pids)")
+    p.add_argument("--format", "-f", choices=["table", "json"], default="table")
+    p.add_argument("ps_args", nargs="*", help=argparse.SUPPRESS)
+    command("pause", "freeze a running container")
+    command("resume", "thaw a paused container")
+    p = command("events", "resource usage of a container")
+    p.add_argument("--stats", action="store_true", help="print once and exit")
+    p.add_argument("--interval", default="5s")
+    p = command("update", "change a running container's resources")
+    p.add_argument("--resources", "-r", default=None, metavar="FILE")
+    p = command("spec", "write a default config.json", id_arg=False)
+    p.add_argument("--bundle", "-b", default=".")
+    p.add_argument("--rootless", action="store_true")
+    command("features", "print what this runtime supports (JSON)", id_arg=False)
+    p = command("exec", "run another process in a running container")
+    p.add_argument("--process", "-p", default=None)
+    p.add_argument("--detach", "-d", action="store_true")
+    p.add_argument("--pid-file", default=None)
+    p.add_argument("--console-socket", default=None)
+    p.add_argument("--tty", "-t", action="store_true")
+    p.add_argument("--cwd", default=None)
+    p.add_argument("--env", "-e", action="append", default=[])
+    p.add_argument("--user", "-u", default=None)
+    p.add_argument("args", nargs=argparse.REMAINDER)
+
+
+OCI_COMMANDS = {
+    "create": "runsc_py.cli.create:run_create", "start": "runsc_py.cli.start:run_start",
+    "run": "runsc_py.cli.run:run_run", "state": "runsc_py.cli.state:run_state",
+    "kill": "runsc_py.cli.kill:run_kill", "delete": "runsc_py.cli.delete:run_delete",
+    "list": "runsc_py.cli.list:run_list", "ps": "runsc_py.cli.ps:run_ps",
+    "pause": "runsc_py.cli.pause:run_pause", "resume": "runsc_py.cli.pause:run_resume",
+    "events": "runsc_py.cli.events:run_events", "update": "runsc_py.cli.update:run_update",
+    "spec": "runsc_py.cli.spec:run_spec", "features": "runsc_py.cli.features:run_features",
+    "exec": "runsc_py.cli.exec:run_exec",
+}
+
+
+def run_oci_command(args) -> int:
+    """Run one lifecycle command; any failure is one logged, actionable error."""
+    import importlib
+
+    from runsc_py.oci.log import Log
+
+    log = Log(args.log, args.log_format, args.debug)
+    module, func = OCI_COMMANDS[args.command].split(":")
+    try:
+        return getattr(importlib.import_module(module), func)(args, log)
+    except Exception as exc:  # noqa: BLE001 - every failure is reported the same way
+        from runsc_py.oci.errors import describe
+
+        log.error(describe(args.command, exc))
+        return 1
+
+
+def _runc_spelling(argv: list[str]) -> list[str]:
+    """Go's flag package takes `-root X` and `--rootless=true`; argparse wants `--root X`."""
+    out = []
+    for word in argv:
+        if word.startswith("--rootless=") or word.startswith("--systemd-cgroup="):
+            word = word.split("=", 1)[0] if word.split("=", 1)[1] in ("true", "1") else None
+        elif word.startswith("-") and not word.startswith("--") and len(word) > 2 \
+                and word[1:].split("=", 1)[0] in _GO_LONG_FLAGS:
+            word = "-" + word
+        if word is not None:
+            out.append(word)
+    return out
+
+
+_GO_LONG_FLAGS = {"root", "log", "log-format", "debug", "bundle", "pid-file", "console-socket",
+                  "force", "all", "format", "detach", "resources", "stats", "interval"}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_runc_spelling(sys.argv[1:] if argv is None else argv))
     if args.version:
         print(f"runsc-py version {VERSION}\nspec: {OCI_SPEC_VERSION}")
         return 0
@@ -69,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         from runsc_py.cli.syscalls import print_table
 
         return print_table(args.format)
+    if args.command in OCI_COMMANDS:
+        return run_oci_command(args)
     parser.print_help(sys.stderr)
     return 2
 

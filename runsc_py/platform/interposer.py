@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import os
+import select
 import signal
 import socket
 import struct
@@ -67,6 +68,7 @@ SECCOMP_ADDFD_FLAG_SEND = 2
 NR_CLONE, NR_FORK, NR_VFORK, NR_EXECVEAT, NR_CLONE3 = 56, 57, 58, 322, 435
 AT_EMPTY_PATH = 0x1000
 CLONE_VM, CLONE_VFORK = 0x100, 0x4000
+CLONE_NEWPID = 0x20000000
 CLONE_NAMESPACES = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000 | 0x40000000  # NS UTS IPC PID NET
 ERRNO_MAX = 4095
 ERESTARTSYS, ERESTARTNOINTR = 512, 513
@@ -108,37 +110,104 @@ class Interposer(abc.ABC):
         self._event_handlers: dict[int, object] = {}
         self._pending_exec: dict[int, ExecVia] = {}
         self._failure: BaseException | None = None
+        # An OCI seccomp profile's filter (bytes of sock_filter), loaded in each
+        # workload process before the sentry's own: its ERRNO/KILL win over
+        # the sentry's traps, so a denied call never reaches the sentry.
+        self.profile_bpf: bytes | None = None
 
     # -- start-up ------------------------------------------------------
 
     def start(self, sentry, path: bytes, argv: list[bytes], envp: list[bytes],
-              policies: dict, namespaces: bool = True) -> int:
+              policies: dict, namespaces: bool = True, root: bytes | None = None,
+              stdio: tuple[int, int, int] | None = None, ctty: bool = False) -> int:
         """Clone the workload's first process, seize it, take its listener.
 
         Returns its host pid. The child execs `path` next; that exec is
-        trapped like any other and rewritten by the sentry.
+        trapped like any other and rewritten by the sentry. With `root`
+        (a container's rootfs) the child's host root becomes a read-only
+        bind of it (it needs `namespaces`, for its own mount namespace).
+        `stdio` replaces the child's fds 0-2; `ctty` makes fd 0 its
+        controlling terminal in a new session (a container's pty).
         """
         global _active
         _active = self
         self.sentry = sentry
-        bpf = build_filter(policies, self.trap_action)
+        self._bpf = build_filter(policies, self.trap_action)
         self._setup_loop()
+        pid, self.notify_fd = self._spawn(path, argv, envp, CLONE_NAMESPACES if namespaces else 0,
+                                          root=root, stdio=stdio, ctty=ctty)
+        lib.rp_notify_set_sync_wakeup(self.notify_fd)  # best effort: Linux >= 6.6
+        return pid
+
+    def spawn_joined(self, path: bytes, argv: list[bytes], envp: list[bytes], init_pid: int,
+                     stdio: tuple[int, int, int], ctty: bool = False) -> int:
+        """Start another process in the running sandbox (an OCI exec).
+
+        It joins init's namespaces (pid through this process's
+        pid_for_children, the rest by setns in the child) and is seized
+        and filtered like init. Its filter has a listener of its own,
+        served from the loop (`_serve_listener`). Returns its host pid.
+        """
+        pidfd = _check(lib.rp_pidfd_open(init_pid), "pidfd_open(init)")
+        own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _check(lib.rp_setns(pidfd, CLONE_NEWPID), "setns(pid)")
+            try:
+                pid, listener = self._spawn(path, argv, envp, 0, join_pidfd=pidfd, stdio=stdio,
+                                            ctty=ctty)
+            finally:
+                _check(lib.rp_setns(own_pidns, CLONE_NEWPID), "setns(back)")
+        finally:
+            os.close(pidfd)
+            os.close(own_pidns)
+        lib.rp_notify_set_sync_wakeup(listener)
+        self.watch(listener, lambda events: self._serve_listener(listener, events))
+        return pid
+
+    def _serve_listener(self, listener: int, events: int) -> int:
+        """One notification from an exec'd process's listener. Answers are sent
+        through `notify_fd`, so it names this listener while the call is served."""
+        if events & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+            self.unwatch(listener)   # every process of that filter is gone
+            os.close(listener)
+            return self.sentry.finished
+        own, self.notify_fd = self.notify_fd, listener
+        try:
+            return lib.rp_serve_notification(listener)
+        finally:
+            self.notify_fd = own
+
+    def _spawn(self, path: bytes, argv: list[bytes], envp: list[bytes], clone_flags: int, *,
+               root: bytes | None = None, join_pidfd: int = -1,
+               stdio: tuple[int, int, int] | None = None, ctty: bool = False) -> tuple[int, int]:
+        """Clone a workload process, seize it, take its listener: (pid, listener fd)."""
+        bpf = self._bpf
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         keep = [ffi.new("char[]", a) for a in argv + envp + [path]]
+        c_root = ffi.new("char[]", root) if root is not None else ffi.NULL
+        c_stdio = ffi.new("int32_t[3]", list(stdio)) if stdio is not None else ffi.NULL
         c_argv = ffi.new("char *[]", keep[: len(argv)] + [ffi.NULL])
         c_envp = ffi.new("char *[]", keep[len(argv): len(argv) + len(envp)] + [ffi.NULL])
         c_bpf = ffi.from_buffer(bpf)
+        c_profile = ffi.from_buffer(self.profile_bpf) if self.profile_bpf else ffi.NULL
         spawn = ffi.new("struct rp_spawn *", {
             "path": keep[-1], "argv": c_argv, "envp": c_envp, "bpf": c_bpf,
             "bpf_len": len(bpf) // 8,
             "filter_flags": SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-            "clone_flags": CLONE_NAMESPACES if namespaces else 0,
+            "clone_flags": clone_flags,
             "sync_fd": child_sock.fileno(),
             "cpu": -1 if self.pin_cpu is None else self.pin_cpu,
+            "root": c_root,
+            "join_pidfd": join_pidfd,
+            "stdio": c_stdio,
+            "ctty": 1 if ctty else 0,
+            "profile_bpf": c_profile,
+            "profile_bpf_len": len(self.profile_bpf) // 8 if self.profile_bpf else 0,
         })
         pid = lib.rp_spawn_workload(spawn)
         child_sock.close()
         if pid < 0:
+            parent_sock.close()
             raise OSError(-pid, f"cannot start the workload: {os.strerror(-pid)}")
         try:
             self._ptrace(PTRACE_SEIZE, pid, 0, PTRACE_OPTIONS)
@@ -146,10 +215,11 @@ class Interposer(abc.ABC):
             reply = _recv_exact(parent_sock, 4)
             listener = struct.unpack("<i", reply)[0]
             if listener < 0:
-                raise OSError(-listener, f"the workload could not load its seccomp filter: "
+                raise OSError(-listener, f"the workload could not enter its namespaces or root, "
+                                         f"or load its seccomp filter: "
                                          f"{os.strerror(-listener)}")
             pidfd = lib.rp_pidfd_open(pid)
-            self.notify_fd = _check(lib.rp_pidfd_getfd(pidfd, listener), "pidfd_getfd(listener)")
+            notify_fd = _check(lib.rp_pidfd_getfd(pidfd, listener), "pidfd_getfd(listener)")
             os.close(pidfd)
         except BaseException:
             os.kill(pid, signal.SIGKILL)
@@ -157,8 +227,7 @@ class Interposer(abc.ABC):
             raise
         finally:
             parent_sock.close()
-        lib.rp_notify_set_sync_wakeup(self.notify_fd)  # best effort: Linux >= 6.6
-        return pid
+        return pid, notify_fd
 
     def _setup_loop(self) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})

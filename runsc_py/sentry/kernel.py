@@ -51,6 +51,8 @@ class Kernel:
         self._init_fate: int | None = None   # the signal the sentry killed init with
         self.current: Task | None = None     # the task whose syscall is being answered
         self._gofer_socket = gofer_socket
+        self.on_process_exit = None          # callback(process, wait status): the OCI exec waiter
+        self.init_capabilities = None        # process.capabilities of an OCI spec (process issue)
         vfs.caller_creds = self._caller_creds
         vfs.caller_root = self._caller_root
 
@@ -64,14 +66,55 @@ class Kernel:
 
     def run(self, argv: list[str], env: dict[str, str], cwd: str) -> int:
         """Run argv as the sandbox's init; returns its wait status."""
+        self.spawn(argv, env, cwd)
+        return self.serve()
+
+    def spawn(self, argv: list[str], env: dict[str, str], cwd: str, *,
+              root: str | None = None, creds: Credentials | None = None,
+              stdio: tuple[int, int, int] | None = None, ctty: bool = False) -> int:
+        """Start argv as the sandbox's init, stopped at its first exec until
+        `serve` runs the loop (so a container is created before it starts).
+
+        `root` is the host directory the workload's host root becomes,
+        read-only (a container's rootfs); `creds` its credentials
+        (default: the caller's); `stdio` host fds for its 0-2, and `ctty`
+        to make them its controlling terminal. Returns init's host pid.
+        """
         path = self.find_command(argv[0], env.get("PATH", DEFAULT_PATH), cwd)
         envp = [os.fsencode(f"{k}={v}") for k, v in env.items()]
         self.platform.set_fast_path(self.strace is None)
         host_pid = self.platform.start(self, os.fsencode(path), [os.fsencode(a) for a in argv],
-                                       envp, self.table.policies(), self.namespaces)
-        self._register_init(host_pid, cwd)
+                                       envp, self.table.policies(), self.namespaces,
+                                       root=None if root is None else os.fsencode(root),
+                                       stdio=stdio, ctty=ctty)
+        self._register_init(host_pid, cwd, creds, all_stdio=stdio is not None)
         self.tasks.init.exe = self.vfs.resolve(cwd, path).path   # what /proc/1/exe names
         self.tasks.init.comm = os.fsencode(os.path.basename(path))[:15]
+        return host_pid
+
+    def spawn_joined(self, argv: list[str], env: dict[str, str], cwd: str, creds: Credentials,
+                     stdio: tuple[int, int, int], ctty: bool = False) -> Process:
+        """Start argv in the running sandbox beside init (an OCI exec): the
+        same namespaces, the same sentry. `stdio` are host fds for its 0-2."""
+        init = self.tasks.init
+        init_host = self.tasks.host_pid_of(init.vpid) if init else None
+        if init_host is None:
+            raise ProcessLookupError(errno.ESRCH, "the sandbox's init has exited")
+        path = self.find_command(argv[0], env.get("PATH", DEFAULT_PATH), cwd)
+        envp = [os.fsencode(f"{k}={v}") for k, v in env.items()]
+        host_pid = self.platform.spawn_joined(os.fsencode(path), [os.fsencode(a) for a in argv],
+                                              envp, init_host, stdio, ctty)
+        fds = FdTable(limit=_nofile_limit())
+        for fd in (0, 1, 2):
+            fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
+        proc = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds,
+                       self.vfs.resolve(cwd, path).path, os.fsencode(os.path.basename(path))[:15])
+        proc.pidfd = os.pidfd_open(host_pid)
+        self._add_task(Task(host_pid, proc.vpid, proc))
+        return proc
+
+    def serve(self) -> int:
+        """Run the event loop until init is reaped; returns its wait status."""
         if self._gofer_socket is not None:
             self.platform.watch(self._gofer_socket.fileno(), self._on_gofer_event)
         self.platform.run()
@@ -91,12 +134,13 @@ class Kernel:
                 return cand
         raise FileNotFoundError(errno.ENOENT, f"{name}: command not found in the sandbox")
 
-    def _register_init(self, host_pid: int, cwd: str) -> None:
+    def _register_init(self, host_pid: int, cwd: str, creds: Credentials | None,
+                       all_stdio: bool = False) -> None:
         fds = FdTable(limit=_nofile_limit())
         for fd in (0, 1, 2):
-            if _is_open(fd):
+            if all_stdio or _is_open(fd):
                 fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
-        init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), Credentials(
+        init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds or Credentials(
             uid=os.getuid(), euid=os.geteuid(), suid=os.geteuid(),
             gid=os.getgid(), egid=os.getegid(), sgid=os.getegid(),
             fsuid=os.geteuid(), fsgid=os.getegid()))
@@ -230,6 +274,8 @@ class Kernel:
             if proc is self.tasks.init:
                 self.exit_status = self._init_fate or status
                 self._kill_all()  # as when a pid namespace's init dies
+            if self.on_process_exit is not None:
+                self.on_process_exit(proc, status)
         if self.exit_status is not None and len(self.tasks) == 0:
             self.finished = 1
 

@@ -1,0 +1,97 @@
+"""`runsc-py create`: a container whose init exists but has not run yet.
+
+Order matters to engines: the spec is read first (a bad one touches
+nothing), the id is claimed by mkdir, the cgroup is made, the sandbox
+process is forked and boots, the createRuntime hooks run, and the pid file
+is written last. Any failure undoes all of it.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+from runsc_py.oci import cgroup as cgroups
+from runsc_py.oci import spec as specs
+from runsc_py.oci.hooks import run_hooks
+from runsc_py.oci.state import Container, ContainerError, check_id, now_rfc3339, write_pid_file
+
+
+def run_create(args, log) -> int:
+    container = create_container(args, log)
+    container.unlock()
+    return 0
+
+
+def create_container(args, log) -> Container:
+    check_id(args.id)
+    bundle = os.path.abspath(args.bundle or ".")
+    spec = specs.load(bundle)
+    if args.preserve_fds:
+        raise ContainerError("--preserve-fds is not supported: the sandbox passes only stdio")
+    if spec.process.terminal and not args.console_socket:
+        raise ContainerError("process.terminal is true but no --console-socket was given "
+                             "(the pty's master is sent there)")
+    if args.console_socket and not spec.process.terminal:
+        raise ContainerError("--console-socket was given but process.terminal is false")
+    container = Container.make(args.root, args.id)
+    pid = 0
+    cgroup = None
+    try:
+        container.record = {
+            "ociVersion": spec.oci_version, "id": args.id, "status": "creating",
+            "bundle": bundle, "rootfs": spec.root_path, "created": now_rfc3339(),
+            "annotations": spec.annotations, "pid": 0,
+            "cgroup": cgroups.resolve_path(spec.cgroups_path, args.id),
+        }
+        container.save()
+        cgroup = cgroups.Cgroup(container.record["cgroup"])
+        cgroup.create()
+        cgroup.apply(spec.limits, spec.cpu_shares)
+        pid = _fork_sandbox(spec, container, cgroup.path, args, log)
+        container.record.update(pid=pid, status="created",
+                                pid_start=_start_time(pid))
+        container.save()
+        state = container.oci_state()
+        run_hooks("prestart", spec.hooks.get("prestart", []), state)
+        run_hooks("createRuntime", spec.hooks.get("createRuntime", []), state)
+        run_hooks("createContainer", spec.hooks.get("createContainer", []), state)
+        if args.pid_file:
+            write_pid_file(args.pid_file, pid)
+    except BaseException:
+        if pid:
+            with contextlib.suppress(ProcessLookupError, ChildProcessError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        if cgroup is not None:
+            cgroup.destroy()
+        container.remove()
+        raise
+    return container
+
+
+def _fork_sandbox(spec, container: Container, cgroup_path: str, args, log) -> int:
+    """Fork the sandbox process; returns its pid once it has booted."""
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        container.unlock()  # the lock is this command's, not the sandbox's
+        from runsc_py.sandbox.sandbox import sandbox_main
+
+        sandbox_main(spec, container.id, container.control_path, cgroup_path, args, log, write_end)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as ready:   # one line: the gofer inherits the pipe too
+        answer = ready.readline().decode(errors="replace").rstrip("\n")
+    if answer != "ok":
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        why = answer.removeprefix("error: ") or "the sandbox died while starting (see --log)"
+        raise ContainerError(f"cannot start container {container.id}: {why}")
+    return pid
+
+
+def _start_time(pid: int):
+    from runsc_py.oci.state import process_start_time
+
+    return process_start_time(pid)

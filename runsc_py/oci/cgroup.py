@@ -1,0 +1,217 @@
+"""The cgroup around a whole sandbox (sentry, gofer and workload).
+
+The host enforces `linux.resources` here; the sentry only reports them.
+Cgroup v2 where /sys/fs/cgroup is the unified hierarchy; otherwise the v1
+controllers (this VM is hybrid: v1 controllers, an empty v2 tree for
+systemd). The freezer is how `pause` stops the sandbox: the sentry is
+frozen with its workload, so pause/resume/stats never go through it.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import time
+
+from runsc_py.sentry.limits import SandboxLimits
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer")
+
+
+class CgroupError(Exception):
+    pass
+
+
+def unified() -> bool:
+    return os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+
+
+def resolve_path(cgroups_path: str, cid: str) -> str:
+    """linux.cgroupsPath → a path below each hierarchy's root.
+
+    `slice:prefix:name` is systemd's form (--systemd-cgroup; we manage it
+    as a plain directory `slice/prefix-name.scope`); empty means
+    `/runsc-py/ID`; a relative path is placed under `/runsc-py`.
+    """
+    if not cgroups_path:
+        return f"/runsc-py/{cid}"
+    if ":" in cgroups_path:
+        slice_, prefix, name = (cgroups_path.split(":") + ["", ""])[:3]
+        return "/" + "/".join(p for p in (slice_ or "system.slice", f"{prefix}-{name}.scope") if p)
+    if not cgroups_path.startswith("/"):
+        return "/runsc-py/" + cgroups_path
+    return cgroups_path
+
+
+class Cgroup:
+    def __init__(self, path: str):
+        self.path = path
+        self.v2 = unified()
+
+    def dirs(self) -> dict[str, str]:
+        rel = self.path.lstrip("/")
+        if self.v2:
+            return {"unified": os.path.join(CGROUP_ROOT, rel)}
+        return {c: os.path.join(CGROUP_ROOT, c, rel) for c in V1_CONTROLLERS
+                if os.path.isdir(os.path.join(CGROUP_ROOT, c))}
+
+    def create(self) -> None:
+        for controller, d in self.dirs().items():
+            self._makedirs(controller, d)
+
+    def _makedirs(self, controller: str, d: str) -> None:
+        parent = os.path.dirname(d)
+        if not os.path.isdir(parent):
+            self._makedirs(controller, parent)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(d)
+        if controller == "cpuset":  # a v1 cpuset starts empty: take the parent's
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if not _read(os.path.join(d, name)):
+                    _write(os.path.join(d, name), _read(os.path.join(parent, name)))
+        if controller == "unified":
+            with contextlib.suppress(OSError):
+                wanted = {"memory", "cpu", "cpuset", "pids"} & set(
+                    _read(os.path.join(parent, "cgroup.controllers")).split())
+                _write(os.path.join(parent, "cgroup.subtree_control"),
+                       " ".join("+" + c for c in sorted(wanted)))
+
+    def join(self, pid: int) -> None:
+        for d in self.dirs().values():
+            _write(os.path.join(d, "cgroup.procs"), str(pid))
+
+    def apply(self, limits: SandboxLimits, cpu_shares: int | None = None) -> None:
+        """Write the limits; a limit the kernel refuses is an error naming it."""
+        if self.v2:
+            self._apply_v2(limits, cpu_shares)
+        else:
+            self._apply_v1(limits, cpu_shares)
+
+    def _apply_v1(self, limits: SandboxLimits, cpu_shares: int | None) -> None:
+        d = self.dirs()
+        if limits.memory_bytes is not None and "memory" in d:
+            _set(d["memory"], "memory.limit_in_bytes", limits.memory_bytes)
+            memsw = os.path.join(d["memory"], "memory.memsw.limit_in_bytes")
+            if limits.swap_bytes is not None and os.path.exists(memsw):
+                _set(d["memory"], "memory.memsw.limit_in_bytes",
+                     limits.memory_bytes + limits.swap_bytes)
+        if "cpu" in d:
+            if limits.cpus is not None:
+                period = 100000
+                _set(d["cpu"], "cpu.cfs_period_us", period)
+                _set(d["cpu"], "cpu.cfs_quota_us", int(limits.cpus * period))
+            if cpu_shares:
+                _set(d["cpu"], "cpu.shares", cpu_shares)
+        if limits.cpuset is not None and "cpuset" in d:
+            _set(d["cpuset"], "cpuset.cpus", ",".join(map(str, limits.cpuset)))
+        if limits.pids is not None and "pids" in d:
+            _set(d["pids"], "pids.max", limits.pids)
+
+    def _apply_v2(self, limits: SandboxLimits, cpu_shares: int | None) -> None:
+        d = self.dirs()["unified"]
+        if limits.memory_bytes is not None:
+            _set(d, "memory.max", limits.memory_bytes)
+            if limits.swap_bytes is not None:
+                _set(d, "memory.swap.max", limits.swap_bytes)
+        if limits.cpus is not None:
+            _set(d, "cpu.max", f"{int(limits.cpus * 100000)} 100000")
+        if cpu_shares:
+            _set(d, "cpu.weight", 1 + ((cpu_shares - 2) * 9999) // 262142)
+        if limits.cpuset is not None:
+            _set(d, "cpuset.cpus", ",".join(map(str, limits.cpuset)))
+        if limits.pids is not None:
+            _set(d, "pids.max", limits.pids)
+
+    # -- freezer -----------------------------------------------------------
+
+    def freeze(self, frozen: bool) -> None:
+        d = self.dirs()
+        if self.v2:
+            _set(d["unified"], "cgroup.freeze", 1 if frozen else 0)
+            return
+        if "freezer" not in d:
+            raise CgroupError("this host has no freezer cgroup: pause is not possible")
+        _set(d["freezer"], "freezer.state", "FROZEN" if frozen else "THAWED")
+        want = "FROZEN" if frozen else "THAWED"
+        for _ in range(200):  # FREEZING settles quickly for a handful of tasks
+            if _read(os.path.join(d["freezer"], "freezer.state")) == want:
+                return
+            time.sleep(0.005)
+        raise CgroupError(f"the sandbox's cgroup did not become {want}")
+
+    # -- stats ---------------------------------------------------------------
+
+    def stats(self) -> dict:
+        d = self.dirs()
+        if self.v2:
+            u = d["unified"]
+            cpu = {k: int(v) for k, v in (line.split() for line in
+                                          _read(os.path.join(u, "cpu.stat")).splitlines())}
+            return _stats(cpu.get("usage_usec", 0) * 1000, _int(u, "memory.current"),
+                          _int(u, "memory.max"), _int(u, "pids.current"), _int(u, "pids.max"))
+        return _stats(_int(d.get("cpuacct", ""), "cpuacct.usage"),
+                      _int(d.get("memory", ""), "memory.usage_in_bytes"),
+                      _int(d.get("memory", ""), "memory.limit_in_bytes"),
+                      _int(d.get("pids", ""), "pids.current"), _int(d.get("pids", ""), "pids.max"))
+
+    def memory_limit(self) -> int:
+        d = self.dirs()
+        if self.v2:
+            return _int(d["unified"], "memory.max")
+        return _int(d.get("memory", ""), "memory.limit_in_bytes")
+
+    def procs(self) -> list[int]:
+        d = next(iter(self.dirs().values()))
+        return [int(p) for p in _read(os.path.join(d, "cgroup.procs")).split()]
+
+    def destroy(self) -> None:
+        """Remove the leaf directories, killing what is left (the sandbox is gone)."""
+        for d in self.dirs().values():
+            for _ in range(100):
+                try:
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY:
+                        break
+                    for pid in _read(os.path.join(d, "cgroup.procs")).split():
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(int(pid), 9)
+                    time.sleep(0.01)
+
+
+def _stats(cpu_ns: int, mem: int, mem_limit: int, pids: int, pids_limit: int) -> dict:
+    return {"cpu": {"usage": {"total": cpu_ns}},
+            "memory": {"usage": {"usage": mem, "limit": mem_limit}},
+            "pids": {"current": pids, "limit": pids_limit}}
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def _int(d: str, name: str) -> int:
+    text = _read(os.path.join(d, name)) if d else ""
+    try:
+        return int(text)
+    except ValueError:
+        return 0  # "max", or missing
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _set(d: str, name: str, value) -> None:
+    try:
+        _write(os.path.join(d, name), str(value))
+    except OSError as exc:
+        raise CgroupError(f"cannot set {name}={value} in {d}: {exc.strerror}") from None

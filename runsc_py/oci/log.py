@@ -1,0 +1,54 @@
+"""`--log`/`--log-format`: logrus-style lines, as containerd's shim reads them.
+
+The shim reports the last `"level":"error"` line of the log as the reason
+an OCI call failed, so every failure is logged once, in words a user can
+act on. Errors also go to stderr for people at a terminal.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import sys
+
+LEVELS = ("debug", "info", "warning", "error")
+
+
+class Log:
+    def __init__(self, path: str | None = None, fmt: str = "text", debug: bool = False):
+        self.path = path
+        self.fmt = fmt
+        self.debug_enabled = debug
+
+    def line(self, level: str, msg: str) -> str:
+        now = datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
+        if self.fmt == "json":
+            return json.dumps({"level": level, "msg": msg, "time": now}) + "\n"
+        return f'time="{now}" level={level} msg={json.dumps(msg)}\n'
+
+    def write(self, level: str, msg: str) -> None:
+        if level == "debug" and not self.debug_enabled:
+            return
+        if self.path:
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                try:
+                    os.write(fd, self.line(level, msg).encode())
+                finally:
+                    os.close(fd)
+            except OSError:
+                pass
+        if level == "error" or (level == "warning" and not self.path):
+            sys.stderr.write(f"runsc-py: {msg}\n")
+
+    def debug(self, msg: str) -> None:
+        self.write("debug", msg)
+
+    def info(self, msg: str) -> None:
+        self.write("info", msg)
+
+    def warning(self, msg: str) -> None:
+        self.write("warning", msg)
+
+    def error(self, msg: str) -> None:
+        self.write("error", msg)

@@ -1,0 +1,368 @@
+"""config.json: parsed into plain objects, validated, and refused where not honoured.
+
+Everything a runtime could silently ignore is decided here, once: a field
+is either carried into a `ContainerSpec` (and honoured by the sandbox), or
+accepted with a documented reason it changes nothing for a sentry-kernel
+(`IGNORED_NOTES`), or refused with a `SpecError` naming the field. The
+message of a `SpecError` is what containerd shows after "OCI runtime
+create failed:", so it says what to change.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import resource
+
+from runsc_py.sentry.limits import SandboxLimits
+from runsc_py.sentry.mounts import MountError, MountSpec
+
+
+class SpecError(ValueError):
+    """config.json asks for something malformed or not honoured."""
+
+
+@dataclasses.dataclass(frozen=True)
+class User:
+    uid: int = 0
+    gid: int = 0
+    umask: int | None = None
+    additional_gids: tuple[int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Rlimit:
+    name: str          # "RLIMIT_NOFILE"
+    resource: int      # resource.RLIMIT_NOFILE
+    soft: int
+    hard: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    """process.capabilities, as sets of names ("CAP_NET_RAW"); applied to
+    init's credentials when they carry capability sets (process issue)."""
+    bounding: frozenset[str] = frozenset()
+    effective: frozenset[str] = frozenset()
+    inheritable: frozenset[str] = frozenset()
+    permitted: frozenset[str] = frozenset()
+    ambient: frozenset[str] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True)
+class Hook:
+    path: str
+    args: tuple[str, ...]
+    env: tuple[str, ...]
+    timeout: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessSpec:
+    args: tuple[str, ...]
+    env: dict[str, str]
+    cwd: str
+    user: User
+    terminal: bool = False
+    console_size: tuple[int, int] | None = None   # (height, width)
+    rlimits: tuple[Rlimit, ...] = ()
+    capabilities: Capabilities | None = None
+    no_new_privileges: bool = False
+    oom_score_adj: int | None = None
+
+
+@dataclasses.dataclass
+class ContainerSpec:
+    oci_version: str
+    root_path: str              # absolute host path of the rootfs
+    root_readonly: bool
+    process: ProcessSpec
+    hostname: str = ""
+    domainname: str = ""
+    mounts: list[MountSpec] = dataclasses.field(default_factory=list)
+    hooks: dict[str, list[Hook]] = dataclasses.field(default_factory=dict)
+    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
+    limits: SandboxLimits = dataclasses.field(default_factory=SandboxLimits)
+    cpu_shares: int | None = None
+    netns_path: str | None = None      # a network namespace to join (for --network=host)
+    masked_paths: list[str] = dataclasses.field(default_factory=list)
+    readonly_paths: list[str] = dataclasses.field(default_factory=list)
+    sysctl: dict[str, str] = dataclasses.field(default_factory=dict)
+    cgroups_path: str = ""
+    devices: list[dict] = dataclasses.field(default_factory=list)
+    seccomp: object | None = None      # runsc_py.oci.seccomp.Profile
+
+
+HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
+              "poststart", "poststop")
+# Namespaces the sentry always gives the workload (its own pid, mount, ipc,
+# uts, network; cgroup views are the sentry's): asking for them is honoured.
+OWN_NAMESPACES = {"pid", "mount", "ipc", "uts", "network", "cgroup"}
+# Device nodes the sentry's devfs provides (linux.devices may list them).
+DEVFS_DEVICES = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+                 "/dev/tty", "/dev/console", "/dev/ptmx"}
+# Accepted because a sentry-kernel makes them moot (docs/architecture.md, "OCI").
+IGNORED_NOTES = {
+    "process.apparmorProfile": "the workload talks to the sentry, not to host LSMs",
+    "linux.mountLabel": "no SELinux labels inside the sentry",
+    "linux.rootfsPropagation": "the sandbox's mounts are the sentry's; nothing propagates",
+    "linux.resources.devices": "device access is what the sentry's devfs has",
+}
+
+
+def load(bundle: str) -> ContainerSpec:
+    """Read and validate BUNDLE/config.json."""
+    path = os.path.join(bundle, "config.json")
+    try:
+        with open(path, "rb") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        raise SpecError(f"no config.json in bundle {bundle!r} (runsc-py spec writes a default one)")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path} is not valid JSON: {exc}")
+    if not isinstance(doc, dict):
+        raise SpecError(f"{path} must hold a JSON object")
+    return parse(doc, bundle)
+
+
+def parse(doc: dict, bundle: str) -> ContainerSpec:
+    version = _get(doc, "ociVersion", str, "")
+    if not version.startswith("1."):
+        raise SpecError(f"ociVersion {version!r} is not supported (runsc-py reads 1.x specs)")
+    root = _get(doc, "root", dict, None)
+    if root is None or not _get(root, "path", str, ""):
+        raise SpecError("config.json has no root.path (the container's rootfs)")
+    root_path = os.path.join(os.path.abspath(bundle), root["path"])
+    if not os.path.isdir(root_path):
+        raise SpecError(f"rootfs {root_path!r} does not exist or is not a directory")
+    linux = _get(doc, "linux", dict, {})
+    _refuse_unknown_linux(linux)
+    spec = ContainerSpec(
+        oci_version=version,
+        root_path=os.path.realpath(root_path),
+        root_readonly=bool(root.get("readonly", False)),
+        process=_process(_get(doc, "process", dict, None)),
+        hostname=_get(doc, "hostname", str, ""),
+        domainname=_get(doc, "domainname", str, ""),
+        mounts=[_mount(m, bundle) for m in _get(doc, "mounts", list, [])],
+        hooks=_hooks(_get(doc, "hooks", dict, {})),
+        annotations=_str_dict(_get(doc, "annotations", dict, {}), "annotations"),
+        masked_paths=_paths(linux, "maskedPaths"),
+        readonly_paths=_paths(linux, "readonlyPaths"),
+        sysctl=_str_dict(_get(linux, "sysctl", dict, {}), "linux.sysctl"),
+        cgroups_path=_get(linux, "cgroupsPath", str, ""),
+        devices=_devices(_get(linux, "devices", list, [])),
+    )
+    spec.limits, spec.cpu_shares = resources(_get(linux, "resources", dict, {}))
+    spec.netns_path = _namespaces(_get(linux, "namespaces", list, []))
+    seccomp = _get(linux, "seccomp", dict, None)
+    if seccomp:
+        from runsc_py.oci.seccomp import parse as parse_seccomp
+
+        spec.seccomp = parse_seccomp(seccomp)
+    return spec
+
+
+def _process(proc: dict | None) -> ProcessSpec:
+    if proc is None:
+        raise SpecError("config.json has no process (what the container runs)")
+    args = _get(proc, "args", list, [])
+    if not args or not all(isinstance(a, str) for a in args):
+        raise SpecError("process.args must be a non-empty list of strings")
+    env: dict[str, str] = {}
+    for item in _get(proc, "env", list, []):
+        if not isinstance(item, str) or "=" not in item:
+            raise SpecError(f"process.env entry {item!r} is not KEY=VALUE")
+        key, value = item.split("=", 1)
+        env[key] = value
+    cwd = _get(proc, "cwd", str, "/")
+    if not cwd.startswith("/"):
+        raise SpecError(f"process.cwd {cwd!r} must be an absolute path")
+    if _get(proc, "selinuxLabel", str, ""):
+        raise SpecError("process.selinuxLabel is not supported (the sentry has no SELinux)")
+    size = _get(proc, "consoleSize", dict, None)
+    adj = proc.get("oomScoreAdj")
+    if adj is not None and not (isinstance(adj, int) and -1000 <= adj <= 1000):
+        raise SpecError(f"process.oomScoreAdj {adj!r} must be an integer in [-1000, 1000]")
+    return ProcessSpec(
+        args=tuple(args), env=env, cwd=cwd, user=_user(_get(proc, "user", dict, {})),
+        terminal=bool(proc.get("terminal", False)),
+        console_size=(int(size.get("height", 0)), int(size.get("width", 0))) if size else None,
+        rlimits=tuple(_rlimit(r) for r in _get(proc, "rlimits", list, [])),
+        capabilities=_capabilities(_get(proc, "capabilities", dict, None)),
+        no_new_privileges=bool(proc.get("noNewPrivileges", False)),
+        oom_score_adj=adj,
+    )
+
+
+def _user(user: dict) -> User:
+    def ident(key: str) -> int:
+        value = user.get(key, 0)
+        if not isinstance(value, int) or not 0 <= value < 2**32 - 1:
+            raise SpecError(f"process.user.{key} {value!r} is not a valid id")
+        return value
+
+    gids = _get(user, "additionalGids", list, [])
+    if not all(isinstance(g, int) and g >= 0 for g in gids):
+        raise SpecError("process.user.additionalGids must be a list of ids")
+    umask = user.get("umask")
+    if umask is not None and not (isinstance(umask, int) and 0 <= umask <= 0o777):
+        raise SpecError(f"process.user.umask {umask!r} must be in [0, 0o777]")
+    return User(ident("uid"), ident("gid"), umask, tuple(gids))
+
+
+def _rlimit(item: dict) -> Rlimit:
+    name = item.get("type", "") if isinstance(item, dict) else ""
+    number = getattr(resource, name, None) if name.startswith("RLIMIT_") else None
+    if number is None:
+        raise SpecError(f"process.rlimits: unknown limit {name!r}")
+    soft, hard = item.get("soft"), item.get("hard")
+    if not isinstance(soft, int) or not isinstance(hard, int) or soft > hard:
+        raise SpecError(f"process.rlimits {name}: soft and hard must be integers, soft <= hard")
+    return Rlimit(name, number, soft, hard)
+
+
+def _capabilities(caps: dict | None) -> Capabilities | None:
+    if caps is None:
+        return None
+    sets = {}
+    for key in ("bounding", "effective", "inheritable", "permitted", "ambient"):
+        names = _get(caps, key, list, [])
+        bad = [n for n in names if not (isinstance(n, str) and n.startswith("CAP_"))]
+        if bad:
+            raise SpecError(f"process.capabilities.{key}: {bad[0]!r} is not a capability name")
+        sets[key] = frozenset(names)
+    return Capabilities(**sets)
+
+
+def _mount(item: dict, bundle: str) -> MountSpec:
+    """One `mounts` entry as the VFS's MountSpec, checked (a relative bind
+    source is relative to the bundle, as runc takes it)."""
+    if not isinstance(item, dict):
+        raise SpecError("mounts entries must be objects")
+    dest = item.get("destination", "")
+    if not isinstance(dest, str) or not dest.startswith("/"):
+        raise SpecError(f"mount destination {dest!r} must be an absolute path")
+    options = tuple(_get(item, "options", list, []))
+    source = _get(item, "source", str, "")
+    spec = MountSpec(dest, _get(item, "type", str, "") or "none", source, options)
+    if spec.is_bind and source and not source.startswith("/"):
+        spec = dataclasses.replace(spec, source=os.path.join(os.path.abspath(bundle), source))
+    try:
+        spec.check()
+    except MountError as exc:
+        raise SpecError(str(exc)) from None
+    return spec
+
+
+def _hooks(hooks: dict) -> dict[str, list[Hook]]:
+    out: dict[str, list[Hook]] = {}
+    for kind, items in hooks.items():
+        if kind not in HOOK_KINDS:
+            raise SpecError(f"hooks.{kind} is not a hook kind (known: {', '.join(HOOK_KINDS)})")
+        if not isinstance(items, list):
+            raise SpecError(f"hooks.{kind} must be a list")
+        for item in items:
+            path = item.get("path", "") if isinstance(item, dict) else ""
+            if not path.startswith("/"):
+                raise SpecError(f"hooks.{kind}: path {path!r} must be absolute")
+            timeout = item.get("timeout")
+            if timeout is not None and (not isinstance(timeout, int) or timeout <= 0):
+                raise SpecError(f"hooks.{kind}: timeout must be a positive number of seconds")
+            out.setdefault(kind, []).append(Hook(path, tuple(item.get("args") or [path]),
+                                                 tuple(item.get("env") or []), timeout))
+    return out
+
+
+def resources(res: dict) -> tuple[SandboxLimits, int | None]:
+    """linux.resources → what the sentry reports and the cgroup enforces."""
+    limits = SandboxLimits()
+    memory = _get(res, "memory", dict, {})
+    if memory.get("limit") is not None and memory["limit"] > 0:
+        limits.memory_bytes = int(memory["limit"])
+        swap = memory.get("swap")
+        if swap is not None and swap > 0:
+            if swap < limits.memory_bytes:
+                raise SpecError("linux.resources.memory.swap is memory+swap and must be at "
+                                "least memory.limit")
+            limits.swap_bytes = int(swap) - limits.memory_bytes
+    cpu = _get(res, "cpu", dict, {})
+    quota, period = cpu.get("quota"), cpu.get("period") or 100000
+    if quota is not None and quota > 0:
+        limits.cpus = quota / period
+    if cpu.get("cpus"):
+        limits.cpuset = parse_cpuset(cpu["cpus"])
+    pids = _get(res, "pids", dict, {})
+    if pids.get("limit") is not None and pids["limit"] > 0:
+        limits.pids = int(pids["limit"])
+    shares = cpu.get("shares")
+    return limits, (int(shares) if shares else None)
+
+
+def parse_cpuset(text: str) -> tuple[int, ...]:
+    cpus: set[int] = set()
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise SpecError(f"linux.resources.cpu.cpus {text!r} is not a CPU list like 0-1,3")
+    return tuple(sorted(cpus))
+
+
+def _namespaces(items: list) -> str | None:
+    netns = None
+    for item in items:
+        kind = item.get("type", "") if isinstance(item, dict) else ""
+        path = item.get("path", "")
+        if kind == "user":
+            raise SpecError("linux.namespaces: a user namespace is not supported (the sentry's "
+                            "credentials are its own); remove it or run rootful")
+        if kind not in OWN_NAMESPACES and kind != "time":
+            raise SpecError(f"linux.namespaces: unknown namespace type {kind!r}")
+        if path and kind == "network":
+            netns = path
+        elif path:
+            raise SpecError(f"linux.namespaces: joining an existing {kind} namespace ({path}) "
+                            "is not supported: each container is its own sandbox")
+    return netns
+
+
+def _devices(items: list) -> list[dict]:
+    for item in items:
+        path = item.get("path", "") if isinstance(item, dict) else ""
+        if path not in DEVFS_DEVICES:
+            raise SpecError(f"linux.devices: {path!r} is not a device the sandbox provides "
+                            f"(it provides {', '.join(sorted(DEVFS_DEVICES))})")
+    return items
+
+
+def _refuse_unknown_linux(linux: dict) -> None:
+    for key in ("uidMappings", "gidMappings"):
+        if linux.get(key):
+            raise SpecError(f"linux.{key}: user namespaces are not supported")
+    for key in ("intelRdt", "personality"):
+        if linux.get(key):
+            raise SpecError(f"linux.{key} is not supported by runsc-py")
+
+
+def _paths(linux: dict, key: str) -> list[str]:
+    paths = _get(linux, key, list, [])
+    if not all(isinstance(p, str) and p.startswith("/") for p in paths):
+        raise SpecError(f"linux.{key} must be a list of absolute paths")
+    return paths
+
+
+def _str_dict(d: dict, where: str) -> dict[str, str]:
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in d.items()):
+        raise SpecError(f"{where} must map strings to strings")
+    return dict(d)
+
+
+def _get(d: dict, key: str, kind: type, default):
+    value = d.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, kind):
+        raise SpecError(f"{key} must be a JSON {kind.__name__}, not {type(value).__name__}")
+    return value

@@ -1,0 +1,349 @@
+"""The sandbox process of one container: it becomes the container's sentry.
+
+`runsc-py create` forks this process and writes its pid as the
+container's: it lives as long as the workload and exits with the
+workload's status (code, or 128+signal), so an engine's shim (a child
+subreaper) reaps it as it would runc's init. Its life:
+
+1. boot: join the cgroup, fork the gofer on the rootfs, build the VFS,
+   create the Kernel from the spec, and spawn init, which stays stopped at
+   its first exec (its host root already the read-only rootfs);
+2. created: serve the control socket until `start` (or a kill);
+3. running: the sentry's event loop, with the control socket watched.
+
+Fds 0-2 are the container's stdio (the engine's pipes), passed to the
+workload untouched; the sandbox's own diagnostics go to the `--log` file.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+
+from runsc_py.oci import cgroup as cgroups
+from runsc_py.oci.log import Log
+from runsc_py.oci.spec import ContainerSpec
+from runsc_py.sandbox import control
+
+# Signals whose default action is to do nothing: a kill with one before
+# start changes nothing, as for runc's waiting init.
+HARMLESS = frozenset({signal.SIGCHLD, signal.SIGCONT, signal.SIGURG, signal.SIGWINCH})
+
+
+class Sandbox:
+    def __init__(self, spec: ContainerSpec, cid: str, control_path: str, flags, log: Log):
+        self.spec = spec
+        self.id = cid
+        self.control_path = control_path
+        self.flags = flags
+        self.log = log
+        self.kernel = None
+        self.init_pid = 0
+        self.gofer_pid = 0
+        self.listener = None
+        self.started = False
+        self.exit_now: int | None = None   # set when killed before start
+        self.execs: dict[int, object] = {}  # host pid of an exec'd process -> its waiter's socket
+        self.exec_hosts: dict[object, int] = {}  # its Process -> host pid
+
+    # -- 1. boot -------------------------------------------------------------
+
+    def boot(self, cgroup_path: str | None) -> None:
+        from runsc_py import platform
+        from runsc_py.cli.do import start_gofer
+        from runsc_py.sentry.mounts import build_vfs, gofer_roots
+        from runsc_py.gofer.client import GoferClient
+        from runsc_py.sentry.kernel import Kernel
+        from runsc_py.sentry.vfs import VFS
+        from runsc_py.syscalls.table import TABLE
+
+        spec = self.spec
+        if cgroup_path:
+            cgroups.Cgroup(cgroup_path).join(os.getpid())
+        if spec.process.oom_score_adj is not None:
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(spec.process.oom_score_adj))
+        # root.readonly: the rootfs read-only (EROFS); otherwise --overlay decides:
+        # memory (default) keeps the changes in the sentry, none writes the rootfs.
+        overlay = "none" if spec.root_readonly else self.flags.overlay
+        root_readonly = spec.root_readonly or overlay == "memory"
+        self.gofer_pid, gofer_sock = start_gofer(gofer_roots(spec.root_path, root_readonly,
+                                                             spec.mounts))
+        interposer = platform.create(self.flags.platform)
+        if spec.seccomp is not None:
+            from runsc_py._interpose import lib
+            from runsc_py.oci.seccomp import compile_profile
+
+            interposer.profile_bpf = compile_profile(spec.seccomp, (lib.RP_NR_INSTALL,))
+        kernel = Kernel(interposer, VFS(), TABLE,
+                        hostname=spec.hostname or "runsc-py", strace=_strace(self.flags, TABLE),
+                        gofer_socket=gofer_sock)
+        kernel.domainname = spec.domainname or "(none)"
+        kernel.limits = spec.limits
+        kernel.sysctl = dict(spec.sysctl)
+        kernel.init_capabilities = spec.process.capabilities  # applied by the process issue
+        build_vfs(GoferClient(gofer_sock), kernel, overlay, spec.mounts,
+                  masked=spec.masked_paths, readonly_paths=spec.readonly_paths,
+                  root_readonly=root_readonly)
+        self._check_cwd(kernel)
+        self.kernel = kernel
+        kernel.on_process_exit = self._exec_exited
+        stdio = self._console(spec.process.console_size) if spec.process.terminal else None
+        try:
+            self.init_pid = kernel.spawn(list(spec.process.args), spec.process.env,
+                                         spec.process.cwd, root=spec.root_path,
+                                         creds=self._creds(spec.process.user),
+                                         stdio=stdio, ctty=stdio is not None)
+        finally:
+            if stdio is not None:
+                os.close(stdio[0])
+        if spec.process.user.umask is not None:
+            kernel.tasks.init.fs.umask = spec.process.user.umask
+        self._apply_rlimits()
+        self.listener = control.listen(self.control_path)
+
+    def _console(self, size, socket_path: str | None = None) -> tuple[int, int, int]:
+        """A pty: the master goes to the console socket, the slave is returned as stdio."""
+        from runsc_py.oci.console import open_console, send_master
+
+        master, slave = open_console(size)
+        try:
+            send_master(socket_path or self.flags.console_socket, master)
+        except BaseException:
+            os.close(slave)
+            raise
+        finally:
+            os.close(master)
+        return (slave, slave, slave)
+
+    def _check_cwd(self, kernel) -> None:
+        from runsc_py.sentry.errors import SyscallError
+
+        try:
+            kernel.vfs.resolve("/", self.spec.process.cwd)
+        except SyscallError as exc:
+            raise RuntimeError(f"process.cwd {self.spec.process.cwd!r} does not exist in the "
+                               f"rootfs ({os.strerror(exc.errno)}); the rootfs is read-only, "
+                               "so create it in the image") from None
+
+    def _creds(self, u):
+        from runsc_py.sentry.tasks import Credentials
+
+        return Credentials(uid=u.uid, euid=u.uid, suid=u.uid, fsuid=u.uid,
+                           gid=u.gid, egid=u.gid, sgid=u.gid, fsgid=u.gid,
+                           groups=tuple(u.additional_gids))
+
+    def _apply_rlimits(self) -> None:
+        """Apply process.rlimits to init; above what the host lets us raise,
+        apply the host's hard limit and say so (rootful podman asks for
+        RLIMIT_NOFILE=1048576 on hosts where that is not allowed)."""
+        import resource
+
+        for rl in self.spec.process.rlimits:
+            try:
+                resource.prlimit(self.init_pid, rl.resource, (rl.soft, rl.hard))
+            except (OSError, ValueError):
+                _, host_hard = resource.getrlimit(rl.resource)
+                capped = (min(rl.soft, host_hard), min(rl.hard, host_hard))
+                self.log.warning(f"process.rlimits {rl.name}={rl.soft}:{rl.hard} is above what "
+                                 f"this host allows; applied {capped[0]}:{capped[1]}")
+                resource.prlimit(self.init_pid, rl.resource, capped)
+
+    # -- 2. created -----------------------------------------------------------
+
+    def wait_for_start(self) -> bool:
+        """Serve the CLI until `start` (True) or a kill ends the container (False)."""
+        while not self.started and self.exit_now is None:
+            control.serve_one(self.listener, self._handle)
+        return self.started
+
+    # -- 3. running -----------------------------------------------------------
+
+    def run(self) -> int:
+        from runsc_py.cli.do import exit_code
+
+        self.listener.setblocking(False)
+        self.kernel.platform.watch(self.listener.fileno(),
+                                   lambda _events: control.serve_one(self.listener, self._handle))
+        status = self.kernel.serve()
+        return exit_code(status)
+
+    # -- requests from the CLI --------------------------------------------------
+
+    def _handle(self, req: dict, fds: list[int], conn) -> dict:
+        op = req.get("op")
+        if op == "exec":
+            return self._exec(req, fds, conn)
+        for fd in fds:
+            os.close(fd)
+        if op == "signal-exec":
+            pid = int(req["pid"])
+            if pid in self.execs:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, int(req["signal"]))
+            return {}
+        if op == "start":
+            if self.started:
+                raise RuntimeError("the container has already started")
+            self.started = True
+            return {}
+        if op == "kill":
+            self._kill(int(req["signal"]), bool(req.get("all")))
+            return {}
+        if op == "ps":
+            return {"pids": self._host_pids()}
+        if op == "update":
+            self._update(req.get("limits", {}))
+            return {}
+        raise RuntimeError(f"unknown control request {op!r}")
+
+    def _exec(self, req: dict, fds: list[int], conn) -> dict:
+        """Start an OCI exec process; its waiter's connection stays open."""
+        from runsc_py.oci.spec import _process
+
+        try:
+            if not self.started or self.kernel.exit_status is not None:
+                raise RuntimeError("the container is not running")
+            if len(fds) != 3:
+                raise RuntimeError("exec needs the process's stdin, stdout and stderr")
+            process = _process(req.get("process"))
+            stdio = tuple(fds)
+            if process.terminal:
+                if not req.get("console_socket"):
+                    raise RuntimeError("exec --tty needs --console-socket")
+                stdio = self._console(process.console_size, req["console_socket"])
+            creds = self._creds(process.user)
+            try:
+                proc = self.kernel.spawn_joined(list(process.args), process.env, process.cwd,
+                                                creds, stdio, ctty=process.terminal)
+            finally:
+                if process.terminal:
+                    os.close(stdio[0])
+        finally:
+            for fd in fds:
+                os.close(fd)
+        host = self.kernel.tasks.host_pid_of(proc.vpid)
+        self.execs[host] = conn
+        self.exec_hosts[proc] = host
+        conn.setblocking(False)
+        self.kernel.platform.watch(conn.fileno(), lambda _ev: self._waiter_gone(host))
+        return {control.KEEP: True, "pid": host}
+
+    def _waiter_gone(self, host: int) -> None:
+        """The waiter's connection became readable: it only ever closes (SIGKILL)."""
+        conn = self.execs.pop(host, None)
+        if conn is None:
+            return
+        self.kernel.platform.unwatch(conn.fileno())
+        conn.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(host, signal.SIGKILL)
+
+    def _exec_exited(self, proc, status: int) -> None:
+        """Kernel.on_process_exit: tell an exec'd process's waiter its status."""
+        from runsc_py.cli.do import exit_code
+
+        host = self.exec_hosts.pop(proc, None)
+        conn = self.execs.pop(host, None) if host is not None else None
+        if conn is None:
+            return
+        self.kernel.platform.unwatch(conn.fileno())
+        with contextlib.suppress(OSError):
+            conn.setblocking(True)
+            conn.sendall(json.dumps({"exit": exit_code(status)}).encode() + b"\n")
+        conn.close()
+
+    def _kill(self, sig: int, everyone: bool) -> None:
+        if not self.started:
+            if sig == 0 or sig in HARMLESS:
+                return
+            self.exit_now = 128 + sig   # init never ran: it dies as runc's waiting init would
+            os.kill(self.init_pid, signal.SIGKILL)
+            return
+        kernel = self.kernel
+        targets = self._host_pids() if everyone else []
+        init_host = kernel.tasks.host_pid_of(kernel.tasks.init.vpid) if kernel.tasks.init else None
+        for pid in targets:
+            if pid != init_host:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+        if init_host is not None and sig != 0 and not kernel.apply_default_to_init(sig):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(init_host, sig)
+
+    def _host_pids(self) -> list[int]:
+        if self.kernel is None or not self.started:
+            return [self.init_pid]
+        tasks = self.kernel.tasks
+        return sorted(p for p in (tasks.host_pid_of(v) for v in list(tasks.processes)) if p)
+
+    def _update(self, limits: dict) -> None:
+        for key, value in limits.items():
+            if hasattr(self.kernel.limits, key):
+                setattr(self.kernel.limits, key, tuple(value) if isinstance(value, list) else value)
+
+
+def _strace(flags, table):
+    if not getattr(flags, "strace", False):
+        return None
+    from runsc_py.syscalls.strace import Strace
+
+    out = open(flags.strace_log, "a") if flags.strace_log else sys.stderr
+    return Strace(out, table)
+
+
+def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: str | None,
+                 flags, log: Log, ready_fd: int) -> None:
+    """The forked sandbox process; never returns."""
+    code = 1
+    try:
+        if log.path:
+            sys.stderr = open(log.path, "a", buffering=1)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if spec.process.terminal:
+            _release_stdio()
+        sandbox = Sandbox(spec, cid, control_path, flags, log)
+        try:
+            sandbox.boot(cgroup_path)
+        except Exception as exc:  # noqa: BLE001 - the reason goes back to `create`
+            os.write(ready_fd, f"error: {_reason(exc)}\n".encode())
+            raise SystemExit(1)
+        os.write(ready_fd, b"ok\n")
+        os.close(ready_fd)
+        if sandbox.wait_for_start():
+            code = sandbox.run()
+        else:
+            _reap(sandbox.init_pid)
+            code = sandbox.exit_now or 137
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # noqa: BLE001 - never return into the CLI
+        log.error(f"sandbox {cid}: {_reason(exc)}")
+    finally:
+        os._exit(code)
+
+
+def _release_stdio() -> None:
+    """With a terminal the workload's stdio is the pty: let go of the caller's.
+
+    go-runc reads `runc create`'s output until EOF when there is a console,
+    so the sandbox must not keep those pipes open (runc's init does the same)."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line: an OSError's own words (ours carry what failed), else the message."""
+    if isinstance(exc, OSError) and len(exc.args) >= 2:
+        return str(exc.args[1]) + (f": {exc.filename}" if exc.filename else "")
+    return (str(exc) or type(exc).__name__).replace("\n", " ")
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+

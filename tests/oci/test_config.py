@@ -1,0 +1,105 @@
+"""config.json fields reach the sandbox: resources, rlimits, oomScoreAdj, names."""
+from __future__ import annotations
+
+import json
+
+
+def _set(bundle, args, process=None, linux=None, **top):
+    doc = bundle.config(args)
+    doc["process"].update(process or {})
+    doc["linux"].update(linux or {})
+    doc.update(top)
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+
+
+def test_resources_become_the_sandbox_cgroup(bundle):
+    _set(bundle, ["sleep", "100"], linux={"resources": {
+        "memory": {"limit": 128 * 1024 * 1024}, "pids": {"limit": 64},
+        "cpu": {"quota": 50000, "period": 100000}}})
+    assert bundle.cli("run", "-d", "-b", str(bundle.path), "c1").returncode == 0
+    pid = bundle.state("c1")["pid"]
+    cg = "/sys/fs/cgroup/memory/runsc-py/c1"
+    assert int(open(f"{cg}/memory.limit_in_bytes").read()) == 128 * 1024 * 1024
+    assert pid in [int(p) for p in open(f"{cg}/cgroup.procs").read().split()]
+    assert open("/sys/fs/cgroup/pids/runsc-py/c1/pids.max").read().strip() == "64"
+    assert open("/sys/fs/cgroup/cpu/runsc-py/c1/cpu.cfs_quota_us").read().strip() == "50000"
+    stats = json.loads(bundle.cli("events", "--stats", "c1").stdout)["data"]
+    assert stats["pids"]["limit"] == 64
+
+
+def test_rlimits_and_oom_score_adj(bundle):
+    _set(bundle, ["sh", "-c", "ulimit -n; exec sleep 100"],
+         process={"rlimits": [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 512}],
+                  "oomScoreAdj": 500})
+    assert bundle.cli("run", "-d", "-b", str(bundle.path), "c1").returncode == 0
+    pid = bundle.state("c1")["pid"]
+    assert open(f"/proc/{pid}/oom_score_adj").read().strip() == "500"
+    workload = json.loads(bundle.cli("ps", "-f", "json", "c1").stdout)[0]
+    limits = open(f"/proc/{workload}/limits").read()
+    line = next(x for x in limits.splitlines() if x.startswith("Max open files"))
+    assert line.split()[3:5] == ["321", "512"]
+
+
+def test_rlimits_above_the_host_are_capped_with_a_warning(bundle):
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _set(bundle, ["true"], process={"rlimits": [
+        {"type": "RLIMIT_NOFILE", "soft": hard * 4, "hard": hard * 4}]})
+    log = bundle.path / "log"
+    proc = bundle.cli("--log", str(log), "run", "-b", str(bundle.path), "c1")
+    if proc.returncode == 0 and "above what this host allows" not in log.read_text():
+        return   # this host lets us raise it (CAP_SYS_RESOURCE): nothing to cap
+    assert proc.returncode == 0, proc.stdout
+    assert "RLIMIT_NOFILE" in log.read_text()
+
+
+def test_unknown_rlimit_and_bad_hook_are_refused(bundle):
+    _set(bundle, ["true"], process={"rlimits": [{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]})
+    proc = bundle.cli("create", "-b", str(bundle.path), "c1")
+    assert proc.returncode != 0 and "unknown limit 'RLIMIT_BOGUS'" in proc.stdout
+    _set(bundle, ["true"], process={"rlimits": []}, hooks={"sometime": []})
+    proc = bundle.cli("create", "-b", str(bundle.path), "c1")
+    assert proc.returncode != 0 and "hooks.sometime is not a hook kind" in proc.stdout
+
+
+def test_hostname(bundle):
+    _set(bundle, ["hostname"], hostname="web")
+    proc = bundle.cli("run", "-b", str(bundle.path), "c1")
+    assert proc.stdout == "web\n"
+
+
+def test_mounts_are_applied(bundle, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "in").write_text("from the host\n")
+    doc = bundle.config(["sh", "-c", "cat /data/in; echo out > /data/out; "
+                                     "echo t > /scratch/t && cat /scratch/t; cat /etc/secret"])
+    doc["mounts"] += [{"destination": "/data", "type": "bind", "source": str(shared),
+                       "options": ["rbind", "rw"]},
+                      {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs"}]
+    (bundle.path / "rootfs" / "etc" / "secret").write_text("hidden\n")
+    doc["linux"]["maskedPaths"] = ["/etc/secret"]
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    proc = bundle.cli("run", "-b", str(bundle.path), "m1")
+    assert "from the host" in proc.stdout and "t\n" in proc.stdout, proc.stdout
+    assert "hidden" not in proc.stdout
+    assert (shared / "out").read_text() == "out\n"
+
+
+def test_a_writable_root_keeps_changes_in_the_sandbox(bundle):
+    doc = bundle.config(["sh", "-c", "echo new > /etc/made && cat /etc/made"])
+    doc["root"]["readonly"] = False
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    proc = bundle.cli("run", "-b", str(bundle.path), "w1")
+    assert proc.returncode == 0 and proc.stdout == "new\n", proc.stdout
+    assert not (bundle.path / "rootfs" / "etc" / "made").exists()   # the overlay is in memory
+
+
+def test_a_bad_mount_is_refused_by_name(bundle):
+    doc = bundle.config(["true"])
+    doc["mounts"].append({"destination": "/x", "type": "bind", "source": "/no/such/dir",
+                          "options": ["rbind"]})
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    proc = bundle.cli("create", "-b", str(bundle.path), "b1")
+    assert proc.returncode != 0 and "/no/such/dir" in proc.stdout
