@@ -10,6 +10,9 @@ workload would have died with.
 """
 from __future__ import annotations
 
+import ctypes
+import functools
+import os
 import signal
 
 # Default action "terminate" or "core" (signal(7)); realtime signals terminate too.
@@ -46,3 +49,29 @@ def default_is_fatal(host_tid: int, sig: int) -> bool:
 
 def default_is_stop(host_tid: int, sig: int) -> bool:
     return sig in STOP_BY_DEFAULT and disposition(host_tid, sig) == "default"
+
+
+# -- signalfd: a host object; reads and polls run natively ---------------------
+
+SFD_CLOEXEC, SFD_NONBLOCK = 0o2000000, 0o4000
+_UNBLOCKABLE = (1 << (signal.SIGKILL - 1)) | (1 << (signal.SIGSTOP - 1))
+
+
+def host_signalfd(fd: int, mask: int, flags: int) -> int:
+    """signalfd(2) on the sentry's side: a new signalfd (fd -1) or a new mask for one.
+
+    A signalfd answers for the thread that *reads* it, not the one that made
+    it, so an object made here and installed in the workload reads the
+    workload's own pending signals. Its mask can never name SIGKILL/SIGSTOP.
+    """
+    mask_buf = ctypes.c_uint64(mask & ~_UNBLOCKABLE)
+    rc = _libc().signalfd(fd, ctypes.byref(mask_buf), flags)
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return rc
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
