@@ -30,7 +30,8 @@ def kill(ctx, pid, sig):
     if pid > 0:
         _check_permission(ctx, ctx.kernel.tasks.processes.get(pid), sig)
     init = ctx.kernel.tasks.init
-    hits_init = pid == init.vpid or (pid == 0 and ctx.process.pgid == init.pgid) or pid == -init.pgid
+    # kill(-1) never reaches init; kill(-pgid) and kill(0) reach its group
+    hits_init = pid == init.vpid or (pid == 0 and ctx.process.pgid == init.pgid) or (pid < -1 and -pid == init.pgid)
     return _to_init(ctx, sig) if hits_init else NATIVE
 
 
