@@ -27,15 +27,17 @@ STOP_BY_DEFAULT = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, sig
 
 
 def disposition(host_tid: int, sig: int) -> str:
-    """"handled", "ignored" or "default", from the host's view of the thread."""
+    """"handled", "ignored", "blocked" or "default", from the host's view of the thread."""
     if sig in (signal.SIGKILL, signal.SIGSTOP):
         return "default"
     masks = {}
     with open(f"/proc/{host_tid}/status", "rb") as f:
         for line in f:
-            if line.startswith((b"SigCgt:", b"SigIgn:")):
+            if line.startswith((b"SigCgt:", b"SigIgn:", b"SigBlk:")):
                 masks[line[:6]] = int(line.split()[1], 16)
     bit = 1 << (sig - 1)
+    if masks.get(b"SigBlk", 0) & bit:
+        return "blocked"  # it stays pending; the sentry decides again at its delivery
     if masks.get(b"SigCgt", 0) & bit:
         return "handled"
     if masks.get(b"SigIgn", 0) & bit:
