@@ -99,3 +99,12 @@ def signalfd4(ctx, fd, mask, sizemask, flags):
     host_fd = signals.host_signalfd(-1, sigmask, flags | signals.SFD_CLOEXEC)
     return install_new(ctx, OpenFile("signalfd", path="anon_inode:[signalfd]"), host_fd,
                        bool(flags & signals.SFD_CLOEXEC))
+
+
+def rt_sigqueueinfo(ctx, tgid, sig, info):
+    """As kill for one process; the host checks that a foreign si_code is negative."""
+    return kill(ctx, tgid, sig) if as_int(tgid) > 0 else NATIVE
+
+
+def rt_tgsigqueueinfo(ctx, tgid, tid, sig, info):
+    return tgkill(ctx, tgid, tid, sig)
