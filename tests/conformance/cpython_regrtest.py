@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import tempfile
 MODULES = ["test_subprocess", "test_signal", "test_threading", "test_wait3", "test_wait4",
            "test_fork1", "test_posix", "test_os"]
 RUNSC_PY = [sys.executable, "-m", "runsc_py.cli.main"]
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # "test_name (test.module.Class.test_name) ... ok", possibly with the outcome
 # on a later line when the test printed something in between.
 TEST_LINE = re.compile(r"^(\w+) \(([\w.]+)\)(?: \.\.\. |$)")
@@ -59,11 +61,13 @@ def _outcome(text: str) -> str | None:
 
 def run_module(module: str, platform: str | None, timeout: float, cwd: str) -> dict:
     argv = [sys.executable, "-m", "unittest", "-v", f"test.{module}"]
-    if platform is not None:
+    env = dict(os.environ)
+    if platform is not None:  # this checkout's runsc_py, from the temporary cwd too
         argv = RUNSC_PY + ["do", f"--platform={platform}", "--"] + argv
+        env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, errors="replace",
-                              timeout=timeout, cwd=cwd, stdin=subprocess.DEVNULL)
+                              timeout=timeout, cwd=cwd, stdin=subprocess.DEVNULL, env=env)
         output, code = proc.stdout + proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as exc:
         output, code = _text(exc.stdout) + _text(exc.stderr), "timeout"

@@ -104,3 +104,9 @@ def test_subreaper_adopts_orphans(platform):
             "os.close(w); os.wait()\n")
     r = sandboxed(platform, sys.executable, "-c", code)
     assert r.out == b"2 2\n", r
+
+
+def test_tasks_killed_mid_exec_do_not_take_the_sentry_down(platform, program):
+    r = sandboxed(platform, program("exec_killed"))
+    assert (r.code, r.out) == (0, b"done\n"), r
+    assert b"Traceback" not in r.err, r
