@@ -45,15 +45,26 @@ class Credentials:
     egid: int = 0
     sgid: int = 0
     groups: tuple[int, ...] = ()
-    fsuid: int = 0
-    fsgid: int = 0
-    cap_effective: int = ALL_CAPS
-    cap_permitted: int = ALL_CAPS
+    fsuid: int = -1                     # -1: the effective id, as after any set*id
+    fsgid: int = -1
+    cap_effective: int = -1             # -1: every capability for euid 0, none otherwise
+    cap_permitted: int = -1
     cap_inheritable: int = 0
     cap_bounding: int = ALL_CAPS
     cap_ambient: int = 0
     keep_caps: bool = False             # PR_SET_KEEPCAPS (cleared by exec)
     no_new_privs: bool = False          # PR_SET_NO_NEW_PRIVS (inherited, never cleared)
+
+    def __post_init__(self):
+        if self.fsuid == -1:
+            self.fsuid = self.euid
+        if self.fsgid == -1:
+            self.fsgid = self.egid
+        root_caps = ALL_CAPS if self.euid == 0 else 0
+        if self.cap_effective == -1:
+            self.cap_effective = root_caps
+        if self.cap_permitted == -1:
+            self.cap_permitted = root_caps
 
     @classmethod
     def for_user(cls, uid: int, gid: int, groups: tuple[int, ...] = ()) -> "Credentials":
