@@ -97,8 +97,8 @@ def capget(ctx, header, data):
 
 
 def capset(ctx, header, data):
-    words = _cap_header(ctx, header, data)
-    if words is None:
+    words = _cap_header(ctx, header, data or 1)  # an unknown version is EINVAL even with NULL data
+    if data == 0:
         raise SyscallError(errno.EFAULT)
     pid = struct.unpack("<i", ctx.read(header + 4, 4))[0]
     if pid not in (0, ctx.process.vpid):
