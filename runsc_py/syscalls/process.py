@@ -93,10 +93,28 @@ def pidfd_open(ctx, pid, flags):
 
 
 def pidfd_send_signal(ctx, pidfd, sig, info, flags):
+    """As kill. A /proc/<pid> directory fd also names a process here, as on Linux;
+    the host would not take the sentry's procfs fd, so the sentry sends that signal."""
     if flags:
         raise SyscallError(errno.EINVAL)
-    target = _pidfd_target(ctx, as_int(pidfd))
-    return kill(ctx, target.vpid, sig)
+    vpid = _proc_dir_pid(ctx.fds.file(as_int(pidfd)))
+    if vpid is None:
+        return kill(ctx, _pidfd_target(ctx, as_int(pidfd)).vpid, sig)
+    if info:
+        raise SyscallError(errno.EINVAL, "siginfo through a /proc/<pid> fd is not offered")
+    host = ctx.kernel.host_tid_of(vpid)
+    if kill(ctx, vpid, sig) is NATIVE and as_int(sig):
+        os.kill(host, as_int(sig))
+    return 0
+
+
+def _proc_dir_pid(file) -> int | None:
+    """The pid a procfs /proc/<pid> directory names, else None."""
+    if file.kind != "dir" or getattr(file.mount, "fs", None) is None \
+            or getattr(file.mount.fs, "fstype", "") != "proc":
+        return None
+    name = file.path.rstrip("/").rsplit("/", 1)[-1]
+    return int(name) if name.isdigit() else None
 
 
 def pidfd_getfd(ctx, pidfd, targetfd, flags):

@@ -45,6 +45,10 @@ print("pidfd_getfd", os.read(r, 100))
 print("pidfd_getfd EBADF", libc.syscall(438, pfd, 77, 0), ctypes.get_errno())
 print("pidfd_getfd on a non-pidfd", libc.syscall(438, r, 0, 0), ctypes.get_errno())
 os.kill(pid, 9); os.waitpid(pid, 0)
+signal.signal(signal.SIGUSR2, lambda *a: print("signalled through a /proc/<pid> fd"))
+d = os.open(f"/proc/{os.getpid()}", os.O_DIRECTORY)
+signal.pidfd_send_signal(d, signal.SIGUSR2)
+os.close(d)
 '''
 
 SECCOMP_FILTER = r'''
