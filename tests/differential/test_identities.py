@@ -41,3 +41,12 @@ def test_fast_path_follows_setuid(platform):
         assert r.out == b"False (5, 6, 7) 6\n", r
     else:
         assert b"PermissionError" in r.err, r
+
+
+@needs_root
+def test_proc_status_shows_the_sandbox_credentials(platform):
+    code = ("import os\n"
+            "def show():\n"
+            "    print([l for l in open('/proc/self/status') if l.startswith(('Uid', 'Gid', 'Cap', 'NoNew'))])\n"
+            "show(); os.setgid(7); os.setresuid(5, 5, 0); show()\n")
+    assert_same(platform, ["python3", "-c", code])
