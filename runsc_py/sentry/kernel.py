@@ -75,6 +75,7 @@ class Kernel:
         host_pid = self.platform.start(self, os.fsencode(path), [os.fsencode(a) for a in argv],
                                        envp, self.table.policies(), self.namespaces)
         self._register_init(host_pid, cwd)
+        _raise_own_nofile_limit()
         self.tasks.init.exe = self.vfs.resolve(cwd, path).path   # what /proc/1/exe names
         self.tasks.init.comm = os.fsencode(os.path.basename(path))[:15]
         if self._gofer_socket is not None:
@@ -231,7 +232,7 @@ class Kernel:
                 parent.fs if flags & CLONE_FS else parent.fs.copy(),
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
-            proc.pidfd = os.pidfd_open(child_tid)
+            proc.pidfd = _pidfd_or_none(child_tid)
         self._add_task(Task(child_tid, vtid, proc))
         if pidfd_addr:  # the child's fd table was copied before the host made the pidfd
             self._record_clone_pidfd(parent_tid, parent, pidfd_addr)
@@ -346,6 +347,26 @@ class Kernel:
         for tid in list(self.tasks.by_host_tid):
             with contextlib.suppress(ProcessLookupError):  # already on its way out
                 os.kill(tid, signal.SIGKILL)
+
+
+def _pidfd_or_none(host_tid: int) -> int | None:
+    """A pidfd to borrow the process's fds through; None if the sentry is out of fds
+    (that process's fd calls then fail with EBADF rather than the sentry failing)."""
+    try:
+        return os.pidfd_open(host_tid)
+    except OSError:
+        return None
+
+
+def _raise_own_nofile_limit() -> None:
+    """The sentry holds a pidfd per sandbox process: give it its hard limit of fds.
+
+    Done after the workload started, which keeps the caller's soft limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _nofile_limit() -> int:
