@@ -91,6 +91,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         os.sched_setaffinity(0, {pin})
     kernel = Kernel(platform.create(args.platform, pin_cpu=pin), VFS(), TABLE,
                     strace=strace, report=report, gofer_socket=gofer_sock)
+    kernel.limits.pids = args.pids_limit
     build_vfs(GoferClient(gofer_sock), kernel, args.overlay, mounts)
     try:
         status = kernel.run(argv, dict(os.environ), _guest_cwd())

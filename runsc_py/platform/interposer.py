@@ -343,9 +343,14 @@ class Interposer(abc.ABC):
     def _redirect_to_install(self, tid: int, pending: _PendingInstall, resume: int) -> None:
         """At a ptrace stop, turn the current call into RP_NR_INSTALL and resume."""
         regs = ffi.new("struct rp_regs *")
-        _check(lib.rp_get_regs(tid, regs), "PTRACE_GETREGS")
-        regs.orig_rax = lib.RP_NR_INSTALL
-        _check(lib.rp_set_regs(tid, regs), "PTRACE_SETREGS")
+        rc = lib.rp_get_regs(tid, regs)
+        if rc >= 0:
+            regs.orig_rax = lib.RP_NR_INSTALL
+            rc = lib.rp_set_regs(tid, regs)
+        if rc < 0:  # killed at the stop: nothing will be installed
+            for inst in pending.result.fds:
+                os.close(inst.host_fd)
+            _check(rc, "PTRACE_SETREGS")
         self._pending[tid] = pending
         self._ptrace(resume, tid, 0, 0)
 
@@ -566,6 +571,10 @@ def _check(rc: int, what: str) -> int:
 def rp_py_trap(trap, reply):
     try:
         return _active.on_trap(trap, reply)
+    except ProcessLookupError:  # the tracee was killed at its stop; its exit event follows
+        reply.kind = REPLY_ERRNO
+        reply.value = 3
+        return _active.sentry.finished
     except BaseException as exc:  # noqa: BLE001 - fail closed on a sentry bug
         reply.kind = REPLY_ERRNO
         reply.value = 38
@@ -576,6 +585,8 @@ def rp_py_trap(trap, reply):
 def rp_py_wait(pid, status):
     try:
         return _active.on_wait(pid, status)
+    except ProcessLookupError:  # the tracee was killed at its stop; its exit event follows
+        return _active.sentry.finished
     except BaseException as exc:  # noqa: BLE001
         return _active.fail(exc)
 

@@ -83,7 +83,6 @@ class Sandbox:
         kernel.domainname = spec.domainname or "(none)"
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
-        kernel.init_capabilities = spec.process.capabilities  # applied by the process issue
         build_vfs(GoferClient(gofer_sock), kernel, overlay, spec.mounts,
                   masked=spec.masked_paths, readonly_paths=spec.readonly_paths,
                   root_readonly=root_readonly)
@@ -129,11 +128,18 @@ class Sandbox:
                                "so create it in the image") from None
 
     def _creds(self, u):
-        from runsc_py.sentry.tasks import Credentials
+        """process.user and process.capabilities (absent: Linux's defaults for the uid)."""
+        from runsc_py.sentry.credentials import Credentials, capability_mask
 
+        caps = self.spec.process.capabilities
+        sets = {} if caps is None else dict(
+            cap_effective=capability_mask(caps.effective), cap_permitted=capability_mask(caps.permitted),
+            cap_inheritable=capability_mask(caps.inheritable),
+            cap_bounding=capability_mask(caps.bounding), cap_ambient=capability_mask(caps.ambient))
         return Credentials(uid=u.uid, euid=u.uid, suid=u.uid, fsuid=u.uid,
                            gid=u.gid, egid=u.gid, sgid=u.gid, fsgid=u.gid,
-                           groups=tuple(u.additional_gids))
+                           groups=tuple(u.additional_gids),
+                           no_new_privs=self.spec.process.no_new_privileges, **sets)
 
     def _apply_rlimits(self) -> None:
         """Apply process.rlimits to init; above what the host lets us raise,

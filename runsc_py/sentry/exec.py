@@ -20,6 +20,8 @@ from runsc_py.sentry.errors import SyscallError
 BINPRM_BUF_SIZE = 256
 MAX_INTERPRETER_DEPTH = 4   # Linux's BINPRM_MAX_RECURSION
 MAX_ARG_POINTERS = 0x7FFFFFFF // 8
+PAGE = 4096
+POINTER_CHUNK = 512           # bytes of pointers read at once (never past a page end)
 
 
 def open_executable(ctx, base: str, path: str):
@@ -35,9 +37,10 @@ def open_executable(ctx, base: str, path: str):
 
 
 def prepare_exec(ctx, base: str, path: str, argv_addr: int, envp_addr: int) -> ExecVia:
-    argv, argv_end = ctx.pointer_array(argv_addr, MAX_ARG_POINTERS) if argv_addr else ([], 0)
-    envp_end = ctx.pointer_array(envp_addr, MAX_ARG_POINTERS)[1] if envp_addr else 0
-    empty_addr = argv_end or envp_end
+    argv, argv_end = pointer_array(ctx, argv_addr) if argv_addr else ([], 0)
+    # Any NUL byte of the caller's will do for execveat's "": argv's NULL
+    # pointer, else envp's. envp is otherwise left to the host to read.
+    empty_addr = argv_end or (pointer_array(ctx, envp_addr)[1] if envp_addr else 0)
     as_given = path
     prefix: list[bytes] = []  # interpreter words to prepend, outermost last
     for _depth in range(MAX_INTERPRETER_DEPTH + 1):
@@ -61,6 +64,24 @@ def prepare_exec(ctx, base: str, path: str, argv_addr: int, envp_addr: int) -> E
         empty_addr = ctx.push_scratch(b"\0")
     ctx.task.exec_pending = (res.path, os.fsencode(posixpath.basename(as_given))[:15])
     return ExecVia(res.fd, argv_addr, envp_addr, empty_addr)
+
+
+def pointer_array(ctx, addr: int) -> tuple[list[int], int]:
+    """A NULL-terminated pointer array: (the pointers, the address of the NULL).
+
+    Read a page's worth at a time rather than a pointer at a time: an
+    environment of 40 variables is one read, not 41.
+    """
+    out: list[int] = []
+    while len(out) < MAX_ARG_POINTERS:
+        chunk = ctx.read(addr, max(8, min(PAGE - addr % PAGE, POINTER_CHUNK)))
+        for i in range(0, len(chunk) - 7, 8):
+            value = int.from_bytes(chunk[i:i + 8], "little")
+            if value == 0:
+                return out, addr + i
+            out.append(value)
+        addr += len(chunk) & ~7
+    raise SyscallError(errno.E2BIG)
 
 
 def parse_shebang(header: bytes) -> tuple[bytes, bytes]:

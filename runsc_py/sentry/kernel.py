@@ -13,11 +13,14 @@ import os
 import signal
 import socket
 import stat as statmod
+import struct
 import sys
+import time
 import traceback
 
 from runsc_py._interpose import lib
 from runsc_py.gofer.client import GoferGone
+from runsc_py.platform import MemoryFault
 from runsc_py.platform.policy import Policy
 from runsc_py.sentry import signals
 from runsc_py.sentry.errors import SyscallError
@@ -50,9 +53,10 @@ class Kernel:
         self.failure: str | None = None      # why the sandbox was torn down, if it was
         self._init_fate: int | None = None   # the signal the sentry killed init with
         self.current: Task | None = None     # the task whose syscall is being answered
+        self.started = time.monotonic()      # sysinfo's uptime counts from here
+        self._clones_in_flight: dict[int, int] = {}  # host tid -> CLONE_PIDFD address (or 0)
         self._gofer_socket = gofer_socket
         self.on_process_exit = None          # callback(process, wait status): the OCI exec waiter
-        self.init_capabilities = None        # process.capabilities of an OCI spec (process issue)
         vfs.caller_creds = self._caller_creds
         vfs.caller_root = self._caller_root
 
@@ -88,6 +92,7 @@ class Kernel:
                                        root=None if root is None else os.fsencode(root),
                                        stdio=stdio, ctty=ctty)
         self._register_init(host_pid, cwd, creds, all_stdio=stdio is not None)
+        _raise_own_nofile_limit()
         self.tasks.init.exe = self.vfs.resolve(cwd, path).path   # what /proc/1/exe names
         self.tasks.init.comm = os.fsencode(os.path.basename(path))[:15]
         return host_pid
@@ -140,10 +145,8 @@ class Kernel:
         for fd in (0, 1, 2):
             if all_stdio or _is_open(fd):
                 fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
-        init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds or Credentials(
-            uid=os.getuid(), euid=os.geteuid(), suid=os.geteuid(),
-            gid=os.getgid(), egid=os.getegid(), sgid=os.getegid(),
-            fsuid=os.geteuid(), fsgid=os.getegid()))
+        init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd),
+                       creds or Credentials.of_host_process())
         init.pidfd = os.pidfd_open(host_pid)
         self.tasks.init = init
         self._add_task(Task(host_pid, init.vpid, init))
@@ -166,6 +169,11 @@ class Kernel:
         c = task.process.creds
         self.platform.publish_ids(task.host_tid, task.process.vpid, task.vtid,
                                   task.process.vppid, c.uid, c.euid, c.gid, c.egid)
+
+    def credentials_changed(self, proc: Process) -> None:
+        """A process's ids changed: the fast path must answer the new ones at once."""
+        for task in proc.threads.values():
+            self._publish(task)
 
     # -- trapped syscalls ------------------------------------------------
 
@@ -228,8 +236,34 @@ class Kernel:
     def knows(self, host_tid: int) -> bool:
         return host_tid in self.tasks.by_host_tid
 
+    def admit_clone(self, task: Task, pidfd_addr: int) -> None:
+        """A task is about to clone: refuse it (EAGAIN) past the sandbox's pids limit.
+
+        Clones already let through but not yet reported count too, so
+        racing forks cannot overshoot the limit. One whose host clone
+        failed stays counted until its task clones again or exits.
+        """
+        limit = self.limits.pids
+        self._clones_in_flight.pop(task.host_tid, None)
+        if limit is not None and len(self.tasks) + len(self._clones_in_flight) >= limit:
+            raise SyscallError(errno.EAGAIN)
+        self._clones_in_flight[task.host_tid] = pidfd_addr
+
+    def host_tid_of(self, vpid: int, thread: bool = False) -> int:
+        """The host tid of a sandbox process (or, with `thread`, of any sandbox thread)."""
+        if thread:
+            for task in self.tasks.by_host_tid.values():
+                if task.vtid == vpid:
+                    return task.host_tid
+        elif vpid in self.tasks.processes:
+            host = self.tasks.host_pid_of(vpid)
+            if host is not None:
+                return host
+        raise SyscallError(errno.ESRCH)
+
     def on_clone(self, parent_tid: int, child_tid: int, flags: int) -> None:
         parent = self.tasks.by_host_tid[parent_tid].process
+        pidfd_addr = self._clones_in_flight.pop(parent_tid, 0)
         vtid = self._vpid_of(child_tid)
         if flags & CLONE_THREAD:
             proc = parent
@@ -241,8 +275,19 @@ class Kernel:
                 parent.fs if flags & CLONE_FS else parent.fs.copy(),
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
-            proc.pidfd = os.pidfd_open(child_tid)
+            proc.pidfd = _pidfd_or_none(child_tid)
         self._add_task(Task(child_tid, vtid, proc))
+        if pidfd_addr:  # the child's fd table was copied before the host made the pidfd
+            self._record_clone_pidfd(parent_tid, parent, pidfd_addr)
+
+    def _record_clone_pidfd(self, parent_tid: int, parent: Process, addr: int) -> None:
+        """CLONE_PIDFD: the host put a pidfd in the parent; enter it in its fd table."""
+        try:
+            (fd,) = struct.unpack("<i", self.platform.read(parent_tid, addr, 4))
+        except MemoryFault:  # the host could not have written it either
+            return
+        if 0 <= fd < parent.fds.limit:
+            parent.fds.install(fd, OpenFile("pidfd", path="anon_inode:[pidfd]"), cloexec=True)
 
     def on_exec(self, host_tid: int, former_tid: int) -> None:
         task = self.tasks.by_host_tid.get(former_tid)
@@ -257,6 +302,7 @@ class Kernel:
             self.platform.retract_ids(former_tid)
             self.tasks.rekey(task, host_tid, proc.vpid)
         proc.fds.on_exec()
+        proc.creds.on_exec()
         if task.exec_pending:
             proc.exe, proc.comm = task.exec_pending
             task.exec_pending = None
@@ -265,9 +311,11 @@ class Kernel:
     def on_exit(self, host_tid: int, status: int) -> None:
         task = self.tasks.remove(host_tid)
         self.platform.retract_ids(host_tid)
+        self._clones_in_flight.pop(host_tid, None)
         if task is not None and not task.process.threads:
             proc = task.process
             proc.exit_status = status
+            self._reparent_children(proc)
             if proc.pidfd is not None:
                 os.close(proc.pidfd)
                 proc.pidfd = None
@@ -278,6 +326,17 @@ class Kernel:
                 self.on_process_exit(proc, status)
         if self.exit_status is not None and len(self.tasks) == 0:
             self.finished = 1
+
+    def _reparent_children(self, dead: Process) -> None:
+        """Orphans go to the nearest live subreaper ancestor, else init (as the host does)."""
+        heir = dead.parent
+        while heir is not None and not (heir.subreaper and heir.exit_status is None):
+            heir = heir.parent
+        heir = heir or self.tasks.init
+        for proc in self.tasks.processes.values():
+            if proc.parent is dead:
+                proc.parent = heir
+                self.credentials_changed(proc)  # republishes getppid for the fast path
 
     # -- signals the sentry decides (sentry/signals.py) --------------------
 
@@ -333,6 +392,26 @@ class Kernel:
         for tid in list(self.tasks.by_host_tid):
             with contextlib.suppress(ProcessLookupError):  # already on its way out
                 os.kill(tid, signal.SIGKILL)
+
+
+def _pidfd_or_none(host_tid: int) -> int | None:
+    """A pidfd to borrow the process's fds through; None if the sentry is out of fds
+    (that process's fd calls then fail with EBADF rather than the sentry failing)."""
+    try:
+        return os.pidfd_open(host_tid)
+    except OSError:
+        return None
+
+
+def _raise_own_nofile_limit() -> None:
+    """The sentry holds a pidfd per sandbox process: give it its hard limit of fds.
+
+    Done after the workload started, which keeps the caller's soft limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _nofile_limit() -> int:

@@ -10,6 +10,9 @@ workload would have died with.
 """
 from __future__ import annotations
 
+import ctypes
+import functools
+import os
 import signal
 
 # Default action "terminate" or "core" (signal(7)); realtime signals terminate too.
@@ -24,15 +27,17 @@ STOP_BY_DEFAULT = frozenset({signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, sig
 
 
 def disposition(host_tid: int, sig: int) -> str:
-    """"handled", "ignored" or "default", from the host's view of the thread."""
+    """"handled", "ignored", "blocked" or "default", from the host's view of the thread."""
     if sig in (signal.SIGKILL, signal.SIGSTOP):
         return "default"
     masks = {}
     with open(f"/proc/{host_tid}/status", "rb") as f:
         for line in f:
-            if line.startswith((b"SigCgt:", b"SigIgn:")):
+            if line.startswith((b"SigCgt:", b"SigIgn:", b"SigBlk:")):
                 masks[line[:6]] = int(line.split()[1], 16)
     bit = 1 << (sig - 1)
+    if masks.get(b"SigBlk", 0) & bit:
+        return "blocked"  # it stays pending; the sentry decides again at its delivery
     if masks.get(b"SigCgt", 0) & bit:
         return "handled"
     if masks.get(b"SigIgn", 0) & bit:
@@ -46,3 +51,29 @@ def default_is_fatal(host_tid: int, sig: int) -> bool:
 
 def default_is_stop(host_tid: int, sig: int) -> bool:
     return sig in STOP_BY_DEFAULT and disposition(host_tid, sig) == "default"
+
+
+# -- signalfd: a host object; reads and polls run natively ---------------------
+
+SFD_CLOEXEC, SFD_NONBLOCK = 0o2000000, 0o4000
+_UNBLOCKABLE = (1 << (signal.SIGKILL - 1)) | (1 << (signal.SIGSTOP - 1))
+
+
+def host_signalfd(fd: int, mask: int, flags: int) -> int:
+    """signalfd(2) on the sentry's side: a new signalfd (fd -1) or a new mask for one.
+
+    A signalfd answers for the thread that *reads* it, not the one that made
+    it, so an object made here and installed in the workload reads the
+    workload's own pending signals. Its mask can never name SIGKILL/SIGSTOP.
+    """
+    mask_buf = ctypes.c_uint64(mask & ~_UNBLOCKABLE)
+    rc = _libc().signalfd(fd, ctypes.byref(mask_buf), flags)
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return rc
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)

@@ -13,52 +13,9 @@ mapping both ways; nothing in the workload ever sees a host pid.
 from __future__ import annotations
 
 import dataclasses
-import stat as statmod
 
+from runsc_py.sentry.credentials import Credentials  # noqa: F401 - re-exported
 from runsc_py.sentry.fdtable import FdTable
-
-
-@dataclasses.dataclass
-class Credentials:
-    uid: int = 0
-    euid: int = 0
-    suid: int = 0
-    gid: int = 0
-    egid: int = 0
-    sgid: int = 0
-    groups: tuple[int, ...] = ()
-    fsuid: int = 0
-    fsgid: int = 0
-
-    def capable(self, cap: int) -> bool:
-        """Whether the effective capability set holds `cap` (linux/capability.h numbers).
-
-        Root holds every capability until the process issue gives
-        credentials their capability sets.
-        """
-        return self.euid == 0
-
-    def copy(self) -> "Credentials":
-        return dataclasses.replace(self)
-
-    def may_access(self, st, want: int) -> bool:
-        """access(2)'s check of R_OK|W_OK|X_OK (4|2|1) against a file's mode.
-
-        Root passes read and write always and execute when any x bit is set
-        (or the file is a directory), as CAP_DAC_OVERRIDE gives.
-        """
-        if self.euid == 0:
-            return not (want & 1) or bool(st.mode & 0o111) or statmod.S_ISDIR(st.mode)
-        if st.uid == self.euid:
-            bits = (st.mode >> 6) & 7
-        elif st.gid == self.egid or st.gid in self.groups:
-            bits = (st.mode >> 3) & 7
-        else:
-            bits = st.mode & 7
-        return want & bits == want
-
-    def may_execute(self, st) -> bool:
-        return self.may_access(st, 1)
 
 
 @dataclasses.dataclass
@@ -89,6 +46,7 @@ class Process:
         self.threads: dict[int, Task] = {}  # by host tid
         self.exit_status: int | None = None
         self.pidfd: int | None = None       # host pidfd, to borrow fds with pidfd_getfd
+        self.subreaper = False              # PR_SET_CHILD_SUBREAPER
 
     @property
     def vppid(self) -> int:

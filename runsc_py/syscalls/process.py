@@ -1,22 +1,32 @@
-"""Syscalls about processes: exec, clone's checks, and the identity calls.
+"""Syscalls about processes: exec, clone's checks, pidfds, seccomp, the id getters.
 
-fork/vfork/wait4/waitid/exit run natively: the workload lives in its own
-pid namespace, whose ids are the virtual ids the sentry's task table
-records (sentry/tasks.py), and ptrace reports every clone/exec/exit to the
-sentry. clone and clone3 are checked first, so a workload cannot create
-host namespaces or slip out of tracing.
+The clone family and wait4/waitid/exit run natively: the workload lives in
+its own pid namespace, whose ids are the virtual ids the sentry's task
+table records (sentry/tasks.py), and ptrace reports every clone/exec/exit
+to the sentry. clone, clone3, fork and vfork are checked first, so a
+workload cannot create host namespaces, slip out of tracing, or pass the
+sandbox's pids limit (EAGAIN). The set*id calls are in ids.py.
 """
 from __future__ import annotations
 
 import errno
+import os
 import struct
 
 from runsc_py.platform import NATIVE
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.exec import prepare_exec
+from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.syscalls.context import AT_FDCWD, as_int
+from runsc_py.syscalls.file import install_new
+from runsc_py.syscalls.signal import kill
 
 CLONE_UNTRACED = 0x00800000
+CLONE_PIDFD = 0x00001000
+PIDFD_THREAD = os.O_EXCL
+SECCOMP_SET_MODE_FILTER, SECCOMP_GET_ACTION_AVAIL = 1, 2
+SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
+SECCOMP_RET_USER_NOTIF, SECCOMP_RET_TRACE = 0x7FC00000, 0x7FF00000
 CLONE_NEW_ANY = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
                  | 0x20000000 | 0x40000000 | 0x00000080)  # NS CGROUP UTS IPC USER PID NET TIME
 AT_EMPTY_PATH = 0x1000
@@ -40,23 +50,129 @@ def execveat(ctx, dirfd, path, argv, envp, flags):
     return prepare_exec(ctx, base, path_s, argv, envp)
 
 
-def _check_clone_flags(flags: int) -> None:
+def _check_clone_flags(ctx, flags: int, pidfd_addr: int = 0) -> None:
     if flags & CLONE_NEW_ANY:
         raise SyscallError(errno.EPERM, "namespaces inside the sandbox are not supported")
     if flags & CLONE_UNTRACED:
         raise SyscallError(errno.EPERM, "every sandbox task stays traced")
+    ctx.kernel.admit_clone(ctx.task, pidfd_addr if flags & CLONE_PIDFD else 0)
 
 
 def clone(ctx, flags, stack, parent_tid, child_tid, tls):
-    _check_clone_flags(flags)
+    _check_clone_flags(ctx, flags, parent_tid)  # CLONE_PIDFD writes the fd at parent_tid
     return NATIVE
 
 
 def clone3(ctx, args, size):
     if size < 64:
         raise SyscallError(errno.EINVAL)
-    (flags,) = struct.unpack("<Q", ctx.read(args, 8))
-    _check_clone_flags(flags)
+    flags, pidfd_addr = struct.unpack("<QQ", ctx.read(args, 16))
+    _check_clone_flags(ctx, flags, pidfd_addr)
+    return NATIVE
+
+
+def fork(ctx):
+    ctx.kernel.admit_clone(ctx.task, 0)
+    return NATIVE
+
+
+def vfork(ctx):
+    ctx.kernel.admit_clone(ctx.task, 0)
+    return NATIVE
+
+
+# -- pidfds: host pidfds of sandbox processes, installed by the sentry -----------
+
+def pidfd_open(ctx, pid, flags):
+    pid, flags = as_int(pid), as_int(flags)
+    if pid <= 0 or flags & ~(os.O_NONBLOCK | PIDFD_THREAD):
+        raise SyscallError(errno.EINVAL)
+    host = ctx.kernel.host_tid_of(pid, thread=bool(flags & PIDFD_THREAD))
+    host_fd = os.pidfd_open(host, flags)
+    return install_new(ctx, OpenFile("pidfd", path="anon_inode:[pidfd]"), host_fd, True)
+
+
+def pidfd_send_signal(ctx, pidfd, sig, info, flags):
+    """As kill. A /proc/<pid> directory fd also names a process here, as on Linux;
+    the host would not take the sentry's procfs fd, so the sentry sends that signal."""
+    if flags:
+        raise SyscallError(errno.EINVAL)
+    vpid = _proc_dir_pid(ctx.fds.file(as_int(pidfd)))
+    if vpid is None:
+        return kill(ctx, _pidfd_target(ctx, as_int(pidfd)).vpid, sig)
+    if info:
+        raise SyscallError(errno.EINVAL, "siginfo through a /proc/<pid> fd is not offered")
+    host = ctx.kernel.host_tid_of(vpid)
+    if kill(ctx, vpid, sig) is NATIVE and as_int(sig):
+        os.kill(host, as_int(sig))
+    return 0
+
+
+def _proc_dir_pid(file) -> int | None:
+    """The pid a procfs /proc/<pid> directory names, else None."""
+    if file.kind != "dir" or getattr(file.mount, "fs", None) is None \
+            or getattr(file.mount.fs, "fstype", "") != "proc":
+        return None
+    name = file.path.rstrip("/").rsplit("/", 1)[-1]
+    return int(name) if name.isdigit() else None
+
+
+def pidfd_getfd(ctx, pidfd, targetfd, flags):
+    """Copy another process's fd through the sentry's tables (ptrace-style permission)."""
+    if flags:
+        raise SyscallError(errno.EINVAL)
+    target = _pidfd_target(ctx, as_int(pidfd))
+    if not ctx.process.creds.may_inspect(target.creds):
+        raise SyscallError(errno.EPERM)
+    targetfd = as_int(targetfd)
+    entry = target.fds.get(targetfd)
+    task = next(iter(target.threads.values()), None)
+    if task is None:
+        raise SyscallError(errno.ESRCH)
+    host_fd = ctx.kernel.borrow_fd(task, targetfd)
+    return install_new(ctx, entry.file, host_fd, True)
+
+
+def _pidfd_target(ctx, fd: int):
+    """The sandbox process a guest pidfd names (from the host object's fdinfo)."""
+    if ctx.fds.file(fd).kind != "pidfd":
+        raise SyscallError(errno.EBADF)
+    host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
+    try:
+        host_pid = _fdinfo_pid(host_fd)
+    finally:
+        os.close(host_fd)
+    task = ctx.kernel.tasks.by_host_tid.get(host_pid)
+    if task is None:
+        raise SyscallError(errno.ESRCH)
+    return task.process
+
+
+def _fdinfo_pid(fd: int) -> int:
+    with open(f"/proc/self/fdinfo/{fd}", "rb") as f:
+        for line in f:
+            if line.startswith(b"Pid:"):
+                return int(line.split()[1])
+    raise SyscallError(errno.EBADF)
+
+
+# -- seccomp(2): the workload may add filters under the sandbox's own -------------
+
+def seccomp(ctx, op, flags, args):
+    """Filters only restrict, so the host stacks the workload's under ours.
+
+    A listener is refused (EBUSY, as Linux does when a filter below already
+    has one): notifications are the sentry's channel. A filter returning
+    SECCOMP_RET_TRACE or USER_NOTIF reaches no tracer or listener of the
+    workload's, and the call fails with ENOSYS as on Linux without one.
+    """
+    op, flags = as_int(op), as_int(flags)
+    if op == SECCOMP_SET_MODE_FILTER and flags & SECCOMP_FILTER_FLAG_NEW_LISTENER:
+        raise SyscallError(errno.EBUSY)
+    if op == SECCOMP_GET_ACTION_AVAIL:
+        (action,) = struct.unpack("<I", ctx.read(args, 4))
+        if action in (SECCOMP_RET_USER_NOTIF, SECCOMP_RET_TRACE):
+            raise SyscallError(errno.EOPNOTSUPP)
     return NATIVE
 
 

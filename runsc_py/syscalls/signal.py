@@ -1,31 +1,70 @@
-"""Sending signals: checked by the sentry only where the sandbox's init is the target.
+"""Sending signals, and signalfd.
 
-Everything else runs natively: the pid namespace confines kill(-1) and
-every pid to the sandbox (docs/architecture.md). For init the kernel would
-drop a signal it has no handler for, so the sentry applies the default
-action itself (sentry/signals.py).
+kill/tkill/tgkill are checked by the sentry, then run natively: the pid
+namespace confines kill(-1) and every pid to the sandbox
+(docs/architecture.md). The sentry applies the permission rule with the
+sandbox's credentials, and where the sandbox's init is the target it
+applies the default action itself, since the kernel would drop a signal
+init has no handler for (sentry/signals.py).
 """
 from __future__ import annotations
 
 import errno
+import os
+import struct
 
 from runsc_py.platform import NATIVE
+from runsc_py.sentry import signals
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.syscalls.context import as_int
+from runsc_py.syscalls.file import install_new
+
+SIGCONT = 18
 
 
 def kill(ctx, pid, sig):
     pid, sig = as_int(pid), as_int(sig)
+    if not 0 <= sig <= 64:
+        raise SyscallError(errno.EINVAL)
+    if pid > 0:
+        _check_permission(ctx, ctx.kernel.tasks.processes.get(pid), sig)
     init = ctx.kernel.tasks.init
-    hits_init = pid == init.vpid or (pid == 0 and ctx.process.pgid == init.pgid) or pid == -init.pgid
+    # kill(-1) never reaches init; kill(-pgid) and kill(0) reach its group
+    hits_init = pid == init.vpid or (pid == 0 and ctx.process.pgid == init.pgid) or (pid < -1 and -pid == init.pgid)
     return _to_init(ctx, sig) if hits_init else NATIVE
 
 
+def _check_permission(ctx, target, sig: int) -> None:
+    """kill(2)'s permission rule, with the sandbox's own credentials (not the host's).
+
+    Only for a single target: a group or -1 is left to the host, which
+    would reach every sandbox process (docs/compatibility.md).
+    """
+    if target is None:  # exited (a zombie, or gone): the host answers
+        return
+    if sig == SIGCONT and target.sid == ctx.process.sid:
+        return
+    if not ctx.process.creds.may_signal(target.creds):
+        raise SyscallError(errno.EPERM)
+
+
+def _thread_process(ctx, tid: int):
+    for task in ctx.kernel.tasks.by_host_tid.values():
+        if task.vtid == tid:
+            return task.process
+    return None
+
+
 def tkill(ctx, tid, sig):
+    if as_int(tid) > 0 and 0 <= as_int(sig) <= 64:
+        _check_permission(ctx, _thread_process(ctx, as_int(tid)), as_int(sig))
     return _to_init(ctx, as_int(sig)) if as_int(tid) == ctx.kernel.tasks.init.vpid else NATIVE
 
 
 def tgkill(ctx, tgid, tid, sig):
+    if as_int(tid) > 0 and 0 <= as_int(sig) <= 64:
+        _check_permission(ctx, _thread_process(ctx, as_int(tid)), as_int(sig))
     init = ctx.kernel.tasks.init.vpid
     return _to_init(ctx, as_int(sig)) if as_int(tgid) == init and as_int(tid) == init else NATIVE
 
@@ -36,3 +75,36 @@ def _to_init(ctx, sig: int):
     if sig != 0 and ctx.kernel.apply_default_to_init(sig):
         return 0
     return NATIVE
+
+
+def signalfd(ctx, fd, mask, sizemask):
+    return signalfd4(ctx, fd, mask, sizemask, 0)
+
+
+def signalfd4(ctx, fd, mask, sizemask, flags):
+    """A host signalfd at the guest fd; reading it (natively) reads the reader's signals."""
+    fd = as_int(fd)
+    if sizemask != 8 or flags & ~(signals.SFD_CLOEXEC | signals.SFD_NONBLOCK):
+        raise SyscallError(errno.EINVAL)
+    (sigmask,) = struct.unpack("<Q", ctx.read(mask, 8))
+    if fd != -1:
+        if ctx.fds.file(fd).kind != "signalfd":
+            raise SyscallError(errno.EINVAL)
+        host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
+        try:
+            signals.host_signalfd(host_fd, sigmask, 0)
+        finally:
+            os.close(host_fd)
+        return fd
+    host_fd = signals.host_signalfd(-1, sigmask, flags | signals.SFD_CLOEXEC)
+    return install_new(ctx, OpenFile("signalfd", path="anon_inode:[signalfd]"), host_fd,
+                       bool(flags & signals.SFD_CLOEXEC))
+
+
+def rt_sigqueueinfo(ctx, tgid, sig, info):
+    """As kill for one process; the host checks that a foreign si_code is negative."""
+    return kill(ctx, tgid, sig) if as_int(tgid) > 0 else NATIVE
+
+
+def rt_tgsigqueueinfo(ctx, tgid, tid, sig, info):
+    return tgkill(ctx, tgid, tid, sig)

@@ -182,6 +182,12 @@ class ProcessView:
             b"Uid": b"%d\t%d\t%d\t%d" % (creds.uid, creds.euid, creds.suid, creds.fsuid),
             b"Gid": b"%d\t%d\t%d\t%d" % (creds.gid, creds.egid, creds.sgid, creds.fsgid),
             b"Groups": b" ".join(b"%d" % g for g in creds.groups) + (b" " if creds.groups else b""),
+            b"CapInh": b"%016x" % creds.cap_inheritable,   # the sentry's sets, not the host thread's
+            b"CapPrm": b"%016x" % creds.cap_permitted,
+            b"CapEff": b"%016x" % creds.cap_effective,
+            b"CapBnd": b"%016x" % creds.cap_bounding,
+            b"CapAmb": b"%016x" % creds.cap_ambient,
+            b"NoNewPrivs": b"%d" % creds.no_new_privs,
             b"NStgid": b"%d" % self.process.vpid,
             b"NSpid": b"%d" % self._vtid(),
             b"NSpgid": b"%d" % ids.get(b"NSpgid", self.process.pgid),

@@ -1,0 +1,346 @@
+"""Credentials: who a process is, as the sentry (never the host) decides.
+
+The workload's host threads keep the identity they were started with; the
+ids and capabilities a workload sees and changes live here, and every
+permission the sentry checks (the VFS's, kill's, capset's) reads them. The
+rules are Linux's (kernel/sys.c, security/commoncap.c), including how a
+change of uid moves the capability sets (`_fix_caps_after_setuid`) and how
+exec recomputes them (`on_exec`).
+
+A capability set is an int with bit N for capability N (linux/capability.h).
+"""
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import stat as statmod
+
+from runsc_py.sentry.errors import SyscallError
+
+CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID = 0, 1, 2, 3, 4
+CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP = 5, 6, 7, 8
+CAP_LINUX_IMMUTABLE, CAP_MKNOD = 9, 27
+CAP_SYS_PTRACE, CAP_SYS_ADMIN = 19, 21
+CAP_LAST_CAP = 40                      # CAP_CHECKPOINT_RESTORE on 6.x
+ALL_CAPS = (1 << (CAP_LAST_CAP + 1)) - 1
+# linux/capability.h's numbers, by the names OCI configs use
+CAPABILITY_NUMBERS = {f"CAP_{name}": number for number, name in enumerate((
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE"))}
+
+
+def capability_mask(names) -> int:
+    """The bit mask of capability names; names this kernel does not know grant nothing (as runc)."""
+    mask = 0
+    for name in names:
+        number = CAPABILITY_NUMBERS.get(name)
+        if number is not None:
+            mask |= 1 << number
+    return mask
+# What a filesystem uid of 0 carries (include/linux/capability.h CAP_FS_MASK).
+CAP_FS_MASK = (1 << CAP_CHOWN | 1 << CAP_DAC_OVERRIDE | 1 << CAP_DAC_READ_SEARCH
+               | 1 << CAP_FOWNER | 1 << CAP_FSETID | 1 << CAP_LINUX_IMMUTABLE | 1 << CAP_MKNOD
+               | 1 << 32)  # CAP_MAC_OVERRIDE
+NGROUPS_MAX = 65536
+NO_ID = 0xFFFFFFFF                      # (uid_t)-1: "leave this one unchanged"
+
+
+def cap_valid(cap: int) -> bool:
+    return 0 <= cap <= CAP_LAST_CAP
+
+
+@dataclasses.dataclass
+class Credentials:
+    uid: int = 0
+    euid: int = 0
+    suid: int = 0
+    gid: int = 0
+    egid: int = 0
+    sgid: int = 0
+    groups: tuple[int, ...] = ()
+    fsuid: int = -1                     # -1: the effective id, as after any set*id
+    fsgid: int = -1
+    cap_effective: int = -1             # -1: every capability for euid 0, none otherwise
+    cap_permitted: int = -1
+    cap_inheritable: int = 0
+    cap_bounding: int = ALL_CAPS
+    cap_ambient: int = 0
+    keep_caps: bool = False             # PR_SET_KEEPCAPS (cleared by exec)
+    no_new_privs: bool = False          # PR_SET_NO_NEW_PRIVS (inherited, never cleared)
+
+    def __post_init__(self):
+        if self.fsuid == -1:
+            self.fsuid = self.euid
+        if self.fsgid == -1:
+            self.fsgid = self.egid
+        root_caps = ALL_CAPS if self.euid == 0 else 0
+        if self.cap_effective == -1:
+            self.cap_effective = root_caps
+        if self.cap_permitted == -1:
+            self.cap_permitted = root_caps
+
+    @classmethod
+    def for_user(cls, uid: int, gid: int, groups: tuple[int, ...] = ()) -> "Credentials":
+        """A process started as uid/gid: root holds every capability, others none."""
+        caps = ALL_CAPS if uid == 0 else 0
+        return cls(uid, uid, uid, gid, gid, gid, tuple(groups), uid, gid,
+                   cap_effective=caps, cap_permitted=caps)
+
+    @classmethod
+    def of_host_process(cls) -> "Credentials":
+        """The sentry's own ids and capability sets: what `runsc-py do`'s workload starts with."""
+        caps = {}
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Cap"):
+                    name, value = line.split(b":")
+                    caps[name.decode()] = int(value, 16)
+        uid, gid = os.geteuid(), os.getegid()
+        return cls(os.getuid(), uid, uid, os.getgid(), gid, gid, tuple(os.getgroups()), uid, gid,
+                   cap_effective=caps.get("CapEff", 0), cap_permitted=caps.get("CapPrm", 0),
+                   cap_inheritable=caps.get("CapInh", 0), cap_bounding=caps.get("CapBnd", 0),
+                   cap_ambient=caps.get("CapAmb", 0))
+
+    def copy(self) -> "Credentials":
+        return dataclasses.replace(self)
+
+    # -- checks other parts of the sentry make -----------------------------
+
+    def capable(self, cap: int) -> bool:
+        """Whether the effective capability set holds `cap` (linux/capability.h numbers)."""
+        return bool(self.cap_effective >> cap & 1)
+
+    def may_access(self, st, want: int, real: bool = False) -> bool:
+        """The check of R_OK|W_OK|X_OK (4|2|1) against a file's mode, as generic_permission does.
+
+        Uses the filesystem ids (fsuid/fsgid), or the real ones for access(2)
+        (`real=True`). CAP_DAC_OVERRIDE passes read and write, and execute
+        when some x bit is set or the file is a directory; CAP_DAC_READ_SEARCH
+        passes read, and search on directories.
+        """
+        uid, gid = (self.uid, self.gid) if real else (self.fsuid, self.fsgid)
+        if st.uid == uid:
+            bits = (st.mode >> 6) & 7
+        elif st.gid == gid or st.gid in self.groups:
+            bits = (st.mode >> 3) & 7
+        else:
+            bits = st.mode & 7
+        if want & bits == want:
+            return True
+        caps = self._caps_for_access(real)
+        is_dir = statmod.S_ISDIR(st.mode)
+        if caps >> CAP_DAC_OVERRIDE & 1:
+            return not (want & 1) or is_dir or bool(st.mode & 0o111)
+        if caps >> CAP_DAC_READ_SEARCH & 1:
+            return want & ~(4 | (1 if is_dir else 0)) == 0
+        return False
+
+    def may_execute(self, st) -> bool:
+        return self.may_access(st, 1)
+
+    def _caps_for_access(self, real: bool) -> int:
+        """access(2) runs with the real ids, and with no capabilities unless ruid is 0."""
+        if not real:
+            return self.cap_effective
+        return self.cap_permitted if self.uid == 0 else 0
+
+    def may_signal(self, target: "Credentials") -> bool:
+        """kill(2)'s check: CAP_KILL, or a real/effective uid matching the target's real/saved one."""
+        return (self.capable(CAP_KILL) or self.euid in (target.uid, target.suid)
+                or self.uid in (target.uid, target.suid))
+
+    def may_inspect(self, target: "Credentials") -> bool:
+        """ptrace's access check (PTRACE_MODE_ATTACH_REALCREDS), which pidfd_getfd uses."""
+        if self.capable(CAP_SYS_PTRACE):
+            return True
+        same_user = {target.uid, target.euid, target.suid} == {self.uid}
+        same_group = {target.gid, target.egid, target.sgid} == {self.gid}
+        return same_user and same_group and target.cap_permitted & ~self.cap_permitted == 0
+
+    # -- the set*id family ----------------------------------------------------
+
+    def setuid(self, uid: int) -> None:
+        _check_id(uid)
+        old = self._uids()
+        if self.capable(CAP_SETUID):
+            self.uid = self.euid = self.suid = uid
+        elif uid in (self.uid, self.suid):
+            self.euid = uid
+        else:
+            raise SyscallError(errno.EPERM)
+        self.fsuid = self.euid
+        self._fix_caps_after_setuid(old)
+
+    def setreuid(self, ruid: int, euid: int) -> None:
+        old = self._uids()
+        new_r = self.uid if ruid == NO_ID else _check_id(ruid)
+        new_e = self.euid if euid == NO_ID else _check_id(euid)
+        if not self.capable(CAP_SETUID):
+            if ruid != NO_ID and ruid not in (self.uid, self.euid):
+                raise SyscallError(errno.EPERM)
+            if euid != NO_ID and euid not in (self.uid, self.euid, self.suid):
+                raise SyscallError(errno.EPERM)
+        if ruid != NO_ID or (euid != NO_ID and new_e != self.uid):
+            self.suid = new_e
+        self.uid, self.euid, self.fsuid = new_r, new_e, new_e
+        self._fix_caps_after_setuid(old)
+
+    def setresuid(self, ruid: int, euid: int, suid: int) -> None:
+        old = self._uids()
+        wanted = [v for v in (ruid, euid, suid) if v != NO_ID]
+        for v in wanted:
+            _check_id(v)
+        if not self.capable(CAP_SETUID) and any(v not in old for v in wanted):
+            raise SyscallError(errno.EPERM)
+        if ruid != NO_ID:
+            self.uid = ruid
+        if euid != NO_ID:
+            self.euid = euid
+        if suid != NO_ID:
+            self.suid = suid
+        self.fsuid = self.euid
+        self._fix_caps_after_setuid(old)
+
+    def setfsuid(self, fsuid: int) -> int:
+        """Returns the previous fsuid whether or not it changed, as Linux does."""
+        old = self.fsuid
+        if fsuid <= NO_ID - 1 and (fsuid in (self.uid, self.euid, self.suid, self.fsuid)
+                                   or self.capable(CAP_SETUID)):
+            self.fsuid = fsuid
+            self._fix_fs_caps(old)
+        return old
+
+    def setgid(self, gid: int) -> None:
+        _check_id(gid)
+        if self.capable(CAP_SETGID):
+            self.gid = self.egid = self.sgid = gid
+        elif gid in (self.gid, self.sgid):
+            self.egid = gid
+        else:
+            raise SyscallError(errno.EPERM)
+        self.fsgid = self.egid
+
+    def setregid(self, rgid: int, egid: int) -> None:
+        new_r = self.gid if rgid == NO_ID else _check_id(rgid)
+        new_e = self.egid if egid == NO_ID else _check_id(egid)
+        if not self.capable(CAP_SETGID):
+            if rgid != NO_ID and rgid not in (self.gid, self.egid):
+                raise SyscallError(errno.EPERM)
+            if egid != NO_ID and egid not in (self.gid, self.egid, self.sgid):
+                raise SyscallError(errno.EPERM)
+        if rgid != NO_ID or (egid != NO_ID and new_e != self.gid):
+            self.sgid = new_e
+        self.gid, self.egid, self.fsgid = new_r, new_e, new_e
+
+    def setresgid(self, rgid: int, egid: int, sgid: int) -> None:
+        old = (self.gid, self.egid, self.sgid)
+        wanted = [v for v in (rgid, egid, sgid) if v != NO_ID]
+        for v in wanted:
+            _check_id(v)
+        if not self.capable(CAP_SETGID) and any(v not in old for v in wanted):
+            raise SyscallError(errno.EPERM)
+        if rgid != NO_ID:
+            self.gid = rgid
+        if egid != NO_ID:
+            self.egid = egid
+        if sgid != NO_ID:
+            self.sgid = sgid
+        self.fsgid = self.egid
+
+    def setfsgid(self, fsgid: int) -> int:
+        old = self.fsgid
+        if fsgid <= NO_ID - 1 and (fsgid in (self.gid, self.egid, self.sgid, self.fsgid)
+                                   or self.capable(CAP_SETGID)):
+            self.fsgid = fsgid
+        return old
+
+    def setgroups(self, groups: tuple[int, ...]) -> None:
+        if len(groups) > NGROUPS_MAX:
+            raise SyscallError(errno.EINVAL)
+        if not self.capable(CAP_SETGID):
+            raise SyscallError(errno.EPERM)
+        self.groups = tuple(sorted(set(groups)))
+
+    # -- capabilities ---------------------------------------------------------
+
+    def capset(self, effective: int, permitted: int, inheritable: int) -> None:
+        """capset(2)'s rules (cap_capset): sets only shrink, inheritable stays bounded."""
+        if any(s & ~ALL_CAPS for s in (effective, permitted, inheritable)):
+            effective, permitted, inheritable = (s & ALL_CAPS for s in (effective, permitted, inheritable))
+        allowed_inh = self.cap_inheritable | (ALL_CAPS if self.capable(CAP_SETPCAP) else self.cap_permitted)
+        if inheritable & ~allowed_inh:
+            raise SyscallError(errno.EPERM)
+        if inheritable & ~(self.cap_inheritable | self.cap_bounding):
+            raise SyscallError(errno.EPERM)
+        if permitted & ~self.cap_permitted:
+            raise SyscallError(errno.EPERM)
+        if effective & ~permitted:
+            raise SyscallError(errno.EPERM)
+        self.cap_effective, self.cap_permitted, self.cap_inheritable = effective, permitted, inheritable
+        self.cap_ambient &= permitted & inheritable
+
+    def drop_bounding(self, cap: int) -> None:
+        """PR_CAPBSET_DROP."""
+        if not cap_valid(cap):
+            raise SyscallError(errno.EINVAL)
+        if not self.capable(CAP_SETPCAP):
+            raise SyscallError(errno.EPERM)
+        self.cap_bounding &= ~(1 << cap)
+
+    def raise_ambient(self, cap: int) -> None:
+        """PR_CAP_AMBIENT_RAISE: only a capability both permitted and inheritable."""
+        if not cap_valid(cap):
+            raise SyscallError(errno.EINVAL)
+        bit = 1 << cap
+        if not (self.cap_permitted & bit and self.cap_inheritable & bit):
+            raise SyscallError(errno.EPERM)
+        self.cap_ambient |= bit
+
+    def on_exec(self, setuid_to: int | None = None, setgid_to: int | None = None) -> None:
+        """The new image's capabilities (cap_bprm_creds_from_file, no file capabilities).
+
+        Root (real or effective uid 0) gets every permitted capability its
+        bounding set allows; others keep only their ambient set. Set-id
+        files are not honoured (every mount is nosuid for now), so the
+        saved ids become the effective ones.
+        """
+        if self.euid == 0 or self.uid == 0:
+            self.cap_ambient = 0
+            self.cap_permitted = (self.cap_inheritable | self.cap_bounding) & ALL_CAPS
+            self.cap_effective = self.cap_permitted if self.euid == 0 else 0
+        else:
+            self.cap_permitted = self.cap_ambient
+            self.cap_effective = self.cap_ambient
+        self.suid, self.sgid = self.euid, self.egid
+        self.fsuid, self.fsgid = self.euid, self.egid
+        self.keep_caps = False
+
+    def _uids(self) -> tuple[int, int, int]:
+        return (self.uid, self.euid, self.suid)
+
+    def _fix_caps_after_setuid(self, old: tuple[int, int, int]) -> None:
+        """cap_emulate_setxuid: leaving uid 0 drops capabilities, as Linux does."""
+        old_r, old_e, old_s = old
+        if 0 in old and 0 not in self._uids() and not self.keep_caps:
+            self.cap_permitted = self.cap_effective = self.cap_ambient = 0
+        if old_e == 0 and self.euid != 0:
+            self.cap_effective = 0
+        if old_e != 0 and self.euid == 0:
+            self.cap_effective = self.cap_permitted
+
+    def _fix_fs_caps(self, old_fsuid: int) -> None:
+        if old_fsuid == 0 and self.fsuid != 0:
+            self.cap_effective &= ~CAP_FS_MASK
+        elif old_fsuid != 0 and self.fsuid == 0:
+            self.cap_effective |= self.cap_permitted & CAP_FS_MASK
+
+
+def _check_id(v: int) -> int:
+    if not 0 <= v < NO_ID:
+        raise SyscallError(errno.EINVAL)
+    return v

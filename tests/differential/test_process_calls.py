@@ -1,0 +1,117 @@
+"""Process-related calls the sentry answers: signalfd, timerfd, pidfds, seccomp, sysinfo.
+
+Differential where the output is deterministic; the sandbox-only facts
+(sysinfo's view, a refused seccomp listener) are checked directly.
+"""
+from tests.conftest import run, sandboxed
+
+FD_OBJECTS = r'''
+import ctypes, os, select, signal, struct, time
+libc = ctypes.CDLL(None, use_errno=True)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+mask = ctypes.c_uint64(1 << (signal.SIGUSR1 - 1))
+sfd = libc.signalfd(-1, ctypes.byref(mask), os.O_CLOEXEC)
+os.kill(os.getpid(), signal.SIGUSR1)
+signo, _errno, code, pid, uid = struct.unpack("<IiiII", os.read(sfd, 128)[:20])
+print("signalfd", signo, code, pid == os.getpid(), uid)
+mask2 = ctypes.c_uint64(1 << (signal.SIGUSR2 - 1))
+print("new mask", libc.signalfd(sfd, ctypes.byref(mask2), 0) == sfd)
+print("not a signalfd", libc.signalfd(1, ctypes.byref(mask2), 0), ctypes.get_errno())
+tfd = libc.timerfd_create(1, os.O_NONBLOCK)
+print("settime", libc.timerfd_settime(tfd, 0, struct.pack("<qqqq", 0, 0, 0, 20_000_000), None))
+select.select([tfd], [], [], 5)
+print("expirations", struct.unpack("<Q", os.read(tfd, 8))[0])
+print("bad clock", libc.timerfd_create(99, 0), ctypes.get_errno())
+pid = os.fork()
+if pid == 0:
+    time.sleep(30); os._exit(0)
+pfd = os.pidfd_open(pid)
+signal.pidfd_send_signal(pfd, signal.SIGTERM)
+print("waitid P_PIDFD", os.waitid(os.P_PIDFD, pfd, os.WEXITED).si_status)
+try:
+    os.pidfd_open(99999)
+except ProcessLookupError:
+    print("pidfd_open ESRCH")
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(r); time.sleep(30); os._exit(0)
+os.close(w)
+pfd = os.pidfd_open(pid)
+wfd = libc.syscall(438, pfd, w, 0)  # pidfd_getfd
+os.write(wfd, b"through the child's fd")
+os.close(wfd)
+print("pidfd_getfd", os.read(r, 100))
+print("pidfd_getfd EBADF", libc.syscall(438, pfd, 77, 0), ctypes.get_errno())
+print("pidfd_getfd on a non-pidfd", libc.syscall(438, r, 0, 0), ctypes.get_errno())
+os.kill(pid, 9); os.waitpid(pid, 0)
+signal.signal(signal.SIGUSR2, lambda *a: print("signalled through a /proc/<pid> fd"))
+d = os.open(f"/proc/{os.getpid()}", os.O_DIRECTORY)
+signal.pidfd_send_signal(d, signal.SIGUSR2)
+os.close(d)
+'''
+
+SECCOMP_FILTER = r'''
+import ctypes, errno, os, struct
+libc = ctypes.CDLL(None, use_errno=True)
+def filter_denying(nr):
+    insns = [(0x20, 0, 0, 0), (0x15, 0, 1, nr), (0x06, 0, 0, 0x00050000 | errno.EPERM),
+             (0x06, 0, 0, 0x7FFF0000)]
+    prog = b"".join(struct.pack("<HBBI", *i) for i in insns)
+    buf = ctypes.create_string_buffer(prog)
+    fprog = struct.pack("<HxxxxxxQ", len(insns), ctypes.addressof(buf))
+    return buf, ctypes.create_string_buffer(fprog)
+keep = []
+for nr in (79, 39):  # getcwd (the sentry answers it), getpid (the C fast path does)
+    buf, fprog = filter_denying(nr)
+    keep.append(buf)
+    print("install", libc.syscall(317, 1, 0, fprog), ctypes.get_errno())
+for name, call in (("getcwd", os.getcwd), ("getpid", lambda: libc.syscall(39) < 0 and ctypes.get_errno())):
+    try:
+        print(name, call())
+    except OSError as e:
+        print(name, e.errno)
+print("getppid still works", os.getppid() >= 0)
+'''
+
+
+def _same(platform, code):
+    native = run(["python3", "-c", code])
+    inside = sandboxed(platform, "python3", "-c", code)
+    assert native.code == 0, native
+    assert (inside.code, inside.out, inside.err) == (native.code, native.out, native.err), (native, inside)
+
+
+def test_signalfd_timerfd_and_pidfds(platform):
+    _same(platform, FD_OBJECTS)
+
+
+def test_workload_seccomp_filter_stacks(platform):
+    _same(platform, SECCOMP_FILTER)
+
+
+def test_seccomp_listener_is_refused(platform):
+    code = ("import ctypes, struct\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "insn = ctypes.create_string_buffer(struct.pack('<HBBI', 6, 0, 0, 0x7FFF0000))\n"
+            "prog = ctypes.create_string_buffer(struct.pack('<HxxxxxxQ', 1, ctypes.addressof(insn)))\n"
+            "print(libc.syscall(317, 1, 8, prog), ctypes.get_errno())\n"
+            "action = ctypes.c_uint32(0x7FC00000)\n"
+            "print(libc.syscall(317, 2, 0, ctypes.byref(action)), ctypes.get_errno())\n")
+    r = sandboxed(platform, "python3", "-c", code)
+    assert r.out == b"-1 16\n-1 95\n", r  # EBUSY: the sandbox holds the listener; USER_NOTIF: EOPNOTSUPP
+
+
+def test_sysinfo_is_the_sandboxes_view(platform):
+    code = ("import ctypes, struct, threading, time\n"
+            "buf = ctypes.create_string_buffer(112)\n"
+            "ev = threading.Event(); t = threading.Thread(target=ev.wait); t.start()\n"
+            "ctypes.CDLL(None).sysinfo(buf)\n"
+            "ev.set()\n"
+            "up, l1, l2, l3, total, free = struct.unpack_from('<q3Q2Q', buf)\n"
+            "procs, = struct.unpack_from('<H', buf, 80)\n"
+            "unit, = struct.unpack_from('<I', buf, 104)\n"
+            "print(up, procs, unit, total > free > 0)\n")
+    r = sandboxed(platform, "python3", "-c", code)
+    assert r.out == b"0 2 1 True\n", r  # seconds since the sandbox started; its 2 threads
+
