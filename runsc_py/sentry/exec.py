@@ -27,7 +27,7 @@ POINTER_CHUNK = 512           # bytes of pointers read at once (never past a pag
 def open_executable(ctx, base: str, path: str):
     """Resolve and open a program for exec, with Linux's checks."""
     res = ctx.kernel.vfs.resolve(base, path, follow=True, open_flags=os.O_RDONLY)
-    if not statmod.S_ISREG(res.stat.mode):
+    if not statmod.S_ISREG(res.stat.mode) or "noexec" in res.mount.options:
         _close(res.fd)
         raise SyscallError(errno.EACCES)
     if not ctx.process.creds.may_execute(res.stat):

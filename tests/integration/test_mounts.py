@@ -44,3 +44,15 @@ def test_bad_mounts_are_clear_errors(platform, busybox, tmp_path):
     assert r.code == 2 and b"does not exist" in r.err, r
     r = sandboxed(platform, busybox, "true", flags=("-v", "nocolon"))
     assert r.code == 2 and b"expected SRC:DST" in r.err, r
+
+
+def test_programs_written_in_the_sandbox_run(platform, busybox, tmp_path):
+    """Exec of a file on tmpfs or the overlay's upper layer: the sentry holds their
+    host inodes by O_PATH, so only the workload's own writers give ETXTBSY."""
+    r = sandboxed(platform, busybox, "sh", "-c",
+                  "cp /bin/busybox /dev/shm/echo && /dev/shm/echo from-shm; "
+                  "cp /bin/busybox /tmp/echo && /tmp/echo from-overlay; "
+                  f"cp /bin/busybox {tmp_path}/echo && {tmp_path}/echo from-tmpfs; "
+                  "chmod -x /tmp/echo; /tmp/echo x || echo no-x-bit",
+                  flags=("--tmpfs", str(tmp_path)))
+    assert r.out == b"from-shm\nfrom-overlay\nfrom-tmpfs\nno-x-bit\n", r

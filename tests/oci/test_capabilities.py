@@ -28,3 +28,4 @@ def test_user_and_empty_capability_sets(bundle):
     bundle.config(**{"process": doc["process"]})
     proc = bundle.cli("run", "--bundle", str(bundle.path), "user")
     assert proc.stdout.split() == ["1000", "1000", "CapEff:", "0" * 16], proc.stdout
+

@@ -103,3 +103,14 @@ def test_a_bad_mount_is_refused_by_name(bundle):
     (bundle.path / "config.json").write_text(json.dumps(doc))
     proc = bundle.cli("create", "-b", str(bundle.path), "b1")
     assert proc.returncode != 0 and "/no/such/dir" in proc.stdout
+
+
+def test_noexec_tmpfs_mount_refuses_exec(bundle):
+    doc = bundle.config(["sh", "-c", "cp /bin/busybox /scratch/echo; /scratch/echo hi; "
+                                     "cp /bin/busybox /tmp/echo; /tmp/echo ok-elsewhere"])
+    doc["mounts"].append({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+                          "options": ["nosuid", "nodev", "noexec"]})
+    bundle.config(mounts=doc["mounts"], root={"path": "rootfs", "readonly": False})
+    proc = bundle.cli("run", "--bundle", str(bundle.path), "noexec")
+    assert "Permission denied" in proc.stdout and "hi" not in proc.stdout.replace("hi:", ""), proc.stdout
+    assert "ok-elsewhere" in proc.stdout, proc.stdout

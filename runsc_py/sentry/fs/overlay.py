@@ -28,6 +28,7 @@ import os
 import stat as statmod
 
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fs.store import set_times, writable
 from runsc_py.sentry.fs.tmpfs import Node, TmpFilesystem
 from runsc_py.sentry.vfs import (RENAME_EXCHANGE, Filesystem, Lookup, SetAttr, StatFs,
                                  check_rename)
@@ -160,8 +161,9 @@ class OverlayFilesystem(Filesystem):
             node.target = found.target
         elif kind == statmod.S_IFREG:
             node.data_fd = self.upper.store.new_file()
-            self._copy_bytes(lower_path, node.data_fd, st.size)
-            os.utime(node.data_fd, ns=(st.atime_ns, st.mtime_ns))
+            with writable(node.data_fd) as dst:
+                self._copy_bytes(lower_path, dst, st.size)
+            set_times(node.data_fd, st.atime_ns, st.mtime_ns)
         elif kind == statmod.S_IFIFO:
             node.fifo = self.upper.store.new_fifo()
         else:

@@ -16,6 +16,7 @@ open(2) of one file does on Linux.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import itertools
@@ -65,10 +66,20 @@ class FileStore:
             self.mount_fd = None
 
     def new_file(self) -> int:
-        """A fresh empty regular file, open read-write, held by the sentry."""
+        """A fresh empty regular file, held by the sentry by an O_PATH fd.
+
+        Not a writable fd: exec refuses (ETXTBSY) a file anyone holds open for
+        writing, and the sandbox must be able to run what it wrote. The host
+        inode's mode (0700) only lets the sentry and exec use it; the mode the
+        sandbox sees is the tmpfs node's."""
         if self.mount_fd is not None:
-            return os.open(".", os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600, dir_fd=self.mount_fd)
-        return os.memfd_create("runsc-py-tmpfs", os.MFD_CLOEXEC)
+            fd = os.open(".", os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o700, dir_fd=self.mount_fd)
+        else:
+            fd = os.memfd_create("runsc-py-tmpfs", os.MFD_CLOEXEC)
+        try:
+            return reopen(fd, os.O_PATH)
+        finally:
+            os.close(fd)
 
     def new_fifo(self) -> str:
         """A fresh host FIFO inside the detached mount; returns its name there."""
@@ -96,3 +107,18 @@ class FileStore:
 def reopen(fd: int, flags: int) -> int:
     """A new open file description of the file behind the sentry's `fd`."""
     return os.open(f"/proc/self/fd/{fd}", flags | os.O_CLOEXEC)
+
+
+@contextlib.contextmanager
+def writable(fd: int):
+    """The file behind an O_PATH `fd`, open for writing just while the sentry writes."""
+    rw = reopen(fd, os.O_RDWR)
+    try:
+        yield rw
+    finally:
+        os.close(rw)
+
+
+def set_times(fd: int, atime_ns: int, mtime_ns: int) -> None:
+    """utimes of the file behind an O_PATH `fd` (futimens needs a real open)."""
+    os.utime(f"/proc/self/fd/{fd}", ns=(atime_ns, mtime_ns))

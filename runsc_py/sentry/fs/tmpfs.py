@@ -20,7 +20,7 @@ import stat as statmod
 import time
 
 from runsc_py.sentry.errors import SyscallError
-from runsc_py.sentry.fs.store import TMPFS_MAGIC, FileStore, reopen
+from runsc_py.sentry.fs.store import TMPFS_MAGIC, FileStore, reopen, set_times, writable
 from runsc_py.sentry.stat import Stat
 from runsc_py.sentry.vfs import (NAME_MAX, RENAME_EXCHANGE, Filesystem, Lookup, SetAttr, StatFs,
                                  check_rename)
@@ -165,7 +165,8 @@ class TmpFilesystem(Filesystem):
             if node.data_fd is None:
                 raise SyscallError(errno.EINVAL)
             self._check_room(attrs.size - os.fstat(node.data_fd).st_size)
-            os.ftruncate(node.data_fd, attrs.size)
+            with writable(node.data_fd) as fd:
+                os.ftruncate(fd, attrs.size)
             node.mtime_ns = now
         if attrs.mode is not None:
             node.mode = statmod.S_IFMT(node.mode) | (attrs.mode & 0o7777)
@@ -184,8 +185,8 @@ class TmpFilesystem(Filesystem):
             node.mtime_ns = mtime
         if node.data_fd is not None:  # the host inode's times are read back by stat_node
             host = os.fstat(node.data_fd)
-            os.utime(node.data_fd, ns=(atime if atime is not None else host.st_atime_ns,
-                                        mtime if mtime is not None else host.st_mtime_ns))
+            set_times(node.data_fd, atime if atime is not None else host.st_atime_ns,
+                      mtime if mtime is not None else host.st_mtime_ns)
 
     def _check_room(self, grow: int) -> None:
         if grow > 0 and self.store.mount_fd is None and self.store.size is not None:
