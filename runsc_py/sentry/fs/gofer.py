@@ -9,7 +9,14 @@ open, and every directory listing (which the gofer sends with each entry's
 attributes, readdirplus), fills it, so `stat` of a known path costs no
 gofer round trip. This assumes the sandbox has the tree to itself, as
 gVisor's default `--file-access=exclusive` does; a path the gofer later
-reports missing is dropped. Opens always go to the gofer: they need an fd.
+reports missing is dropped.
+
+Opens are cached the same way, for regular files opened without write
+intent: the sentry keeps an O_PATH fd of the file the gofer opened, and
+the next read-only open of that path re-opens it through the sentry's
+/proc/self/fd, which reaches exactly the file the gofer vetted and costs
+no round trip (a dynamic loader opens the same libraries at every exec).
+Writes, and anything not a regular file, always go to the gofer.
 """
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.vfs import Filesystem, Lookup, SetAttr, StatFs
 
 CACHE_ENTRIES = 65536
+HELD_FILES = 1024   # O_PATH fds the sentry keeps for re-opening without the gofer
+WRITE_INTENT = os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_CREAT
 
 
 class GoferFilesystem(Filesystem):
@@ -34,12 +43,17 @@ class GoferFilesystem(Filesystem):
         self.readonly = readonly
         self.mount = mount  # which of the gofer's roots
         self._cache: collections.OrderedDict[str, Lookup] = collections.OrderedDict()
+        self._held: collections.OrderedDict[str, int] = collections.OrderedDict()
 
     def lookup(self, path: str, open_flags: int = -1) -> Lookup:
-        if open_flags < 0:
+        if open_flags < 0 or not open_flags & WRITE_INTENT:
             hit = self._cache.get(path)
             if hit is not None:
-                return hit
+                if open_flags < 0:
+                    return hit
+                held = self._held.get(path)
+                if held is not None:
+                    return hit._replace(fd=os.open(f"/proc/self/fd/{held}", open_flags | os.O_CLOEXEC))
         try:
             answer = self.client.lookup(path, open_flags, self.mount)
         except SyscallError as exc:
@@ -50,7 +64,16 @@ class GoferFilesystem(Filesystem):
             return Lookup("symlink", consumed=answer[1], target=answer[2])
         _kind, st, target, fd = answer
         self._remember(path, Lookup("found", stat=st, target=target))
+        if fd is not None and statmod.S_ISREG(st.mode) and not open_flags & WRITE_INTENT:
+            self._hold(path, fd)
         return Lookup("found", stat=st, target=target, fd=fd)
+
+    def _hold(self, path: str, fd: int) -> None:
+        """Keep an O_PATH fd of a regular file the gofer opened, to re-open it later."""
+        if path not in self._held:
+            self._held[path] = os.open(f"/proc/self/fd/{fd}", os.O_PATH | os.O_CLOEXEC)
+            if len(self._held) > HELD_FILES:
+                os.close(self._held.popitem(last=False)[1])
 
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
         out = []
@@ -76,10 +99,18 @@ class GoferFilesystem(Filesystem):
         for path in paths:
             self._cache.pop(path, None)
             self._cache.pop(path.rpartition("/")[0], None)
+            self._let_go(path)
             if below:
                 prefix = path + "/"
                 for key in [k for k in self._cache if k.startswith(prefix)]:
                     del self._cache[key]
+                for key in [k for k in self._held if k.startswith(prefix)]:
+                    self._let_go(key)
+
+    def _let_go(self, path: str) -> None:
+        fd = self._held.pop(path, None)
+        if fd is not None:
+            os.close(fd)
 
     def _change(self, op: int, path: str, **kw):
         try:
