@@ -67,6 +67,21 @@ def build_vfs(gofer: GoferClient, kernel) -> VFS:
     return vfs
 
 
+def build_network(args, kernel):
+    """The sandbox's network table from --network, --egress and --publish."""
+    from runsc_py.sentry.net import Network, NetworkConfig
+    from runsc_py.sentry.net.egress import parse_egress
+
+    config = NetworkConfig(mode=getattr(args, "network", "sandbox"))
+    config.egress = parse_egress(",".join(getattr(args, "egress", None) or []))
+    for spec in getattr(args, "publish", None) or []:
+        host_port, _, sandbox_port = spec.partition(":")
+        if not host_port.isdigit() or not sandbox_port.isdigit():
+            raise ValueError(f"--publish wants HOSTPORT:SANDBOXPORT, not {spec!r}")
+        config.publish.append((int(host_port), int(sandbox_port)))
+    return Network(kernel, config)
+
+
 def _run_sentry(args, argv: list[str], gofer_sock: socket.socket) -> int:
     from runsc_py import platform
     from runsc_py.sentry.kernel import Kernel
@@ -87,6 +102,11 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket) -> int:
     kernel = Kernel(platform.create(args.platform, pin_cpu=pin), VFS(), TABLE,
                     strace=strace, report=report, gofer_socket=gofer_sock)
     build_vfs(GoferClient(gofer_sock), kernel)
+    try:
+        kernel.network = build_network(args, kernel)
+    except ValueError as exc:
+        sys.stderr.write(f"runsc-py: {exc}\n")
+        return 2
     try:
         status = kernel.run(argv, dict(os.environ), _guest_cwd())
     except FileNotFoundError as exc:

@@ -22,7 +22,7 @@ import errno
 from collections.abc import Callable
 
 from runsc_py.platform.policy import Policy
-from runsc_py.syscalls import file, fs, misc, process, signal
+from runsc_py.syscalls import file, fs, misc, process, signal, socket
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,21 +114,21 @@ ROWS = [
     native(38, "setitimer"),
     emulated(39, process.getpid, support="full"),
     native(40, "sendfile", DATA_PATH),
-    unimplemented(41, "socket", NETWORK_ISSUE),
-    unimplemented(42, "connect", NETWORK_ISSUE),
-    unimplemented(43, "accept", NETWORK_ISSUE),
-    unimplemented(44, "sendto", NETWORK_ISSUE),
-    unimplemented(45, "recvfrom", NETWORK_ISSUE),
-    unimplemented(46, "sendmsg", NETWORK_ISSUE),
-    unimplemented(47, "recvmsg", NETWORK_ISSUE),
-    unimplemented(48, "shutdown", NETWORK_ISSUE),
-    unimplemented(49, "bind", NETWORK_ISSUE),
-    unimplemented(50, "listen", NETWORK_ISSUE),
-    unimplemented(51, "getsockname", NETWORK_ISSUE),
-    unimplemented(52, "getpeername", NETWORK_ISSUE),
-    unimplemented(53, "socketpair", NETWORK_ISSUE),
-    unimplemented(54, "setsockopt", NETWORK_ISSUE),
-    unimplemented(55, "getsockopt", NETWORK_ISSUE),
+    emulated(41, socket.socket, "AF_UNIX/INET/INET6 stream and datagram; raw and packet EPERM; no netlink yet"),
+    emulated(42, socket.connect, "brokered to a sandbox listener, or egress by rule"),
+    emulated(43, socket.accept, "the sentry accepts; a blocking accept is parked"),
+    emulated(44, socket.sendto, "with no address: native (in the filter); with one: the sentry"),
+    emulated(45, socket.recvfrom, "with no address: native (in the filter); with one: the sentry"),
+    emulated(46, socket.sendmsg, "native unless a datagram names an address; SCM_RIGHTS noted"),
+    emulated(47, socket.recvmsg, "by the sentry: addresses translated, SCM_RIGHTS installed"),
+    checked(48, socket.shutdown, "the host socket shuts down itself"),
+    emulated(49, socket.bind, "the sandbox's port table and unix names"),
+    emulated(50, socket.listen, "a host AF_UNIX listener only the sentry can name"),
+    emulated(51, socket.getsockname, "the sandbox's addresses"),
+    emulated(52, socket.getpeername, "the sandbox's addresses"),
+    emulated(53, socket.socketpair, "AF_UNIX"),
+    emulated(54, socket.setsockopt, "TCP/IP options kept by the sentry; buffers and timeouts native"),
+    emulated(55, socket.getsockopt, "SO_PEERCRED with virtual ids"),
     checked(56, process.clone, "no namespace flags, no CLONE_UNTRACED (EPERM)"),
     native(57, "fork", "reported to the sentry by ptrace"),
     native(58, "vfork", "reported to the sentry by ptrace"),
@@ -321,7 +321,7 @@ ROWS = [
     native(285, "fallocate", DATA_PATH),
     native(286, "timerfd_settime", DATA_PATH),
     native(287, "timerfd_gettime", DATA_PATH),
-    unimplemented(288, "accept4", NETWORK_ISSUE),
+    emulated(288, socket.accept4, "the sentry accepts; a blocking accept is parked"),
     unimplemented(289, "signalfd4", PROCESS_ISSUE),
     emulated(290, file.eventfd2),
     emulated(291, file.epoll_create1),
