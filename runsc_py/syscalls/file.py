@@ -130,7 +130,7 @@ def ioctl(ctx, fd, request, arg):
     if request in (FIOCLEX, FIONCLEX):
         entry.cloexec = request == FIOCLEX
         return NATIVE
-    if request in NATIVE_IOCTLS and entry.file.kind in ("host", "pipe", "device", "file"):
+    if request in NATIVE_IOCTLS and entry.file.kind in ("host", "pipe", "device", "file", "socket"):
         return NATIVE
     raise SyscallError(errno.ENOTTY)
 
