@@ -261,8 +261,12 @@ class Network:
                 except BlockingIOError:  # the host queue is full: as a SYN that got no answer
                     raise SyscallError(errno.ECONNREFUSED) from None
         local = sock.local if sock.local is not None else UnixAddress(b"")
-        listener.pending.append(PendingConnection(dest if sock.inet else listener.local, local,
-                                                  self.creds_of(ctx)))
+        if sock.inet:  # as the listener's family sees them (v4-mapped on a v6 listener)
+            listener.pending.append(PendingConnection(_as_family(dest, listener.family),
+                                                      _as_family(local, listener.family),
+                                                      self.creds_of(ctx)))
+        else:
+            listener.pending.append(PendingConnection(listener.local, local, self.creds_of(ctx)))
         sock.peer = dest if sock.inet else listener.local
         sock.peer_creds = listener.creds
         sock.creds = self.creds_of(ctx)
@@ -495,6 +499,14 @@ def _accepts(sock: Socket, dest: InetAddress) -> bool:
         return not sock.v6only and (local.ip.is_unspecified or local.ip.ipv4_mapped == dest.ip)
     mapped = dest.ip.ipv4_mapped
     return mapped is not None and (local.ip.is_unspecified or local.ip == mapped)
+
+
+def _as_family(addr: InetAddress, family: int) -> InetAddress:
+    if addr.family == family:
+        return addr
+    if family == socket.AF_INET6:
+        return InetAddress(family, ipaddress.IPv6Address(f"::ffff:{addr.ip}"), addr.port)
+    return InetAddress(family, addr.ip.ipv4_mapped, addr.port)
 
 
 def _loopback_for_wildcard(addr: InetAddress) -> InetAddress:

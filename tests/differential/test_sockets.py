@@ -1,0 +1,37 @@
+"""Socket programs natively and in the sandbox: the same output on both platforms.
+
+Every connection here is made inside the sandbox, so each run also checks
+the brokering: listeners, connects, accepts and datagrams never leave the
+sentry's network table (tests/integration/test_net_isolation.py attacks that).
+"""
+import pytest
+
+from tests.conftest import TESTS
+from tests.differential.compare import assert_same
+
+NET = TESTS / "programs" / "net"
+PROGRAMS = ["semantics", "tcp_fork", "udp", "unix_rights", "http_server", "asyncio_echo",
+            "getaddrinfo"]
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_socket_program(platform, name):
+    assert_same(platform, ["python3", str(NET / f"{name}.py")])
+
+
+def test_busybox_nc_tcp(platform, busybox):
+    script = (f"{busybox} nc -l -p 7777 & sleep 0.5; "
+              f"echo hello-tcp | {busybox} nc 127.0.0.1 7777; wait")
+    assert_same(platform, [busybox, "sh", "-c", script])
+
+
+def test_busybox_httpd_wget(platform, busybox, tmp_path):
+    (tmp_path / "index.html").write_text("served inside\n")
+    script = (f"{busybox} httpd -f -p 127.0.0.1:8080 -h {tmp_path} & sleep 0.5; "
+              f"{busybox} wget -q -O - http://127.0.0.1:8080/index.html; kill $!")
+    assert_same(platform, [busybox, "sh", "-c", script])
+
+
+def test_busybox_nslookup_udp(platform, busybox):
+    """Debian's busybox nc has no -u; nslookup against a sandbox DNS responder is UDP both ways."""
+    assert_same(platform, ["python3", str(NET / "dns_udp.py"), busybox])
