@@ -1,0 +1,133 @@
+"""The sandbox's network is the sentry's: attacks on its edges.
+
+A sandbox listener is not a host listener; a host listener (even on the
+host's loopback) is unreachable unless an egress rule allows it; host
+abstract unix names are not the sandbox's; raw and packet sockets are
+refused.
+"""
+import http.server
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+from tests.conftest import RUNSC_PY, sandboxed
+
+LISTEN_AND_WAIT = textwrap.dedent("""
+    import socket, sys
+    s = socket.socket(); s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen()
+    u = socket.socket(socket.AF_UNIX); u.bind("\\0sandbox-only-name"); u.listen()
+    print("ready", flush=True)
+    sys.stdin.readline()
+""")
+
+URLOPEN = textwrap.dedent("""
+    import sys, urllib.request
+    try:
+        print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/", timeout=5).read().decode())
+    except OSError as exc:
+        print("error", getattr(exc, "reason", exc))
+""")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sandbox_listener_is_not_on_the_host(platform):
+    port = _free_port()
+    proc = subprocess.Popen(RUNSC_PY + ["do", f"--platform={platform}", "--", sys.executable, "-c",
+                                        LISTEN_AND_WAIT, str(port)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout
+        assert f":{port} " not in listening
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5)
+        with open("/proc/net/unix") as f:  # the host's namespace: no sandbox names, no sentry names
+            names = f.read()
+        assert "sandbox-only-name" not in names and "runsc-py-" not in names
+    finally:
+        proc.communicate("\n", timeout=30)
+    assert proc.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def host_http_server():
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"from the host")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+def test_host_loopback_unreachable_without_egress(platform, host_http_server):
+    r = sandboxed(platform, sys.executable, "-c", URLOPEN, str(host_http_server))
+    assert r.out.decode().startswith("error [Errno 111]"), r
+
+
+def test_egress_rule_reaches_host_server(platform, host_http_server):
+    port = host_http_server
+    r = sandboxed(platform, sys.executable, "-c", URLOPEN, str(port), flags=(f"--egress=127.0.0.1:{port}",))
+    assert r.out.decode().strip() == "from the host", r
+
+
+def test_egress_rule_for_another_port_does_not_reach(host_http_server):
+    port = host_http_server
+    r = sandboxed("seccomp", sys.executable, "-c", URLOPEN, str(port),
+                  flags=(f"--egress=127.0.0.1:{port + 1}-{port + 5}",))
+    assert r.out.decode().startswith("error [Errno 111]"), r
+
+
+def test_network_none_ignores_egress(host_http_server):
+    r = sandboxed("seccomp", sys.executable, "-c", URLOPEN, str(host_http_server),
+                  flags=("--network=none", "--egress=0.0.0.0/0"))
+    assert r.out.decode().startswith("error"), r
+
+
+def test_network_host_reaches_host_server(host_http_server):
+    r = sandboxed("seccomp", sys.executable, "-c", URLOPEN, str(host_http_server),
+                  flags=("--network=host",))
+    assert r.out.decode().strip() == "from the host", r
+
+
+ATTACKS = textwrap.dedent("""
+    import errno, socket
+    def attempt(what, fn):
+        try:
+            fn(); print(what, "allowed")
+        except OSError as exc:
+            print(what, errno.errorcode[exc.errno])
+    attempt("host abstract name", lambda: socket.socket(socket.AF_UNIX).connect("\\0runsc-py-test-host-name"))
+    attempt("raw", lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP))
+    attempt("packet", lambda: socket.socket(17, socket.SOCK_RAW, 0))
+    attempt("udp outside", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("192.0.2.1", 53)))
+    attempt("tcp outside", lambda: socket.create_connection(("192.0.2.1", 80), timeout=2))
+""")
+
+
+def test_attacks_on_the_network_edge(platform):
+    host = socket.socket(socket.AF_UNIX)
+    host.bind("\0runsc-py-test-host-name")
+    host.listen()
+    try:
+        r = sandboxed(platform, sys.executable, "-c", ATTACKS)
+    finally:
+        host.close()
+    assert r.out.decode().split("\n") == [
+        "host abstract name ECONNREFUSED", "raw EPERM", "packet EPERM",
+        "udp outside ENETUNREACH", "tcp outside ENETUNREACH", ""], r
