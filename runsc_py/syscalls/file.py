@@ -13,6 +13,7 @@ from runsc_py.platform import NATIVE, FdInstall, InstallFds
 from runsc_py.sentry import files
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
+from runsc_py.sentry.net import ifreq
 from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int
 
 F_DUPFD, F_GETFD, F_SETFD = 0, 1, 2
@@ -132,6 +133,10 @@ def ioctl(ctx, fd, request, arg):
         return NATIVE
     if request in NATIVE_IOCTLS and entry.file.kind in ("host", "pipe", "device", "file", "socket"):
         return NATIVE
+    if entry.file.kind == "socket" and ifreq.is_interface_ioctl(request):
+        if entry.file.sock.backing == "host" and ctx.kernel.network.config.mode == "host":
+            return NATIVE
+        return ifreq.interface_ioctl(ctx, ctx.kernel.network.config, request, arg)
     raise SyscallError(errno.ENOTTY)
 
 

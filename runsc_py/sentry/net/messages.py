@@ -51,6 +51,9 @@ class Messages:
 
     def sendto(self, ctx, fd: int, buf: int, length: int, flags: int, addr_ptr: int, addr_len: int):
         sock = self.network.socket_of(ctx, fd)
+        if sock.netlink is not None:
+            self.network.netlink_request(sock, ctx.read(buf, min(length, 1 << 16)))
+            return length
         if not addr_ptr or sock.backing == "host" or sock.stream:
             return NATIVE  # a stream socket ignores the address (as TCP does)
         dest = sockaddr.decode(ctx.read(addr_ptr, min(addr_len, 128)), sock.family)
@@ -60,6 +63,10 @@ class Messages:
     def sendmsg(self, ctx, fd: int, msg_ptr: int, flags: int):
         sock = self.network.socket_of(ctx, fd)
         name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(ctx.read(msg_ptr, MSGHDR.size))
+        if sock.netlink is not None:
+            data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
+            self.network.netlink_request(sock, data)
+            return len(data)
         rights = self._note_rights(ctx, control, controllen)
         if not name or sock.backing == "host" or sock.stream:
             for host_fd in rights:
@@ -186,6 +193,8 @@ class Messages:
         return HELD
 
     def _source(self, sock, source):
+        if sock.netlink is not None:
+            return sockaddr.NetlinkAddress(0)
         if sock.backing == "host":
             return sockaddr.from_host(sock.family, source)
         if sock.family == socket.AF_UNIX:

@@ -16,7 +16,7 @@ import struct
 from runsc_py.platform import NATIVE
 from runsc_py.sentry.errors import SyscallError
 
-SOL_SOCKET, SOL_IP, SOL_TCP, SOL_UDP, SOL_IPV6 = 1, 0, 6, 17, 41
+SOL_SOCKET, SOL_IP, SOL_TCP, SOL_UDP, SOL_IPV6, SOL_NETLINK = 1, 0, 6, 17, 41, 270
 SO_TYPE, SO_ERROR, SO_PEERCRED, SO_ACCEPTCONN = 3, 4, 17, 30
 SO_PROTOCOL, SO_DOMAIN = 38, 39
 SO_REUSEADDR, SO_REUSEPORT, SO_LINGER = 2, 15, 13
@@ -48,6 +48,9 @@ def setsockopt(sock, level: int, name: int, value: bytes):
     if sock.backing == "host" or (level == SOL_SOCKET and name in HOST_OPTIONS):
         return NATIVE
     key = (level, name)
+    if level == SOL_NETLINK and sock.family == 16:
+        sock.options[key] = value
+        return 0
     if key not in KEPT and not (sock.inet and key in INET_KEPT):
         raise SyscallError(errno.ENOPROTOOPT)
     if len(value) < 4 and not isinstance(KEPT.get(key, INET_KEPT.get(key)), bytes):
@@ -81,6 +84,8 @@ def getsockopt(sock, level: int, name: int):
     if key in sock.options:
         return sock.options[key]
     default = KEPT.get(key, INET_KEPT.get(key) if sock.inet else None)
+    if default is None and level == SOL_NETLINK and sock.family == 16:
+        default = 0
     if default is None:
         raise SyscallError(errno.ENOPROTOOPT)
     return default if isinstance(default, bytes) else struct.pack("<i", default)

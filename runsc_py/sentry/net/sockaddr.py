@@ -55,11 +55,26 @@ class UnixAddress:
         return "@" + self.name[1:].decode("latin-1") if self.abstract else self.name.decode("latin-1")
 
 
+@dataclasses.dataclass(frozen=True)
+class NetlinkAddress:
+    port_id: int = 0     # 0 is the kernel (here: the sentry)
+    groups: int = 0
+
+
+SOCKADDR_NL = struct.Struct("<HHII")
+AF_NETLINK = 16
+
+
 def decode(raw: bytes, family: int):
     """Parse a sockaddr the workload passed for a socket of `family`."""
     if len(raw) < 2:
         raise SyscallError(errno.EINVAL)
     sa_family = struct.unpack_from("<H", raw)[0]
+    if family == AF_NETLINK:
+        if sa_family != AF_NETLINK or len(raw) < SOCKADDR_NL.size:
+            raise SyscallError(errno.EINVAL)
+        _, _, port_id, groups = SOCKADDR_NL.unpack_from(raw)
+        return NetlinkAddress(port_id, groups)
     if family == AF_UNIX:
         if sa_family != AF_UNIX:
             raise SyscallError(errno.EINVAL)
@@ -88,6 +103,8 @@ def decode(raw: bytes, family: int):
 
 def encode(addr) -> bytes:
     """The sockaddr bytes for an address (an unnamed unix socket: sun_family alone)."""
+    if isinstance(addr, NetlinkAddress):
+        return SOCKADDR_NL.pack(AF_NETLINK, 0, addr.port_id, addr.groups)
     if isinstance(addr, UnixAddress):
         return struct.pack("<H", AF_UNIX) + addr.name + (b"" if addr.abstract or not addr.name else b"\0")
     if addr.family == AF_INET:

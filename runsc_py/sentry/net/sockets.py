@@ -54,6 +54,7 @@ class Socket:
     peer_creds: Credentials | None = None
     options: dict = dataclasses.field(default_factory=dict)
     pending: collections.deque = dataclasses.field(default_factory=collections.deque)
+    netlink: object = None   # for AF_NETLINK: the sentry's end of the pair
 
     @property
     def inet(self) -> bool:

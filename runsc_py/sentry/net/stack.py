@@ -33,17 +33,18 @@ import socket
 
 from runsc_py.platform import HELD, FdInstall, InstallFds
 from runsc_py.sentry.errors import SyscallError
-from runsc_py.sentry.net import sockaddr
+from runsc_py.sentry.net import netlink, sockaddr
 from runsc_py.sentry.net.config import NetworkConfig
 from runsc_py.sentry.net.hostsock import HostSockets, borrowed
 from runsc_py.sentry.net.ports import PortTable, overlaps
-from runsc_py.sentry.net.sockaddr import InetAddress, UnixAddress
+from runsc_py.sentry.net.sockaddr import InetAddress, NetlinkAddress, UnixAddress
 from runsc_py.sentry.net.sockets import Credentials, PendingConnection, Socket, SocketFile
 from runsc_py.sentry.net.unixnames import UnixNames
 from runsc_py.sentry.net.waits import Waits
 
 SOCK_NONBLOCK, SOCK_CLOEXEC = socket.SOCK_NONBLOCK, socket.SOCK_CLOEXEC
 AF_NETLINK, AF_PACKET = 16, 17
+NETLINK_ROUTE = 0
 HOST_BACKLOG_MIN = 128   # a sandbox listener's host queue: a full one would refuse, not wait
 
 
@@ -56,6 +57,7 @@ class Network:
         self.unix = UnixNames(kernel.vfs, self.alive)
         self.by_host_name: dict[bytes, Socket] = {}
         self._waits: Waits | None = None
+        self._port_ids = 0x10000
         from runsc_py.sentry.net.messages import Messages
 
         self.messages = Messages(self)
@@ -112,10 +114,10 @@ class Network:
         return _install(ctx, file, host_fd, bool(type_ & SOCK_CLOEXEC))
 
     def _new_socket(self, family: int, base: int, protocol: int) -> tuple[Socket, int]:
+        if family == AF_NETLINK:
+            return self._netlink_socket(base, protocol)
         if family in (AF_PACKET,) or base == socket.SOCK_RAW or base == 10:  # SOCK_PACKET
             raise SyscallError(errno.EPERM, "raw and packet sockets")
-        if family == AF_NETLINK:
-            raise SyscallError(errno.EAFNOSUPPORT, "netlink is answered by the sentry (not yet)")
         if family == socket.AF_UNIX:
             if base not in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET):
                 raise SyscallError(errno.ESOCKTNOSUPPORT)
@@ -133,6 +135,44 @@ class Network:
             return (Socket(family, base, expected, backing="host"),
                     self.host.host_socket(family, base, protocol))
         return Socket(family, base, expected), self.host.sandbox_socket(base)
+
+    def _netlink_socket(self, base: int, protocol: int) -> tuple[Socket, int]:
+        """NETLINK_ROUTE: one end of a host seqpacket pair; the sentry answers at the other."""
+        if base not in (socket.SOCK_RAW, socket.SOCK_DGRAM):
+            raise SyscallError(errno.ESOCKTNOSUPPORT)
+        if protocol != NETLINK_ROUTE:
+            raise SyscallError(errno.EPROTONOSUPPORT, "only NETLINK_ROUTE is answered")
+        guest_end, sentry_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sock = Socket(AF_NETLINK, base, protocol, local=NetlinkAddress(self._next_port_id()),
+                      peer=NetlinkAddress(0))
+        sentry_end.setblocking(False)
+
+        def requests() -> bool:
+            while True:
+                try:
+                    data = sentry_end.recv(1 << 16)
+                except BlockingIOError:
+                    return False
+                if not data:
+                    return True   # every workload copy is closed
+                self.netlink_request(sock, data, sentry_end)
+
+        sock.netlink = sentry_end
+        self.waits.park(sentry_end, select.EPOLLIN, requests)
+        return sock, guest_end.detach()
+
+    def _next_port_id(self) -> int:
+        self._port_ids += 1
+        return self._port_ids
+
+    def netlink_request(self, sock: Socket, data: bytes, sentry_end=None) -> None:
+        """Answer rtnetlink requests by queueing the replies on the workload's socket."""
+        end = sentry_end if sentry_end is not None else sock.netlink
+        for reply in netlink.answer(data, sock.local.port_id, self.config):
+            try:
+                end.send(reply)
+            except OSError:
+                return  # the workload's queue is full or it is gone: replies are lost, as on Linux
 
     def socketpair(self, ctx, family: int, type_: int, protocol: int, sv_addr: int) -> InstallFds:
         base = type_ & 0xF
@@ -168,6 +208,10 @@ class Network:
             return None  # the host binds it
         if addr is None:
             raise SyscallError(errno.EAFNOSUPPORT)
+        if isinstance(addr, NetlinkAddress):
+            if addr.port_id:
+                sock.local = NetlinkAddress(addr.port_id, addr.groups)
+            return 0
         if sock.local is not None and not (isinstance(sock.local, UnixAddress) and not sock.local.name):
             raise SyscallError(errno.EINVAL)
         if isinstance(addr, UnixAddress):
@@ -226,6 +270,8 @@ class Network:
         if sock.backing == "host" and self.config.mode == "host":
             return None
         addr = sockaddr.decode(raw, sock.family)
+        if sock.family == AF_NETLINK:
+            return 0   # the only peer is the kernel
         if not sock.stream:
             return self._connect_datagram(ctx, fd, sock, addr)
         if addr is None:
