@@ -30,7 +30,7 @@ class NetworkConfig:
     mode: str = "sandbox"
     eth0: ipaddress.IPv4Interface = ipaddress.IPv4Interface("10.0.2.15/24")
     gateway: ipaddress.IPv4Address = ipaddress.IPv4Address("10.0.2.2")
-    nameserver: str = "10.0.2.3"
+    nameservers: list[str] = dataclasses.field(default_factory=list)
     egress: EgressPolicy = dataclasses.field(default_factory=EgressPolicy)
     publish: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # (host, sandbox)
 

@@ -88,20 +88,3 @@ def borrowed(kernel, task, guest_fd: int):
         yield s
     finally:
         s.close()
-
-
-@contextlib.contextmanager
-def nonblocking(s: socket.socket):
-    """Make a borrowed socket non-blocking for the sentry's call, then restore it.
-
-    O_NONBLOCK is a property of the shared open file description, so the
-    workload's flag is put back at once.
-    """
-    was_blocking = s.getblocking()
-    if was_blocking:
-        s.setblocking(False)
-    try:
-        yield was_blocking
-    finally:
-        if was_blocking:
-            s.setblocking(True)

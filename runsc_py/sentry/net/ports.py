@@ -24,7 +24,7 @@ class PortTable:
         self._next = itertools.cycle(range(EPHEMERAL_FIRST, EPHEMERAL_LAST + 1))
 
     def bind(self, sock, proto: str, addr):
-        """Give `sock` addr's port (an ephemeral one for port 0); returns the bound address."""
+        """Give `sock` addr's port (an ephemeral one for port 0); sets and returns sock.local."""
         if addr.port == 0:
             for _ in range(EPHEMERAL_LAST - EPHEMERAL_FIRST + 1):
                 port = next(self._next)
@@ -54,6 +54,7 @@ class PortTable:
                 yield proto, sock
 
     def _take(self, sock, proto: str, addr):
+        sock.local = addr
         self._holders.setdefault((proto, addr.port), []).append(sock)
         return addr
 

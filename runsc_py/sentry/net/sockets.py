@@ -14,10 +14,6 @@ import socket
 
 from runsc_py.sentry.fdtable import OpenFile
 
-SOCK_TYPE_MASK = 0xF
-PROTOCOLS = {(socket.SOCK_STREAM, True): 6, (socket.SOCK_DGRAM, True): 17}
-
-
 @dataclasses.dataclass
 class Credentials:
     """SO_PEERCRED's struct ucred, in the sandbox's ids."""

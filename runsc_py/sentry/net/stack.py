@@ -33,7 +33,7 @@ import socket
 
 from runsc_py.platform import HELD, FdInstall, InstallFds
 from runsc_py.sentry.errors import SyscallError
-from runsc_py.sentry.net import netlink, sockaddr
+from runsc_py.sentry.net import etcfiles, netlink, procnet, sockaddr
 from runsc_py.sentry.net.config import NetworkConfig
 from runsc_py.sentry.net.hostsock import HostSockets, borrowed
 from runsc_py.sentry.net.ports import PortTable, overlaps
@@ -78,15 +78,41 @@ class Network:
                     return True
         return False
 
-    def sockets(self):
-        """Every live socket once: (its Socket, a process holding it)."""
+    def socket_inodes(self):
+        """(Socket, host inode, owner's uid) for every live socket, once each."""
         seen = set()
         for task in list(self.kernel.tasks.by_host_tid.values()):
             for entry in task.process.fds.entries.values():
                 sock = getattr(entry.file, "sock", None)
                 if sock is not None and id(sock) not in seen:
                     seen.add(id(sock))
-                    yield sock, task.process
+                    inode = int(entry.file.path.rpartition("[")[2].rstrip("]") or 0)
+                    yield sock, inode, task.process.creds.euid
+
+    # -- what the rest of the sentry shows of the network ---------------------
+
+    def proc_net(self, name: str) -> bytes:
+        """/proc/net/NAME for the procfs."""
+        if name in ("tcp", "tcp6", "udp", "udp6"):
+            return procnet.inet_table(list(self.socket_inodes()), name[:3], name.endswith("6"))
+        if name == "unix":
+            return procnet.unix_table(list(self.socket_inodes()))
+        if name == "dev":
+            return procnet.dev_table(self.config.interfaces())
+        if name == "if_inet6":
+            return procnet.if_inet6_table(self.config.interfaces())
+        if name == "route":
+            return procnet.route_table(self.config)
+        raise SyscallError(errno.ENOENT)
+
+    def etc_hosts(self) -> bytes:
+        return etcfiles.hosts(self.config, self.kernel.hostname)
+
+    def etc_resolv_conf(self) -> bytes:
+        return etcfiles.resolv_conf(self.config)
+
+    def etc_hostname(self) -> bytes:
+        return etcfiles.hostname(self.kernel.hostname)
 
     @staticmethod
     def socket_of(ctx, fd: int) -> Socket:
