@@ -75,11 +75,19 @@ def build_network(args, kernel):
     config = NetworkConfig(mode=getattr(args, "network", "sandbox"))
     config.egress = parse_egress(",".join(getattr(args, "egress", None) or []))
     for spec in getattr(args, "publish", None) or []:
-        host_port, _, sandbox_port = spec.partition(":")
-        if not host_port.isdigit() or not sandbox_port.isdigit():
-            raise ValueError(f"--publish wants HOSTPORT:SANDBOXPORT, not {spec!r}")
-        config.publish.append((int(host_port), int(sandbox_port)))
-    return Network(kernel, config)
+        parts = spec.rsplit(":", 2)
+        host_ip = parts[0] if len(parts) == 3 else "0.0.0.0"
+        if len(parts) < 2 or not parts[-2].isdigit() or not parts[-1].isdigit():
+            raise ValueError(f"--publish wants [HOSTIP:]HOSTPORT:SANDBOXPORT, not {spec!r}")
+        if config.mode != "sandbox":
+            raise ValueError("--publish needs --network=sandbox")
+        config.publish.append((int(parts[-2]), int(parts[-1]), host_ip))
+    network = Network(kernel, config)
+    try:
+        network.publish()
+    except OSError as exc:
+        raise ValueError(f"cannot publish: {exc.strerror}") from None
+    return network
 
 
 def _run_sentry(args, argv: list[str], gofer_sock: socket.socket) -> int:

@@ -131,3 +131,41 @@ def test_attacks_on_the_network_edge(platform):
     assert r.out.decode().split("\n") == [
         "host abstract name ECONNREFUSED", "raw EPERM", "packet EPERM",
         "udp outside ENETUNREACH", "tcp outside ENETUNREACH", ""], r
+
+
+PUBLISHED_SERVER = textwrap.dedent("""
+    import socket
+    s = socket.socket(); s.bind(("0.0.0.0", 8000)); s.listen()
+    print("ready", flush=True)
+    c, addr = s.accept()
+    c.sendall(f"{addr[0]} {c.getsockname()}".encode() + c.recv(100))
+    c.close()
+""")
+
+
+def test_publish_forwards_a_host_port(platform):
+    port = _free_port()
+    proc = subprocess.Popen(RUNSC_PY + ["do", f"--platform={platform}", f"--publish=127.0.0.1:{port}:8000",
+                                        "--", sys.executable, "-c", PUBLISHED_SERVER],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            c.sendall(b" hello")
+            assert c.recv(200) == b"10.0.2.2 ('10.0.2.15', 8000) hello"
+    finally:
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_published_port_without_sandbox_listener_is_refused():
+    port = _free_port()
+    proc = subprocess.Popen(RUNSC_PY + ["do", f"--publish=127.0.0.1:{port}:8000", "--", sys.executable,
+                                        "-c", "import time; print('ready', flush=True); time.sleep(3)"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            assert c.recv(10) == b""   # accepted by the host side, closed at once
+    finally:
+        proc.communicate(timeout=30)

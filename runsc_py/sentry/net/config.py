@@ -32,7 +32,7 @@ class NetworkConfig:
     gateway: ipaddress.IPv4Address = ipaddress.IPv4Address("10.0.2.2")
     nameservers: list[str] = dataclasses.field(default_factory=list)
     egress: EgressPolicy = dataclasses.field(default_factory=EgressPolicy)
-    publish: list[tuple[int, int]] = dataclasses.field(default_factory=list)  # (host, sandbox)
+    publish: list[tuple[int, int, str]] = dataclasses.field(default_factory=list)  # host, sandbox, host ip
 
     def interfaces(self) -> list[Interface]:
         lo = Interface(1, "lo", ipaddress.IPv4Interface("127.0.0.1/8"),

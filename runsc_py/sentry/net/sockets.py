@@ -30,6 +30,7 @@ class PendingConnection:
     local: object         # the address the client connected to
     peer: object          # the client's address
     creds: Credentials    # the client's
+    substitute: int | None = None   # a published host connection to hand out instead
 
 
 @dataclasses.dataclass(eq=False)

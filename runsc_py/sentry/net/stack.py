@@ -464,23 +464,77 @@ class Network:
     def _accept_one(self, ctx, s: socket.socket, listener: Socket, addr_ptr: int, len_ptr: int,
                     flags: int) -> InstallFds:
         host_fd, host_addr = s._accept()
+        record = listener.pending.popleft() if listener.pending and listener.backing != "host" else None
+        if record is not None and record.substitute is not None:
+            os.close(host_fd)   # the placeholder a published connection queued
+            host_fd = record.substitute
         if flags & SOCK_NONBLOCK:
             os.set_blocking(host_fd, False)
         if listener.backing == "host":
             conn = Socket(listener.family, listener.type, listener.protocol, backing="host")
             peer = sockaddr.from_host(listener.family, host_addr)
         else:
-            record = listener.pending.popleft() if listener.pending else \
-                PendingConnection(listener.local, UnixAddress(b""), Credentials())
+            record = record or PendingConnection(listener.local, UnixAddress(b""), Credentials())
             conn = Socket(listener.family, listener.type, listener.protocol, local=record.local,
                           peer=record.peer, creds=listener.creds, peer_creds=record.creds,
-                          options=dict(listener.options))
+                          options=dict(listener.options),
+                          backing="sandbox" if record.substitute is None else "host")
             peer = record.peer
         if addr_ptr:
             write_address(ctx, addr_ptr, len_ptr, peer)
         file = SocketFile("socket", path=f"socket:[{os.fstat(host_fd).st_ino}]", flags=os.O_RDWR,
                           sock=conn)
         return _install(ctx, file, host_fd, bool(flags & SOCK_CLOEXEC))
+
+    # -- published ports ---------------------------------------------------------
+
+    def publish(self) -> None:
+        """Listen on each --publish host port; connections go to the sandbox listener.
+
+        A host connection is handed to the workload as the accepted socket
+        itself (a real TCP socket, so its data path is native). To keep the
+        sandbox listener's queue, blocking and readiness native, the sentry
+        queues a placeholder connection on it and swaps it at accept.
+        """
+        for host_port, sandbox_port, host_ip in self.config.publish:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM | SOCK_CLOEXEC)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host_ip, host_port))
+            listener.listen(128)
+            listener.setblocking(False)
+            self.waits.park(listener, select.EPOLLIN,
+                            lambda lst=listener, port=sandbox_port: self._incoming(lst, port))
+
+    def _incoming(self, host_listener: socket.socket, sandbox_port: int) -> bool:
+        while True:
+            try:
+                conn, (peer_ip, peer_port) = host_listener.accept()
+            except BlockingIOError:
+                return False
+            except OSError:
+                return False
+            self._forward(conn, peer_port, sandbox_port)
+
+    def _forward(self, conn: socket.socket, peer_port: int, sandbox_port: int) -> None:
+        dest = InetAddress(socket.AF_INET, self.config.eth0.ip, sandbox_port)
+        listener = self.find_listener(dest)
+        if listener is None or self.host._sandbox_ns is None:
+            conn.close()   # nothing listens in the sandbox: refused
+            return
+        placeholder = socket.socket(fileno=self.host.sandbox_socket(socket.SOCK_STREAM))
+        placeholder.setblocking(False)
+        try:
+            placeholder.connect(listener.host_name)
+        except OSError:
+            conn.close()
+            return
+        finally:
+            placeholder.close()
+        peer = InetAddress(socket.AF_INET, self.config.gateway, peer_port)
+        conn.setblocking(True)
+        listener.pending.append(PendingConnection(_as_family(dest, listener.family),
+                                                  _as_family(peer, listener.family),
+                                                  Credentials(), conn.detach()))
 
     # -- names ---------------------------------------------------------------
 
