@@ -102,6 +102,14 @@ def recvmsg(ctx, fd, msg, flags):
     return _network(ctx).messages.recvmsg(ctx, as_int(fd), msg, as_int(flags))
 
 
+def recvmmsg(ctx, fd, vec, vlen, flags, timeout):
+    return _network(ctx).messages.recvmmsg(ctx, as_int(fd), vec, vlen & 0xFFFFFFFF, as_int(flags))
+
+
+def sendmmsg(ctx, fd, vec, vlen, flags):
+    return _network(ctx).messages.sendmmsg(ctx, as_int(fd), vec, vlen & 0xFFFFFFFF, as_int(flags))
+
+
 def setsockopt(ctx, fd, level, name, value, length):
     sock = _network(ctx).socket_of(ctx, as_int(fd))
     length = as_int(length)

@@ -38,3 +38,7 @@ def test_busybox_httpd_wget(platform, busybox, tmp_path):
 def test_busybox_nslookup_udp(platform, busybox):
     """Debian's busybox nc has no -u; nslookup against a sandbox DNS responder is UDP both ways."""
     assert_same(platform, ["python3", str(NET / "dns_udp.py"), busybox])
+
+
+def test_sendmmsg_recvmmsg(platform, program):
+    assert_same(platform, [program("net_mmsg")])

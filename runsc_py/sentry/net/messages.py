@@ -34,7 +34,8 @@ IOVEC = struct.Struct("<QQ")
 CMSGHDR = struct.Struct("<QiI")          # len level type
 SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
 MSG_PEEK, MSG_DONTWAIT, MSG_TRUNC, MSG_CTRUNC, MSG_WAITALL = 2, 0x40, 0x20, 0x8, 0x100
-MSG_CMSG_CLOEXEC = 0x40000000
+MSG_CMSG_CLOEXEC, MSG_WAITFORONE = 0x40000000, 0x10000
+MMSGHDR_SIZE = 64
 RECV_FLAGS = MSG_PEEK | MSG_WAITALL | 1  # MSG_OOB
 SEND_FLAGS = 0x4000 | 1 | 4 | 0x8000     # MSG_NOSIGNAL, MSG_OOB, MSG_DONTROUTE, MSG_MORE
 IOV_MAX = 1024
@@ -130,33 +131,107 @@ class Messages:
 
     def recvmsg(self, ctx, fd: int, msg_ptr: int, flags: int):
         sock = self.network.socket_of(ctx, fd)
-        name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(ctx.read(msg_ptr, MSGHDR.size))
-        vecs = self._iovecs(ctx, iov, iovlen)
-        total = sum(n for _, n in vecs)
+        header = self._header(ctx, msg_ptr)
 
         def receive(s: socket.socket):
-            data, anc, mflags, source = s.recvmsg(total, max(controllen, 0),
-                                                   (flags & RECV_FLAGS) | MSG_DONTWAIT
-                                                   | (flags & MSG_CMSG_CLOEXEC))
-            pos = 0
-            for base, n in vecs:
-                if pos >= len(data):
-                    break
-                ctx.write(base, data[pos:pos + n])
-                pos += n
-            new_namelen = 0
-            if name and not sock.stream:
-                raw = sockaddr.encode(self._source(sock, source))
-                ctx.write(name, raw[:namelen])
-                new_namelen = len(raw)
-            control_out, installs, mflags = self._translate_control(ctx, anc, controllen, mflags, flags)
-            if control_out:
-                ctx.write(control, control_out)
-            header = MSGHDR.pack(name, new_namelen, iov, iovlen, control, len(control_out), mflags)
-            ctx.write(msg_ptr, header)
-            return InstallFds(len(data), installs) if installs else len(data)
+            n, installs = self._receive_one(ctx, s, sock, msg_ptr, header, flags)
+            return InstallFds(n, installs) if installs else n
 
         return self._receive(ctx, fd, flags, receive)
+
+    def recvmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int):
+        """Up to vlen messages: waits (unless non-blocking) for the first only; no timeout."""
+        sock = self.network.socket_of(ctx, fd)
+        vlen = min(vlen, IOV_MAX)
+        headers = [self._header(ctx, vec + i * MMSGHDR_SIZE) for i in range(vlen)]
+
+        def receive(s: socket.socket):
+            installs: list[FdInstall] = []
+            count = 0
+            for i, header in enumerate(headers):
+                try:
+                    n, more = self._receive_one(ctx, s, sock, vec + i * MMSGHDR_SIZE, header,
+                                                flags if i == 0 else flags | MSG_DONTWAIT)
+                except BlockingIOError:
+                    if i == 0:
+                        raise
+                    break
+                ctx.write(vec + i * MMSGHDR_SIZE + MSGHDR.size, struct.pack("<I", n))
+                installs += more
+                count += 1
+                if flags & MSG_WAITFORONE or sock.stream:
+                    break
+            return InstallFds(count, installs) if installs else count
+
+        return self._receive(ctx, fd, flags, receive)
+
+    def sendmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int):
+        """Each message sent by the sentry from its copy of the socket (never parked)."""
+        sock = self.network.socket_of(ctx, fd)
+        sent = 0
+        for i in range(min(vlen, IOV_MAX)):
+            msg_ptr = vec + i * MMSGHDR_SIZE
+            try:
+                n = self._send_by_sentry(ctx, fd, sock, msg_ptr, flags)
+            except (SyscallError, OSError):
+                if sent == 0:
+                    raise
+                break
+            ctx.write(msg_ptr + MSGHDR.size, struct.pack("<I", n))
+            sent += 1
+        return sent
+
+    def _send_by_sentry(self, ctx, fd: int, sock, msg_ptr: int, flags: int) -> int:
+        name, namelen, iov, iovlen, control, controllen, _ = self._header(ctx, msg_ptr)
+        data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
+        if sock.netlink is not None:
+            self.network.netlink_request(sock, data)
+            return len(data)
+        rights = self._note_rights(ctx, control, controllen)
+        if name and not sock.stream and sock.backing != "host":
+            dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
+            result = self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+            if result < 0:
+                raise SyscallError(-result)
+            return result
+        anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+        try:
+            with borrowed(self.kernel, ctx.task, fd) as s:
+                return s.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT)
+        except BlockingIOError:
+            raise SyscallError(errno.EAGAIN) from None
+        finally:
+            for host_fd in rights:
+                os.close(host_fd)
+
+    @staticmethod
+    def _header(ctx, msg_ptr: int) -> tuple:
+        return MSGHDR.unpack(ctx.read(msg_ptr, MSGHDR.size))
+
+    def _receive_one(self, ctx, s: socket.socket, sock, msg_ptr: int, header: tuple, flags: int):
+        """One recvmsg on the sentry's copy, written back into the caller's msghdr."""
+        name, namelen, iov, iovlen, control, controllen, _ = header
+        vecs = self._iovecs(ctx, iov, iovlen)
+        total = sum(n for _, n in vecs)
+        data, anc, mflags, source = s.recvmsg(total, max(controllen, 0),
+                                               (flags & RECV_FLAGS) | MSG_DONTWAIT
+                                               | (flags & MSG_CMSG_CLOEXEC))
+        pos = 0
+        for base, n in vecs:
+            if pos >= len(data):
+                break
+            ctx.write(base, data[pos:pos + n])
+            pos += n
+        new_namelen = 0
+        if name and not sock.stream:
+            raw = sockaddr.encode(self._source(sock, source))
+            ctx.write(name, raw[:namelen])
+            new_namelen = len(raw)
+        control_out, installs, mflags = self._translate_control(ctx, anc, controllen, mflags, flags)
+        if control_out:
+            ctx.write(control, control_out)
+        ctx.write(msg_ptr, MSGHDR.pack(name, new_namelen, iov, iovlen, control, len(control_out), mflags))
+        return len(data), installs
 
     def _receive(self, ctx, fd: int, flags: int, receive):
         """Run receive(s) on the sentry's copy of the socket now, or park until readable."""
