@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import select
+import sys
+import traceback
 
 
 class Waits:
@@ -38,7 +40,8 @@ class Waits:
             sock, events, callback = self._waiting[fd]
             try:
                 done = callback()
-            except Exception:  # noqa: BLE001 - never let one wait take the loop down
+            except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
+                sys.stderr.write(f"runsc-py: sentry error in a parked network call:\n{traceback.format_exc()}")
                 done = True
             if done:
                 del self._waiting[fd]
