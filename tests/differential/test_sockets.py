@@ -6,7 +6,7 @@ sentry's network table (tests/integration/test_net_isolation.py attacks that).
 """
 import pytest
 
-from tests.conftest import TESTS
+from tests.conftest import TESTS, run, sandboxed
 from tests.differential.compare import assert_same
 
 NET = TESTS / "programs" / "net"
@@ -42,3 +42,15 @@ def test_busybox_nslookup_udp(platform, busybox):
 
 def test_sendmmsg_recvmmsg(platform, program):
     assert_same(platform, [program("net_mmsg")])
+
+
+def test_unix_path_names(platform, tmp_path):
+    """Bound in a directory that exists; the sandbox's name never becomes a host file."""
+    path = str(tmp_path / "sock")
+    program = str(NET / "unix_path.py")
+    native = run(["python3", program, path])
+    for leftover in tmp_path.iterdir():
+        leftover.unlink()
+    inside = sandboxed(platform, "python3", program, path)
+    assert (inside.code, inside.out) == (native.code, native.out), (native, inside)
+    assert list(tmp_path.iterdir()) == []
