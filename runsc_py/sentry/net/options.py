@@ -39,7 +39,7 @@ INET_KEPT = {
     (SOL_IP, 14): 0, (SOL_IP, 32): 1, (SOL_IP, 33): 1, (SOL_IP, 15): 0,
     (SOL_IPV6, 16): 64, (SOL_IPV6, 17): 1, (SOL_IPV6, IPV6_V6ONLY): 0, (SOL_IPV6, 49): 0,
     (SOL_IPV6, 67): 0, (SOL_IPV6, 23): 0, (SOL_IPV6, 18): 1, (SOL_IPV6, 19): 0,
-    (SOL_UDP, 1): 0,
+    (SOL_UDP, 1): 0, (136, 10): 0, (136, 11): 0,   # UDP_CORK, UDPLITE_SEND_CSCOV, _RECV_CSCOV
 }
 
 

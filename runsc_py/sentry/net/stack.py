@@ -45,6 +45,7 @@ from runsc_py.sentry.net.waits import Waits
 SOCK_NONBLOCK, SOCK_CLOEXEC = socket.SOCK_NONBLOCK, socket.SOCK_CLOEXEC
 AF_NETLINK, AF_PACKET = 16, 17
 NETLINK_ROUTE = 0
+IPPROTO_UDPLITE = 136
 HOST_BACKLOG_MIN = 128   # a sandbox listener's host queue: a full one would refuse, not wait
 
 
@@ -155,7 +156,9 @@ class Network:
         expected = {socket.SOCK_STREAM: 6, socket.SOCK_DGRAM: 17}.get(base)
         if expected is None:
             raise SyscallError(errno.ESOCKTNOSUPPORT)
-        if protocol not in (0, expected):
+        if protocol == IPPROTO_UDPLITE and base == socket.SOCK_DGRAM:
+            expected = protocol  # UDP-Lite: UDP here (no checksums to cover)
+        elif protocol not in (0, expected):
             raise SyscallError(errno.EPROTONOSUPPORT)
         if self.config.mode == "host":
             return (Socket(family, base, expected, backing="host"),
