@@ -24,7 +24,9 @@ IPV6_V6ONLY = 26
 # the host socket's own: SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_RCVLOWAT, SO_SNDLOWAT,
 # SO_RCVTIMEO, SO_SNDTIMEO, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PEEK_OFF, SO_BUSY_POLL
 HOST_OPTIONS = {7, 8, 16, 18, 19, 20, 21, 32, 33, 42, 46, 66, 67}
-# options the sentry keeps per socket (values as set), with Linux's defaults
+# options the sentry keeps per socket (values as set), with Linux's defaults. Options
+# whose effect is ancillary data on receive (IP_PKTINFO, IPV6_RECVPKTINFO, ...) are
+# not here: the sentry does not produce that data, so setting them fails (ENOPROTOOPT).
 KEPT = {
     (SOL_SOCKET, 2): 0, (SOL_SOCKET, 15): 0, (SOL_SOCKET, 9): 0, (SOL_SOCKET, 6): 0,
     (SOL_SOCKET, 10): 0, (SOL_SOCKET, 12): 0, (SOL_SOCKET, 5): 0, (SOL_SOCKET, 36): 0,  # ..., SO_TIMESTAMP
@@ -35,9 +37,9 @@ INET_KEPT = {
     (SOL_TCP, 1): 0, (SOL_TCP, 2): 536, (SOL_TCP, 3): 0, (SOL_TCP, 4): 7200, (SOL_TCP, 5): 75,
     (SOL_TCP, 6): 9, (SOL_TCP, 7): 60, (SOL_TCP, 9): 0, (SOL_TCP, 12): 1, (SOL_TCP, 18): 0,
     (SOL_TCP, 23): 0, (SOL_TCP, 19): 0,
-    (SOL_IP, 1): 0, (SOL_IP, 2): 64, (SOL_IP, 8): 0, (SOL_IP, 10): 0, (SOL_IP, 11): 1,
+    (SOL_IP, 1): 0, (SOL_IP, 2): 64, (SOL_IP, 10): 0, (SOL_IP, 11): 1,
     (SOL_IP, 14): 0, (SOL_IP, 32): 1, (SOL_IP, 33): 1, (SOL_IP, 15): 0,
-    (SOL_IPV6, 16): 64, (SOL_IPV6, 17): 1, (SOL_IPV6, IPV6_V6ONLY): 0, (SOL_IPV6, 49): 0,
+    (SOL_IPV6, 16): 64, (SOL_IPV6, 17): 1, (SOL_IPV6, IPV6_V6ONLY): 0,
     (SOL_IPV6, 67): 0, (SOL_IPV6, 23): 0, (SOL_IPV6, 18): 1, (SOL_IPV6, 19): 0,
     (SOL_UDP, 1): 0, (136, 10): 0, (136, 11): 0,   # UDP_CORK, UDPLITE_SEND_CSCOV, _RECV_CSCOV
 }
