@@ -4,6 +4,7 @@ import os
 import select
 import socket
 import struct
+import sys
 
 
 def attempt(what, fn):
@@ -34,7 +35,6 @@ attempt("connect refused", lambda: socket.create_connection(("127.0.0.1", 1)))
 attempt("bind foreign address", lambda: socket.socket().bind(("192.0.2.1", 0)))
 attempt("getpeername unconnected", lambda: socket.socket().getpeername())
 attempt("getsockname fresh", lambda: socket.socket().getsockname())
-attempt("getsockname fresh v6", lambda: socket.socket(socket.AF_INET6).getsockname()[:2])
 attempt("accept non-blocking, empty", lambda: (a.setblocking(False), a.accept())[1])
 a.setblocking(True)
 attempt("SO_TYPE", lambda: a.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE))
@@ -70,9 +70,11 @@ attempt("reply after half close", lambda: c.recv(10))
 s.close()
 attempt("EOF after close", lambda: c.recv(10))
 attempt("connect twice", lambda: c.connect(("127.0.0.1", port)))
-six = listener("::", 0, socket.AF_INET6)
-attempt("v4 to dual-stack listener", lambda: socket.create_connection(("127.0.0.1", six.getsockname()[1])).getpeername()[0])
-attempt("v6 accept address", lambda: six.accept()[1][0])
+if sys.argv[1:] == ["v6"]:  # the host may have IPv6 off; the test says
+    six = listener("::", 0, socket.AF_INET6)
+    attempt("v4 to dual-stack listener", lambda: socket.create_connection(("127.0.0.1", six.getsockname()[1])).getpeername()[0])
+    attempt("v6 accept address", lambda: six.accept()[1][0])
+    attempt("getsockname fresh v6", lambda: socket.socket(socket.AF_INET6).getsockname()[:2])
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.connect(("127.0.0.1", 9))
 attempt("udp connect source", lambda: u.getsockname()[0])
