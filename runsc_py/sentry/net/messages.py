@@ -40,6 +40,7 @@ RECV_FLAGS = MSG_PEEK | MSG_WAITALL | 1  # MSG_OOB
 SEND_FLAGS = 0x4000 | 1 | 4 | 0x8000     # MSG_NOSIGNAL, MSG_OOB, MSG_DONTROUTE, MSG_MORE
 IOV_MAX = 1024
 MAX_DATAGRAM = 1 << 20
+STREAM_CHUNK = 1 << 22   # a stream send through the sentry moves at most this much per call
 
 
 class Messages:
@@ -55,8 +56,10 @@ class Messages:
         if sock.netlink is not None:
             self.network.netlink_request(sock, ctx.read(buf, min(length, 1 << 16)))
             return length
-        if not addr_ptr or sock.backing == "host" or sock.stream:
-            return NATIVE  # a stream socket ignores the address (as TCP does)
+        if not addr_ptr or sock.backing == "host":
+            return NATIVE
+        if sock.stream:  # TCP ignores the address; the host unix socket would say EISCONN
+            return self._send_stream(ctx, fd, ctx.read(buf, min(length, STREAM_CHUNK)), flags)
         dest = sockaddr.decode(ctx.read(addr_ptr, min(addr_len, 128)), sock.family)
         return self._send_datagram(ctx, fd, sock, ctx.read(buf, min(length, MAX_DATAGRAM)), dest,
                                    flags, [])
@@ -76,6 +79,38 @@ class Messages:
         dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
         data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
         return self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+
+    def _send_stream(self, ctx, fd: int, data: bytes, flags: int):
+        """Send on a stream from the sentry's copy; a blocking caller waits for room."""
+        host_fd = self.kernel.borrow_fd(ctx.task, fd)
+        s = socket.socket(fileno=host_fd)
+        try:
+            n = s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT)
+            s.close()
+            return n
+        except BlockingIOError:
+            if flags & MSG_DONTWAIT or not os.get_blocking(host_fd):
+                s.close()
+                raise SyscallError(errno.EAGAIN) from None
+        except BaseException:
+            s.close()
+            raise
+        call, platform = ctx.call, self.kernel.platform
+
+        def room() -> bool:
+            if not platform.still_valid(call):
+                return True
+            try:
+                result = s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT)
+            except BlockingIOError:
+                return False
+            except OSError as exc:
+                result = -(exc.errno or errno.EIO)
+            platform.complete(call, result)
+            return True
+
+        self.network.waits.park(s, select.EPOLLOUT, room)
+        return HELD
 
     def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int]):
         target = self.network.datagram_target(ctx, sock, dest)
