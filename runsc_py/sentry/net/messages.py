@@ -262,7 +262,9 @@ class Messages:
             raw = sockaddr.encode(self._source(sock, source))
             ctx.write(name, raw[:namelen])
             new_namelen = len(raw)
-        control_out, installs, mflags = self._translate_control(ctx, anc, controllen, mflags, flags)
+        sender = self.network.by_host_name.get(source) if isinstance(source, bytes) else None
+        control_out, installs, mflags = self._translate_control(ctx, anc, controllen, mflags, flags,
+                                                                sender)
         if control_out:
             ctx.write(control, control_out)
         ctx.write(msg_ptr, MSGHDR.pack(name, new_namelen, iov, iovlen, control, len(control_out), mflags))
@@ -315,7 +317,25 @@ class Messages:
             return UnixAddress(b"")
         return self.network.address_of_host_name(sock.family, source or b"")
 
-    def _translate_control(self, ctx, anc, room: int, mflags: int, flags: int):
+    def _virtual_credentials(self, payload: bytes, sender) -> bytes | None:
+        """SCM_CREDENTIALS as the receiver's pid namespace sees them.
+
+        The sentry received the message, so the kernel gave the sender's host
+        pid; a datagram the sentry itself sent carries the sentry's pid, and
+        then the sending socket's owner is the sender.
+        """
+        if len(payload) < 12:
+            return None
+        pid, uid, gid = struct.unpack_from("<iII", payload)
+        task = self.kernel.tasks.by_host_tid.get(pid)
+        if task is not None:
+            return struct.pack("<iII", task.process.vpid, uid, gid)
+        if pid == os.getpid() and sender is not None and sender.creds is not None:
+            c = sender.creds
+            return struct.pack("<iII", c.pid, c.uid, c.gid)
+        return None
+
+    def _translate_control(self, ctx, anc, room: int, mflags: int, flags: int, sender=None):
         """The control messages as the workload sees them, and the fds to install."""
         out = b""
         installs: list[FdInstall] = []
@@ -333,7 +353,9 @@ class Messages:
                     guest.append(gfd)
                 payload = struct.pack(f"<{len(guest)}i", *guest)
             elif level == socket.SOL_SOCKET and kind == SCM_CREDENTIALS:
-                continue  # the sentry's own credentials; not passed on (see compatibility.md)
+                payload = self._virtual_credentials(payload, sender)
+                if payload is None:
+                    continue
             msg = CMSGHDR.pack(CMSGHDR.size + len(payload), level, kind) + payload
             msg += bytes(-len(msg) % 8)
             if len(out) + len(msg) > room:

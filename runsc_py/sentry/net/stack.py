@@ -247,6 +247,7 @@ class Network:
             if not addr.name:  # autobind: an abstract name of the kernel's choosing
                 addr = UnixAddress(b"\0" + os.urandom(3).hex()[:5].encode())
             sock.local = self.unix.bind(sock, addr, ctx.process.fs.cwd)
+            sock.creds = self.creds_of(ctx)
             self._bind_host_name(ctx, fd, sock, "u")
             return 0
         if not (self.config.is_local(addr.ip) or addr.ip.is_unspecified):
@@ -254,6 +255,7 @@ class Network:
         if addr.family == socket.AF_INET6 and addr.ip.ipv4_mapped is not None and sock.v6only:
             raise SyscallError(errno.EINVAL)
         sock.local = self.ports.bind(sock, sock.proto_name, addr)
+        sock.creds = self.creds_of(ctx)
         if not sock.stream:
             self._bind_host_name(ctx, fd, sock, "d")
         return 0
