@@ -116,7 +116,8 @@ def setsockopt(ctx, fd, level, name, value, length):
     if length < 0:
         raise SyscallError(errno.EINVAL)
     data = ctx.read(value, min(length, OPTVAL_MAX)) if length else b""
-    return options.setsockopt(sock, as_int(level), as_int(name), data)
+    return options.setsockopt(sock, as_int(level), as_int(name), data,
+                              host_mode=ctx.kernel.network.config.mode == "host")
 
 
 def getsockopt(ctx, fd, level, name, value, length_ptr):

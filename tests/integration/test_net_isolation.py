@@ -169,3 +169,29 @@ def test_published_port_without_sandbox_listener_is_refused():
             assert c.recv(10) == b""   # accepted by the host side, closed at once
     finally:
         proc.communicate(timeout=30)
+
+
+EGRESS_SOCKET_ABUSE = textwrap.dedent("""
+    import errno, socket, sys
+    def attempt(what, fn):
+        try:
+            fn(); print(what, "allowed")
+        except OSError as exc:
+            print(what, errno.errorcode[exc.errno])
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))   # allowed by the rule
+    attempt("listen on an egress socket", lambda: s.listen())
+    attempt("bind an egress socket", lambda: s.bind(("0.0.0.0", 0)))
+    attempt("TCP_REPAIR", lambda: s.setsockopt(socket.IPPROTO_TCP, 19, 1))
+    attempt("SO_BINDTODEVICE", lambda: s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo"))
+    t = socket.socket()
+    attempt("MSG_FASTOPEN elsewhere", lambda: t.sendto(b"x", socket.MSG_FASTOPEN, ("192.0.2.1", 80)))
+""")
+
+
+def test_an_egress_socket_cannot_become_a_host_listener(host_http_server):
+    port = host_http_server
+    r = sandboxed("seccomp", sys.executable, "-c", EGRESS_SOCKET_ABUSE, str(port),
+                  flags=(f"--egress=127.0.0.1:{port}",))
+    assert r.out.decode().split("\n") == [
+        "listen on an egress socket EISCONN", "bind an egress socket EISCONN", "TCP_REPAIR EPERM",
+        "SO_BINDTODEVICE EPERM", "MSG_FASTOPEN elsewhere ENOTSUP", ""], r

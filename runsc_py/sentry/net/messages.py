@@ -34,7 +34,7 @@ IOVEC = struct.Struct("<QQ")
 CMSGHDR = struct.Struct("<QiI")          # len level type
 SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
 MSG_PEEK, MSG_DONTWAIT, MSG_TRUNC, MSG_CTRUNC, MSG_WAITALL = 2, 0x40, 0x20, 0x8, 0x100
-MSG_CMSG_CLOEXEC, MSG_WAITFORONE = 0x40000000, 0x10000
+MSG_CMSG_CLOEXEC, MSG_WAITFORONE, MSG_FASTOPEN = 0x40000000, 0x10000, 0x20000000
 MMSGHDR_SIZE = 64
 RECV_FLAGS = MSG_PEEK | MSG_WAITALL | 1  # MSG_OOB
 SEND_FLAGS = 0x4000 | 1 | 4 | 0x8000     # MSG_NOSIGNAL, MSG_OOB, MSG_DONTROUTE, MSG_MORE
@@ -56,6 +56,7 @@ class Messages:
         if sock.netlink is not None:
             self.network.netlink_request(sock, ctx.read(buf, min(length, 1 << 16)))
             return length
+        self._refuse_fastopen(sock, flags)
         if not addr_ptr or sock.backing == "host":
             return NATIVE
         if sock.stream:  # TCP ignores the address; the host unix socket would say EISCONN
@@ -71,6 +72,7 @@ class Messages:
             data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
             self.network.netlink_request(sock, data)
             return len(data)
+        self._refuse_fastopen(sock, flags)
         rights = self._note_rights(ctx, control, controllen)
         if not name or sock.backing == "host" or sock.stream:
             for host_fd in rights:
@@ -79,6 +81,12 @@ class Messages:
         dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
         data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
         return self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+
+    def _refuse_fastopen(self, sock, flags: int) -> None:
+        """MSG_FASTOPEN connects a host TCP socket to the message's address: not outside
+        the sentry's connect (an egress socket whose connect failed could reach anything)."""
+        if flags & MSG_FASTOPEN and self.network.config.mode != "host":
+            raise SyscallError(errno.EOPNOTSUPP)
 
     def _send_stream(self, ctx, fd: int, data: bytes, flags: int):
         """Send on a stream from the sentry's copy; a blocking caller waits for room."""
@@ -217,6 +225,7 @@ class Messages:
         return sent
 
     def _send_by_sentry(self, ctx, fd: int, sock, msg_ptr: int, flags: int) -> int:
+        self._refuse_fastopen(sock, flags)
         name, namelen, iov, iovlen, control, controllen, _ = self._header(ctx, msg_ptr)
         data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
         if sock.netlink is not None:

@@ -21,6 +21,11 @@ SO_TYPE, SO_ERROR, SO_PEERCRED, SO_ACCEPTCONN = 3, 4, 17, 30
 SO_PROTOCOL, SO_DOMAIN = 38, 39
 SO_REUSEADDR, SO_REUSEPORT, SO_LINGER = 2, 15, 13
 IPV6_V6ONLY = 26
+# options that would let an egress socket (a host TCP socket) choose where it goes or
+# skip the handshake: TCP_REPAIR*, TCP_FASTOPEN*, SO_BINDTODEVICE, IP_TRANSPARENT, IP_FREEBIND
+EGRESS_REFUSED = {(SOL_TCP, 19), (SOL_TCP, 20), (SOL_TCP, 21), (SOL_TCP, 22), (SOL_TCP, 29),
+                  (SOL_TCP, 23), (SOL_TCP, 30), (SOL_SOCKET, 25), (SOL_IP, 19), (SOL_IP, 15),
+                  (SOL_IPV6, 75)}
 # the host socket's own: SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_RCVLOWAT, SO_SNDLOWAT,
 # SO_RCVTIMEO, SO_SNDTIMEO, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PEEK_OFF, SO_BUSY_POLL
 HOST_OPTIONS = {7, 8, 16, 18, 19, 20, 21, 32, 33, 42, 46, 66, 67}
@@ -45,8 +50,10 @@ INET_KEPT = {
 }
 
 
-def setsockopt(sock, level: int, name: int, value: bytes):
+def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = False):
     """Record an option; returns NATIVE when the host socket keeps it."""
+    if sock.backing == "host" and not host_mode and (level, name) in EGRESS_REFUSED:
+        raise SyscallError(errno.EPERM)
     if sock.backing == "host" or (level == SOL_SOCKET and name in HOST_OPTIONS):
         return NATIVE
     key = (level, name)

@@ -234,7 +234,7 @@ class Network:
         sock = self.socket_of(ctx, fd)
         addr = sockaddr.decode(raw, sock.family)
         if sock.backing == "host":
-            return None  # the host binds it
+            return self._host_only(sock)  # --network=host: the host binds it
         if addr is None:
             raise SyscallError(errno.EAFNOSUPPORT)
         if isinstance(addr, NetlinkAddress):
@@ -273,7 +273,7 @@ class Network:
     def listen(self, ctx, fd: int, backlog: int):
         sock = self.socket_of(ctx, fd)
         if sock.backing == "host":
-            return None
+            return self._host_only(sock)
         if not sock.stream or sock.peer is not None:
             raise SyscallError(errno.EINVAL if sock.peer is None or not sock.stream else errno.EINVAL)
         if sock.local is None:
@@ -321,6 +321,16 @@ class Network:
         if self.config.mode != "none" and self.config.egress.allows(dest.ip, dest.port):
             return self._connect_egress(ctx, fd, sock, dest)
         raise SyscallError(errno.ECONNREFUSED if self.config.is_local(dest.ip) else errno.ENETUNREACH)
+
+    def _host_only(self, sock: Socket):
+        """A host socket's bind/listen run natively only with --network=host.
+
+        An egress socket lives in the host's namespace: letting it bind or
+        listen natively would give the workload a host port.
+        """
+        if self.config.mode == "host":
+            return None
+        raise SyscallError(errno.EISCONN if sock.peer is not None else errno.EINVAL)
 
     def find_listener(self, dest: InetAddress) -> Socket | None:
         for sock in self.ports.holders("tcp", dest.port):
