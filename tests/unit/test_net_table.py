@@ -168,3 +168,42 @@ def test_argument_rule_program():
     assert run(46, [3, 0, 0, 0, 0, 0]) == "filter"
     assert run(44, [3, 0, 10, 0, 0, 0], arch=0x40000003) == "filter"
     assert Policy.TRAP  # the rule applies only to trapped rows (build_filter checks)
+
+
+def _network(mode="sandbox"):
+    from runsc_py.sentry.fdtable import FdTable
+    from runsc_py.sentry.net import Network
+    from runsc_py.sentry.net.sockets import SocketFile
+
+    fds = FdTable()
+    proc = types.SimpleNamespace(fds=fds, creds=types.SimpleNamespace(euid=0), vpid=1)
+    kernel = types.SimpleNamespace(vfs=None, platform=None, hostname="box",
+                                   tasks=types.SimpleNamespace(by_host_tid={1: types.SimpleNamespace(process=proc)}))
+    network = Network(kernel, NetworkConfig(mode=mode))
+    listener = _sock(local=_addr("0.0.0.0", 80), listening=True)
+    unix = Socket(socket.AF_UNIX, socket.SOCK_STREAM, 0, local=UnixAddress(b"\0bus"), listening=True)
+    fds.install(3, SocketFile("socket", path="socket:[111]", sock=listener))
+    fds.install(4, SocketFile("socket", path="socket:[222]", sock=unix))
+    return network
+
+
+def test_proc_net_from_the_table():
+    network = _network()
+    tcp = network.proc_net("tcp").decode().splitlines()
+    assert len(tcp) == 2 and tcp[1].split()[1] == "00000000:0050" and "111" in tcp[1].split()
+    unix = network.proc_net("unix").decode().splitlines()
+    assert unix[1].split()[-1] == "@bus" and unix[1].split()[3] == "00010000"
+    assert b"eth0:" in network.proc_net("dev") and b"lo:" in network.proc_net("dev")
+    assert network.proc_net("route").decode().splitlines()[1].split()[:3] == ["eth0", "00000000", "0202000A"]
+    assert network.proc_net("if_inet6").split()[0] == b"0" * 31 + b"1"
+    assert network.proc_net("udp").count(b"\n") == 1
+    with pytest.raises(SyscallError):
+        network.proc_net("nf_conntrack")
+
+
+def test_etc_files():
+    network = _network()
+    assert b"10.0.2.15\tbox" in network.etc_hosts() and b"127.0.0.1\tlocalhost" in network.etc_hosts()
+    assert network.etc_hostname() == b"box\n"
+    assert b"nameserver" not in network.etc_resolv_conf()
+    assert b"10.0.2.15" not in _network("none").etc_hosts()
