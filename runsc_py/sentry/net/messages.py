@@ -40,7 +40,9 @@ RECV_FLAGS = MSG_PEEK | MSG_WAITALL | 1  # MSG_OOB
 SEND_FLAGS = 0x4000 | 1 | 4 | 0x8000     # MSG_NOSIGNAL, MSG_OOB, MSG_DONTROUTE, MSG_MORE
 IOV_MAX = 1024
 MAX_DATAGRAM = 1 << 20
-STREAM_CHUNK = 1 << 22   # a stream send through the sentry moves at most this much per call
+STREAM_CHUNK = 1 << 22
+RECEIVE_MAX = 1 << 22    # a receive through the sentry returns at most this much (a short read)
+CONTROL_MAX = 1 << 16   # a stream send through the sentry moves at most this much per call
 
 
 class Messages:
@@ -162,7 +164,8 @@ class Messages:
             return NATIVE
 
         def receive(s: socket.socket):
-            data, anc, mflags, source = s.recvmsg(length, 0, (flags & RECV_FLAGS) | MSG_DONTWAIT)
+            data, anc, mflags, source = s.recvmsg(min(length, RECEIVE_MAX), 0,
+                                                   (flags & RECV_FLAGS) | MSG_DONTWAIT)
             ctx.write(buf, data)
             if sock.stream:
                 ctx.write(len_ptr, b"\0\0\0\0")   # TCP reports no address
@@ -256,8 +259,8 @@ class Messages:
         """One recvmsg on the sentry's copy, written back into the caller's msghdr."""
         name, namelen, iov, iovlen, control, controllen, _ = header
         vecs = self._iovecs(ctx, iov, iovlen)
-        total = sum(n for _, n in vecs)
-        data, anc, mflags, source = s.recvmsg(total, max(controllen, 0),
+        total = min(sum(n for _, n in vecs), RECEIVE_MAX)
+        data, anc, mflags, source = s.recvmsg(total, min(max(controllen, 0), CONTROL_MAX),
                                                (flags & RECV_FLAGS) | MSG_DONTWAIT
                                                | (flags & MSG_CMSG_CLOEXEC))
         pos = 0

@@ -280,8 +280,7 @@ class Network:
             if sock.inet:
                 sock.local = self.ports.bind(sock, "tcp", sockaddr.wildcard(sock.family))
             else:
-                sock.local = self.unix.bind(sock, UnixAddress(b"\0" + os.urandom(3).hex()[:5].encode()),
-                                            ctx.process.fs.cwd)
+                raise SyscallError(errno.EINVAL)   # no listens on an unbound unix socket
         if sock.inet and not sock.listening:
             for other in self.ports.holders("tcp", sock.local.port):
                 if other is not sock and other.listening and not (sock.reuseport and other.reuseport) \
