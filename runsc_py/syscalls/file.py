@@ -135,7 +135,9 @@ def ioctl(ctx, fd, request, arg):
         return NATIVE
     if entry.file.kind == "socket" and ifreq.is_interface_ioctl(request):
         if entry.file.sock.backing == "host" and ctx.kernel.network.config.mode == "host":
-            return NATIVE
+            if request in ifreq.GETTERS:
+                return NATIVE   # --network=host shows the host's interfaces, never changes them
+            raise SyscallError(errno.EPERM)
         return ifreq.interface_ioctl(ctx, ctx.kernel.network.config, request, arg)
     raise SyscallError(errno.ENOTTY)
 

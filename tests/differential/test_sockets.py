@@ -76,3 +76,12 @@ def test_sandbox_has_ipv6_loopback_whatever_the_host(platform):
     assert r.out.splitlines()[-1] == b"::1", r
     r = sandboxed(platform, "python3", str(NET / "semantics.py"), "v6")
     assert b"v6 accept address -> ::ffff:127.0.0.1" in r.out, r
+
+
+@pytest.mark.parametrize("name", ["semantics", "tcp_fork", "unix_rights"])
+def test_network_host(name):
+    """--network=host: host sockets, same answers as natively (unix sockets stay the sandbox's)."""
+    argv = ["python3", str(NET / f"{name}.py"), *V6]
+    native = run(argv)
+    inside = sandboxed("seccomp", *argv, flags=("--network=host",))
+    assert (inside.code, inside.out) == (native.code, native.out), (native, inside)

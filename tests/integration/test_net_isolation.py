@@ -195,3 +195,20 @@ def test_an_egress_socket_cannot_become_a_host_listener(host_http_server):
     assert r.out.decode().split("\n") == [
         "listen on an egress socket EISCONN", "bind an egress socket EISCONN", "TCP_REPAIR EPERM",
         "SO_BINDTODEVICE EPERM", "MSG_FASTOPEN elsewhere ENOTSUP", ""], r
+
+
+def test_network_host_cannot_change_the_host_network(busybox):
+    """--network=host shows the host's network; it must never reconfigure it.
+
+    The attempts are harmless if they got through (the MTU lo already has;
+    deleting a route that does not exist), so a failure cannot hurt the host.
+    """
+    with open("/sys/class/net/lo/mtu") as f:
+        mtu = f.read().strip()
+    r = sandboxed("seccomp", busybox, "ip", "link", "set", "lo", "mtu", mtu, flags=("--network=host",))
+    assert r.code != 0 and b"Operation not permitted" in r.err, r          # SIOCSIFMTU
+    r = sandboxed("seccomp", busybox, "ip", "route", "del", "198.51.100.77/32", "dev", "lo",
+                  flags=("--network=host",))
+    assert r.code != 0 and b"Operation not permitted" in r.err, r          # RTM_DELROUTE
+    r = sandboxed("seccomp", busybox, "ip", "link", flags=("--network=host",))
+    assert r.code == 0 and b"lo:" in r.out, r                              # reads still work

@@ -53,6 +53,60 @@ def answer(request: bytes, port_id: int, config: NetworkConfig) -> list[bytes]:
     return out
 
 
+def relay_reads(request: bytes, port_id: int) -> list[bytes]:
+    """--network=host: pass read requests (RTM_GET*) to the host's rtnetlink, refuse the rest.
+
+    The sentry's own netlink socket carries the sentry's capabilities, so
+    the workload never gets one: a change to the host's links, addresses or
+    routes is EPERM even with --network=host.
+    """
+    out: list[bytes] = []
+    pos = 0
+    while pos + NLMSG.size <= len(request):
+        length, kind, flags, seq, _pid = NLMSG.unpack_from(request, pos)
+        if length < NLMSG.size or pos + length > len(request):
+            break
+        message = request[pos:pos + length]
+        if kind >= RTM_NEWLINK and kind % 4 == 2:   # RTM_GET*
+            out += [_readdress(chunk, port_id) for chunk in _ask_host(message)]
+        else:
+            out.append(_error(-errno.EPERM, seq, port_id, message[:NLMSG.size]))
+        pos += (length + 3) & ~3
+    return out
+
+
+def _ask_host(message: bytes) -> list[bytes]:
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0) as nl:
+        nl.settimeout(5)
+        nl.sendto(message, (0, 0))
+        chunks = []
+        while True:
+            chunk = nl.recv(1 << 16)
+            chunks.append(chunk)
+            kinds = [NLMSG.unpack_from(chunk, p)[1] for p in _offsets(chunk)]
+            flags = [NLMSG.unpack_from(chunk, p)[2] for p in _offsets(chunk)]
+            if not chunk or NLMSG_DONE in kinds or NLMSG_ERROR in kinds or not any(f & NLM_F_MULTI for f in flags):
+                return chunks
+
+
+def _offsets(chunk: bytes):
+    pos = 0
+    while pos + NLMSG.size <= len(chunk):
+        length = NLMSG.unpack_from(chunk, pos)[0]
+        if length < NLMSG.size:
+            return
+        yield pos
+        pos += (length + 3) & ~3
+
+
+def _readdress(chunk: bytes, port_id: int) -> bytes:
+    """The replies as the workload's socket would get them (its port id)."""
+    out = bytearray(chunk)
+    for pos in _offsets(chunk):
+        struct.pack_into("<I", out, pos + 12, port_id)
+    return bytes(out)
+
+
 def _one(kind, flags, seq, port_id, header, body, config) -> list[bytes]:
     dump = flags & NLM_F_DUMP == NLM_F_DUMP
     family = body[0] if body else 0

@@ -122,6 +122,8 @@ def from_host(family: int, host_addr) -> object:
     """An address as Python's socket module returns it, as our address type."""
     if family == AF_UNIX:
         return UnixAddress(host_addr if isinstance(host_addr, bytes) else host_addr.encode())
+    if family == AF_NETLINK:
+        return NetlinkAddress(*host_addr) if host_addr else NetlinkAddress(0)
     if family == AF_INET:
         return InetAddress(AF_INET, ipaddress.IPv4Address(host_addr[0]), host_addr[1])
     return InetAddress(AF_INET6, ipaddress.IPv6Address(host_addr[0].split("%")[0]), host_addr[1],

@@ -197,7 +197,11 @@ class Network:
     def netlink_request(self, sock: Socket, data: bytes, sentry_end=None) -> None:
         """Answer rtnetlink requests by queueing the replies on the workload's socket."""
         end = sentry_end if sentry_end is not None else sock.netlink
-        for reply in netlink.answer(data, sock.local.port_id, self.config):
+        if self.config.mode == "host":
+            replies = netlink.relay_reads(data, sock.local.port_id)
+        else:
+            replies = netlink.answer(data, sock.local.port_id, self.config)
+        for reply in replies:
             try:
                 end.send(reply)
             except OSError:
