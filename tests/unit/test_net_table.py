@@ -207,3 +207,15 @@ def test_etc_files():
     assert network.etc_hostname() == b"box\n"
     assert b"nameserver" not in network.etc_resolv_conf()
     assert b"10.0.2.15" not in _network("none").etc_hosts()
+
+
+def test_host_relay_refuses_changes_without_asking_the_host():
+    for kind in (netlink.RTM_NEWLINK, netlink.RTM_NEWLINK + 1, netlink.RTM_NEWADDR,
+                 netlink.RTM_NEWROUTE, netlink.RTM_NEWROUTE + 1):
+        reply = _parse(netlink.relay_reads(_request(kind, flags=5), 77)[0])
+        assert reply[0][0] == netlink.NLMSG_ERROR and struct.unpack_from("<i", reply[0][1])[0] == -1
+
+
+def test_host_relay_reads_are_readdressed():
+    chunks = netlink.relay_reads(_request(netlink.RTM_GETLINK), 77)
+    assert chunks and all(netlink.NLMSG.unpack_from(c, 0)[4] == 77 for c in chunks)
