@@ -278,8 +278,10 @@ class Network:
         sock = self.socket_of(ctx, fd)
         if sock.backing == "host":
             return self._host_only(sock)
-        if not sock.stream or sock.peer is not None:
-            raise SyscallError(errno.EINVAL if sock.peer is None or not sock.stream else errno.EINVAL)
+        if not sock.stream:
+            raise SyscallError(errno.EOPNOTSUPP)
+        if sock.peer is not None:
+            raise SyscallError(errno.EINVAL)
         if sock.local is None:
             if sock.inet:
                 sock.local = self.ports.bind(sock, "tcp", sockaddr.wildcard(sock.family))
@@ -420,9 +422,11 @@ class Network:
         if sock.inet:
             self._choose_local(sock, _loopback_for_wildcard(addr))
             self._bind_host_name(ctx, fd, sock, "d")
-        if target is not None:
-            with borrowed(self.kernel, ctx.task, fd) as s:
+        with borrowed(self.kernel, ctx.task, fd) as s:
+            if target is not None:
                 s.connect(target.host_name)
+            else:  # nobody has the port yet: drop any earlier association on the host
+                _disconnect(s)
         sock.peer = _loopback_for_wildcard(addr) if sock.inet else addr
         return 0
 
