@@ -59,6 +59,7 @@ class Network:
         self.by_host_name: dict[bytes, Socket] = {}
         self._waits: Waits | None = None
         self._port_ids = 0x10000
+        self._prune_at = 1024
         from runsc_py.sentry.net.messages import Messages
 
         self.messages = Messages(self)
@@ -272,7 +273,15 @@ class Network:
         with borrowed(self.kernel, ctx.task, fd) as s:
             s.bind(name)
         sock.host_name = name
+        if len(self.by_host_name) >= self._prune_at:
+            self._prune_names()
         self.by_host_name[name] = sock
+
+    def _prune_names(self) -> None:
+        """Forget the names of sockets no fd refers to any more (checked in batches)."""
+        live = {id(sock) for sock, _inode, _uid in self.socket_inodes()}
+        self.by_host_name = {n: s for n, s in self.by_host_name.items() if id(s) in live}
+        self._prune_at = max(1024, 2 * len(self.by_host_name))
 
     def listen(self, ctx, fd: int, backlog: int):
         sock = self.socket_of(ctx, fd)
