@@ -114,7 +114,7 @@ ROWS = [
     native(38, "setitimer"),
     emulated(39, process.getpid, support="full"),
     native(40, "sendfile", DATA_PATH),
-    emulated(41, socket.socket, "AF_UNIX/INET/INET6 stream and datagram; raw and packet EPERM; no netlink yet"),
+    emulated(41, socket.socket, "AF_UNIX/INET/INET6 (stream, datagram), NETLINK_ROUTE; raw and packet EPERM"),
     emulated(42, socket.connect, "brokered to a sandbox listener, or egress by rule"),
     emulated(43, socket.accept, "the sentry accepts; a blocking accept is parked"),
     emulated(44, socket.sendto, "with no address: native (in the filter); with one: the sentry"),
