@@ -14,9 +14,7 @@ import socket
 import sys
 
 from runsc_py.gofer.client import GoferClient
-from runsc_py.sentry.fs.gofer import GoferFilesystem
-from runsc_py.sentry.fs.proc import ProcFilesystem
-from runsc_py.sentry.fs.static import StaticFilesystem, make_devfs
+from runsc_py.sentry.mounts import MountError, MountSpec, build_vfs, gofer_roots
 from runsc_py.sentry.vfs import VFS
 
 
@@ -25,17 +23,24 @@ def run_do(args) -> int:
     if not argv:
         sys.stderr.write("runsc-py do: no command given (usage: runsc-py do -- CMD [ARGS...])\n")
         return 2
+    try:
+        mounts = do_mounts(args.volume, args.tmpfs)
+    except MountError as exc:
+        sys.stderr.write(f"runsc-py do: {exc}\n")
+        return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the workload gets the tty's ^C itself
     signal.signal(signal.SIGQUIT, signal.SIG_IGN)
-    gofer_pid, gofer_sock = start_gofer("/", readonly=True)
+    gofer_pid, gofer_sock = start_gofer(gofer_roots("/", True, mounts))
     try:
-        return _run_sentry(args, argv, gofer_sock)
+        return _run_sentry(args, argv, gofer_sock, mounts)
     finally:
         gofer_sock.close()
         _stop(gofer_pid)
 
 
-def start_gofer(root: str, readonly: bool) -> tuple[int, socket.socket]:
+def start_gofer(roots: list[tuple[str, bool]]) -> tuple[int, socket.socket]:
+    """Fork the gofer serving `roots` ((host path, readonly): the root first,
+    then bind mount sources, whose mount index is their position)."""
     sentry_end, gofer_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
@@ -44,7 +49,7 @@ def start_gofer(root: str, readonly: bool) -> tuple[int, socket.socket]:
             sentry_end.close()
             from runsc_py.gofer.server import run
 
-            run(gofer_end, root, readonly)
+            run(gofer_end, roots)
         except BaseException:  # noqa: BLE001 - the gofer must never return into the CLI
             code = 1
         os._exit(code)
@@ -52,19 +57,19 @@ def start_gofer(root: str, readonly: bool) -> tuple[int, socket.socket]:
     return pid, sentry_end
 
 
-def build_vfs(gofer: GoferClient, kernel) -> VFS:
-    """The sandbox's mounts: the gofer's root, the sentry's /dev and /proc, an empty /sys."""
-    vfs = kernel.vfs
-
-    def fresh_dir_fd() -> int:
-        return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
-
-    vfs.mount("/", GoferFilesystem(gofer, readonly=True), readonly=True)
-    vfs.mount("/dev", make_devfs(fresh_dir_fd), readonly=False, options=frozenset({"nosuid"}))
-    vfs.mount("/proc", ProcFilesystem(kernel, fresh_dir_fd), readonly=True,
-              options=frozenset({"nosuid", "nodev", "noexec"}))
-    vfs.mount("/sys", StaticFilesystem(fresh_dir_fd, "sysfs"), readonly=True)
-    return vfs
+def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
+    """--volume SRC:DST[:ro] and --tmpfs DST as OCI mount entries, checked."""
+    mounts = []
+    for volume in volumes:
+        parts = volume.split(":")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
+            raise MountError(f"--volume {volume!r}: expected SRC:DST or SRC:DST:ro")
+        options = ("rbind", parts[2] if len(parts) == 3 else "rw")
+        mounts.append(MountSpec(parts[1], "bind", os.path.abspath(parts[0]), options))
+    mounts += [MountSpec(dst, "tmpfs", "tmpfs", ("nosuid", "nodev")) for dst in tmpfs]
+    for spec in mounts:
+        spec.check()
+    return mounts
 
 
 def build_network(args, kernel):
@@ -90,7 +95,7 @@ def build_network(args, kernel):
     return network
 
 
-def _run_sentry(args, argv: list[str], gofer_sock: socket.socket) -> int:
+def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec]) -> int:
     from runsc_py import platform
     from runsc_py.sentry.kernel import Kernel
     from runsc_py.syscalls.report import CompatReport
@@ -109,7 +114,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket) -> int:
         os.sched_setaffinity(0, {pin})
     kernel = Kernel(platform.create(args.platform, pin_cpu=pin), VFS(), TABLE,
                     strace=strace, report=report, gofer_socket=gofer_sock)
-    build_vfs(GoferClient(gofer_sock), kernel)
+    build_vfs(GoferClient(gofer_sock), kernel, args.overlay, mounts)
     try:
         kernel.network = build_network(args, kernel)
     except ValueError as exc:

@@ -24,6 +24,9 @@ def _sandbox_flags(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--report", action="store_true", default=d(False),
                         help="at exit, list the unimplemented syscalls the workload made")
     parser.add_argument("--report-format", choices=["text", "json"], default=d("text"))
+    parser.add_argument("--overlay", choices=["memory", "none"], default=d("memory"),
+                        help="memory: the root is an overlay whose changes live in sentry "
+                             "memory (default); none: the root itself (read-only for `do`)")
     parser.add_argument("--cpu-pin", choices=["on", "off"], default=d("off"),
                         help="pin the sentry and the workload to one CPU (cheaper wake-ups, "
                              "but one core for everything; see bench/README.md)")
@@ -49,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     do = sub.add_parser("do", help="run a command sandboxed, with the host's root read-only")
     _sandbox_flags(do, argparse.SUPPRESS)
+    do.add_argument("--volume", "-v", action="append", default=[], metavar="SRC:DST[:ro]",
+                    help="bind host path SRC at DST in the sandbox (writes reach the host unless :ro)")
+    do.add_argument("--tmpfs", action="append", default=[], metavar="DST",
+                    help="mount an empty tmpfs at DST")
     do.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
 
     sc = sub.add_parser("syscalls", help="the syscall table: what is emulated, native, denied")

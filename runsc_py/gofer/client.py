@@ -28,9 +28,12 @@ class GoferClient:
         self._view = memoryview(self._buf)
         self._ancillary = socket.CMSG_SPACE(4 * array.array("i").itemsize)
 
-    def _call(self, request: bytes) -> tuple[memoryview, list[int]]:
+    def _call(self, request: bytes, send_fd: int = -1) -> tuple[memoryview, list[int]]:
         try:
-            self.sock.send(request)
+            if send_fd >= 0:
+                socket.send_fds(self.sock, [request], [send_fd])
+            else:
+                self.sock.send(request)
             n, ancdata, _flags, _addr = self.sock.recvmsg_into([self._buf], self._ancillary)
         except OSError as exc:
             raise GoferGone(str(exc)) from exc
@@ -45,9 +48,9 @@ class GoferClient:
             raise SyscallError(err)
         return msg, fds
 
-    def lookup(self, path: str, open_flags: int = -1):
+    def lookup(self, path: str, open_flags: int = -1, mount: int = 0):
         """Walk `path`: ("found", stat, target, fd) or ("symlink", consumed, target)."""
-        msg, fds = self._call(p.pack_request(p.LOOKUP, path, open_flags))
+        msg, fds = self._call(p.pack_request(p.LOOKUP, path, open_flags, mount=mount))
         _err, kind = p.REPLY.unpack_from(msg)
         at = p.REPLY.size
         if kind == p.SYMLINK:
@@ -57,11 +60,11 @@ class GoferClient:
         target = bytes(msg[at + p.STAT.size:]).decode("utf-8", "surrogateescape") or None
         return ("found", st, target, fds[0] if fds else None)
 
-    def readdir(self, path: str) -> list[tuple[bytes, Stat | None, str | None]]:
+    def readdir(self, path: str, mount: int = 0) -> list[tuple[bytes, Stat | None, str | None]]:
         """(name, lstat attributes or None if it vanished, link target) per entry."""
         entries: list[tuple[bytes, Stat | None, str | None]] = []
         while True:
-            msg, _fds = self._call(p.pack_request(p.READDIR, path, -1, len(entries)))
+            msg, _fds = self._call(p.pack_request(p.READDIR, path, -1, len(entries), mount))
             at = p.REPLY.size
             more = msg[at]
             at += 1
@@ -77,6 +80,20 @@ class GoferClient:
                 entries.append((name, st, target))
             if not more:
                 return entries
+
+
+    def change(self, op: int, path: str, mount: int = 0, arg: int = 0, head: bytes = b"",
+               second: str | None = None, open_flags: int = -1,
+               send_fd: int = -1) -> tuple[Stat | None, int | None]:
+        """One of protocol.CHANGES; returns (stat, fd) for CREATE, else (None, None)."""
+        msg, fds = self._call(p.pack_request(op, path, open_flags, arg, mount, head, second), send_fd)
+        if op not in (p.CREATE, p.TMPFILE):
+            return None, None
+        return p.unpack_stat(msg, p.REPLY.size), fds[0]
+
+    def statfs(self, mount: int = 0) -> tuple[int, ...]:
+        msg, _fds = self._call(p.pack_request(p.STATFS, "", mount=mount))
+        return p.STATFS_REPLY.unpack_from(msg, p.REPLY.size)
 
 
 def _fds_of(ancdata) -> list[int]:

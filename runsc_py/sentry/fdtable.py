@@ -34,6 +34,7 @@ class OpenFile:
     flags: int = 0                 # open(2) flags
     mount: object = None           # sentry.vfs.Mount for files of a mount
     rel: str = ""                  # the path within that mount
+    node: object = None            # the filesystem's handle on the file, if it keeps one
     dir_entries: list | None = None  # a directory's listing, read once
 
 

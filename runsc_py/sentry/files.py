@@ -3,51 +3,157 @@ from __future__ import annotations
 
 import errno
 import os
-import posixpath
 import stat as statmod
 
+from runsc_py.sentry import inotify, permissions
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
+from runsc_py.sentry.vfs import MAXSYMLINKS, NO_SCOPE, Scope
 
 ACCESS_MODE = os.O_RDONLY | os.O_WRONLY | os.O_RDWR
 WRITE_INTENT = os.O_WRONLY | os.O_RDWR | os.O_TRUNC
 # flags the host open keeps; the sentry handles creation, following, cloexec
 HOST_FLAGS = (ACCESS_MODE | os.O_APPEND | os.O_NONBLOCK | os.O_DIRECTORY | os.O_PATH
-              | os.O_NOATIME | os.O_DSYNC | os.O_SYNC | os.O_DIRECT | os.O_LARGEFILE)
+              | os.O_NOATIME | os.O_DSYNC | os.O_SYNC | os.O_DIRECT | os.O_LARGEFILE | os.O_TRUNC)
+# what a caller asks of a file's mode by its access mode
+WANT = {os.O_RDONLY: permissions.R_OK, os.O_WRONLY: permissions.W_OK,
+        os.O_RDWR: permissions.R_OK | permissions.W_OK}
 
 
-def open_path(ctx, base: str, path: str, flags: int) -> tuple[OpenFile, int]:
-    """Resolve and open `path` for the caller; returns (OpenFile, host fd)."""
-    vfs = ctx.kernel.vfs
+def open_path(vfs, creds, umask: int, base: str, path: str, flags: int,
+              mode: int = 0, scope: Scope = NO_SCOPE) -> tuple[OpenFile, int]:
+    """Resolve (and with O_CREAT make) `path` and open it for a caller with
+    `creds` and `umask`, within openat2's `scope`; returns (OpenFile, host fd)."""
+    mode &= ~umask & 0o7777
+    if flags & ACCESS_MODE == ACCESS_MODE and not flags & os.O_PATH:
+        raise SyscallError(errno.EINVAL)
+    if flags & os.O_TMPFILE == os.O_TMPFILE:
+        return _open_tmpfile(vfs, creds, base, path, flags, mode, scope)
+    if flags & os.O_CREAT:
+        if flags & os.O_DIRECTORY:
+            raise SyscallError(errno.EINVAL)
+        made = _create(vfs, creds, base, path, flags, mode, 0, scope)
+        if made is not None:
+            vfs.inotify.event(made[0].mount.mount_id, made[0].rel, inotify.IN_CREATE)
+            return _announce(vfs, made)
+    return _announce(vfs, _open_existing(vfs, creds, base, path, flags, scope))
+
+
+def _announce(vfs, opened: tuple[OpenFile, int]) -> tuple[OpenFile, int]:
+    file, fd = opened
+    if file.flags & os.O_PATH:  # an O_PATH file cannot be installed (see VFS.placeholder_fd)
+        _close(fd if fd >= 0 else None)
+        if vfs.placeholder_fd is None:
+            raise SyscallError(errno.EOPNOTSUPP)
+        return file, vfs.placeholder_fd()
+    vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_OPEN, file.kind == "dir")
+    return opened
+
+
+def closed(vfs, file: OpenFile) -> None:
+    """A guest fd of `file` was closed: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE."""
+    if file.mount is not None and not file.flags & os.O_PATH:
+        mask = inotify.IN_CLOSE_WRITE if file.flags & (os.O_WRONLY | os.O_RDWR) else inotify.IN_CLOSE_NOWRITE
+        vfs.inotify.event(file.mount.mount_id, file.rel, mask, file.kind == "dir")
+
+
+def _open_existing(vfs, creds, base: str, path: str, flags: int,
+                   scope: Scope) -> tuple[OpenFile, int]:
     follow = not flags & os.O_NOFOLLOW
-    if flags & os.O_TMPFILE == os.O_TMPFILE or flags & ACCESS_MODE == ACCESS_MODE:
-        raise SyscallError(errno.EINVAL if flags & ACCESS_MODE == ACCESS_MODE else errno.EROFS)
+    o_path = bool(flags & os.O_PATH)
+    writes = bool(flags & WRITE_INTENT) and not o_path
+    # Open in the same walk when nothing can refuse it after the fact; a
+    # write (which may truncate) or a caller without CAP_DAC_OVERRIDE is
+    # checked before the filesystem opens anything.
+    at_once = not writes and (o_path or creds.capable(permissions.CAP_DAC_OVERRIDE))
+    res = vfs.resolve(base, path, follow=follow, open_flags=_host_flags(flags) if at_once else -1,
+                      scope=scope)
     try:
-        res = vfs.resolve(base, path, follow=follow and not flags & os.O_EXCL,
-                          open_flags=_host_flags(flags))
-    except SyscallError as exc:
-        if exc.errno == errno.ENOENT and flags & os.O_CREAT:
-            _check_creatable(ctx, base, path)
+        if res.target is not None:  # an unfollowed symlink: only O_PATH opens it
+            if o_path:
+                return OpenFile("file", res.path, flags, res.mount, res.rel, res.node), -1
+            raise SyscallError(errno.ELOOP)
+        kind = _check_open(res, flags, creds, writes)
+        if not at_once:
+            res.fd = res.mount.fs.lookup(res.rel, _host_flags(flags)).fd
+        return _opened(res, flags, kind)
+    except BaseException:
+        _close(res.fd)
         raise
-    if flags & os.O_CREAT and flags & os.O_EXCL:
-        _close(res.fd)
-        raise SyscallError(errno.EEXIST)
-    if res.target is not None:  # an unfollowed symlink
-        if flags & os.O_PATH:
-            return OpenFile("file", res.path, flags, res.mount, res.rel), _require(res.fd)
-        raise SyscallError(errno.ELOOP)
+
+
+def _check_open(res, flags: int, creds, writes: bool) -> str:
+    """may_open(): the file's type against the flags, the mount, the mode bits."""
     is_dir = statmod.S_ISDIR(res.stat.mode)
-    if is_dir and flags & (WRITE_INTENT | os.O_CREAT) and not flags & os.O_PATH:
-        _close(res.fd)
+    if flags & os.O_PATH:
+        if flags & os.O_DIRECTORY and not is_dir:
+            raise SyscallError(errno.ENOTDIR)
+        return "dir" if is_dir else "file"
+    if is_dir and (flags & WRITE_INTENT or flags & os.O_CREAT):
         raise SyscallError(errno.EISDIR)
     if flags & os.O_DIRECTORY and not is_dir:
-        _close(res.fd)
         raise SyscallError(errno.ENOTDIR)
-    if flags & WRITE_INTENT and res.mount.readonly and not flags & os.O_PATH:
-        _close(res.fd)
+    if statmod.S_ISSOCK(res.stat.mode):
+        raise SyscallError(errno.ENXIO)
+    is_dev = statmod.S_ISCHR(res.stat.mode) or statmod.S_ISBLK(res.stat.mode)
+    if writes and res.mount.readonly and not is_dev:
         raise SyscallError(errno.EROFS)
-    kind = "dir" if is_dir else "device" if statmod.S_ISCHR(res.stat.mode) else "file"
-    return OpenFile(kind, res.path, flags, res.mount, res.rel), _require(res.fd)
+    want = WANT[flags & ACCESS_MODE] | (permissions.W_OK if flags & os.O_TRUNC else 0)
+    permissions.check(creds, res.stat, want)
+    return "dir" if is_dir else "device" if is_dev else "file"
+
+
+def _create(vfs, creds, base: str, path: str, flags: int, mode: int, links: int, scope: Scope):
+    """O_CREAT: make the file if its name is free; None when it exists (open it)."""
+    entry = vfs.parent_of(base, path, scope)
+    if entry.special or entry.trailing_slash:
+        raise SyscallError(errno.EISDIR)
+    found = vfs.lookup_entry(entry)
+    if found is not None:
+        if flags & os.O_EXCL:
+            raise SyscallError(errno.EEXIST)
+        if found.target is not None and found.jump is None and not flags & os.O_NOFOLLOW:
+            # (a magic link, /proc/self/fd/N, names an open file: it exists)
+            scope.check_link(entry.mount, [entry.name])
+            try:  # a symlink is followed; a dangling one is created at its target
+                vfs.resolve(entry.parent.path, found.target, scope=scope)
+            except SyscallError as exc:
+                if exc.errno != errno.ENOENT or links >= MAXSYMLINKS:
+                    raise SyscallError(errno.ELOOP if links >= MAXSYMLINKS else exc.errno) from None
+                return _create(vfs, creds, entry.parent.path, found.target, flags, mode, links + 1,
+                               scope)
+        return None
+    if entry.mount.readonly:
+        raise SyscallError(errno.EROFS)
+    permissions.check_create(creds, entry.parent.stat)
+    uid, gid, mode = permissions.new_owner(creds, entry.parent.stat, statmod.S_IFREG | mode)
+    made = entry.mount.fs.create(entry.rel, mode & 0o7777, uid, gid, _host_flags(flags) & ~os.O_TRUNC)
+    return (OpenFile("file", entry.path, flags, entry.mount, entry.rel, made.node),
+            _require(made.fd))
+
+
+def _open_tmpfile(vfs, creds, base: str, path: str, flags: int, mode: int,
+                  scope: Scope) -> tuple[OpenFile, int]:
+    """O_TMPFILE: an unnamed regular file in the directory `path`."""
+    if not flags & (os.O_WRONLY | os.O_RDWR):
+        raise SyscallError(errno.EINVAL)
+    res = vfs.resolve(base, path, scope=scope)
+    if not statmod.S_ISDIR(res.stat.mode):
+        raise SyscallError(errno.ENOTDIR)
+    if res.mount.readonly:
+        raise SyscallError(errno.EROFS)
+    permissions.check_create(creds, res.stat)
+    uid, gid, mode = permissions.new_owner(creds, res.stat, statmod.S_IFREG | mode)
+    unlinkable = flags & os.O_EXCL  # O_TMPFILE|O_EXCL: never to be given a name
+    made = res.mount.fs.tmpfile(res.rel, mode & 0o7777, uid, gid,
+                                _host_flags(flags & ~os.O_TMPFILE | os.O_RDWR) & ~os.O_DIRECTORY
+                                | unlinkable)
+    name = f"{res.path.rstrip('/')}/#{made.stat.ino} (deleted)"
+    return OpenFile("file", name, flags, res.mount, "", made.node), _require(made.fd)
+
+
+def _opened(res, flags: int, kind: str) -> tuple[OpenFile, int]:
+    return OpenFile(kind, res.path, flags, res.mount, res.rel, res.node), _require(res.fd)
 
 
 def dir_entries(file: OpenFile) -> list[tuple[int, int, bytes]]:
@@ -63,15 +169,6 @@ def _host_flags(flags: int) -> int:
     if host & os.O_PATH:
         return os.O_PATH | (host & os.O_DIRECTORY)
     return host
-
-
-def _check_creatable(ctx, base: str, path: str) -> None:
-    """O_CREAT of a missing file: EROFS if its directory exists on a read-only mount."""
-    parent = ctx.kernel.vfs.resolve(base, posixpath.dirname(path.rstrip("/")) or ".")
-    if not statmod.S_ISDIR(parent.stat.mode):
-        raise SyscallError(errno.ENOTDIR)
-    if parent.mount.readonly:
-        raise SyscallError(errno.EROFS)
 
 
 def _require(fd: int | None) -> int:

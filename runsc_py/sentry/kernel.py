@@ -51,6 +51,14 @@ class Kernel:
         self._init_fate: int | None = None   # the signal the sentry killed init with
         self.current: Task | None = None     # the task whose syscall is being answered
         self._gofer_socket = gofer_socket
+        vfs.caller_creds = self._caller_creds
+        vfs.caller_root = self._caller_root
+
+    def _caller_creds(self):
+        return self.current.process.creds if self.current is not None else None
+
+    def _caller_root(self) -> str:
+        return self.current.process.fs.root if self.current is not None else "/"
 
     # -- start and run ---------------------------------------------------
 
@@ -62,6 +70,8 @@ class Kernel:
         host_pid = self.platform.start(self, os.fsencode(path), [os.fsencode(a) for a in argv],
                                        envp, self.table.policies(), self.namespaces)
         self._register_init(host_pid, cwd)
+        self.tasks.init.exe = self.vfs.resolve(cwd, path).path   # what /proc/1/exe names
+        self.tasks.init.comm = os.fsencode(os.path.basename(path))[:15]
         if self._gofer_socket is not None:
             self.platform.watch(self._gofer_socket.fileno(), self._on_gofer_event)
         self.platform.run()

@@ -63,10 +63,12 @@ class Credentials:
 
 @dataclasses.dataclass
 class FsContext:
-    """What CLONE_FS shares: the working directory (a canonical guest path) and umask."""
+    """What CLONE_FS shares: the working directory and the root (canonical guest
+    paths; the root is "/" unless the process chroot'ed) and umask."""
 
     cwd: str = "/"
     umask: int = 0o022
+    root: str = "/"
 
     def copy(self) -> "FsContext":
         return dataclasses.replace(self)

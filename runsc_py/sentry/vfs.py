@@ -15,25 +15,36 @@ filesystem it is talking to. resolve_path() walks a guest path:
 """
 from __future__ import annotations
 
+import abc
 import dataclasses
 import errno
+import os
 import stat as statmod
 import typing
 
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.inotify import InotifyTable
+from runsc_py.sentry.permissions import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, X_OK, permitted
 from runsc_py.sentry.stat import Stat
 
 PATH_MAX = 4096
 NAME_MAX = 255
 MAXSYMLINKS = 40
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 
 
 class Lookup(typing.NamedTuple):
     """A filesystem's answer to a walk.
 
     found:   stat is set; target is the link text when the file is a symlink;
-             fd is the opened host fd when open_flags was given (and not a symlink)
+             fd is the opened host fd when open_flags was given (and not a symlink);
+             node is the filesystem's own handle on the file, if it keeps one
     symlink: a symlink was met after `consumed` names, not at the end
+
+    jump: set on a *magic link* (procfs's fd/N): followed as the last name,
+          the link is not walked by its text; jump(open_flags) returns the
+          Resolved file it names (opened when open_flags >= 0), as Linux's
+          nd_jump_link does. In the middle of a path its text is walked.
     """
 
     kind: str
@@ -41,15 +52,117 @@ class Lookup(typing.NamedTuple):
     target: str | None = None
     fd: int | None = None
     consumed: int = 0
+    node: object = None
+    jump: typing.Callable[[int], "Resolved"] | None = None
 
 
-class Filesystem(typing.Protocol):
-    readonly: bool
-    fstype: str       # as /proc/mounts names it: "tmpfs", "proc", "overlay", ...
+@dataclasses.dataclass
+class SetAttr:
+    """What chmod, chown, truncate and utimensat change (None: leave as is)."""
 
-    def lookup(self, path: str, open_flags: int = -1) -> Lookup: ...
+    mode: int | None = None      # permission bits only (07777)
+    uid: int | None = None
+    gid: int | None = None
+    size: int | None = None
+    atime_ns: int | None = None
+    mtime_ns: int | None = None
 
-    def readdir(self, path: str) -> list[tuple[int, int, bytes]]: ...
+
+class StatFs(typing.NamedTuple):
+    """struct statfs, as statfs(2) fills it."""
+
+    type: int
+    bsize: int
+    blocks: int
+    bfree: int
+    bavail: int
+    files: int
+    ffree: int
+    namelen: int = NAME_MAX
+    flags: int = 0
+
+
+class Filesystem(abc.ABC):
+    """What the VFS asks of a filesystem. Paths are *within* the filesystem
+    (names joined by "/", "" for its root), already resolved by the VFS: every
+    name before the last is a directory, and no symlink is on the way.
+
+    A filesystem that cannot change answers the change calls with EPERM;
+    the VFS answers EROFS itself for read-only mounts before asking.
+    The calls on an open file take the `node` a lookup returned.
+    """
+
+    readonly = True
+    fstype = "none"
+    magic = 0
+
+    @abc.abstractmethod
+    def lookup(self, path: str, open_flags: int = -1) -> Lookup:
+        """Walk `path`; open its final file too when open_flags >= 0."""
+
+    @abc.abstractmethod
+    def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
+        """The directory's entries as (ino, d_type, name), without "." and ".."."""
+
+    # -- changes (path within the filesystem; the parent exists) --
+
+    def create(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
+        """Create a regular file that does not exist yet and open it."""
+        raise SyscallError(errno.EPERM)
+
+    def tmpfile(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
+        """O_TMPFILE: an open regular file with no name, in the directory `path`."""
+        raise SyscallError(errno.EOPNOTSUPP)
+
+    def mknod(self, path: str, mode: int, rdev: int, uid: int, gid: int) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def mkdir(self, path: str, mode: int, uid: int, gid: int) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def symlink(self, path: str, target: str, uid: int, gid: int) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def link(self, old: str, new: str) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def link_node(self, node: object, new: str, host_fd: int = -1) -> None:
+        """Give an open file the name `new`: linkat(AT_EMPTY_PATH). node is the
+        lookup's node; host_fd a copy of the file's host fd (the caller closes it)."""
+        raise SyscallError(errno.EXDEV)
+
+    def unlink(self, path: str) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def rmdir(self, path: str) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def rename(self, old: str, new: str, flags: int) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def setattr(self, path: str, attrs: SetAttr, node: object = None) -> None:
+        raise SyscallError(errno.EPERM)
+
+    def stat_node(self, node: object) -> Stat | None:
+        """The attributes of an open file, or None to ask the host fd."""
+        return None
+
+    def statfs(self) -> StatFs:
+        return StatFs(self.magic, 4096, 0, 0, 0, 0, 0)
+
+    # -- extended attributes (only tmpfs keeps them) --
+
+    def getxattr(self, path: str, name: str, node: object = None) -> bytes:
+        raise SyscallError(errno.ENOTSUP)
+
+    def setxattr(self, path: str, name: str, value: bytes, flags: int, node: object = None) -> None:
+        raise SyscallError(errno.ENOTSUP)
+
+    def listxattr(self, path: str, node: object = None) -> list[str]:
+        return []
+
+    def removexattr(self, path: str, name: str, node: object = None) -> None:
+        raise SyscallError(errno.ENOTSUP)
 
 
 @dataclasses.dataclass
@@ -77,16 +190,96 @@ class Resolved:
     stat: Stat
     target: str | None = None  # link text, when the result is an unfollowed symlink
     fd: int | None = None      # host fd, when resolve_path was asked to open
+    node: object = None        # the filesystem's handle on the file (Lookup.node)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scope:
+    """openat2's RESOLVE_* rules for one walk.
+
+    root:  with `in_root` (RESOLVE_IN_ROOT), "/" and ".." stop at this
+           directory (names of a canonical path), as if it were the root;
+           without (RESOLVE_BENEATH), leaving it is EXDEV. None: no fence.
+    """
+
+    root: tuple[str, ...] | None = None
+    in_root: bool = False
+    no_symlinks: bool = False     # any symlink on the way: ELOOP
+    no_magiclinks: bool = False   # a procfs link (fd/N, exe, cwd, root): ELOOP
+    no_xdev: bool = False         # crossing into another mount: EXDEV
+    chroot: bool = False          # the fence is the caller's chroot, not openat2's
+
+    def restart(self) -> list[str]:
+        """Where an absolute path or link starts."""
+        if self.root is None:
+            return []
+        if self.in_root:
+            return list(self.root)
+        raise SyscallError(errno.EXDEV)
+
+    def up(self, cur: list[str]) -> None:
+        """Apply ".." to `cur`: at the root it stays (or, beneath, fails); a walk that
+        started outside the root (a chroot'ed cwd left outside) goes up as on Linux."""
+        if self.root is not None and tuple(cur) == self.root:
+            if self.in_root:
+                return
+            raise SyscallError(errno.EXDEV)
+        if cur:
+            cur.pop()
+
+    def check_link(self, mount: "Mount", names: list[str]) -> None:
+        if self.no_symlinks:
+            raise SyscallError(errno.ELOOP)
+        if self.no_magiclinks and mount.fstype == "proc" and names[-1] not in ("self", "thread-self"):
+            raise SyscallError(errno.ELOOP)
+
+
+NO_SCOPE = Scope()
+
+
+@dataclasses.dataclass
+class Entry:
+    """A name in a resolved directory: what mkdir, unlink, rename... act on.
+
+    The name may or may not exist. `mount`/`rel` are the directory's mount
+    and the name's path within it; a name that is itself a mount point is
+    `busy` (it cannot be removed or renamed).
+    """
+
+    parent: Resolved
+    name: str          # the last name; "/" for the root itself, or "." / ".."
+    path: str          # canonical guest path of the name
+    mount: Mount
+    rel: str
+    trailing_slash: bool
+    busy: bool
+
+    @property
+    def special(self) -> bool:
+        """The last name is "/", "." or ".." (Linux's LAST_ROOT/DOT/DOTDOT)."""
+        return self.name in ("/", ".", "..")
 
 
 class VFS:
     def __init__(self):
         self.mounts: dict[str, Mount] = {}
-        # the same mounts keyed by their names, deepest first, and the set of
-        # their depths: resolution asks "is this a mount point?" for every name
-        self._by_names: list[tuple[tuple[str, ...], Mount]] = []
+        # the same mounts keyed by their names, and the depths at which there
+        # are mount points (deepest first): resolution asks "is this a mount
+        # point?" for every name, so each question is a few dict probes
+        self._by_names: dict[tuple[str, ...], Mount] = {}
         self._depths: set[int] = set()
+        self._depths_desc: list[int] = []
         self._next_id = 0
+        # the credentials and root directory of the caller being answered (the
+        # Kernel sets these): directories on the way need its search permission,
+        # and a chroot'ed caller's walks stop at its root
+        self.caller_creds: typing.Callable[[], object] = lambda: None
+        self.caller_root: typing.Callable[[], str] = lambda: "/"
+        self.inotify = InotifyTable()  # watchers of changes made through this VFS
+        # a host fd to stand at an O_PATH guest fd: seccomp's ADDFD cannot install an
+        # O_PATH file, so the guest fd is an inert directory and the sentry answers
+        # what O_PATH allows (fstat, fchdir, *at, /proc/self/fd) by the file's path
+        self.placeholder_fd: typing.Callable[[], int] | None = None
 
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
               source: str = "none", options: frozenset[str] = frozenset()) -> Mount:
@@ -94,25 +287,28 @@ class VFS:
         m = Mount(mountpoint, fs, readonly, dev=0x100 + self._next_id, mount_id=self._next_id,
                   source=source, options=options)
         self.mounts[mountpoint] = m
-        names = tuple(_split(mountpoint))
-        self._by_names = sorted([(n, x) for n, x in self._by_names if n != names] + [(names, m)],
-                                key=lambda item: -len(item[0]))
-        self._depths = {len(n) for n, _ in self._by_names if n}
+        self._by_names[tuple(_split(mountpoint))] = m
+        self._depths = {len(n) for n in self._by_names if n}
+        self._depths_desc = sorted({len(n) for n in self._by_names}, reverse=True)
         return m
 
     def mount_of(self, names: list[str]) -> tuple[Mount, str]:
         """The mount holding the canonical path `names`, and the path within it."""
-        for mp, m in self._by_names:
-            if len(mp) <= len(names) and tuple(names[: len(mp)]) == mp:
-                return m, "/".join(names[len(mp):])
+        count = len(names)
+        for depth in self._depths_desc:
+            if depth <= count:
+                m = self._by_names.get(tuple(names[:depth]))
+                if m is not None:
+                    return m, "/".join(names[depth:])
         raise AssertionError("no root mount")
 
     def resolve(self, base: str, path: str, follow: bool = True,
-                open_flags: int = -1) -> Resolved:
+                open_flags: int = -1, scope: Scope = NO_SCOPE) -> Resolved:
         """Resolve guest `path` relative to the directory `base`.
 
         follow: whether a symlink as the last name is followed (a trailing
         slash always follows). open_flags >= 0 also opens the result.
+        scope: openat2's RESOLVE_* rules, if any.
         """
         if path == "":
             raise SyscallError(errno.ENOENT)
@@ -120,31 +316,45 @@ class VFS:
             raise SyscallError(errno.ENAMETOOLONG)
         must_be_dir = path.endswith("/")
         follow = follow or must_be_dir
-        cur = [] if path.startswith("/") else _split(base)
+        if scope.root is None:
+            chroot = self.caller_root()
+            if chroot != "/":  # chroot(2): "/" and ".." stop at the process's root
+                scope = dataclasses.replace(scope, root=tuple(_split(chroot)), in_root=True,
+                                            chroot=True)
+        cur = scope.restart() if path.startswith("/") else _split(base)
+        start_mount = self.mount_of(cur)[0] if scope.no_xdev else None
         todo = _split(path)
         links = 0
         last: Lookup | None = None
+        searcher = self._searcher()
         while todo:
             name = todo.pop(0)
             if name == ".":
                 continue
             if name == "..":
-                if cur:
-                    cur.pop()
+                scope.up(cur)
                 last = None
                 continue
+            if searcher is not None:  # one name at a time, each directory searchable
+                self._check_search(searcher, cur, last)
             batch = [name]
             depth = len(cur) + 1
-            while todo and todo[0] not in (".", "..") and not (
+            while searcher is None and todo and todo[0] not in (".", "..") and not (
                     depth + 1 in self._depths and self._is_mountpoint(cur + batch + todo[:1])):
                 batch.append(todo.pop(0))
                 depth += 1
             if any(len(n) > NAME_MAX for n in batch):
                 raise SyscallError(errno.ENAMETOOLONG)
             mount, rel = self.mount_of(cur + batch)
+            if start_mount is not None and mount is not start_mount:
+                raise SyscallError(errno.EXDEV)
             is_last = not todo
             want_open = open_flags if is_last and not must_be_dir else -1
             res = mount.fs.lookup(rel, want_open)
+            if res.jump is not None and is_last and follow and not must_be_dir:
+                if res.fd is not None:  # the link's own placeholder: not what is opened
+                    os.close(res.fd)
+                return self._jump(res, mount, batch, scope, start_mount, links, open_flags)
             if res.kind == "found" and (res.target is None or (is_last and not follow)):
                 cur += batch
                 last = res
@@ -159,14 +369,17 @@ class VFS:
                 consumed = len(batch) - len(_split(rel)) + res.consumed
             else:
                 consumed = len(batch)
+            scope.check_link(mount, batch[:consumed])
             target = res.target
             todo = _split(target) + batch[consumed:] + todo
             if target.startswith("/"):
-                cur = []
+                cur = scope.restart()
             else:
                 cur += batch[: consumed - 1]
             last = None
         mount, rel = self.mount_of(cur)
+        if start_mount is not None and mount is not start_mount:
+            raise SyscallError(errno.EXDEV)
         if last is None:
             last = mount.fs.lookup(rel, open_flags if not must_be_dir else -1)
             if last.kind != "found":  # the root of a mount cannot be a link
@@ -177,12 +390,74 @@ class VFS:
         if must_be_dir and open_flags >= 0:
             fd = mount.fs.lookup(rel, open_flags).fd
         return Resolved("/" + "/".join(cur), mount, rel, last.stat.with_dev(mount.dev),
-                        last.target, fd)
+                        last.target, fd, last.node)
+
+    def _jump(self, res: Lookup, mount: Mount, batch: list[str], scope: Scope,
+              start_mount: Mount | None, links: int, open_flags: int) -> Resolved:
+        """Follow a magic link as Linux's nd_jump_link does, scope rules first."""
+        if links + 1 > MAXSYMLINKS:
+            raise SyscallError(errno.ELOOP)
+        scope.check_link(mount, batch)        # RESOLVE_NO_SYMLINKS, NO_MAGICLINKS: ELOOP
+        if scope.root is not None and not scope.chroot:   # openat2's BENEATH, IN_ROOT
+            raise SyscallError(errno.EXDEV)
+        if start_mount is None:
+            return res.jump(open_flags)
+        found = res.jump(-1)                  # RESOLVE_NO_XDEV: where it leads, before opening
+        if found.mount is not start_mount:
+            raise SyscallError(errno.EXDEV)
+        return res.jump(open_flags) if open_flags >= 0 else found
+
+    def _searcher(self):
+        """The caller's credentials when its search permission must be checked, else None."""
+        creds = self.caller_creds()
+        if creds is None or creds.capable(CAP_DAC_OVERRIDE) or creds.capable(CAP_DAC_READ_SEARCH):
+            return None
+        return creds
+
+    def _check_search(self, creds, cur: list[str], last: Lookup | None) -> None:
+        """may_lookup(): the directory `cur` (whose lookup may be `last`) must be searchable."""
+        if last is None or last.stat is None:
+            mount, rel = self.mount_of(cur)
+            last = mount.fs.lookup(rel)
+        if not permitted(creds, last.stat, X_OK):
+            raise SyscallError(errno.EACCES)
+
+    def parent_of(self, base: str, path: str, scope: Scope = NO_SCOPE) -> Entry:
+        """Resolve all of `path` but its last name, which must be a directory."""
+        if path == "":
+            raise SyscallError(errno.ENOENT)
+        if len(path) >= PATH_MAX:
+            raise SyscallError(errno.ENAMETOOLONG)
+        stripped = path.rstrip("/")
+        if not stripped:  # "/" itself
+            root = self.resolve("/", "/")
+            return Entry(root, "/", "/", root.mount, "", True, True)
+        dirpart, _, name = stripped.rpartition("/")
+        if len(name) > NAME_MAX:
+            raise SyscallError(errno.ENAMETOOLONG)
+        parent = self.resolve(base, dirpart if dirpart else ("/" if stripped.startswith("/") else "."),
+                              scope=scope)
+        if not statmod.S_ISDIR(parent.stat.mode):
+            raise SyscallError(errno.ENOTDIR)
+        child = parent.path.rstrip("/") + "/" + name
+        rel = f"{parent.rel}/{name}" if parent.rel else name
+        return Entry(parent, name, child, parent.mount, rel, stripped != path,
+                     child in self.mounts)
+
+    def lookup_entry(self, entry: Entry) -> Lookup | None:
+        """What the name is now (no symlink followed), or None if it does not exist."""
+        if entry.busy:
+            return self.mounts[entry.path].fs.lookup("")
+        try:
+            found = entry.mount.fs.lookup(entry.rel)
+        except SyscallError as exc:
+            if exc.errno == errno.ENOENT:
+                return None
+            raise
+        return found
 
     def _is_mountpoint(self, names: list[str]) -> bool:
-        if len(names) not in self._depths:
-            return False
-        return any(mp == tuple(names) for mp, _m in self._by_names)
+        return len(names) in self._depths and tuple(names) in self._by_names
 
 
 def _split(path: str) -> list[str]:
@@ -192,3 +467,29 @@ def _split(path: str) -> list[str]:
 def join(base: str, path: str) -> str:
     """Lexical join of a guest path onto a directory, for display and /proc."""
     return path if path.startswith("/") else (base.rstrip("/") + "/" + path)
+
+
+def check_rename(old: str, new: str, flags: int, src_is_dir: bool, dst_is_dir: bool,
+                 dst_exists: bool, dst_has_entries: bool, same_file: bool) -> bool:
+    """Linux's checks of a rename within one filesystem (fs/namei.c), in its order.
+
+    Returns False when there is nothing to do (both names are one file).
+    """
+    if flags & RENAME_NOREPLACE and dst_exists:
+        raise SyscallError(errno.EEXIST)
+    if flags & RENAME_EXCHANGE and not dst_exists:
+        raise SyscallError(errno.ENOENT)
+    if old != new and (new + "/").startswith(old + "/"):
+        raise SyscallError(errno.EINVAL)  # the source is an ancestor of the target
+    if old != new and (old + "/").startswith(new + "/"):  # the target is an ancestor of the source
+        raise SyscallError(errno.EINVAL if flags & RENAME_EXCHANGE else errno.ENOTEMPTY)
+    if same_file:
+        return False
+    if dst_exists and not flags & RENAME_EXCHANGE:
+        if src_is_dir and not dst_is_dir:
+            raise SyscallError(errno.ENOTDIR)
+        if not src_is_dir and dst_is_dir:
+            raise SyscallError(errno.EISDIR)
+        if dst_is_dir and dst_has_entries:
+            raise SyscallError(errno.ENOTEMPTY)
+    return True

@@ -114,3 +114,9 @@ def as_int(v: int) -> int:
     v &= 0xFFFFFFFF
     return v - (1 << 32) if v & 0x80000000 else v
 
+
+
+def as_long(v: int) -> int:
+    """A register holding a C long or off_t (signed 64 bits)."""
+    v &= 0xFFFFFFFFFFFFFFFF
+    return v - (1 << 64) if v & (1 << 63) else v

@@ -14,6 +14,7 @@ from runsc_py.sentry import files
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.net import ifreq
+from runsc_py.sentry.vfs import Scope
 from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int
 
 F_DUPFD, F_GETFD, F_SETFD = 0, 1, 2
@@ -30,7 +31,7 @@ NATIVE_IOCTLS = {
     0x540B, 0x540F, 0x5410,          # TCFLSH, TIOCGPGRP, TIOCSPGRP
     0x5413, 0x5414,                  # TIOCGWINSZ, TIOCSWINSZ
     0x541B, 0x5421, 0x5452,          # FIONREAD, FIONBIO, FIOASYNC
-    0x80045430,                      # TIOCGPTN
+    0x80045430, 0x40045431,          # TIOCGPTN, TIOCSPTLCK (unlockpt) on a /dev/ptmx master
 }
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
 DIRENT = struct.Struct("<QqHB")
@@ -58,12 +59,56 @@ def creat(ctx, path, mode):
 
 def openat(ctx, dirfd, path, flags, mode):
     flags = as_int(flags)
-    file, host_fd = files.open_path(ctx, ctx.base_dir(dirfd), ctx.path(path), flags)
+    proc = ctx.process
+    file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, ctx.base_dir(dirfd),
+                                    ctx.path(path), flags, mode)
+    return install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC))
+
+
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
+RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_CACHED = 0x08, 0x10, 0x20
+OPEN_HOW = struct.Struct("<QQQ")
+# every flag open(2) knows: openat2 refuses any other bit, where open ignores it
+VALID_OPEN_FLAGS = (os.O_ACCMODE | os.O_CREAT | os.O_EXCL | os.O_NOCTTY | os.O_TRUNC | os.O_APPEND
+                    | os.O_NONBLOCK | os.O_DSYNC | 0o20000 | os.O_DIRECT | os.O_LARGEFILE
+                    | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NOATIME | os.O_CLOEXEC | os.O_PATH
+                    | os.O_TMPFILE | os.O_SYNC)
+
+
+def openat2(ctx, dirfd, path, how, size):
+    """openat(2) with openat2's strict flags and RESOLVE_* rules (sentry/vfs.py's Scope)."""
+    if size < OPEN_HOW.size:
+        raise SyscallError(errno.EINVAL)
+    if size > 4096:
+        raise SyscallError(errno.E2BIG)
+    raw = ctx.read(how, size)
+    if any(raw[OPEN_HOW.size:]):
+        raise SyscallError(errno.E2BIG)  # a newer struct with fields we do not know set
+    flags, mode, resolve = OPEN_HOW.unpack_from(raw)
+    if flags & ~VALID_OPEN_FLAGS or mode & ~0o7777 or resolve & ~0x3F:
+        raise SyscallError(errno.EINVAL)
+    if mode and not flags & os.O_CREAT and flags & os.O_TMPFILE != os.O_TMPFILE:
+        raise SyscallError(errno.EINVAL)
+    if resolve & RESOLVE_BENEATH and resolve & RESOLVE_IN_ROOT:
+        raise SyscallError(errno.EINVAL)
+    if resolve & RESOLVE_CACHED and flags & (os.O_CREAT | os.O_TRUNC | os.O_TMPFILE):
+        raise SyscallError(errno.EAGAIN)
+    base = ctx.base_dir(dirfd)
+    fenced = resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)
+    scope = Scope(root=tuple(n for n in base.split("/") if n) if fenced else None,
+                  in_root=bool(resolve & RESOLVE_IN_ROOT),
+                  no_symlinks=bool(resolve & RESOLVE_NO_SYMLINKS),
+                  no_magiclinks=bool(resolve & RESOLVE_NO_MAGICLINKS),
+                  no_xdev=bool(resolve & RESOLVE_NO_XDEV))
+    proc = ctx.process
+    file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, base, ctx.path(path),
+                                    flags, mode, scope)
     return install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC))
 
 
 def close(ctx, fd):
-    ctx.fds.close(as_int(fd), ctx.task.host_tid)
+    entry = ctx.fds.close(as_int(fd), ctx.task.host_tid)
+    files.closed(ctx.kernel.vfs, entry.file)
     return NATIVE
 
 

@@ -1,16 +1,21 @@
 """Syscalls on paths and file metadata: the stat family, access, readlink, cwd,
-and the calls that would change the tree (read-only until the VFS issue).
+the calls that change the tree (sentry/namei.py), attributes (sentry/attrs.py),
+statfs and extended attributes.
 """
 from __future__ import annotations
 
 import errno
 import os
-import posixpath
 import stat as statmod
+import struct
 
+from runsc_py.platform import NATIVE
+from runsc_py.sentry import attrs, inotify, namei
+from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.stat import Stat
-from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int
+from runsc_py.sentry.vfs import RENAME_EXCHANGE, RENAME_NOREPLACE
+from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int, as_long
 
 AT_SYMLINK_NOFOLLOW = 0x100
 AT_EACCESS = 0x200
@@ -25,15 +30,27 @@ F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
 # -- stat ------------------------------------------------------------------
 
 def _stat_fd(ctx: SyscallContext, fd: int) -> Stat:
+    """An open file's attributes: the filesystem's, with the bytes' size and
+    times from the host object (native writes change them)."""
     file = ctx.fds.file(fd)
-    if file.kind == "dir" and file.mount is not None:
-        return _stat_path(ctx, "/", file.path, follow=True)
+    mount = file.mount
+    if file.flags & os.O_PATH and mount is not None:  # its host fd is a placeholder
+        return _stat_path(ctx, "/", file.path, follow=False)
+    st = mount.fs.stat_node(file.node) if mount is not None and file.node is not None else None
+    if st is None and file.kind == "dir" and mount is not None:
+        st = _stat_path(ctx, "/", file.path, follow=True)
+    if st is not None and not statmod.S_ISREG(st.mode):
+        return st.with_dev(mount.dev)
     host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
     try:
-        st = Stat.from_os(os.fstat(host_fd))
+        host = Stat.from_os(os.fstat(host_fd))
     finally:
         os.close(host_fd)
-    return st.with_dev(file.mount.dev) if file.mount is not None else st
+    if st is not None:
+        host = st._replace(size=host.size, blocks=host.blocks, atime_ns=max(st.atime_ns, host.atime_ns),
+                           mtime_ns=max(st.mtime_ns, host.mtime_ns),
+                           ctime_ns=max(st.ctime_ns, host.ctime_ns))
+    return host.with_dev(mount.dev) if mount is not None else host
 
 
 def _stat_path(ctx: SyscallContext, base: str, path: str, follow: bool) -> Stat:
@@ -126,11 +143,37 @@ def readlinkat(ctx, dirfd, path, buf, size):
 # -- the working directory ---------------------------------------------------
 
 def getcwd(ctx, buf, size):
-    data = os.fsencode(ctx.process.fs.cwd) + b"\0"
+    data = os.fsencode(_as_seen_from(ctx.process.fs.root, ctx.process.fs.cwd)) + b"\0"
     if len(data) > size:
         raise SyscallError(errno.ERANGE)
     ctx.write(buf, data)
     return len(data)
+
+
+def _as_seen_from(root: str, path: str) -> str:
+    """A canonical path as a process chroot'ed at `root` names it (Linux's d_path)."""
+    if root == "/":
+        return path
+    if path == root:
+        return "/"
+    if path.startswith(root + "/"):
+        return path[len(root):]
+    return "(unreachable)" + path
+
+
+CAP_SYS_CHROOT = 18
+
+
+def chroot(ctx, path):
+    res = ctx.kernel.vfs.resolve(ctx.process.fs.cwd, ctx.path(path))
+    if not statmod.S_ISDIR(res.stat.mode):
+        raise SyscallError(errno.ENOTDIR)
+    if not ctx.process.creds.may_execute(res.stat):
+        raise SyscallError(errno.EACCES)
+    if not ctx.process.creds.capable(CAP_SYS_CHROOT):
+        raise SyscallError(errno.EPERM)
+    ctx.process.fs.root = res.path
+    return 0
 
 
 def chdir(ctx, path):
@@ -161,53 +204,41 @@ def umask(ctx, mask):
     return old
 
 
-# -- calls that change the tree: every mount is read-only for now -------------
-# Each resolves what Linux resolves first, so ENOENT/ENOTDIR/EEXIST come out
-# as they would, and then refuses with EROFS.
+# -- calls that change the tree (sentry/namei.py) -----------------------------
 
-def _refuse_change(ctx, dirfd, path_addr, creates: bool, follow: bool = False) -> int:
-    path = ctx.path(path_addr)
-    base = ctx.base_dir(dirfd)
-    try:
-        res = ctx.kernel.vfs.resolve(base, path, follow=follow)
-    except SyscallError as exc:
-        if exc.errno != errno.ENOENT or not creates:
-            raise
-        parent = ctx.kernel.vfs.resolve(base, posixpath.dirname(path.rstrip("/")) or ".")
-        if not statmod.S_ISDIR(parent.stat.mode):
-            raise SyscallError(errno.ENOTDIR) from None
-        if parent.mount.readonly:
-            raise SyscallError(errno.EROFS) from None
-        raise
-    if creates:
-        raise SyscallError(errno.EEXIST)
-    if res.mount.readonly:
-        raise SyscallError(errno.EROFS)
-    raise SyscallError(errno.ENOSYS, "writable mounts come with the VFS issue")
+def _vfs(ctx):
+    return ctx.kernel.vfs
 
 
 def mkdir(ctx, path, mode):
-    return _refuse_change(ctx, AT_FDCWD, path, creates=True)
+    return mkdirat(ctx, AT_FDCWD, path, mode)
 
 
 def mkdirat(ctx, dirfd, path, mode):
-    return _refuse_change(ctx, dirfd, path, creates=True)
+    namei.mkdir(_vfs(ctx), ctx.process.creds, ctx.base_dir(dirfd), ctx.path(path),
+                mode & ~ctx.process.fs.umask & 0o7777)
+    return 0
 
 
 def mknod(ctx, path, mode, dev):
-    return _refuse_change(ctx, AT_FDCWD, path, creates=True)
+    return mknodat(ctx, AT_FDCWD, path, mode, dev)
 
 
 def mknodat(ctx, dirfd, path, mode, dev):
-    return _refuse_change(ctx, dirfd, path, creates=True)
+    mode &= 0xFFFFFFFF
+    mode = statmod.S_IFMT(mode) | (mode & ~ctx.process.fs.umask & 0o7777)
+    namei.mknod(_vfs(ctx), ctx.process.creds, ctx.base_dir(dirfd), ctx.path(path), mode, dev)
+    return 0
 
 
 def symlink(ctx, target, path):
-    return _refuse_change(ctx, AT_FDCWD, path, creates=True)
+    return symlinkat(ctx, target, AT_FDCWD, path)
 
 
 def symlinkat(ctx, target, dirfd, path):
-    return _refuse_change(ctx, dirfd, path, creates=True)
+    namei.symlink(_vfs(ctx), ctx.process.creds, ctx.base_dir(dirfd), ctx.path(path),
+                  ctx.path(target))
+    return 0
 
 
 def link(ctx, old, new):
@@ -215,77 +246,329 @@ def link(ctx, old, new):
 
 
 def linkat(ctx, olddirfd, old, newdirfd, new, flags):
-    ctx.kernel.vfs.resolve(ctx.base_dir(olddirfd), ctx.path(old), follow=bool(flags & AT_SYMLINK_FOLLOW))
-    return _refuse_change(ctx, newdirfd, new, creates=True)
+    if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
+        raise SyscallError(errno.EINVAL)
+    old_s = ctx.path(old)
+    if old_s == "" and flags & AT_EMPTY_PATH:
+        file = ctx.fds.file(as_int(olddirfd))
+        host_fd = ctx.kernel.borrow_fd(ctx.task, as_int(olddirfd))
+        try:
+            namei.link_open_file(_vfs(ctx), ctx.process.creds, file, host_fd,
+                                 ctx.base_dir(newdirfd), ctx.path(new))
+        finally:
+            os.close(host_fd)
+        return 0
+    namei.link(_vfs(ctx), ctx.process.creds, ctx.base_dir(olddirfd), old_s,
+               ctx.base_dir(newdirfd), ctx.path(new), follow=bool(flags & AT_SYMLINK_FOLLOW))
+    return 0
 
 
 def unlink(ctx, path):
-    return _refuse_change(ctx, AT_FDCWD, path, creates=False)
+    return unlinkat(ctx, AT_FDCWD, path, 0)
 
 
 def rmdir(ctx, path):
-    return _refuse_change(ctx, AT_FDCWD, path, creates=False)
+    return unlinkat(ctx, AT_FDCWD, path, AT_REMOVEDIR)
 
 
 def unlinkat(ctx, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         raise SyscallError(errno.EINVAL)
-    return _refuse_change(ctx, dirfd, path, creates=False)
+    remove = namei.rmdir if flags & AT_REMOVEDIR else namei.unlink
+    remove(_vfs(ctx), ctx.process.creds, ctx.base_dir(dirfd), ctx.path(path))
+    return 0
 
 
 def rename(ctx, old, new):
-    return _refuse_change(ctx, AT_FDCWD, old, creates=False)
+    return renameat2(ctx, AT_FDCWD, old, AT_FDCWD, new, 0)
 
 
 def renameat(ctx, olddirfd, old, newdirfd, new):
-    return _refuse_change(ctx, olddirfd, old, creates=False)
+    return renameat2(ctx, olddirfd, old, newdirfd, new, 0)
 
 
 def renameat2(ctx, olddirfd, old, newdirfd, new, flags):
-    return _refuse_change(ctx, olddirfd, old, creates=False)
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or \
+            flags & (RENAME_NOREPLACE | RENAME_EXCHANGE) == RENAME_NOREPLACE | RENAME_EXCHANGE:
+        raise SyscallError(errno.EINVAL)  # RENAME_WHITEOUT is not offered
+    namei.rename(_vfs(ctx), ctx.process.creds, ctx.base_dir(olddirfd), ctx.path(old),
+                 ctx.base_dir(newdirfd), ctx.path(new), flags)
+    return 0
+
+
+# -- attributes (sentry/attrs.py) ---------------------------------------------
+
+def _target_at(ctx, dirfd, path_addr, follow: bool, empty_ok: bool = False):
+    path = ctx.path(path_addr)
+    if path == "" and empty_ok:  # the *at calls with AT_EMPTY_PATH may name an O_PATH fd
+        return _target_fd(ctx, as_int(dirfd), o_path_ok=True)
+    return attrs.by_path(_vfs(ctx), ctx.base_dir(dirfd), path, follow)
+
+
+def _target_fd(ctx, fd: int, o_path_ok: bool = False):
+    file = ctx.fds.file(fd)
+    if file.flags & os.O_PATH and not o_path_ok:
+        raise SyscallError(errno.EBADF)  # fchmod, fchown, futimens... need a real open
+    return attrs.by_file(file, _stat_fd(ctx, fd), ctx.kernel.vfs)
 
 
 def chmod(ctx, path, mode):
-    return _refuse_change(ctx, AT_FDCWD, path, creates=False, follow=True)
+    return fchmodat(ctx, AT_FDCWD, path, mode)
 
 
 def fchmodat(ctx, dirfd, path, mode):
-    return _refuse_change(ctx, dirfd, path, creates=False, follow=True)
-
-
-def chown(ctx, path, uid, gid):
-    return _refuse_change(ctx, AT_FDCWD, path, creates=False, follow=True)
-
-
-def lchown(ctx, path, uid, gid):
-    return _refuse_change(ctx, AT_FDCWD, path, creates=False)
-
-
-def fchownat(ctx, dirfd, path, uid, gid, flags):
-    return _refuse_change(ctx, dirfd, path, creates=False, follow=not flags & AT_SYMLINK_NOFOLLOW)
-
-
-def truncate(ctx, path, length):
-    return _refuse_change(ctx, AT_FDCWD, path, creates=False, follow=True)
-
-
-def utimensat(ctx, dirfd, path, times, flags):
-    if path == 0:  # futimens(fd): the file behind dirfd
-        if _fd_readonly(ctx, as_int(dirfd)):
-            raise SyscallError(errno.EROFS)
-        raise SyscallError(errno.ENOSYS, "timestamps on host fds come with the VFS issue")
-    return _refuse_change(ctx, dirfd, path, creates=False, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    attrs.chmod(ctx.process.creds, _target_at(ctx, dirfd, path, follow=True), mode)
+    return 0
 
 
 def fchmod(ctx, fd, mode):
-    return _refuse_fd_change(ctx, fd)
+    target = _target_fd(ctx, as_int(fd))
+    if target is NATIVE:
+        return NATIVE
+    attrs.chmod(ctx.process.creds, target, mode)
+    return 0
+
+
+def chown(ctx, path, uid, gid):
+    return fchownat(ctx, AT_FDCWD, path, uid, gid, 0)
+
+
+def lchown(ctx, path, uid, gid):
+    return fchownat(ctx, AT_FDCWD, path, uid, gid, AT_SYMLINK_NOFOLLOW)
+
+
+def fchownat(ctx, dirfd, path, uid, gid, flags):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise SyscallError(errno.EINVAL)
+    target = _target_at(ctx, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW,
+                        empty_ok=bool(flags & AT_EMPTY_PATH))
+    if target is NATIVE:
+        return NATIVE
+    attrs.chown(ctx.process.creds, target, as_int(uid), as_int(gid))
+    return 0
 
 
 def fchown(ctx, fd, uid, gid):
-    return _refuse_fd_change(ctx, fd)
+    target = _target_fd(ctx, as_int(fd))
+    if target is NATIVE:
+        return NATIVE
+    attrs.chown(ctx.process.creds, target, as_int(uid), as_int(gid))
+    return 0
 
 
-def _refuse_fd_change(ctx, fd) -> int:
-    if _fd_readonly(ctx, as_int(fd)):
-        raise SyscallError(errno.EROFS)
-    raise SyscallError(errno.ENOSYS, "metadata changes on host fds come with the VFS issue")
+def truncate(ctx, path, length):
+    target = attrs.by_path(_vfs(ctx), ctx.process.fs.cwd, ctx.path(path), follow=True)
+    attrs.truncate(ctx.process.creds, target, as_long(length))
+    return 0
+
+
+def utimensat(ctx, dirfd, path, times, flags):
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise SyscallError(errno.EINVAL)
+    values = None
+    if times:
+        raw = struct.unpack("<qqqq", ctx.read(times, 32))
+        values = ((raw[0], raw[1]), (raw[2], raw[3]))
+    if path == 0:  # futimens(fd): the file behind dirfd
+        target = _target_fd(ctx, as_int(dirfd))
+    else:
+        target = _target_at(ctx, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW,
+                            empty_ok=bool(flags & AT_EMPTY_PATH))
+    if target is NATIVE:
+        return NATIVE
+    attrs.utimes(ctx.process.creds, target, values)
+    return 0
+
+
+def futimesat(ctx, dirfd, path, times):
+    values = None
+    if times:
+        sec_a, usec_a, sec_m, usec_m = struct.unpack("<qqqq", ctx.read(times, 32))
+        if not (0 <= usec_a < 10**6 and 0 <= usec_m < 10**6):
+            raise SyscallError(errno.EINVAL)
+        values = ((sec_a, usec_a * 1000), (sec_m, usec_m * 1000))
+    target = _target_at(ctx, dirfd, path, follow=True) if path else _target_fd(ctx, as_int(dirfd))
+    if target is NATIVE:
+        return NATIVE
+    attrs.utimes(ctx.process.creds, target, values)
+    return 0
+
+
+def utimes(ctx, path, times):
+    return futimesat(ctx, AT_FDCWD, path, times)
+
+
+def utime(ctx, path, times):
+    values = None
+    if times:
+        atime, mtime = struct.unpack("<qq", ctx.read(times, 16))
+        values = ((atime, 0), (mtime, 0))
+    target = attrs.by_path(_vfs(ctx), ctx.process.fs.cwd, ctx.path(path), follow=True)
+    attrs.utimes(ctx.process.creds, target, values)
+    return 0
+
+
+# -- statfs ---------------------------------------------------------------------
+
+STATFS = struct.Struct("<qqQQQQQiiqqqqqqq")  # struct statfs on x86_64 (120 bytes)
+ST_RDONLY, ST_NOSUID, ST_NODEV, ST_NOEXEC = 1, 2, 4, 8
+
+
+def _pack_statfs(mount) -> bytes:
+    fs = mount.fs.statfs()
+    flags = (ST_RDONLY if mount.readonly else 0) | (ST_NOSUID if "nosuid" in mount.options else 0) \
+        | (ST_NODEV if "nodev" in mount.options else 0) | (ST_NOEXEC if "noexec" in mount.options else 0)
+    return STATFS.pack(fs.type, fs.bsize, fs.blocks, fs.bfree, fs.bavail, fs.files, fs.ffree,
+                       mount.dev, 0, fs.namelen, fs.bsize, flags | fs.flags, 0, 0, 0, 0)
+
+
+def statfs(ctx, path, buf):
+    res = _vfs(ctx).resolve(ctx.process.fs.cwd, ctx.path(path))
+    ctx.write(buf, _pack_statfs(res.mount))
+    return 0
+
+
+def fstatfs(ctx, fd, buf):
+    file = ctx.fds.file(as_int(fd))
+    if file.mount is None:
+        return NATIVE  # pipes, memfds, sockets: anonymous host filesystems
+    ctx.write(buf, _pack_statfs(file.mount))
+    return 0
+
+
+# -- extended attributes ------------------------------------------------------------
+
+def _xattr_name(ctx, addr) -> str:
+    name = ctx.cstring(addr, 256)
+    if len(name) > 255:
+        raise SyscallError(errno.ERANGE)
+    return os.fsdecode(name)
+
+
+def _xattr_target(ctx, path, follow: bool):
+    return attrs.by_path(_vfs(ctx), ctx.process.fs.cwd, ctx.path(path), follow)
+
+
+def _xattr_fd_target(ctx, fd):
+    target = _target_fd(ctx, as_int(fd))
+    if target is NATIVE:
+        raise SyscallError(errno.ENOTSUP)
+    return target
+
+
+def _answer_sized(ctx, data: bytes, buf, size) -> int:
+    """getxattr/listxattr's contract: size 0 asks the size; too small is ERANGE."""
+    if size == 0:
+        return len(data)
+    if len(data) > size:
+        raise SyscallError(errno.ERANGE)
+    ctx.write(buf, data)
+    return len(data)
+
+
+def _set(ctx, target, name, value, size, flags) -> int:
+    if size > attrs.XATTR_SIZE_MAX:
+        raise SyscallError(errno.E2BIG)
+    attrs.setxattr(ctx.process.creds, target, _xattr_name(ctx, name),
+                   ctx.read(value, size) if size else b"", as_int(flags))
+    return 0
+
+
+def setxattr(ctx, path, name, value, size, flags):
+    return _set(ctx, _xattr_target(ctx, path, True), name, value, size, flags)
+
+
+def lsetxattr(ctx, path, name, value, size, flags):
+    return _set(ctx, _xattr_target(ctx, path, False), name, value, size, flags)
+
+
+def fsetxattr(ctx, fd, name, value, size, flags):
+    return _set(ctx, _xattr_fd_target(ctx, fd), name, value, size, flags)
+
+
+def getxattr(ctx, path, name, buf, size):
+    return _answer_sized(ctx, attrs.getxattr(_xattr_target(ctx, path, True), _xattr_name(ctx, name)), buf, size)
+
+
+def lgetxattr(ctx, path, name, buf, size):
+    return _answer_sized(ctx, attrs.getxattr(_xattr_target(ctx, path, False), _xattr_name(ctx, name)), buf, size)
+
+
+def fgetxattr(ctx, fd, name, buf, size):
+    return _answer_sized(ctx, attrs.getxattr(_xattr_fd_target(ctx, fd), _xattr_name(ctx, name)), buf, size)
+
+
+def listxattr(ctx, path, buf, size):
+    return _answer_sized(ctx, attrs.listxattr(_xattr_target(ctx, path, True)), buf, size)
+
+
+def llistxattr(ctx, path, buf, size):
+    return _answer_sized(ctx, attrs.listxattr(_xattr_target(ctx, path, False)), buf, size)
+
+
+def flistxattr(ctx, fd, buf, size):
+    return _answer_sized(ctx, attrs.listxattr(_xattr_fd_target(ctx, fd)), buf, size)
+
+
+def removexattr(ctx, path, name):
+    attrs.removexattr(ctx.process.creds, _xattr_target(ctx, path, True), _xattr_name(ctx, name))
+    return 0
+
+
+def lremovexattr(ctx, path, name):
+    attrs.removexattr(ctx.process.creds, _xattr_target(ctx, path, False), _xattr_name(ctx, name))
+    return 0
+
+
+def fremovexattr(ctx, fd, name):
+    attrs.removexattr(ctx.process.creds, _xattr_fd_target(ctx, fd), _xattr_name(ctx, name))
+    return 0
+
+
+# -- inotify (sentry/inotify.py) ------------------------------------------------------
+
+def inotify_init(ctx):
+    return inotify_init1(ctx, 0)
+
+
+def inotify_init1(ctx, flags):
+    if flags & ~(os.O_NONBLOCK | os.O_CLOEXEC):
+        raise SyscallError(errno.EINVAL)
+    instance, read_fd = ctx.kernel.vfs.inotify.new()
+    if flags & os.O_NONBLOCK:
+        os.set_blocking(read_fd, False)
+    from runsc_py.syscalls.file import install_new
+
+    file = OpenFile("inotify", path="anon_inode:inotify", flags=flags, node=instance)
+    return install_new(ctx, file, read_fd, bool(flags & os.O_CLOEXEC))
+
+
+def _instance(ctx, fd):
+    file = ctx.fds.file(as_int(fd))
+    if file.kind != "inotify":
+        raise SyscallError(errno.EINVAL)
+    return file.node
+
+
+def inotify_add_watch(ctx, fd, path, mask):
+    instance = _instance(ctx, fd)
+    mask &= 0xFFFFFFFF
+    if not mask & inotify.IN_ALL_EVENTS or \
+            mask & inotify.IN_MASK_CREATE and mask & inotify.IN_MASK_ADD:
+        raise SyscallError(errno.EINVAL)
+    res = ctx.kernel.vfs.resolve(ctx.process.fs.cwd, ctx.path(path),
+                                 follow=not mask & inotify.IN_DONT_FOLLOW)
+    if mask & inotify.IN_ONLYDIR and not statmod.S_ISDIR(res.stat.mode):
+        raise SyscallError(errno.ENOTDIR)
+    if not ctx.process.creds.may_access(res.stat, R_OK):
+        raise SyscallError(errno.EACCES)
+    try:
+        return instance.add((res.mount.mount_id, res.rel), mask)
+    except FileExistsError:
+        raise SyscallError(errno.EEXIST) from None
+
+
+def inotify_rm_watch(ctx, fd, wd):
+    if not _instance(ctx, fd).remove(as_int(wd)):
+        raise SyscallError(errno.EINVAL)
+    return 0

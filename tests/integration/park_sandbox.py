@@ -6,7 +6,8 @@ import os
 import sys
 
 from runsc_py import platform
-from runsc_py.cli.do import build_vfs, exit_code, start_gofer
+from runsc_py.cli.do import exit_code, start_gofer
+from runsc_py.sentry.mounts import build_vfs
 from runsc_py.gofer.client import GoferClient
 from runsc_py.platform import HELD
 from runsc_py.sentry.kernel import Kernel
@@ -30,7 +31,7 @@ def release(ctx):
 
 def main() -> int:
     plat, program = sys.argv[1], sys.argv[2]
-    gofer_pid, sock = start_gofer("/", readonly=True)
+    gofer_pid, sock = start_gofer([("/", True)])
     table = SyscallTable(ROWS + [emulated(1000, park), emulated(1001, release)])
     kernel = Kernel(platform.create(plat), VFS(), table, gofer_socket=sock)
     build_vfs(GoferClient(sock), kernel)

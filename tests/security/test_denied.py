@@ -20,7 +20,6 @@ ATTACKS = {
     "open_by_handle_at": (["304", "3", "buf", "0"], EPERM),
     "init_module": (["175", "buf", "16", "str:"], EPERM),
     "kexec_load": (["246", "0", "0", "0", "0"], EPERM),
-    "chroot": (["161", "str:/tmp"], EPERM),
     "process_vm_readv": (["310", "1", "buf", "1", "buf", "1", "0"], EPERM),
 }
 

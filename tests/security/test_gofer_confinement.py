@@ -5,6 +5,7 @@ import subprocess
 import time
 
 from runsc_py._interpose import lib
+from runsc_py.gofer import landlock
 from runsc_py.gofer.server import ALLOWED_SYSCALLS
 from runsc_py.platform.policy import confine_self
 from tests.conftest import RUNSC_PY
@@ -13,13 +14,15 @@ from tests.security.test_fail_closed import _children, _pids_with_marker
 RESOLVE_IN_ROOT = 0x10
 
 
-def _in_confined_child(attempt) -> int:
-    """Run attempt() in a forked child under the gofer's filter; its exit code is the errno."""
-    root = os.open("/etc", os.O_PATH | os.O_DIRECTORY)
+def _in_confined_child(attempt, root_path: str = "/etc", readonly: bool = True) -> int:
+    """Run attempt() in a forked child confined as the gofer is (Landlock to
+    root_path, then the allow-list filter); its exit code is the errno."""
+    root = os.open(root_path, os.O_PATH | os.O_DIRECTORY)
     pid = os.fork()
     if pid == 0:
         code = 255
         try:
+            assert landlock.restrict_to([(root, readonly)])
             confine_self(ALLOWED_SYSCALLS, errno.EPERM)
             code = attempt(root)
         finally:
@@ -50,6 +53,54 @@ def _openat2_beneath_root(root) -> int:
         return -fd
     os.close(fd)
     return 0
+
+
+def _openat2_climbing_out(root) -> int:
+    """A compromised gofer need not pass RESOLVE_IN_ROOT: ".." from its root fd."""
+    fd = lib.rp_openat2(root, b"../usr/bin/env", os.O_RDONLY, 0, 0)
+    if fd < 0:
+        return -fd
+    os.close(fd)
+    return 0
+
+
+def _openat2_absolute(_root) -> int:
+    fd = lib.rp_openat2(-100, b"/usr/bin/env", os.O_RDONLY, 0, 0)
+    if fd < 0:
+        return -fd
+    os.close(fd)
+    return 0
+
+
+def _mkdir_climbing_out(root) -> int:
+    try:
+        os.mkdir("../escaped", dir_fd=root)
+        return 0
+    except OSError as exc:
+        return exc.errno
+
+
+def _mkdir_beneath(root) -> int:
+    try:
+        os.mkdir("inside", dir_fd=root)
+        return 0
+    except OSError as exc:
+        return exc.errno
+
+
+def test_landlock_keeps_any_call_beneath_the_roots():
+    assert _in_confined_child(_openat2_climbing_out) == errno.EACCES
+    assert _in_confined_child(_openat2_absolute) == errno.EACCES
+
+
+def test_a_writable_root_is_writable_only_beneath(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    assert _in_confined_child(_mkdir_climbing_out, str(root), readonly=False) == errno.EACCES
+    assert not (tmp_path / "escaped").exists()
+    assert _in_confined_child(_mkdir_beneath, str(root), readonly=False) == 0
+    assert (root / "inside").is_dir()
+    assert _in_confined_child(_mkdir_beneath, str(tmp_path), readonly=True) == errno.EACCES
 
 
 def test_paths_from_the_process_root_are_refused():

@@ -1,5 +1,9 @@
 """The container's root (or a bind mount) as served by the gofer process.
 
+Changes (on a writable root with --overlay=none, or a writable bind mount:
+the only ways a write reaches the host) are sent to the gofer, which makes
+them with *at calls that never follow the last name.
+
 Attributes are cached here (a dentry cache): every lookup that does not
 open, and every directory listing (which the gofer sends with each entry's
 attributes, readdirplus), fills it, so `stat` of a known path costs no
@@ -11,20 +15,24 @@ from __future__ import annotations
 
 import collections
 import errno
+import os
+import stat as statmod
 
+from runsc_py.gofer import protocol as p
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry.errors import SyscallError
-from runsc_py.sentry.vfs import Lookup
+from runsc_py.sentry.vfs import Filesystem, Lookup, SetAttr, StatFs
 
 CACHE_ENTRIES = 65536
 
 
-class GoferFilesystem:
+class GoferFilesystem(Filesystem):
     fstype = "9p"  # what gVisor calls its gofer mounts
 
-    def __init__(self, client: GoferClient, readonly: bool):
+    def __init__(self, client: GoferClient, readonly: bool, mount: int = 0):
         self.client = client
         self.readonly = readonly
+        self.mount = mount  # which of the gofer's roots
         self._cache: collections.OrderedDict[str, Lookup] = collections.OrderedDict()
 
     def lookup(self, path: str, open_flags: int = -1) -> Lookup:
@@ -33,7 +41,7 @@ class GoferFilesystem:
             if hit is not None:
                 return hit
         try:
-            answer = self.client.lookup(path, open_flags)
+            answer = self.client.lookup(path, open_flags, self.mount)
         except SyscallError as exc:
             if exc.errno == errno.ENOENT:
                 self._cache.pop(path, None)
@@ -47,7 +55,7 @@ class GoferFilesystem:
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
         out = []
         prefix = path + "/" if path else ""
-        for name, st, target in self.client.readdir(path):
+        for name, st, target in self.client.readdir(path, self.mount):
             if st is None:
                 continue  # vanished between the listing and its stat
             self._remember(prefix + name.decode("utf-8", "surrogateescape"),
@@ -59,3 +67,70 @@ class GoferFilesystem:
         self._cache[path] = found
         if len(self._cache) > CACHE_ENTRIES:
             self._cache.popitem(last=False)
+
+    # -- changes: sent to the gofer; the cache forgets what they touch --------
+
+    def _forget(self, *paths: str, below: bool = False) -> None:
+        """Drop cached attributes of `paths`, their directories, and with
+        `below` everything beneath them (a rename or removal moves a subtree)."""
+        for path in paths:
+            self._cache.pop(path, None)
+            self._cache.pop(path.rpartition("/")[0], None)
+            if below:
+                prefix = path + "/"
+                for key in [k for k in self._cache if k.startswith(prefix)]:
+                    del self._cache[key]
+
+    def _change(self, op: int, path: str, **kw):
+        try:
+            return self.client.change(op, path, self.mount, **kw)
+        finally:
+            self._forget(path, kw.get("second") or path, below=op in (p.RENAME, p.RMDIR))
+
+    def create(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
+        st, fd = self._change(p.CREATE, path, arg=mode, head=p.OWNER.pack(uid, gid),
+                              open_flags=open_flags)
+        return Lookup("found", stat=st, fd=fd)
+
+    def tmpfile(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
+        st, fd = self._change(p.TMPFILE, path, arg=mode, head=p.OWNER.pack(uid, gid),
+                              open_flags=open_flags)
+        return Lookup("found", stat=st, fd=fd)
+
+    def mkdir(self, path: str, mode: int, uid: int, gid: int) -> None:
+        self._change(p.MKDIR, path, arg=mode, head=p.OWNER.pack(uid, gid))
+
+    def mknod(self, path: str, mode: int, rdev: int, uid: int, gid: int) -> None:
+        if statmod.S_ISREG(mode):  # mknod(S_IFREG) makes an empty file, as creat does
+            os.close(self.create(path, mode, uid, gid, os.O_RDONLY).fd)
+            return
+        self._change(p.MKNOD, path, arg=mode, head=p.OWNER.pack(uid, gid))
+
+    def symlink(self, path: str, target: str, uid: int, gid: int) -> None:
+        self._change(p.MKSYMLINK, path, head=p.OWNER.pack(uid, gid), second=target)
+
+    def link(self, old: str, new: str) -> None:
+        self._change(p.LINK, old, second=new)
+
+    def link_node(self, node: object, new: str, host_fd: int = -1) -> None:
+        self._change(p.LINKFD, new, send_fd=host_fd)
+
+    def unlink(self, path: str) -> None:
+        self._change(p.UNLINK, path)
+
+    def rmdir(self, path: str) -> None:
+        self._change(p.RMDIR, path)
+
+    def rename(self, old: str, new: str, flags: int) -> None:
+        self._change(p.RENAME, old, arg=flags, second=new)
+
+    def setattr(self, path: str, attrs: SetAttr, node: object = None) -> None:
+        fields = (attrs.mode, attrs.uid, attrs.gid, attrs.size, attrs.atime_ns, attrs.mtime_ns)
+        mask = sum(bit for bit, value in zip(
+            (p.ATTR_MODE, p.ATTR_UID, p.ATTR_GID, p.ATTR_SIZE, p.ATTR_ATIME, p.ATTR_MTIME), fields)
+            if value is not None)
+        self._change(p.SETATTR, path, head=p.ATTRS.pack(mask, *(v or 0 for v in fields)))
+
+    def statfs(self) -> StatFs:
+        magic, bsize, blocks, bfree, bavail, files, ffree, flags = self.client.statfs(self.mount)
+        return StatFs(magic, bsize, blocks, bfree, bavail, files, ffree, flags=flags)

@@ -1,0 +1,156 @@
+"""Changing a file's attributes: chmod, chown, utimes, truncate and xattrs.
+
+Each change names its file by path (resolved by the VFS) or by an open
+file (the OpenFile's mount and node), checks the mount (EROFS) and the
+caller's rights (sentry/permissions.py), and asks the filesystem to act.
+Files with no mount (pipes, memfds, eventfds) are anonymous host objects
+the workload owns: their changes run natively. Files the caller of
+runsc-py passed in (its stdio) are the host's: the sandbox may not change them.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import stat as statmod
+import time
+
+from runsc_py.platform import NATIVE
+from runsc_py.sentry import inotify, permissions
+from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fdtable import OpenFile
+from runsc_py.sentry.inotify import InotifyTable
+from runsc_py.sentry.stat import Stat
+from runsc_py.sentry.vfs import SetAttr
+
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+
+
+class Target:
+    """The file a change applies to: its mount, path within it, node and attributes."""
+
+    __slots__ = ("mount", "rel", "node", "stat", "events")
+
+    def __init__(self, mount, rel: str, node, stat: Stat, events: InotifyTable):
+        self.mount, self.rel, self.node, self.stat = mount, rel, node, stat
+        self.events = events  # whom to tell of the change
+
+
+def by_path(vfs, base: str, path: str, follow: bool) -> Target:
+    res = vfs.resolve(base, path, follow=follow)
+    return Target(res.mount, res.rel, res.node, res.stat, vfs.inotify)
+
+
+def by_file(file: OpenFile, stat: Stat, vfs):
+    """The Target of an open file, or NATIVE for an anonymous host object."""
+    if file.mount is None:
+        if file.kind == "host":
+            raise SyscallError(errno.EPERM, "the caller's own files are not the sandbox's")
+        return NATIVE
+    return Target(file.mount, file.rel, file.node, stat, vfs.inotify)
+
+
+def _apply(target: Target, attrs: SetAttr) -> None:
+    if target.mount.readonly:
+        raise SyscallError(errno.EROFS)
+    target.mount.fs.setattr(target.rel, attrs, target.node)
+    _changed(target, inotify.IN_MODIFY if attrs.size is not None else inotify.IN_ATTRIB)
+
+
+def _changed(target: Target, mask: int) -> None:
+    target.events.event(target.mount.mount_id, target.rel, mask, statmod.S_ISDIR(target.stat.mode))
+
+
+def chmod(creds, target: Target, mode: int) -> None:
+    if target.mount.readonly:
+        raise SyscallError(errno.EROFS)
+    mode = permissions.check_chmod(creds, target.stat, mode & 0o7777)
+    _apply(target, SetAttr(mode=mode))
+
+
+def chown(creds, target: Target, uid: int, gid: int) -> None:
+    uid = None if uid in (-1, 0xFFFFFFFF) else uid & 0xFFFFFFFF  # any other u32 is an id
+    gid = None if gid in (-1, 0xFFFFFFFF) else gid & 0xFFFFFFFF
+    if target.mount.readonly:
+        raise SyscallError(errno.EROFS)
+    permissions.check_chown(creds, target.stat, uid, gid)
+    attrs = SetAttr(uid=uid, gid=gid)
+    mode = target.stat.mode
+    if (uid is not None or gid is not None) and not statmod.S_ISDIR(mode):
+        # Linux clears set-user-ID, and set-group-ID when group-executable, on chown
+        keep = ~statmod.S_ISUID & ~(statmod.S_ISGID if mode & statmod.S_IXGRP else 0)
+        if mode & 0o7777 & ~keep:
+            attrs.mode = mode & 0o7777 & keep
+    _apply(target, attrs)
+
+
+def utimes(creds, target: Target, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
+    """times: ((sec, nsec) atime, (sec, nsec) mtime) with UTIME_NOW/OMIT, or None for now."""
+    now = time.time_ns()
+    if times is None:
+        times = ((0, UTIME_NOW), (0, UTIME_NOW))
+    for _sec, nsec in times:
+        if not (0 <= nsec < 10**9 or nsec in (UTIME_NOW, UTIME_OMIT)):
+            raise SyscallError(errno.EINVAL)
+    if all(nsec == UTIME_OMIT for _s, nsec in times):
+        return
+    if target.mount.readonly:
+        raise SyscallError(errno.EROFS)
+    explicit = any(nsec not in (UTIME_NOW, UTIME_OMIT) for _s, nsec in times)
+    permissions.check_utimes(creds, target.stat, explicit)
+    atime, mtime = (None if nsec == UTIME_OMIT else now if nsec == UTIME_NOW
+                    else _clamp_ns(sec * 10**9 + nsec) for sec, nsec in times)
+    _apply(target, SetAttr(atime_ns=atime, mtime_ns=mtime))
+
+
+def _clamp_ns(ns: int) -> int:
+    """A time as the host can store it (64-bit nanoseconds), as Linux clamps to a filesystem's range."""
+    return max(-(1 << 63), min(ns, (1 << 63) - 1))
+
+
+def truncate(creds, target: Target, length: int) -> None:
+    if length < 0:
+        raise SyscallError(errno.EINVAL)
+    if statmod.S_ISDIR(target.stat.mode):
+        raise SyscallError(errno.EISDIR)
+    if not statmod.S_ISREG(target.stat.mode):
+        raise SyscallError(errno.EINVAL)
+    if target.mount.readonly:
+        raise SyscallError(errno.EROFS)
+    permissions.check(creds, target.stat, permissions.W_OK)
+    _apply(target, SetAttr(size=length))
+
+
+# -- extended attributes -------------------------------------------------------
+
+XATTR_SIZE_MAX = 65536
+
+
+def getxattr(target: Target, name: str) -> bytes:
+    return target.mount.fs.getxattr(target.rel, name, target.node)
+
+
+def setxattr(creds, target: Target, name: str, value: bytes, flags: int) -> None:
+    if flags & ~3:
+        raise SyscallError(errno.EINVAL)
+    if target.mount.readonly:
+        raise SyscallError(errno.EROFS)
+    if name.startswith("trusted.") and not creds.capable(21):  # CAP_SYS_ADMIN
+        raise SyscallError(errno.EPERM)
+    if name.startswith("user.") and not permissions.is_owner(creds, target.stat):
+        permissions.check(creds, target.stat, permissions.W_OK)
+    target.mount.fs.setxattr(target.rel, name, value, flags, target.node)
+    _changed(target, inotify.IN_ATTRIB)
+
+
+def listxattr(target: Target) -> bytes:
+    return b"".join(os.fsencode(n) + b"\0" for n in target.mount.fs.listxattr(target.rel, target.node))
+
+
+def removexattr(creds, target: Target, name: str) -> None:
+    if target.mount.readonly:
+        raise SyscallError(errno.EROFS)
+    if name.startswith("user.") and not permissions.is_owner(creds, target.stat):
+        permissions.check(creds, target.stat, permissions.W_OK)
+    target.mount.fs.removexattr(target.rel, name, target.node)
+    _changed(target, inotify.IN_ATTRIB)

@@ -1,0 +1,189 @@
+"""The sandbox's /dev: a fixed set of devices, the sandbox's own ptys, and links.
+
+- null, zero, full, random, urandom: host devices the sentry opened at
+  start-up; each guest open reopens them, so it gets its own open file
+  description as on Linux.
+- tty, console: the caller's controlling terminal, when it has one the
+  sentry can name: the terminal runsc-py itself runs on (shared with the
+  workload by `do`), or a pty the sandbox made. Otherwise ENXIO, as Linux
+  answers a process without a controlling terminal.
+- ptmx and pts/: real host ptys, but the sentry decides what pts/ shows:
+  only the ptys the sandbox created through this ptmx, while their master
+  is open. The sentry keeps an O_PATH fd on each slave (TIOCGPTPEER) and
+  reopens *that* inode, so a pty number the host hands to someone else
+  after the sandbox's master closed can never be reached by name. Every
+  open is O_NOCTTY on the host: the sentry never takes a controlling
+  terminal, so the workload's TIOCSCTTY is the only way to get one.
+- shm/: an empty directory; the VFS mounts a tmpfs over it.
+- fd -> /proc/self/fd, stdin/stdout/stderr -> /proc/self/fd/0..2.
+Nothing else exists (ENOENT); nothing can be created (the mount is read-only).
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat as statmod
+import struct
+import typing
+from collections.abc import Callable
+
+from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fs.synthetic import (BOOT_NS, Dir, Entry, SyntheticFilesystem, listing,
+                                          to)
+from runsc_py.sentry.stat import Stat
+from runsc_py.sentry.vfs import Lookup
+
+TMPFS_MAGIC = 0x01021994
+TIOCGPTN, TIOCGPTPEER = 0x80045430, 0x5441
+DEVICES = ("null", "zero", "full", "random", "urandom")
+# flags a device open passes to the host; creation and following are the VFS's
+OPEN_KEEPS = (os.O_ACCMODE | os.O_APPEND | os.O_NONBLOCK | os.O_NOATIME | os.O_DSYNC
+              | os.O_SYNC | os.O_DIRECT | os.O_LARGEFILE)
+PTMX_PATHS = ("/dev/pts/ptmx", "/dev/ptmx")
+
+
+class Device(typing.NamedTuple):
+    """A character device: what stat shows, and how an open reaches the host."""
+
+    stat: Callable[[], Stat]
+    open: Callable[[int], int]   # open(flags) -> host fd
+
+
+class PtyTable:
+    """The ptys the sandbox made: pty number -> the sentry's O_PATH fd on its slave."""
+
+    def __init__(self, ptmx_path: str | None = None):
+        self.ptmx_path = ptmx_path or next((p for p in PTMX_PATHS if os.path.exists(p)),
+                                           "/dev/ptmx")
+        self.slaves: dict[int, int] = {}
+
+    def open_master(self, flags: int) -> int:
+        master = os.open(self.ptmx_path, _host_flags(flags) | os.O_RDWR | os.O_CLOEXEC)
+        try:
+            number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
+            slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_PATH | os.O_NOCTTY | os.O_CLOEXEC)
+        except OSError:
+            os.close(master)
+            raise
+        old = self.slaves.pop(number, None)
+        if old is not None:
+            os.close(old)
+        self.slaves[number] = slave
+        return master
+
+    def live(self) -> dict[int, int]:
+        """The ptys whose master is still open (a closed one's slave is unlinked)."""
+        for number, slave in list(self.slaves.items()):
+            if os.fstat(slave).st_nlink == 0:
+                os.close(slave)
+                del self.slaves[number]
+        return self.slaves
+
+    def open_slave(self, number: int, flags: int) -> int:
+        slave = self.live().get(number)
+        if slave is None:
+            raise SyscallError(errno.ENOENT)
+        return os.open(f"/proc/self/fd/{slave}", _host_flags(flags) | os.O_CLOEXEC)
+
+    def slave_stat(self, number: int) -> Stat:
+        slave = self.live().get(number)
+        if slave is None:
+            raise SyscallError(errno.ENOENT)
+        return Stat.from_os(os.fstat(slave))
+
+    def find(self, rdev: int) -> int | None:
+        for number, slave in self.live().items():
+            if os.fstat(slave).st_rdev == rdev:
+                return number
+        return None
+
+
+class DevFilesystem(SyntheticFilesystem):
+    fstype = "tmpfs"   # as a container's /dev is
+    magic = TMPFS_MAGIC
+
+    def __init__(self, kernel, dir_fd_source: Callable[[], int], ptys: PtyTable | None = None):
+        self.kernel = kernel
+        self.ptys = ptys or PtyTable()
+        self.host_devices = {name: os.open(f"/dev/{name}", os.O_RDWR | os.O_CLOEXEC)
+                             for name in DEVICES}
+        entries: dict[str, Entry] = {name: self._host_device(fd)
+                                     for name, fd in self.host_devices.items()}
+        entries.update({
+            "tty": Device(lambda: _chr(5, 0, 0o666), self._open_terminal),
+            "console": Device(lambda: _chr(5, 1, 0o600), self._open_terminal),
+            "ptmx": Device(lambda: _chr(5, 2, 0o666), self.ptys.open_master),
+            "pts": Dir(self._pts, 0o755),
+            "shm": listing({}),
+            "fd": to("/proc/self/fd"),
+            "stdin": to("/proc/self/fd/0"),
+            "stdout": to("/proc/self/fd/1"),
+            "stderr": to("/proc/self/fd/2"),
+        })
+        super().__init__(Dir(lambda: entries, 0o755), dir_fd_source)
+
+    def _found(self, path: str, entry, open_flags: int) -> Lookup:
+        if not isinstance(entry, Device):
+            return super()._found(path, entry, open_flags)
+        st = entry.stat()._replace(ino=self.ino(path))
+        fd = entry.open(open_flags) if open_flags >= 0 else None
+        return Lookup("found", stat=st, fd=fd)
+
+    @staticmethod
+    def _host_device(host_fd: int) -> Device:
+        def stat() -> Stat:
+            st = os.fstat(host_fd)
+            return Stat(st.st_mode, 0, 0, 1, 0, 0, st.st_rdev, 0, 4096, 0,
+                        BOOT_NS, BOOT_NS, BOOT_NS)
+
+        return Device(stat, lambda flags: os.open(f"/proc/self/fd/{host_fd}",
+                                                  _host_flags(flags) | os.O_CLOEXEC))
+
+    def _pts(self) -> dict[str, Entry]:
+        return {str(n): Device(lambda n=n: self.ptys.slave_stat(n),
+                               lambda flags, n=n: self.ptys.open_slave(n, flags))
+                for n in sorted(self.ptys.live())}
+
+    def _open_terminal(self, flags: int) -> int:
+        """The caller's controlling terminal, if the sentry can name it (see above)."""
+        tty_nr = _controlling_tty(self.kernel)
+        if tty_nr == 0:
+            raise SyscallError(errno.ENXIO)
+        number = self.ptys.find(tty_nr)
+        if number is not None:
+            return self.ptys.open_slave(number, flags)
+        if tty_nr == _own_tty():
+            return os.open("/dev/tty", _host_flags(flags) | os.O_CLOEXEC)
+        raise SyscallError(errno.ENXIO)
+
+
+def _host_flags(flags: int) -> int:
+    """What a guest open of a device passes to the host: never a controlling terminal."""
+    if flags & os.O_PATH:
+        return os.O_PATH
+    return (flags & OPEN_KEEPS) | os.O_NOCTTY
+
+
+def _chr(major: int, minor: int, mode: int) -> Stat:
+    return Stat(statmod.S_IFCHR | mode, 0, 0, 1, 0, 5 if major == 5 else 0,
+                os.makedev(major, minor), 0, 4096, 0, BOOT_NS, BOOT_NS, BOOT_NS)
+
+
+def _controlling_tty(kernel) -> int:
+    """tty_nr of the calling process, from the host (the terminal is the host's object)."""
+    current = kernel.current
+    if current is None:
+        return 0
+    from runsc_py.sentry.fs import hostinfo
+
+    try:
+        raw = hostinfo.task_file(current.host_tid, "stat")
+    except (SyscallError, OSError):
+        return 0
+    return int(raw.rsplit(b")", 1)[1].split()[4])
+
+
+def _own_tty() -> int:
+    with open("/proc/self/stat", "rb") as f:
+        return int(f.read().rsplit(b")", 1)[1].split()[4])

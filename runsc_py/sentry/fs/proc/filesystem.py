@@ -1,0 +1,82 @@
+"""/proc's root: the sandbox's processes, self, thread-self and the system files.
+
+Only the sandbox's own processes are listed, by the pid its namespace gives
+them; a thread's id is accepted as a directory too but not listed, as on
+Linux. `self` and `thread-self` need the caller: the kernel keeps the task
+whose syscall is being answered (`kernel.current`).
+"""
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+
+from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fs.proc import system
+from runsc_py.sentry.fs.proc.process import ProcessView
+from runsc_py.sentry.fs.proc.sysctl import sys_tree
+from runsc_py.sentry.fs.synthetic import Dir, Entry, File, Link, SyntheticFilesystem
+
+PROC_SUPER_MAGIC = 0x9FA0
+
+
+class ProcFilesystem(SyntheticFilesystem):
+    fstype = "proc"
+    magic = PROC_SUPER_MAGIC
+
+    def __init__(self, kernel, dir_fd_source: Callable[[], int],
+                 host_paths: list[tuple[str, str]] = (("/", "/"),)):
+        """host_paths: (host path, guest mountpoint) of the sandbox's root and
+        bind mounts, to name host files (in maps, passed-in fds) as it does."""
+        self.kernel = kernel
+        self.host_paths = list(host_paths)
+        self.host_root = self.host_paths[0][0]   # the root's: the first
+        k = kernel
+        self._system: dict[str, Entry] = {
+            "self": Link(self._self_target, size=0),
+            "thread-self": Link(self._thread_self_target, size=0),
+            "mounts": Link(lambda: "self/mounts"),
+            "net": Link(lambda: "self/net"),
+            "cpuinfo": File(lambda: system.render_cpuinfo(k)),
+            "meminfo": File(lambda: system.render_meminfo(k)),
+            "stat": File(lambda: system.render_stat(k)),
+            "uptime": File(system.render_uptime),
+            "loadavg": File(lambda: system.render_loadavg(k)),
+            "version": File(system.render_version),
+            "filesystems": File(system.render_filesystems),
+            "swaps": File(system.render_swaps),
+            "sys": sys_tree(kernel),
+        }
+        super().__init__(Dir(self._root_listing, child=self._root_child), dir_fd_source)
+
+    def _root_listing(self) -> dict[str, Entry]:
+        listed: dict[str, Entry] = dict(self._system)
+        for pid in sorted(list(self.kernel.tasks.processes)):
+            listed[str(pid)] = ProcessView(self, self.kernel.tasks.processes[pid]).directory()
+        return listed
+
+    def _root_child(self, name: str) -> Entry | None:
+        return self._system.get(name) or self.process_dir(name)
+
+    def process_dir(self, name: str) -> Dir | None:
+        if not name.isdigit() or name != str(int(name)):   # "01" is not pid 1
+            return None
+        tasks = self.kernel.tasks
+        proc = tasks.processes.get(int(name))
+        if proc is not None:
+            return ProcessView(self, proc).directory()
+        for task in list(tasks.by_host_tid.values()):  # a thread: reachable, not listed
+            if task.vtid == int(name):
+                return ProcessView(self, task.process, task).directory()
+        return None
+
+    def _self_target(self) -> str:
+        return str(self._caller().process.vpid)
+
+    def _thread_self_target(self) -> str:
+        task = self._caller()
+        return f"{task.process.vpid}/task/{task.vtid}"
+
+    def _caller(self):
+        if self.kernel.current is None:
+            raise SyscallError(errno.ENOENT)
+        return self.kernel.current

@@ -1,0 +1,69 @@
+"""/proc/<pid>/mounts and mountinfo, rendered from the sentry's mount table.
+
+The table is `kernel.vfs.mounts` (mountpoint -> Mount); a mount's parent is
+the mount holding its mountpoint's parent directory, and the root mount is
+its own parent (as a chroot's root shows in Linux's mountinfo). Lines come
+in mount order (mount_id). Formats: fs/proc_namespace.c.
+
+A mount's source is shown as configured unless it is a host path outside
+the sandbox's root (a bind mount's source in a container): that shows as
+"none", as nothing of the host's tree may be named inside.
+"""
+from __future__ import annotations
+
+import os
+
+from runsc_py.sentry.fs import hostinfo
+
+OPTION_ORDER = ("nosuid", "nodev", "noexec")
+
+
+def render_mounts(vfs, host_root: str = "/") -> bytes:
+    """`source mountpoint fstype options 0 0` per mount (/proc/mounts)."""
+    lines = [f"{_source(m, host_root)} {_escape(m.mountpoint)} {m.fstype} {_options(m)} 0 0\n"
+             for m in _ordered(vfs)]
+    return "".join(lines).encode()
+
+
+def render_mountinfo(vfs, host_root: str = "/") -> bytes:
+    """`id parent major:minor root mountpoint options - fstype source superoptions`."""
+    lines = []
+    for m in _ordered(vfs):
+        parent = _parent(vfs, m)
+        dev = f"{os.major(m.dev)}:{os.minor(m.dev)}"
+        super_opts = "ro" if m.readonly else "rw"
+        lines.append(f"{m.mount_id} {parent.mount_id} {dev} / {_escape(m.mountpoint)} "
+                     f"{_options(m)} - {m.fstype} {_source(m, host_root)} {super_opts}\n")
+    return "".join(lines).encode()
+
+
+def _source(mount, host_root: str) -> str:
+    if not mount.source.startswith("/"):
+        return _escape(mount.source)
+    inside = hostinfo.to_guest(mount.source, [(host_root, "/")])
+    return _escape(inside) if inside is not None else "none"
+
+
+def _ordered(vfs) -> list:
+    return sorted(vfs.mounts.values(), key=lambda m: m.mount_id)
+
+
+def _parent(vfs, mount):
+    names = [n for n in mount.mountpoint.split("/") if n]
+    if not names:
+        return mount
+    return vfs.mount_of(names[:-1])[0]
+
+
+def _options(mount) -> str:
+    opts = ["ro" if mount.readonly else "rw"]
+    opts += [o for o in OPTION_ORDER if o in mount.options]
+    opts += sorted(o for o in mount.options if o not in OPTION_ORDER)
+    return ",".join(opts + ["relatime"])
+
+
+def _escape(text: str) -> str:
+    """Linux's mangle(): space, tab, newline and backslash as octal escapes."""
+    for ch in "\\ \t\n":
+        text = text.replace(ch, f"\\{ord(ch):03o}")
+    return text

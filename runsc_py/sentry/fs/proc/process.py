@@ -1,0 +1,339 @@
+"""/proc/<pid>/ and /proc/<pid>/task/<tid>/: one sandbox process, by virtual pid.
+
+The sentry owns the ids (pids, parent, process group and session as the
+sandbox's pid namespace numbers them, tracer), the credentials, the name,
+the fd table, the cwd and the mounts; those come from the task table. The
+host owns the address space (maps, statm, cmdline and environ, which live
+in the process's memory), cpu times, states and resource limits; those are
+read from the host's /proc/<host tid>/ and translated: every id the host
+shows is replaced by the sentry's, and a path in maps is shown as the
+sandbox names it, or not at all when it is outside the sandbox's root.
+
+Files that reveal more than a process's name (environ, maps, fd/, fdinfo/,
+the exe/cwd/root links) need ptrace access, as on Linux: the caller's own
+process, the same uid throughout, or CAP_SYS_PTRACE.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+
+from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fs import hostinfo
+from runsc_py.sentry.fs.proc import fdlinks
+from runsc_py.sentry.fs.proc.mounts import render_mountinfo, render_mounts
+from runsc_py.sentry.fs.proc.net import net_dir
+from runsc_py.sentry.fs.synthetic import Dir, Entry, File, Link
+
+CAP_SYS_PTRACE = 19
+IDENTITY_MAP = b"         0          0 4294967295\n"
+HOST_FDINFO_KEEPS = ("eventfd-", "tfd:", "sigmask:", "clockid:", "ticks:", "settime flags:",
+                     "it_value:", "it_interval:")   # what eventfd, epoll, signalfd, timerfd add
+OPENED_BY_PATH = ("file", "dir", "device")   # kinds whose OpenFile.flags are open(2)'s
+MAPS_PATH_COLUMN = 72   # Linux pads a maps line to here before the path
+STOPPED_BY_SENTRY = {b"t": b"S"}   # a ptrace stop: the sentry holds the task
+
+
+class ProcessView:
+    """The files of one process (or one of its threads, when `task` is given)."""
+
+    def __init__(self, procfs, process, task=None):
+        self.procfs = procfs
+        self.kernel = procfs.kernel
+        self.process = process
+        self.task = task   # None: the process as a whole (its leader's host files)
+
+    # -- the directory -------------------------------------------------------
+
+    def directory(self) -> Dir:
+        owner = (self.process.creds.euid, self.process.creds.egid)
+
+        def children() -> dict[str, Entry]:
+            files: dict[str, Entry] = {
+                "stat": self._file(self.stat), "status": self._file(self.status),
+                "statm": self._file(lambda: self._host("statm")),
+                "cmdline": self._file(lambda: self._host("cmdline")),
+                "environ": self._file(lambda: self._inspected(self._host, "environ"), 0o400),
+                "comm": self._file(lambda: self._comm() + b"\n", 0o644),
+                "maps": self._file(lambda: self._inspected(self.mappings, "maps")),
+                "limits": self._file(lambda: self._host("limits")),
+                "cgroup": self._file(lambda: b"0::/\n"),
+                "oom_score_adj": self._file(lambda: b"0\n", 0o644),
+                "oom_score": self._file(lambda: self._host("oom_score")),
+                "smaps": self._file(lambda: self._inspected(self.mappings, "smaps")),
+                "smaps_rollup": self._file(lambda: self._inspected(self.mappings, "smaps_rollup")),
+                "auxv": self._file(lambda: self._inspected(self._host, "auxv"), 0o400),
+                "io": self._file(lambda: self._inspected(self._host, "io"), 0o400),
+                "personality": self._file(lambda: self._inspected(self._host, "personality"), 0o400),
+                # the sandbox is the initial user namespace, and no login session
+                "uid_map": self._file(lambda: IDENTITY_MAP),
+                "gid_map": self._file(lambda: IDENTITY_MAP),
+                "setgroups": self._file(lambda: b"allow\n"),
+                "loginuid": self._file(lambda: b"4294967295"),
+                "sessionid": self._file(lambda: b"4294967295"),
+                "mounts": self._file(lambda: render_mounts(self.kernel.vfs, self.procfs.host_root)),
+                "mountinfo": self._file(
+                    lambda: render_mountinfo(self.kernel.vfs, self.procfs.host_root)),
+                "fd": Dir(self._fd_links, 0o500, owner, self._fd_numbers, self._fd_link),
+                "fdinfo": Dir(self._fd_infos, 0o500, owner, self._fd_numbers, self._fd_info),
+                "exe": self._link(lambda: self._for_reader(self._exe())),
+                "cwd": self._link(lambda: self._for_reader(self.process.fs.cwd)),
+                "root": self._link(lambda: self._for_reader(self.process.fs.root)),
+                "net": net_dir(self.kernel),
+            }
+            if self.task is None:   # what only a process, not a thread, has
+                files["task"] = Dir(self._threads, 0o555, owner)
+                files["coredump_filter"] = self._file(lambda: self._host("coredump_filter"), 0o644)
+            return files
+
+        return Dir(children, 0o555, owner)
+
+    def _file(self, render, mode: int = 0o444) -> File:
+        return File(render, mode, (self.process.creds.euid, self.process.creds.egid))
+
+    def _link(self, target) -> Link:
+        return Link(lambda: self._inspected(target), None, 0o777,
+                    (self.process.creds.euid, self.process.creds.egid), size=0)
+
+    def _threads(self) -> dict[str, Entry]:
+        return {str(t.vtid): ProcessView(self.procfs, self.process, t).directory()
+                for t in sorted(list(self.process.threads.values()), key=lambda t: t.vtid)}
+
+    # -- access ----------------------------------------------------------------
+
+    def _inspected(self, render, *args):
+        """render(*args), if the caller may inspect this process (ptrace access)."""
+        if not may_inspect(self.kernel.current, self.process):
+            raise SyscallError(errno.EACCES)
+        return render(*args)
+
+    # -- host files, translated ---------------------------------------------------
+
+    def _host_tid(self) -> int:
+        if self.task is not None:
+            return self.task.host_tid
+        host = self.kernel.tasks.host_pid_of(self.process.vpid)
+        if host is None:
+            raise SyscallError(errno.ESRCH)
+        return host
+
+    def _host(self, name: str) -> bytes:
+        return hostinfo.task_file(self._host_tid(), name)
+
+    def _comm(self) -> bytes:
+        return self.process.comm or self._host("comm").rstrip(b"\n")
+
+    def _vtid(self) -> int:
+        return self.task.vtid if self.task is not None else self.process.vpid
+
+    def _is_caller(self) -> bool:
+        current = self.kernel.current
+        if current is None:
+            return False
+        return current is self.task if self.task is not None else current.process is self.process
+
+    def _state(self, host_state: bytes) -> bytes:
+        """The caller is running (it is in this read); a task the sentry holds
+        in a ptrace stop waits for it, as a sleeping task would."""
+        if self._is_caller():
+            return b"R"
+        return STOPPED_BY_SENTRY.get(host_state, host_state)
+
+    def _virtual(self, host_id: int) -> int:
+        """A host pid of a sandbox task as the sandbox numbers it; 0 for anything else."""
+        task = self.kernel.tasks.by_host_tid.get(host_id)
+        return task.vtid if task is not None else 0
+
+    def _ns_ids(self) -> dict[bytes, int]:
+        """pgid and sid as the sandbox's pid namespace numbers them (NSpgid, NSsid)."""
+        out = {}
+        for line in self._host("status").splitlines():
+            key, _, rest = line.partition(b":")
+            if key in (b"NSpgid", b"NSsid") and rest.split():
+                out[key] = int(rest.split()[-1])
+        return out
+
+    def stat(self) -> bytes:
+        raw = self._host("stat")
+        _head, _, tail = raw.rpartition(b")")
+        fields = tail.split()
+        ids = self._ns_ids()
+        fields[0] = self._state(fields[0])
+        fields[1] = str(self.process.vppid).encode()
+        fields[2] = str(ids.get(b"NSpgid", self.process.pgid)).encode()
+        fields[3] = str(ids.get(b"NSsid", self.process.sid)).encode()
+        tpgid = int(fields[5])   # the terminal's foreground group: 0 when outside the sandbox
+        fields[5] = str(self._virtual(tpgid) if tpgid > 0 else -1).encode()
+        comm = self._comm().replace(b"\n", b" ")
+        return b"%d (%s) " % (self._vtid(), comm) + b" ".join(fields) + b"\n"
+
+    def status(self) -> bytes:
+        creds = self.process.creds
+        ids = self._ns_ids()
+        replace = {
+            b"Name": self._comm(),
+            b"Umask": b"%04o" % self.process.fs.umask,
+            b"Tgid": b"%d" % self.process.vpid,
+            b"Pid": b"%d" % self._vtid(),
+            b"PPid": b"%d" % self.process.vppid,
+            b"TracerPid": b"0",   # ptrace is denied inside: the only tracer is the sentry
+            b"Ngid": b"0",        # a NUMA group's leader is a (host) pid; none here
+            b"Uid": b"%d\t%d\t%d\t%d" % (creds.uid, creds.euid, creds.suid, creds.fsuid),
+            b"Gid": b"%d\t%d\t%d\t%d" % (creds.gid, creds.egid, creds.sgid, creds.fsgid),
+            b"Groups": b" ".join(b"%d" % g for g in creds.groups) + (b" " if creds.groups else b""),
+            b"NStgid": b"%d" % self.process.vpid,
+            b"NSpid": b"%d" % self._vtid(),
+            b"NSpgid": b"%d" % ids.get(b"NSpgid", self.process.pgid),
+            b"NSsid": b"%d" % ids.get(b"NSsid", self.process.sid),
+        }
+        out = []
+        for line in self._host("status").splitlines():
+            key, _, rest = line.partition(b":")
+            if key in replace:
+                line = key + b":\t" + replace[key]
+            elif key == b"State":
+                state = rest.split()[0] if rest.split() else b"R"
+                line = b"State:\t" + _state_name(self._state(state))
+            out.append(line)
+        return b"\n".join(out) + b"\n"
+
+    def mappings(self, name: str) -> bytes:
+        """maps, smaps or smaps_rollup: each mapping's line translated, the
+        smaps figures ("Rss:  4 kB") as they are."""
+        out = []
+        for line in self._host(name).decode("utf-8", "surrogateescape").splitlines():
+            is_mapping = "-" in line.split(" ", 1)[0] and not line.split(" ", 1)[0].endswith(":")
+            out.append(self._translate_map(line) if is_mapping else line)
+        return ("\n".join(out) + "\n" if out else "").encode("utf-8", "surrogateescape")
+
+    def _translate_map(self, line: str) -> str:
+        parts = line.split(None, 5)
+        if len(parts) < 6:
+            return line
+        addr, perms, offset, dev, inode, path = parts
+        if path.startswith("/") and not path.startswith("/memfd:"):
+            deleted = path.endswith(" (deleted)")
+            guest = hostinfo.to_guest(path.removesuffix(" (deleted)"), self.procfs.host_paths)
+            if guest is None:  # outside the sandbox's root: shown as anonymous memory
+                return f"{addr} {perms} {offset} 00:00 0"
+            mount = self.kernel.vfs.mount_of([n for n in guest.split("/") if n])[0]
+            dev = f"{os.major(mount.dev):02x}:{os.minor(mount.dev):02x}"
+            path = guest + (" (deleted)" if deleted else "")
+        head = f"{addr} {perms} {offset} {dev} {inode}"
+        return head.ljust(MAPS_PATH_COLUMN) + " " + path
+
+    def _for_reader(self, path: str) -> str:
+        """A guest path as the reading process names it: relative to its root
+        (chroot), or whole when it lies outside that root, as Linux's d_path."""
+        current = self.kernel.current
+        root = current.process.fs.root if current is not None else "/"
+        if root == "/" or not (path == root or path.startswith(root.rstrip("/") + "/")):
+            return path
+        return path[len(root.rstrip("/")):] or "/"
+
+    def _exe(self) -> str:
+        if not self.process.exe:
+            raise SyscallError(errno.ENOENT)
+        return self.process.exe
+
+    # -- fd/ and fdinfo/ -----------------------------------------------------------
+
+    def _fd_numbers(self) -> list[int]:
+        if not may_inspect(self.kernel.current, self.process):
+            raise SyscallError(errno.EACCES)
+        return sorted(list(self.process.fds.entries))
+
+    def _fd_links(self) -> dict[str, Entry]:
+        return {str(fd): self._fd_link(str(fd)) for fd in self._fd_numbers()}
+
+    def _fd_link(self, name: str) -> Link | None:
+        fd = self._fd_number(name)
+        if fd is None:
+            return None
+        return Link(lambda: fdlinks.link_text(self.kernel, self.process, fd, self.procfs.host_paths),
+                    lambda flags: self._reopen(fd, flags), self._link_mode(fd),
+                    (self.process.creds.euid, self.process.creds.egid), size=64)
+
+    def _fd_number(self, name: str) -> int | None:
+        """The open fd `name` names ("3", not "03"), after the ptrace access check."""
+        if not may_inspect(self.kernel.current, self.process):
+            raise SyscallError(errno.EACCES)
+        if not name.isdigit() or name != str(int(name)) or int(name) not in self.process.fds.entries:
+            return None
+        return int(name)
+
+    def _link_mode(self, fd: int) -> int:
+        file = self.process.fds.file(fd)
+        if file.kind in OPENED_BY_PATH:
+            return _access_mode(file.flags)
+        with fdlinks.borrowed(self.kernel, self.process, fd) as host:
+            # a pipe end, an anon inode, a passed-in file: the host knows its mode
+            return _access_mode(fcntl.fcntl(host, fcntl.F_GETFL))
+
+    def _reopen(self, fd: int, open_flags: int):
+        caller = self.kernel.current.process if self.kernel.current else self.process
+        return fdlinks.reopen(self.kernel, caller, self.process, fd, open_flags)
+
+    def _fd_infos(self) -> dict[str, Entry]:
+        return {str(fd): self._fd_info(str(fd)) for fd in self._fd_numbers()}
+
+    def _fd_info(self, name: str) -> File | None:
+        fd = self._fd_number(name)
+        return None if fd is None else self._file(lambda: self._fdinfo(fd))
+
+    def _fdinfo(self, fd: int) -> bytes:
+        entry = self.process.fds.get(fd)
+        with fdlinks.borrowed(self.kernel, self.process, fd) as host:
+            try:
+                pos = os.lseek(host, 0, os.SEEK_CUR)
+            except OSError:
+                pos = 0
+            flags = fcntl.fcntl(host, fcntl.F_GETFL) & ~os.O_CLOEXEC
+            ino = os.fstat(host).st_ino
+            extra = self._host_fdinfo_extra(host) if entry.file.kind in ("eventfd", "epoll") else ""
+        if entry.cloexec:
+            flags |= os.O_CLOEXEC
+        mount = entry.file.mount
+        mnt_id = mount.mount_id if mount is not None else 0
+        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n{extra}".encode()
+
+    @staticmethod
+    def _host_fdinfo_extra(host: int) -> str:
+        """The lines an anon inode adds to fdinfo (an eventfd's count, an epoll's
+        targets, which name guest fds: the workload's host fds are its guest fds)."""
+        text = hostinfo.read(f"/proc/self/fdinfo/{host}").decode()
+        return "".join(line + "\n" for line in text.splitlines() if line.startswith(HOST_FDINFO_KEEPS))
+
+
+def may_inspect(caller_task, process) -> bool:
+    """Linux's ptrace_may_access(PTRACE_MODE_READ_FSCREDS) on the sentry's credentials."""
+    if caller_task is None or caller_task.process is process:
+        return True
+    mine, theirs = caller_task.process.creds, process.creds
+    if mine.capable(CAP_SYS_PTRACE):
+        return True
+    same_user = mine.fsuid == theirs.uid == theirs.euid == theirs.suid
+    same_group = mine.fsgid == theirs.gid == theirs.egid == theirs.sgid
+    return same_user and same_group
+
+
+def _access_mode(flags: int) -> int:
+    """fd links show the access mode as permission bits (r-x for read, -wx for write)."""
+    access = flags & os.O_ACCMODE
+    mode = 0
+    if access in (os.O_RDONLY, os.O_RDWR):
+        mode |= 0o500
+    if access in (os.O_WRONLY, os.O_RDWR):
+        mode |= 0o300
+    return mode
+
+
+_STATE_NAMES = {b"R": b"R (running)", b"S": b"S (sleeping)", b"D": b"D (disk sleep)",
+                b"T": b"T (stopped)", b"t": b"t (tracing stop)", b"Z": b"Z (zombie)",
+                b"X": b"X (dead)", b"I": b"I (idle)"}
+
+
+def _state_name(state: bytes) -> bytes:
+    return _STATE_NAMES.get(state, state)
+

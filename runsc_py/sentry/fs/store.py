@@ -1,0 +1,98 @@
+"""Where a sentry tmpfs keeps its bytes: host memory the workload maps natively.
+
+Every regular file of a sentry tmpfs is one host inode with no name, the
+same kind of object as a memfd. Preferably it is an `O_TMPFILE` on a
+*detached* host tmpfs made with fsopen/fsconfig/fsmount: a mount that is
+attached nowhere, so no path in any namespace reaches it, and whose
+`size=` makes a native write past the limit fail with ENOSPC, as on Linux.
+FIFOs are real host FIFOs named inside that detached mount, where only the
+sentry can open them. If the host refuses fsopen (no CAP_SYS_ADMIN), files
+are plain memfds: same data path, but `size=` is then only checked when the
+sentry itself grows a file, and FIFOs are not offered (EPERM).
+
+A guest open re-opens the file through the sentry's /proc/self/fd, which
+gives a new open file description (its own offset and flags), as a second
+open(2) of one file does on Linux.
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import itertools
+import os
+
+FSOPEN_CLOEXEC = 1
+FSMOUNT_CLOEXEC = 1
+FSCONFIG_SET_STRING = 1
+FSCONFIG_CMD_CREATE = 6
+NR_FSOPEN, NR_FSCONFIG, NR_FSMOUNT = 430, 431, 432
+TMPFS_MAGIC = 0x01021994
+DEFAULT_SIZE = 1 << 40  # "no limit" as Linux's tmpfs reports it: half of RAM; we say 1 TiB
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+def _syscall(nr: int, *args) -> int:
+    rc = _libc.syscall(nr, *args)
+    if rc < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return rc
+
+
+def detached_tmpfs(size: int | None) -> int:
+    """A host tmpfs attached to no mount point; returns its mount fd."""
+    fs_fd = _syscall(NR_FSOPEN, b"tmpfs", FSOPEN_CLOEXEC)
+    try:
+        if size is not None:
+            _syscall(NR_FSCONFIG, fs_fd, FSCONFIG_SET_STRING, b"size", str(size).encode(), 0)
+        _syscall(NR_FSCONFIG, fs_fd, FSCONFIG_CMD_CREATE, None, None, 0)
+        return _syscall(NR_FSMOUNT, fs_fd, FSMOUNT_CLOEXEC, 0)
+    finally:
+        os.close(fs_fd)
+
+
+class FileStore:
+    """Host memory for one sentry tmpfs: new files, FIFOs, and its usage."""
+
+    def __init__(self, size: int | None = None):
+        self.size = size
+        self._fifo_names = itertools.count(1)
+        try:
+            self.mount_fd: int | None = detached_tmpfs(size)
+        except OSError:
+            self.mount_fd = None
+
+    def new_file(self) -> int:
+        """A fresh empty regular file, open read-write, held by the sentry."""
+        if self.mount_fd is not None:
+            return os.open(".", os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600, dir_fd=self.mount_fd)
+        return os.memfd_create("runsc-py-tmpfs", os.MFD_CLOEXEC)
+
+    def new_fifo(self) -> str:
+        """A fresh host FIFO inside the detached mount; returns its name there."""
+        if self.mount_fd is None:
+            raise OSError(errno.EPERM, "FIFOs need a detached tmpfs (fsopen was refused)")
+        name = f"fifo-{next(self._fifo_names)}"
+        os.mkfifo(name, 0o600, dir_fd=self.mount_fd)
+        return name
+
+    def open_fifo(self, name: str, flags: int) -> int:
+        return os.open(name, flags | os.O_CLOEXEC, dir_fd=self.mount_fd)
+
+    def drop_fifo(self, name: str) -> None:
+        os.unlink(name, dir_fd=self.mount_fd)
+
+    def usage(self) -> tuple[int, int]:
+        """(total bytes, free bytes) as statfs reports them."""
+        if self.mount_fd is not None:
+            st = os.fstatvfs(self.mount_fd)
+            return st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
+        total = self.size or DEFAULT_SIZE
+        return total, total
+
+
+def reopen(fd: int, flags: int) -> int:
+    """A new open file description of the file behind the sentry's `fd`."""
+    return os.open(f"/proc/self/fd/{fd}", flags | os.O_CLOEXEC)

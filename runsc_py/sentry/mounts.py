@@ -1,0 +1,270 @@
+"""The sandbox's mount table, built from a configuration.
+
+In order: the root (the gofer's tree under an in-memory overlay, or the
+tree itself with --overlay=none), the sentry's own /dev (with a tmpfs at
+/dev/shm), /proc and /sys, then each configured mount in the order given
+(OCI `mounts`: later ones over earlier ones), then the masked and
+read-only paths. What a mount kind becomes:
+
+    bind            a gofer root: the one way a host file is reached below
+                    the root, and with "rw" the one way a write reaches the host
+    tmpfs           a sentry tmpfs (size=, mode=, uid=, gid=); at /dev the
+                    sentry's devfs stays (as in gVisor)
+    proc, sysfs     the sentry's procfs and sysfs
+    devpts, mqueue  the sentry's /dev/pts; an empty tmpfs (POSIX message
+                    queues are not offered: mq_open is ENOSYS)
+    cgroup, cgroup2 an empty read-only directory
+
+Bind sources are known before the gofer starts: `gofer_roots()` lists
+them, and the gofer's mount index of each is its place in that list.
+"""
+from __future__ import annotations
+
+import dataclasses
+import errno
+import os
+import stat as statmod
+
+from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fs.gofer import GoferFilesystem
+from runsc_py.sentry.fs.overlay import OverlayFilesystem
+from runsc_py.sentry.fs.dev import DevFilesystem
+from runsc_py.sentry.fs.proc import ProcFilesystem
+from runsc_py.sentry.fs.synthetic import EmptyDirectory
+from runsc_py.sentry.fs.sys import SysFilesystem
+from runsc_py.sentry.fs.tmpfs import TmpFilesystem
+from runsc_py.sentry.vfs import VFS, Filesystem, Lookup, StatFs
+
+FLAG_OPTIONS = ("nosuid", "nodev", "noexec")
+KINDS = ("bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2")
+SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+class MountError(ValueError):
+    """A configured mount the sandbox cannot honour; the message says which and why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class MountSpec:
+    """One OCI `mounts` entry."""
+
+    destination: str
+    type: str = "none"
+    source: str = ""
+    options: tuple[str, ...] = ()
+
+    @property
+    def is_bind(self) -> bool:
+        return self.type == "bind" or "bind" in self.options or "rbind" in self.options
+
+    @property
+    def kind(self) -> str:
+        return "bind" if self.is_bind else self.type
+
+    @property
+    def readonly(self) -> bool:
+        return "ro" in self.options
+
+    @property
+    def flags(self) -> frozenset[str]:
+        return frozenset(o for o in self.options if o in FLAG_OPTIONS)
+
+    def check(self) -> None:
+        if not self.destination.startswith("/"):
+            raise MountError(f"mount destination {self.destination!r} is not an absolute path")
+        if self.kind not in KINDS:
+            raise MountError(f"mount {self.destination}: type {self.type!r} is not supported "
+                             f"(supported: {', '.join(KINDS)})")
+        if self.is_bind and not os.path.exists(self.source):
+            raise MountError(f"bind mount {self.destination}: source {self.source!r} does not exist")
+
+
+def gofer_roots(root: str, root_readonly: bool, mounts: list[MountSpec]) -> list[tuple[str, bool]]:
+    """What the gofer serves: the root, then every bind mount's source."""
+    return [(root, root_readonly)] + [(m.source, m.readonly) for m in mounts if m.is_bind]
+
+
+def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = (),
+              masked: list[str] = (), readonly_paths: list[str] = (), root_readonly: bool = True,
+              host_root: str = "/") -> VFS:
+    """Mount everything the sandbox sees, on kernel.vfs. host_root: the host
+    path of the root the gofer serves (procfs names host files by it)."""
+    vfs = kernel.vfs
+    host_paths = [(host_root, "/")] + [(m.source, os.path.normpath(m.destination))
+                                       for m in mounts if m.is_bind]
+
+    def procfs() -> ProcFilesystem:
+        return ProcFilesystem(kernel, fresh_dir_fd, host_paths=host_paths)
+
+    def fresh_dir_fd() -> int:
+        return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
+
+    vfs.placeholder_fd = fresh_dir_fd
+    root = GoferFilesystem(gofer, readonly=root_readonly)
+    if overlay == "memory":
+        vfs.mount("/", OverlayFilesystem(root, TmpFilesystem(dir_fd_source=fresh_dir_fd)))
+    else:
+        vfs.mount("/", root, readonly=root_readonly)
+    vfs.mount("/dev", DevFilesystem(kernel, fresh_dir_fd), source="tmpfs",
+              options=frozenset({"nosuid"}))
+    vfs.mount("/dev/shm", TmpFilesystem(dir_fd_source=fresh_dir_fd),
+              options=frozenset({"nosuid", "nodev"}))
+    vfs.mount("/proc", procfs(), readonly=True, source="proc",
+              options=frozenset({"nosuid", "nodev", "noexec"}))
+    vfs.mount("/sys", SysFilesystem(kernel, fresh_dir_fd), readonly=True, source="sysfs",
+              options=frozenset({"nosuid", "nodev", "noexec"}))
+    bind_index = 0
+    for spec in mounts:
+        spec.check()
+        if spec.is_bind:
+            bind_index += 1
+        fs = _filesystem(spec, kernel, gofer, bind_index, fresh_dir_fd, procfs)
+        if fs is None:
+            continue
+        destination = os.path.normpath(spec.destination)
+        _make_mountpoint(vfs, destination, spec)
+        vfs.mount(destination, fs, readonly=spec.readonly or fs.readonly,
+                  source=spec.source or spec.type, options=spec.flags)
+    for path in masked:
+        _mask(vfs, path, fresh_dir_fd)
+    for path in readonly_paths:
+        _make_readonly(vfs, path)
+    return vfs
+
+
+def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd,
+                procfs) -> Filesystem | None:
+    """The filesystem a mount entry becomes; None when the sentry's own already serves it."""
+    kind = spec.kind
+    if kind == "bind":
+        return GoferFilesystem(gofer, readonly=spec.readonly, mount=bind_index)
+    if kind == "tmpfs":
+        if os.path.normpath(spec.destination) == "/dev":
+            return None  # /dev is always the sentry's devfs
+        return _tmpfs(spec, fresh_dir_fd)
+    if kind == "proc":
+        return procfs()
+    if kind == "sysfs":
+        return SysFilesystem(kernel, fresh_dir_fd)
+    if kind == "devpts":
+        return None  # the devfs has /dev/pts, for ptys the sandbox made
+    if kind == "mqueue":
+        return TmpFilesystem(dir_fd_source=fresh_dir_fd)
+    return EmptyDirectory(fresh_dir_fd, kind)  # cgroup, cgroup2: empty for now
+
+
+def _tmpfs(spec: MountSpec, fresh_dir_fd) -> TmpFilesystem:
+    values = dict(o.split("=", 1) for o in spec.options if "=" in o)
+    try:
+        size = _parse_size(values["size"]) if "size" in values else None
+        mode = int(values.get("mode", "1777"), 8)
+        uid, gid = int(values.get("uid", 0)), int(values.get("gid", 0))
+    except ValueError as exc:
+        raise MountError(f"tmpfs mount {spec.destination}: bad option ({exc})") from None
+    return TmpFilesystem(size, mode, uid, gid, dir_fd_source=fresh_dir_fd)
+
+
+def _parse_size(text: str) -> int:
+    unit = SIZE_SUFFIXES.get(text[-1:].lower(), 1)
+    number = text[:-1] if unit != 1 else text
+    if text.endswith("%"):
+        raise ValueError("size in % of memory is not supported")
+    return int(number) * unit
+
+
+def _make_mountpoint(vfs: VFS, destination: str, spec: MountSpec) -> None:
+    """Create a missing mount point in a writable root, as runc does (best effort)."""
+    try:
+        vfs.resolve("/", destination)
+        return
+    except SyscallError:
+        pass
+    names = [n for n in destination.split("/") if n]
+    for depth in range(1, len(names) + 1):
+        path = "/" + "/".join(names[:depth])
+        try:
+            vfs.resolve("/", path)
+            continue
+        except SyscallError as exc:
+            if exc.errno != errno.ENOENT:
+                return
+        entry = vfs.parent_of("/", path)
+        if entry.mount.readonly:
+            return
+        try:
+            last = depth == len(names)
+            if last and spec.is_bind and not os.path.isdir(spec.source):
+                entry.mount.fs.mknod(entry.rel, statmod.S_IFREG | 0o644, 0, 0, 0)
+            else:
+                entry.mount.fs.mkdir(entry.rel, 0o755, 0, 0)
+        except (SyscallError, OSError):
+            return
+
+
+def _mask(vfs: VFS, path: str, fresh_dir_fd) -> None:
+    """linux.maskedPaths: an existing file reads empty, a directory lists nothing."""
+    try:
+        found = vfs.resolve("/", path)
+    except SyscallError:
+        return  # nothing there to hide
+    if statmod.S_ISDIR(found.stat.mode):
+        vfs.mount(found.path, EmptyDirectory(fresh_dir_fd), readonly=True)
+    else:
+        vfs.mount(found.path, EmptyFile(), readonly=True)
+
+
+def _make_readonly(vfs: VFS, path: str) -> None:
+    """linux.readonlyPaths: the same files, through a read-only mount."""
+    try:
+        found = vfs.resolve("/", path)
+    except SyscallError:
+        return
+    if found.mount.readonly:
+        return
+    vfs.mount(found.path, Subtree(found.mount.fs, found.rel), readonly=True)
+
+
+class EmptyFile(Filesystem):
+    """A masked file: an empty, read-only regular file (as runc binds /dev/null over it)."""
+
+    fstype = "tmpfs"
+
+    def lookup(self, path: str, open_flags: int = -1) -> Lookup:
+        if path:
+            raise SyscallError(errno.ENOTDIR)
+        from runsc_py.sentry.stat import Stat
+
+        st = Stat(statmod.S_IFREG | 0o444, 1, 0, 1, 0, 0, 0, 0, 4096, 0, 0, 0, 0)
+        fd = os.memfd_create("masked", os.MFD_CLOEXEC) if open_flags >= 0 else None
+        return Lookup("found", stat=st, fd=fd)
+
+    def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
+        raise SyscallError(errno.ENOTDIR)
+
+
+class Subtree(Filesystem):
+    """A view of part of another filesystem (for a read-only remount of a path)."""
+
+    def __init__(self, fs: Filesystem, prefix: str):
+        self.fs = fs
+        self.prefix = prefix
+        self.fstype = fs.fstype
+        self.magic = fs.magic
+
+    def _path(self, path: str) -> str:
+        return "/".join(p for p in (self.prefix, path) if p)
+
+    def lookup(self, path: str, open_flags: int = -1) -> Lookup:
+        found = self.fs.lookup(self._path(path), open_flags)
+        if found.kind == "symlink" and self.prefix:  # count names as this mount sees them
+            return found._replace(consumed=found.consumed - len(self.prefix.split("/")))
+        return found
+
+    def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
+        return self.fs.readdir(self._path(path))
+
+    def stat_node(self, node: object):
+        return self.fs.stat_node(node)
+
+    def statfs(self) -> StatFs:
+        return self.fs.statfs()
