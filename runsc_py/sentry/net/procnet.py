@@ -35,9 +35,9 @@ def _inet(addr, v6: bool) -> str:
 
 def inet_table(entries, proto: str, v6: bool) -> bytes:
     """/proc/net/{tcp,tcp6,udp,udp6}: entries are (Socket, inode, uid)."""
-    width = 39 if v6 else 15
-    head = (f"  sl  {'local_address':<{width - 2}}{'rem_address':<{width}}st tx_queue rx_queue tr "
-            "tm->when retrnsmt   uid  timeout inode\n")
+    addresses = ("local_address                         remote_address                        "
+                 if v6 else "local_address rem_address   ")
+    head = f"  sl  {addresses}st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
     lines = [head]
     family = socket.AF_INET6 if v6 else socket.AF_INET
     n = 0
