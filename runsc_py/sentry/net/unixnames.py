@@ -1,13 +1,13 @@
 """Unix socket names: where a bound unix socket can be found by connect/sendto.
 
 Abstract names (a leading NUL) live in the sandbox's own table. Path names
-are keyed by the socket file's canonical guest path. Until the writable
-VFS lands, a path name is not a file: `bind_path` checks that the parent
-directory exists in the sandbox's VFS and that nothing is at the path, and
-records the socket here; `find_path` looks it up. When the VFS can create
-socket inodes, `bind_path` will create one (honouring read-only mounts and
-EEXIST) and `find_path` will resolve the path to that inode; nothing else
-needs to change. A name whose socket no fd refers to any more is dropped
+are keyed by the socket file's canonical guest path. A path name is not
+yet a file: `bind_path` checks that the parent directory exists in the
+sandbox's VFS and that nothing is at the path, and records the socket
+here; `find_path` looks it up (so `stat`/`unlink` of the path do not see
+it). When the VFS can create socket inodes, `bind_path` will create one
+(honouring read-only mounts, EEXIST and permissions) and `find_path` will
+resolve the path to that inode; nothing else needs to change. A name whose socket no fd refers to any more is dropped
 when next looked at (Linux keeps the file until unlink; without a writable
 file system there is nothing to unlink).
 """
