@@ -1,9 +1,7 @@
 """CPython's own socket tests, natively and in the sandbox (slow; results in docs/compatibility.md).
 
-Every test that passes natively must pass in the sandbox unless its class
-is listed below with the reason. Most of those need a writable temporary
-directory (the root is read-only until the VFS issue) or ancillary data
-the sentry does not produce.
+Every test that passes natively must pass in the sandbox unless it is
+listed below with the reason.
 """
 import re
 import sys
@@ -13,12 +11,10 @@ import pytest
 from tests.conftest import TESTS, run, sandboxed
 
 RUNNER = str(TESTS / "programs" / "net" / "cpython_tests.py")
-MODULES = ["test.test_socket", "test.test_selectors", "test.test_asyncio.test_sock_lowlevel"]
+MODULES = ["test.test_socket", "test.test_selectors", "test.test_asyncio.test_sock_lowlevel",
+           "test.test_asyncio.test_streams"]
 # test id pattern -> why it may fail in the sandbox today (docs/compatibility.md)
 KNOWN = {
-    r"Unix|SCMRights|test_unix_sock_client_ops":
-        "path-named unix sockets in tempfile.mkdtemp(): needs a writable /tmp (VFS issue)",
-    r"Sendfile|test_socket_fileno|test_register_file": "temporary files (a read-only root)",
     r"testCreateConnectionClose|testOutsideTimeout":
         "TCP is a unix stream: a send to a closed peer fails at once (EPIPE)",
     r"RFC3542": "IPV6_RECVPKTINFO/HOPLIMIT/TCLASS ancillary data is not produced",
