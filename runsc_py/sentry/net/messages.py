@@ -345,7 +345,7 @@ class Messages:
         if pid == os.getpid() and sender is not None and sender.creds is not None:
             c = sender.creds
             return struct.pack("<iII", c.pid, c.uid, c.gid)
-        return None
+        return struct.pack("<iII", _namespace_pid(pid), uid, gid)
 
     def _translate_control(self, ctx, anc, room: int, mflags: int, flags: int, sender=None):
         """The control messages as the workload sees them, and the fds to install."""
@@ -395,6 +395,19 @@ class Messages:
             return []
         raw = ctx.read(iov, IOVEC.size * iovlen)
         return [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(iovlen)]
+
+
+def _namespace_pid(host_pid: int) -> int:
+    """A sender that already exited (a zombie still has NSpid); 0 when it is gone,
+    as Linux reports a pid the receiver's namespace cannot name."""
+    try:
+        with open(f"/proc/{host_pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _cmsgs(raw: bytes):
