@@ -15,8 +15,9 @@ MODULES = ["test.test_socket", "test.test_selectors", "test.test_asyncio.test_so
            "test.test_asyncio.test_streams"]
 # test id pattern -> why it may fail in the sandbox today (docs/compatibility.md)
 KNOWN = {
-    r"testCreateConnectionClose|testOutsideTimeout":
-        "TCP is a unix stream: a send to a closed peer fails at once (EPIPE)",
+    r"testCreateConnectionClose|testOutsideTimeout|testRecvFromIntoSmallBuffer":
+        "TCP is a unix stream: a send to a closed peer fails at once (EPIPE); the last "
+        "races its peer's close, so it fails now and then",
     r"RFC3542": "IPV6_RECVPKTINFO/HOPLIMIT/TCLASS ancillary data is not produced",
     r"testHostnameRes|testSockName": "the sandbox's host name is not in /etc/hosts until the VFS mounts it",
 }
