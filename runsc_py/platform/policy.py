@@ -17,11 +17,24 @@ from __future__ import annotations
 
 import enum
 import os
+import struct
 
 from runsc_py._interpose import ffi, lib
 
 SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 1 << 5
+
+
+# Argument rules: a trapped call runs natively when one argument register is
+# zero. sendto and recvfrom without an address are send and recv on a
+# socket the sentry installed, the data path of a connection; with an
+# address they trap so the sentry can translate it. Nothing else the call
+# can name: the flags and buffer are the workload's own.
+NATIVE_WHEN_ARG_ZERO = {44: 4, 45: 4}   # sendto(dest_addr), recvfrom(src_addr)
+AUDIT_ARCH_X86_64 = 0xC000003E
+SECCOMP_RET_ALLOW = 0x7FFF0000
+_BPF_LD_ABS, _BPF_JEQ, _BPF_JA, _BPF_RET = 0x20, 0x15, 0x05, 0x06
+_INSN = struct.Struct("<HBBI")
 
 
 class Policy(enum.Enum):
@@ -47,6 +60,10 @@ def build_filter(policies: dict[int, tuple[Policy, int]], trap_action: int,
             rules.append((nr, action))
     if default_action is None and trap_action != lib.RP_ACT_NOTIFY:
         rules.append((lib.RP_NR_INSTALL, lib.RP_ACT_NOTIFY))
+    prefix = b""
+    if default_action is None:
+        prefix = argument_rules(sorted((nr, arg) for nr, arg in NATIVE_WHEN_ARG_ZERO.items()
+                                       if policies.get(nr, (Policy.TRAP, 0))[0] is Policy.TRAP))
     c_rules = ffi.new("struct rp_rule[]", len(rules))
     for i, (nr, action) in enumerate(rules):
         c_rules[i].nr = nr
@@ -56,9 +73,39 @@ def build_filter(policies: dict[int, tuple[Policy, int]], trap_action: int,
         rc = lib.rp_filter_build(c_rules, len(rules), default, fd)
         if rc < 0:
             raise OSError(-rc, f"libseccomp could not build the filter: {os.strerror(-rc)}")
-        return os.pread(fd, os.fstat(fd).st_size, 0)
+        return prefix + os.pread(fd, os.fstat(fd).st_size, 0)
     finally:
         os.close(fd)
+
+
+def argument_rules(rules: list[tuple[int, int]]) -> bytes:
+    """Classic BPF run before libseccomp's program: ALLOW (nr, arg) calls whose arg is 0.
+
+    Every other call falls through to the first instruction of the
+    libseccomp program (jumps are relative, so prepending keeps it intact).
+    """
+    if not rules:
+        return b""
+    body: list[tuple[int, int, int, int]] = []
+    block = 5
+    n_blocks = len(rules)
+    # layout: ld arch; jeq x86_64; ld nr; blocks...; ja +1; ret ALLOW; <libseccomp>
+    for i, (nr, arg) in enumerate(rules):
+        after = (n_blocks - 1 - i) * block        # instructions in later blocks
+        to_end = after + 2                         # past `ja` and `ret ALLOW`
+        to_allow = after + 1                       # onto `ret ALLOW`
+        lo = 16 + 8 * arg
+        body += [
+            (_BPF_JEQ, 0, 4, nr),                  # not this call: next block
+            (_BPF_LD_ABS, 0, 0, lo),
+            (_BPF_JEQ, 0, 2 + to_end, 0),
+            (_BPF_LD_ABS, 0, 0, lo + 4),
+            (_BPF_JEQ, to_allow, to_end, 0),
+        ]
+    head = [(_BPF_LD_ABS, 0, 0, 4), (_BPF_JEQ, 0, len(body) + 3, AUDIT_ARCH_X86_64),
+            (_BPF_LD_ABS, 0, 0, 0)]
+    tail = [(_BPF_JA, 0, 0, 1), (_BPF_RET, 0, 0, SECCOMP_RET_ALLOW)]
+    return b"".join(_INSN.pack(*insn) for insn in head + body + tail)
 
 
 def _action(policy: Policy, errno: int, trap_action: int) -> int:

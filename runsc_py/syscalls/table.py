@@ -22,7 +22,7 @@ import errno
 from collections.abc import Callable
 
 from runsc_py.platform.policy import Policy
-from runsc_py.syscalls import file, fs, ids, misc, process, signal, time
+from runsc_py.syscalls import file, fs, ids, misc, process, signal, socket, time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,9 +71,6 @@ ATTRS = "the sentry's VFS (sentry/attrs.py); EROFS on read-only mounts"
 INOTIFY = ("events for what the sentry sees: changes, opens, closes; no IN_ACCESS/IN_MODIFY "
            "from native reads and writes")
 XATTRS = "tmpfs and the overlay's upper layer keep user.*/trusted.*; elsewhere ENOTSUP"
-VFS_ISSUE = "VFS issue (#3)"
-PROCESS_ISSUE = "process issue (#4)"
-NETWORK_ISSUE = "network issue (#6)"
 
 ROWS = [
     # -- file descriptors (file.py) --
@@ -118,21 +115,21 @@ ROWS = [
     native(38, "setitimer"),
     emulated(39, process.getpid, support="full"),
     native(40, "sendfile", DATA_PATH),
-    unimplemented(41, "socket", NETWORK_ISSUE),
-    unimplemented(42, "connect", NETWORK_ISSUE),
-    unimplemented(43, "accept", NETWORK_ISSUE),
-    unimplemented(44, "sendto", NETWORK_ISSUE),
-    unimplemented(45, "recvfrom", NETWORK_ISSUE),
-    unimplemented(46, "sendmsg", NETWORK_ISSUE),
-    unimplemented(47, "recvmsg", NETWORK_ISSUE),
-    unimplemented(48, "shutdown", NETWORK_ISSUE),
-    unimplemented(49, "bind", NETWORK_ISSUE),
-    unimplemented(50, "listen", NETWORK_ISSUE),
-    unimplemented(51, "getsockname", NETWORK_ISSUE),
-    unimplemented(52, "getpeername", NETWORK_ISSUE),
-    unimplemented(53, "socketpair", NETWORK_ISSUE),
-    unimplemented(54, "setsockopt", NETWORK_ISSUE),
-    unimplemented(55, "getsockopt", NETWORK_ISSUE),
+    emulated(41, socket.socket, "UNIX/INET/INET6 stream and datagram, NETLINK_ROUTE; raw EPERM"),
+    emulated(42, socket.connect, "brokered to a sandbox listener, or egress by rule"),
+    emulated(43, socket.accept, "the sentry accepts; a blocking accept is parked"),
+    emulated(44, socket.sendto, "with no address: native (in the filter); with one: the sentry"),
+    emulated(45, socket.recvfrom, "with no address: native (in the filter); with one: the sentry"),
+    emulated(46, socket.sendmsg, "native unless a datagram names an address; SCM_RIGHTS noted"),
+    emulated(47, socket.recvmsg, "by the sentry: addresses translated, SCM_RIGHTS installed"),
+    checked(48, socket.shutdown, "the host socket shuts down itself"),
+    emulated(49, socket.bind, "the sandbox's port table and unix names"),
+    emulated(50, socket.listen, "a host AF_UNIX listener only the sentry can name"),
+    emulated(51, socket.getsockname, "the sandbox's addresses"),
+    emulated(52, socket.getpeername, "the sandbox's addresses"),
+    emulated(53, socket.socketpair, "AF_UNIX"),
+    emulated(54, socket.setsockopt, "TCP/IP options kept by the sentry; buffers, timeouts native"),
+    emulated(55, socket.getsockopt, "SO_PEERCRED with virtual ids"),
     checked(56, process.clone, "no namespace flags, no CLONE_UNTRACED (EPERM)"),
     checked(57, process.fork, "the pids limit (EAGAIN); reported to the sentry by ptrace"),
     checked(58, process.vfork, "the pids limit (EAGAIN); reported to the sentry by ptrace"),
@@ -332,7 +329,7 @@ ROWS = [
     native(285, "fallocate", DATA_PATH),
     native(286, "timerfd_settime", DATA_PATH),
     native(287, "timerfd_gettime", DATA_PATH),
-    unimplemented(288, "accept4", NETWORK_ISSUE),
+    emulated(288, socket.accept4, "the sentry accepts; a blocking accept is parked"),
     emulated(289, signal.signalfd4, "a host signalfd; siginfo uids are the host's"),
     emulated(290, file.eventfd2),
     emulated(291, file.epoll_create1),
@@ -343,19 +340,19 @@ ROWS = [
     native(296, "pwritev", DATA_PATH),
     checked(297, signal.rt_tgsigqueueinfo, PID_NS + "; as tgkill"),
     denied(298, "perf_event_open", errno.EACCES, "host performance counters"),
-    unimplemented(299, "recvmmsg", NETWORK_ISSUE),
+    emulated(299, socket.recvmmsg, "by the sentry; waits for the first message only (no timeout)"),
     denied(300, "fanotify_init", errno.EPERM, "host file events"),
     checked(302, process.prlimit64, "RLIMIT_NOFILE is also the fd table's limit"),
     denied(303, "name_to_handle_at", errno.EOPNOTSUPP, "host file handles"),
     denied(304, "open_by_handle_at", errno.EPERM, "host file handles name host files"),
     denied(305, "clock_adjtime", errno.EPERM, "the host's clock"),
     native(306, "syncfs", DATA_PATH),
-    unimplemented(307, "sendmmsg", NETWORK_ISSUE),
+    emulated(307, socket.sendmmsg, "by the sentry, message by message"),
     denied(308, "setns", errno.EPERM, "namespaces inside the sandbox are not supported"),
     native(309, "getcpu"),
-    denied(310, "process_vm_readv", errno.EPERM, PROCESS_ISSUE),
-    denied(311, "process_vm_writev", errno.EPERM, PROCESS_ISSUE),
-    denied(312, "kcmp", errno.EPERM, PROCESS_ISSUE),
+    denied(310, "process_vm_readv", errno.EPERM, "another process's memory: not offered"),
+    denied(311, "process_vm_writev", errno.EPERM, "another process's memory: not offered"),
+    denied(312, "kcmp", errno.EPERM, "compares host kernel objects"),
     denied(313, "finit_module", errno.EPERM, "host kernel modules"),
     native(314, "sched_setattr", PID_NS),
     native(315, "sched_getattr", PID_NS),

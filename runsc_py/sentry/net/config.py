@@ -1,0 +1,54 @@
+"""The sandbox's network configuration: mode, interfaces, addresses, egress.
+
+`--network=sandbox` (the default) gives interfaces lo and eth0; `none`
+gives lo only; `host` hands the workload host sockets in the host's
+network namespace (see docs/architecture.md for what that gives up).
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+
+from runsc_py.sentry.net.egress import EgressPolicy
+
+MODES = ("sandbox", "host", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class Interface:
+    index: int
+    name: str
+    address: ipaddress.IPv4Interface | None
+    address6: ipaddress.IPv6Interface | None
+    mac: bytes
+    mtu: int
+    loopback: bool
+
+
+@dataclasses.dataclass
+class NetworkConfig:
+    mode: str = "sandbox"
+    eth0: ipaddress.IPv4Interface = ipaddress.IPv4Interface("10.0.2.15/24")
+    gateway: ipaddress.IPv4Address = ipaddress.IPv4Address("10.0.2.2")
+    nameservers: list[str] = dataclasses.field(default_factory=list)
+    egress: EgressPolicy = dataclasses.field(default_factory=EgressPolicy)
+    publish: list[tuple[int, int, str]] = dataclasses.field(default_factory=list)  # host, sandbox, host ip
+
+    def interfaces(self) -> list[Interface]:
+        lo = Interface(1, "lo", ipaddress.IPv4Interface("127.0.0.1/8"),
+                       ipaddress.IPv6Interface("::1/128"), bytes(6), 65536, True)
+        if self.mode == "none":
+            return [lo]
+        eth0 = Interface(2, "eth0", self.eth0, None, bytes.fromhex("02420a00020f"), 1500, False)
+        return [lo, eth0]
+
+    def is_local(self, ip) -> bool:
+        """Whether `ip` is one of the sandbox's own addresses (or a wildcard, which means them)."""
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            else:
+                return ip.is_loopback or ip.is_unspecified
+        if ip.is_loopback or ip.is_unspecified:
+            return True
+        return self.mode == "sandbox" and ip == self.eth0.ip

@@ -1,0 +1,90 @@
+"""Host sockets the sentry makes for the sandbox, and borrowing guest ones.
+
+A sandbox socket is backed by a host AF_UNIX socket created in the
+workload's own (empty) network namespace, so the abstract names the
+sentry binds there (for listeners and datagram endpoints) cannot be
+reached from the host's namespace. The workload cannot name them either:
+bind and connect are always the sentry's. Outbound (egress) and
+`--network=host` sockets are made in the sentry's, the host's, namespace.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import itertools
+import os
+import secrets
+import socket
+
+from runsc_py.sentry.errors import SyscallError
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class HostSockets:
+    def __init__(self):
+        self._sandbox_ns: int | None = None
+        self._own_ns = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        self._token = secrets.token_hex(6)
+        self._serial = itertools.count(1)
+
+    def enter_sandbox_namespace_of(self, host_tid: int) -> None:
+        """Learn the workload's namespace (once, from any of its threads)."""
+        if self._sandbox_ns is None:
+            try:
+                ns = os.open(f"/proc/{host_tid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return
+            if os.fstat(ns).st_ino == os.fstat(self._own_ns).st_ino:
+                os.close(ns)  # no namespace of its own (namespaces off): names carry a token
+                ns = -1
+            self._sandbox_ns = ns
+
+    def sandbox_socket(self, sock_type: int) -> int:
+        """A host AF_UNIX socket in the sandbox's namespace; returns its fd."""
+        ns = self._sandbox_ns
+        if ns is None or ns < 0:
+            return _new_socket(socket.AF_UNIX, sock_type, 0)
+        _setns(ns)
+        try:
+            return _new_socket(socket.AF_UNIX, sock_type, 0)
+        finally:
+            _setns(self._own_ns)
+
+    def host_socket(self, family: int, sock_type: int, proto: int) -> int:
+        """A socket in the host's namespace (egress, --network=host)."""
+        return _new_socket(family, sock_type, proto)
+
+    def unique_name(self, what: str) -> bytes:
+        """An abstract name for a sentry-bound endpoint, never a workload's."""
+        return f"\0runsc-py-{self._token}-{what}-{next(self._serial)}".encode()
+
+    def is_sentry_name(self, name: bytes) -> bool:
+        return name.startswith(f"\0runsc-py-{self._token}-".encode())
+
+
+def _new_socket(family: int, sock_type: int, proto: int) -> int:
+    s = socket.socket(family, sock_type | socket.SOCK_CLOEXEC, proto)
+    return s.detach()
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns(CLONE_NEWNET)")
+
+
+@contextlib.contextmanager
+def borrowed(kernel, task, guest_fd: int):
+    """The host socket behind a guest fd, as a Python socket (closed after use)."""
+    fd = kernel.borrow_fd(task, guest_fd)
+    try:
+        s = socket.socket(fileno=fd)
+    except OSError:
+        os.close(fd)
+        raise SyscallError(errno.ENOTSOCK) from None
+    try:
+        yield s
+    finally:
+        s.close()

@@ -1,0 +1,420 @@
+"""Data calls the sentry takes part in: those with addresses or control messages.
+
+send/recv without an address run natively (the filter lets sendto and
+recvfrom with a NULL address through). The sentry handles:
+  - sendto/sendmsg with an address on a datagram socket: it sends from its
+    copy of the workload's socket to the destination's sentry name;
+  - recvfrom/recvmsg with an address: it receives and reports the sandbox
+    address of the sender;
+  - recvmsg always, so SCM_RIGHTS fds land in the sentry's fd table too.
+    sendmsg of SCM_RIGHTS runs natively after the sentry notes which open
+    file each passed fd is (by inode), so the receiver's table gets the
+    same OpenFile.
+A receive that would block is parked until the host socket is readable.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import stat as statmod
+import struct
+
+from runsc_py.platform import HELD, NATIVE, FdInstall, InstallFds
+from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.fdtable import OpenFile
+from runsc_py.sentry.net import sockaddr
+from runsc_py.sentry.net.hostsock import borrowed
+from runsc_py.sentry.net.sockaddr import UnixAddress
+from runsc_py.sentry.net.stack import write_address
+
+MSGHDR = struct.Struct("<QI4xQQQQi4x")   # name namelen iov iovlen control controllen flags
+IOVEC = struct.Struct("<QQ")
+CMSGHDR = struct.Struct("<QiI")          # len level type
+SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
+MSG_PEEK, MSG_DONTWAIT, MSG_TRUNC, MSG_CTRUNC, MSG_WAITALL = 2, 0x40, 0x20, 0x8, 0x100
+MSG_CMSG_CLOEXEC, MSG_WAITFORONE, MSG_FASTOPEN = 0x40000000, 0x10000, 0x20000000
+MMSGHDR_SIZE = 64
+RECV_FLAGS = MSG_PEEK | MSG_WAITALL | 1  # MSG_OOB
+SEND_FLAGS = 0x4000 | 1 | 4 | 0x8000     # MSG_NOSIGNAL, MSG_OOB, MSG_DONTROUTE, MSG_MORE
+IOV_MAX = 1024
+MAX_DATAGRAM = 1 << 20
+STREAM_CHUNK = 1 << 22
+RECEIVE_MAX = 1 << 22    # a receive through the sentry returns at most this much (a short read)
+CONTROL_MAX = 1 << 16   # a stream send through the sentry moves at most this much per call
+
+
+class Messages:
+    def __init__(self, network):
+        self.network = network
+        self.kernel = network.kernel
+        self._in_flight: dict[tuple[int, int], list[OpenFile]] = {}
+
+    # -- sending ---------------------------------------------------------
+
+    def sendto(self, ctx, fd: int, buf: int, length: int, flags: int, addr_ptr: int, addr_len: int):
+        sock = self.network.socket_of(ctx, fd)
+        if sock.netlink is not None:
+            self.network.netlink_request(sock, ctx.read(buf, min(length, 1 << 16)))
+            return length
+        self._refuse_fastopen(sock, flags)
+        if not addr_ptr or sock.backing == "host":
+            return NATIVE
+        if sock.stream:  # TCP ignores the address; the host unix socket would say EISCONN
+            return self._send_stream(ctx, fd, ctx.read(buf, min(length, STREAM_CHUNK)), flags)
+        dest = sockaddr.decode(ctx.read(addr_ptr, min(addr_len, 128)), sock.family)
+        return self._send_datagram(ctx, fd, sock, ctx.read(buf, min(length, MAX_DATAGRAM)), dest,
+                                   flags, [])
+
+    def sendmsg(self, ctx, fd: int, msg_ptr: int, flags: int):
+        sock = self.network.socket_of(ctx, fd)
+        name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(ctx.read(msg_ptr, MSGHDR.size))
+        if sock.netlink is not None:
+            data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
+            self.network.netlink_request(sock, data)
+            return len(data)
+        self._refuse_fastopen(sock, flags)
+        rights = self._note_rights(ctx, control, controllen)
+        if not name or sock.backing == "host" or sock.stream:
+            for host_fd in rights:
+                os.close(host_fd)
+            return NATIVE
+        dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
+        data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
+        return self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+
+    def _refuse_fastopen(self, sock, flags: int) -> None:
+        """MSG_FASTOPEN connects a host TCP socket to the message's address: not outside
+        the sentry's connect (an egress socket whose connect failed could reach anything)."""
+        if flags & MSG_FASTOPEN and self.network.config.mode != "host":
+            raise SyscallError(errno.EOPNOTSUPP)
+
+    def _send_stream(self, ctx, fd: int, data: bytes, flags: int):
+        """Send on a stream from the sentry's copy; a blocking caller waits for room."""
+        host_fd = self.kernel.borrow_fd(ctx.task, fd)
+        s = socket.socket(fileno=host_fd)
+        try:
+            n = s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT)
+            s.close()
+            return n
+        except BlockingIOError:
+            if flags & MSG_DONTWAIT or not os.get_blocking(host_fd):
+                s.close()
+                raise SyscallError(errno.EAGAIN) from None
+        except BaseException:
+            s.close()
+            raise
+        call, platform = ctx.call, self.kernel.platform
+
+        def room() -> bool:
+            if not platform.still_valid(call):
+                return True
+            try:
+                result = s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT)
+            except BlockingIOError:
+                return False
+            except OSError as exc:
+                result = -(exc.errno or errno.EIO)
+            platform.complete(call, result)
+            return True
+
+        self.network.waits.park(s, select.EPOLLOUT, room)
+        return HELD
+
+    def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int]):
+        target = self.network.datagram_target(ctx, sock, dest)
+        if sock.inet and sock.local is None:
+            self.network._choose_local(sock, dest)
+        self.network._bind_host_name(ctx, fd, sock, "d")
+        if target is None:
+            return len(data)   # nobody has the port: the datagram is lost, as UDP's are
+        anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+        try:
+            with borrowed(self.kernel, ctx.task, fd) as s:
+                return s.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT, target.host_name)
+        except (BlockingIOError, ConnectionRefusedError):
+            return len(data) if sock.inet else -errno.EAGAIN
+        finally:
+            for host_fd in rights:
+                os.close(host_fd)
+
+    def _note_rights(self, ctx, control: int, controllen: int) -> list[int]:
+        """Remember the open files an SCM_RIGHTS message passes; returns sentry copies of them."""
+        if not control or controllen < CMSGHDR.size:
+            return []
+        raw = ctx.read(control, min(controllen, 1 << 16))
+        out: list[int] = []
+        for level, kind, payload in _cmsgs(raw):
+            if level != socket.SOL_SOCKET or kind != SCM_RIGHTS:
+                continue
+            for (guest_fd,) in struct.iter_unpack("<i", payload[: len(payload) // 4 * 4]):
+                entry = ctx.fds.get(guest_fd)
+                host_fd = self.kernel.borrow_fd(ctx.task, guest_fd)
+                st = os.fstat(host_fd)
+                self._in_flight.setdefault((st.st_dev, st.st_ino), []).append(entry.file)
+                out.append(host_fd)
+        return out
+
+    # -- receiving ---------------------------------------------------------
+
+    def recvfrom(self, ctx, fd: int, buf: int, length: int, flags: int, addr_ptr: int, len_ptr: int):
+        sock = self.network.socket_of(ctx, fd)
+        if not addr_ptr or (sock.backing == "host" and self.network.config.mode == "host"):
+            return NATIVE
+
+        def receive(s: socket.socket):
+            data, anc, mflags, source = s.recvmsg(min(length, RECEIVE_MAX), 0,
+                                                   (flags & RECV_FLAGS) | MSG_DONTWAIT)
+            ctx.write(buf, data)
+            if sock.stream:
+                ctx.write(len_ptr, b"\0\0\0\0")   # TCP reports no address
+            else:
+                write_address(ctx, addr_ptr, len_ptr, self._source(sock, source))
+            return len(data)
+
+        return self._receive(ctx, fd, flags, receive)
+
+    def recvmsg(self, ctx, fd: int, msg_ptr: int, flags: int):
+        sock = self.network.socket_of(ctx, fd)
+        header = self._header(ctx, msg_ptr)
+
+        def receive(s: socket.socket):
+            n, installs = self._receive_one(ctx, s, sock, msg_ptr, header, flags)
+            return InstallFds(n, installs) if installs else n
+
+        return self._receive(ctx, fd, flags, receive)
+
+    def recvmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int):
+        """Up to vlen messages: waits (unless non-blocking) for the first only; no timeout."""
+        sock = self.network.socket_of(ctx, fd)
+        vlen = min(vlen, IOV_MAX)
+        headers = [self._header(ctx, vec + i * MMSGHDR_SIZE) for i in range(vlen)]
+
+        def receive(s: socket.socket):
+            installs: list[FdInstall] = []
+            count = 0
+            for i, header in enumerate(headers):
+                try:
+                    n, more = self._receive_one(ctx, s, sock, vec + i * MMSGHDR_SIZE, header,
+                                                flags if i == 0 else flags | MSG_DONTWAIT)
+                except BlockingIOError:
+                    if i == 0:
+                        raise
+                    break
+                ctx.write(vec + i * MMSGHDR_SIZE + MSGHDR.size, struct.pack("<I", n))
+                installs += more
+                count += 1
+                if flags & MSG_WAITFORONE or sock.stream:
+                    break
+            return InstallFds(count, installs) if installs else count
+
+        return self._receive(ctx, fd, flags, receive)
+
+    def sendmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int):
+        """Each message sent by the sentry from its copy of the socket (never parked)."""
+        sock = self.network.socket_of(ctx, fd)
+        sent = 0
+        for i in range(min(vlen, IOV_MAX)):
+            msg_ptr = vec + i * MMSGHDR_SIZE
+            try:
+                n = self._send_by_sentry(ctx, fd, sock, msg_ptr, flags)
+            except (SyscallError, OSError):
+                if sent == 0:
+                    raise
+                break
+            ctx.write(msg_ptr + MSGHDR.size, struct.pack("<I", n))
+            sent += 1
+        return sent
+
+    def _send_by_sentry(self, ctx, fd: int, sock, msg_ptr: int, flags: int) -> int:
+        self._refuse_fastopen(sock, flags)
+        name, namelen, iov, iovlen, control, controllen, _ = self._header(ctx, msg_ptr)
+        data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
+        if sock.netlink is not None:
+            self.network.netlink_request(sock, data)
+            return len(data)
+        rights = self._note_rights(ctx, control, controllen)
+        if name and not sock.stream and sock.backing != "host":
+            dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
+            result = self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+            if result < 0:
+                raise SyscallError(-result)
+            return result
+        anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+        try:
+            with borrowed(self.kernel, ctx.task, fd) as s:
+                return s.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT)
+        except BlockingIOError:
+            raise SyscallError(errno.EAGAIN) from None
+        finally:
+            for host_fd in rights:
+                os.close(host_fd)
+
+    @staticmethod
+    def _header(ctx, msg_ptr: int) -> tuple:
+        return MSGHDR.unpack(ctx.read(msg_ptr, MSGHDR.size))
+
+    def _receive_one(self, ctx, s: socket.socket, sock, msg_ptr: int, header: tuple, flags: int):
+        """One recvmsg on the sentry's copy, written back into the caller's msghdr."""
+        name, namelen, iov, iovlen, control, controllen, _ = header
+        vecs = self._iovecs(ctx, iov, iovlen)
+        total = min(sum(n for _, n in vecs), RECEIVE_MAX)
+        data, anc, mflags, source = s.recvmsg(total, min(max(controllen, 0), CONTROL_MAX),
+                                               (flags & RECV_FLAGS) | MSG_DONTWAIT
+                                               | (flags & MSG_CMSG_CLOEXEC))
+        pos = 0
+        for base, n in vecs:
+            if pos >= len(data):
+                break
+            ctx.write(base, data[pos:pos + n])
+            pos += n
+        new_namelen = 0
+        if name and not sock.stream:
+            raw = sockaddr.encode(self._source(sock, source))
+            ctx.write(name, raw[:namelen])
+            new_namelen = len(raw)
+        sender = self.network.by_host_name.get(source) if isinstance(source, bytes) else None
+        control_out, installs, mflags = self._translate_control(ctx, anc, controllen, mflags, flags,
+                                                                sender)
+        if control_out:
+            ctx.write(control, control_out)
+        ctx.write(msg_ptr, MSGHDR.pack(name, new_namelen, iov, iovlen, control, len(control_out), mflags))
+        return len(data), installs
+
+    def _receive(self, ctx, fd: int, flags: int, receive):
+        """Run receive(s) on the sentry's copy of the socket now, or park until readable."""
+        host_fd = self.kernel.borrow_fd(ctx.task, fd)
+        s = socket.socket(fileno=host_fd)
+        try:
+            result = receive(s)
+            s.close()
+            return result
+        except BlockingIOError:
+            if flags & MSG_DONTWAIT or not os.get_blocking(host_fd):
+                s.close()
+                raise SyscallError(errno.EAGAIN) from None
+        except BaseException:
+            s.close()
+            raise
+        call, platform = ctx.call, self.kernel.platform
+
+        def ready() -> bool:
+            if not platform.still_valid(call):
+                return True
+            try:
+                result = receive(s)
+            except BlockingIOError:
+                return False
+            except SyscallError as exc:
+                result = -exc.errno
+            except OSError as exc:
+                result = -(exc.errno or errno.EIO)
+            platform.complete(call, result)
+            return True
+
+        self.network.waits.park(s, select.EPOLLIN, ready)
+        return HELD
+
+    def _source(self, sock, source):
+        if sock.netlink is not None:
+            return sockaddr.NetlinkAddress(0)
+        if sock.backing == "host":
+            return sockaddr.from_host(sock.family, source)
+        if sock.family == socket.AF_UNIX:
+            name = source if isinstance(source, bytes) else (source or "").encode("latin-1")
+            sender = self.network.by_host_name.get(name)
+            if sender is not None:
+                return sender.local
+            return UnixAddress(b"")
+        return self.network.address_of_host_name(sock.family, source or b"")
+
+    def _virtual_credentials(self, payload: bytes, sender) -> bytes | None:
+        """SCM_CREDENTIALS as the receiver's pid namespace sees them.
+
+        The sentry received the message, so the kernel gave the sender's host
+        pid; a datagram the sentry itself sent carries the sentry's pid, and
+        then the sending socket's owner is the sender.
+        """
+        if len(payload) < 12:
+            return None
+        pid, uid, gid = struct.unpack_from("<iII", payload)
+        task = self.kernel.tasks.by_host_tid.get(pid)
+        if task is not None:
+            return struct.pack("<iII", task.process.vpid, uid, gid)
+        if pid == os.getpid() and sender is not None and sender.creds is not None:
+            c = sender.creds
+            return struct.pack("<iII", c.pid, c.uid, c.gid)
+        return struct.pack("<iII", _namespace_pid(pid), uid, gid)
+
+    def _translate_control(self, ctx, anc, room: int, mflags: int, flags: int, sender=None):
+        """The control messages as the workload sees them, and the fds to install."""
+        out = b""
+        installs: list[FdInstall] = []
+        cloexec = bool(flags & MSG_CMSG_CLOEXEC)
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == SCM_RIGHTS:
+                host_fds = [fd for (fd,) in struct.iter_unpack("<i", payload[: len(payload) // 4 * 4])]
+                guest = []
+                start = 0
+                for host_fd in host_fds:
+                    gfd = ctx.fds.lowest_free(start)
+                    start = gfd + 1
+                    ctx.fds.install(gfd, self._file_received(host_fd), cloexec)
+                    installs.append(FdInstall(host_fd, gfd, cloexec))
+                    guest.append(gfd)
+                payload = struct.pack(f"<{len(guest)}i", *guest)
+            elif level == socket.SOL_SOCKET and kind == SCM_CREDENTIALS:
+                payload = self._virtual_credentials(payload, sender)
+                if payload is None:
+                    continue
+            msg = CMSGHDR.pack(CMSGHDR.size + len(payload), level, kind) + payload
+            msg += bytes(-len(msg) % 8)
+            if len(out) + len(msg) > room:
+                mflags |= MSG_CTRUNC
+                break
+            out += msg
+        return out, installs, mflags
+
+    def _file_received(self, host_fd: int) -> OpenFile:
+        st = os.fstat(host_fd)
+        queue = self._in_flight.get((st.st_dev, st.st_ino))
+        if queue:
+            file = queue.pop(0)
+            if not queue:
+                del self._in_flight[(st.st_dev, st.st_ino)]
+            return file
+        kind = "pipe" if statmod.S_ISFIFO(st.st_mode) else "file"
+        return OpenFile(kind, path=f"anon:[{st.st_ino}]", flags=os.O_RDWR)
+
+    @staticmethod
+    def _iovecs(ctx, iov: int, iovlen: int) -> list[tuple[int, int]]:
+        if iovlen > IOV_MAX:
+            raise SyscallError(errno.EMSGSIZE)
+        if not iovlen:
+            return []
+        raw = ctx.read(iov, IOVEC.size * iovlen)
+        return [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(iovlen)]
+
+
+def _namespace_pid(host_pid: int) -> int:
+    """A sender that already exited (a zombie still has NSpid); 0 when it is gone,
+    as Linux reports a pid the receiver's namespace cannot name."""
+    try:
+        with open(f"/proc/{host_pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"NSpid:"):
+                    return int(line.split()[-1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _cmsgs(raw: bytes):
+    pos = 0
+    while pos + CMSGHDR.size <= len(raw):
+        length, level, kind = CMSGHDR.unpack_from(raw, pos)
+        if length < CMSGHDR.size or pos + length > len(raw):
+            break
+        yield level, kind, raw[pos + CMSGHDR.size: pos + length]
+        pos += (length + 7) & ~7

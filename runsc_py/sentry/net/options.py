@@ -1,0 +1,120 @@
+"""Socket options: which the sentry answers and which the host socket keeps.
+
+A sandbox socket's host object is an AF_UNIX socket, which knows nothing
+of TCP or IP options; the sentry keeps those (and the SOL_SOCKET ones
+that describe the sandbox socket: its type, domain, protocol, error, peer
+credentials, reuse flags) and answers them. Buffer sizes, timeouts and
+SO_PASSCRED are the host socket's, so they run natively. A host-backed
+socket (egress, --network=host) runs every option natively.
+"""
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+
+from runsc_py.platform import NATIVE
+from runsc_py.sentry.errors import SyscallError
+
+SOL_SOCKET, SOL_IP, SOL_TCP, SOL_UDP, SOL_IPV6, SOL_NETLINK = 1, 0, 6, 17, 41, 270
+SO_TYPE, SO_ERROR, SO_PEERCRED, SO_ACCEPTCONN = 3, 4, 17, 30
+SO_PROTOCOL, SO_DOMAIN = 38, 39
+SO_REUSEADDR, SO_REUSEPORT, SO_LINGER = 2, 15, 13
+IPV6_V6ONLY = 26
+# options that would let an egress socket (a host TCP socket) choose where it goes or
+# skip the handshake: TCP_REPAIR*, TCP_FASTOPEN*, SO_BINDTODEVICE, IP_TRANSPARENT, IP_FREEBIND
+EGRESS_REFUSED = {(SOL_TCP, 19), (SOL_TCP, 20), (SOL_TCP, 21), (SOL_TCP, 22), (SOL_TCP, 29),
+                  (SOL_TCP, 23), (SOL_TCP, 30), (SOL_SOCKET, 25), (SOL_IP, 19), (SOL_IP, 15),
+                  (SOL_IPV6, 75)}
+# the host socket's own: SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_RCVLOWAT, SO_SNDLOWAT,
+# SO_RCVTIMEO, SO_SNDTIMEO, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PEEK_OFF, SO_BUSY_POLL
+HOST_OPTIONS = {7, 8, 16, 18, 19, 20, 21, 32, 33, 42, 46, 66, 67}
+# options the sentry keeps per socket (values as set), with Linux's defaults. Options
+# whose effect is ancillary data on receive (IP_PKTINFO, IPV6_RECVPKTINFO, ...) are
+# not here: the sentry does not produce that data, so setting them fails (ENOPROTOOPT).
+KEPT = {
+    (SOL_SOCKET, 2): 0, (SOL_SOCKET, 15): 0, (SOL_SOCKET, 9): 0, (SOL_SOCKET, 6): 0,
+    (SOL_SOCKET, 10): 0, (SOL_SOCKET, 12): 0, (SOL_SOCKET, 5): 0, (SOL_SOCKET, 36): 0,  # ..., SO_TIMESTAMP
+    (SOL_SOCKET, 29): 0, (SOL_SOCKET, 25): 0,             # SO_TIMESTAMP, SO_BINDTODEVICE
+    (SOL_SOCKET, SO_LINGER): b"\0" * 8,
+}
+INET_KEPT = {
+    (SOL_TCP, 1): 0, (SOL_TCP, 2): 536, (SOL_TCP, 3): 0, (SOL_TCP, 4): 7200, (SOL_TCP, 5): 75,
+    (SOL_TCP, 6): 9, (SOL_TCP, 7): 60, (SOL_TCP, 9): 0, (SOL_TCP, 12): 1, (SOL_TCP, 18): 0,
+    (SOL_TCP, 23): 0, (SOL_TCP, 19): 0,
+    (SOL_IP, 1): 0, (SOL_IP, 2): 64, (SOL_IP, 10): 0, (SOL_IP, 11): 1,
+    (SOL_IP, 14): 0, (SOL_IP, 32): 1, (SOL_IP, 33): 1, (SOL_IP, 15): 0,
+    (SOL_IPV6, 16): 64, (SOL_IPV6, 17): 1, (SOL_IPV6, IPV6_V6ONLY): 0,
+    (SOL_IPV6, 67): 0, (SOL_IPV6, 23): 0, (SOL_IPV6, 18): 1, (SOL_IPV6, 19): 0,
+    (SOL_UDP, 1): 0, (136, 10): 0, (136, 11): 0,   # UDP_CORK, UDPLITE_SEND_CSCOV, _RECV_CSCOV
+}
+
+
+def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = False):
+    """Record an option; returns NATIVE when the host socket keeps it."""
+    if sock.backing == "host" and not host_mode and (level, name) in EGRESS_REFUSED:
+        raise SyscallError(errno.EPERM)
+    if sock.backing == "host" or (level == SOL_SOCKET and name in HOST_OPTIONS):
+        return NATIVE
+    key = (level, name)
+    if level == SOL_NETLINK and sock.family == 16:
+        sock.options[key] = value
+        return 0
+    if key not in KEPT and not (sock.inet and key in INET_KEPT):
+        raise SyscallError(errno.ENOPROTOOPT)
+    if len(value) < 4 and not isinstance(KEPT.get(key, INET_KEPT.get(key)), bytes):
+        raise SyscallError(errno.EINVAL)
+    sock.options[key] = value
+    flag = bool(int.from_bytes(value[:4], "little"))
+    if key == (SOL_SOCKET, SO_REUSEADDR):
+        sock.reuseaddr = flag
+    elif key == (SOL_SOCKET, SO_REUSEPORT):
+        sock.reuseport = flag
+    elif key == (SOL_IPV6, IPV6_V6ONLY):
+        if sock.family != socket.AF_INET6:
+            raise SyscallError(errno.ENOPROTOOPT)
+        if sock.local is not None:
+            raise SyscallError(errno.EINVAL)
+        sock.v6only = flag
+    return 0
+
+
+def getsockopt(sock, level: int, name: int):
+    """An option's value as bytes; NATIVE when the host socket has it."""
+    if sock.backing == "host" and name not in (SO_PEERCRED,):
+        return NATIVE
+    if level == SOL_SOCKET:
+        if name in HOST_OPTIONS:
+            return NATIVE
+        answer = _described(sock, name)
+        if answer is not None:
+            return answer
+    key = (level, name)
+    if key in sock.options:
+        return sock.options[key]
+    default = KEPT.get(key, INET_KEPT.get(key) if sock.inet else None)
+    if default is None and level == SOL_NETLINK and sock.family == 16:
+        default = 0
+    if default is None:
+        raise SyscallError(errno.ENOPROTOOPT)
+    return default if isinstance(default, bytes) else struct.pack("<i", default)
+
+
+def _described(sock, name: int) -> bytes | None:
+    if name == SO_TYPE:
+        return struct.pack("<i", sock.type)
+    if name == SO_DOMAIN:
+        return struct.pack("<i", sock.family)
+    if name == SO_PROTOCOL:
+        return struct.pack("<i", sock.protocol)
+    if name == SO_ACCEPTCONN:
+        return struct.pack("<i", int(sock.listening))
+    if name == SO_ERROR:
+        err, sock.error = sock.error, 0
+        return struct.pack("<i", err)
+    if name == SO_PEERCRED:
+        c = sock.peer_creds
+        if c is None:
+            return struct.pack("<iII", 0, 0xFFFFFFFF, 0xFFFFFFFF)
+        return struct.pack("<iII", c.pid, c.uid, c.gid)
+    return None

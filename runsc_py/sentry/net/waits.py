@@ -1,0 +1,51 @@
+"""Calls the sentry parks until a host socket is ready (accept, recvfrom, connect).
+
+One epoll fd of the network table's own, watched by the platform's loop,
+holds every wait: a parked call never blocks the loop. Each wait owns a
+sentry copy of the host socket (so the numbers never collide) and a
+callback that answers the call.
+"""
+from __future__ import annotations
+
+import os
+import select
+import sys
+import traceback
+
+
+class Waits:
+    def __init__(self, platform):
+        self._platform = platform
+        self._epoll: select.epoll | None = None
+        self._waiting: dict[int, tuple] = {}   # sentry fd -> (socket, events, callback)
+
+    def park(self, sock, events: int, callback) -> None:
+        """Call callback() when `sock` (a socket the wait now owns) is ready for `events`.
+
+        The callback returns True when it answered the call, False to keep waiting.
+        """
+        if self._epoll is None:
+            self._epoll = select.epoll()
+            os.set_inheritable(self._epoll.fileno(), False)
+            self._platform.watch(self._epoll.fileno(), self._on_ready)
+        fd = sock.fileno()
+        self._waiting[fd] = (sock, events, callback)
+        self._epoll.register(fd, events | select.EPOLLONESHOT)
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def _on_ready(self, _events: int) -> None:
+        for fd, _revents in self._epoll.poll(0):
+            sock, events, callback = self._waiting[fd]
+            try:
+                done = callback()
+            except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
+                sys.stderr.write(f"runsc-py: sentry error in a parked network call:\n{traceback.format_exc()}")
+                done = True
+            if done:
+                del self._waiting[fd]
+                self._epoll.unregister(fd)
+                sock.close()
+            else:
+                self._epoll.modify(fd, events | select.EPOLLONESHOT)

@@ -1,0 +1,87 @@
+"""Socket programs natively and in the sandbox: the same output on both platforms.
+
+Every connection here is made inside the sandbox, so each run also checks
+the brokering: listeners, connects, accepts and datagrams never leave the
+sentry's network table (tests/integration/test_net_isolation.py attacks that).
+"""
+import pytest
+
+from tests.conftest import TESTS, run, sandboxed
+from tests.differential.compare import assert_same
+
+NET = TESTS / "programs" / "net"
+PROGRAMS = ["semantics", "tcp_fork", "udp", "unix_rights", "http_server", "asyncio_echo",
+            "getaddrinfo", "unix_creds"]
+
+
+def _host_has_ipv6() -> bool:
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+V6 = ["v6"] if _host_has_ipv6() else []   # the sandbox always has ::1; native needs the host's
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_socket_program(platform, name):
+    assert_same(platform, ["python3", str(NET / f"{name}.py"), *V6])
+
+
+def test_busybox_nc_tcp(platform, busybox, tmp_path):
+    # The client reads a file, not a pipe: busybox nc exits at its peer's EOF without
+    # reading a stdin that is not ready yet, and the server (stdin /dev/null) sends EOF at once.
+    (tmp_path / "in").write_text("hello-tcp\n")
+    script = (f"{busybox} nc -l -p 7777 & sleep 0.5; "
+              f"{busybox} nc 127.0.0.1 7777 < {tmp_path}/in; wait")
+    assert_same(platform, [busybox, "sh", "-c", script])
+
+
+def test_busybox_httpd_wget(platform, busybox, tmp_path):
+    (tmp_path / "index.html").write_text("served inside\n")
+    script = (f"{busybox} httpd -f -p 127.0.0.1:8080 -h {tmp_path} & sleep 0.5; "
+              f"{busybox} wget -q -O - http://127.0.0.1:8080/index.html; kill $!")
+    assert_same(platform, [busybox, "sh", "-c", script])
+
+
+def test_busybox_nslookup_udp(platform, busybox):
+    """Debian's busybox nc has no -u; nslookup against a sandbox DNS responder is UDP both ways."""
+    assert_same(platform, ["python3", str(NET / "dns_udp.py"), busybox])
+
+
+def test_sendmmsg_recvmmsg(platform, program):
+    assert_same(platform, [program("net_mmsg")])
+
+
+def test_unix_path_names(platform, tmp_path):
+    """Bound in a directory that exists; the sandbox's name never becomes a host file."""
+    path = str(tmp_path / "sock")
+    program = str(NET / "unix_path.py")
+    native = run(["python3", program, path])
+    for leftover in tmp_path.iterdir():
+        leftover.unlink()
+    inside = sandboxed(platform, "python3", program, path)
+    assert (inside.code, inside.out) == (native.code, native.out), (native, inside)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sandbox_has_ipv6_loopback_whatever_the_host(platform):
+    """The sandbox's ::1 is the sentry's, so it exists even when the host turned IPv6 off."""
+    r = sandboxed(platform, "python3", str(NET / "udp.py"), "v6")
+    assert r.out.splitlines()[-1] == b"::1", r
+    r = sandboxed(platform, "python3", str(NET / "semantics.py"), "v6")
+    assert b"v6 accept address -> ::ffff:127.0.0.1" in r.out, r
+
+
+@pytest.mark.parametrize("name", ["semantics", "tcp_fork", "unix_rights"])
+def test_network_host(name):
+    """--network=host: host sockets, same answers as natively (unix sockets stay the sandbox's)."""
+    argv = ["python3", str(NET / f"{name}.py"), *V6]
+    native = run(argv)
+    inside = sandboxed("seccomp", *argv, flags=("--network=host",))
+    assert (inside.code, inside.out) == (native.code, native.out), (native, inside)

@@ -1,0 +1,60 @@
+"""The sandbox's interfaces, addresses and routes, as programs ask for them:
+rtnetlink (busybox ip, glibc's if_nameindex) and SIOCGIF* ioctls."""
+import sys
+import textwrap
+
+from tests.conftest import sandboxed
+
+IOCTLS = textwrap.dedent("""
+    import fcntl, socket, struct
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    def ifreq(req, name):
+        return fcntl.ioctl(s, req, struct.pack("16s24x", name.encode()))
+    for _, name in socket.if_nameindex():
+        addr = socket.inet_ntoa(ifreq(0x8915, name)[20:24])
+        mask = socket.inet_ntoa(ifreq(0x891B, name)[20:24])
+        flags = struct.unpack_from("H", ifreq(0x8913, name), 16)[0]
+        index = struct.unpack_from("i", ifreq(0x8933, name), 16)[0]
+        print(name, index, addr, mask, bool(flags & 1))
+    try:
+        ifreq(0x8915, "wlan0")
+    except OSError as exc:
+        print("unknown", exc.errno)
+    try:
+        fcntl.ioctl(s, 0x8916, struct.pack("16s24x", b"eth0"))   # SIOCSIFADDR
+    except OSError as exc:
+        print("set", exc.errno)
+""")
+
+
+def test_ip_addr(platform, busybox):
+    r = sandboxed(platform, busybox, "ip", "addr")
+    out = r.out.decode()
+    assert r.code == 0, r
+    assert "1: lo: <LOOPBACK,UP,LOWER_UP>" in out and "inet 127.0.0.1/8 scope host lo" in out
+    assert "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP>" in out
+    assert "inet 10.0.2.15/24 brd 10.0.2.255 scope global eth0" in out
+    assert "inet6 ::1/128 scope host" in out
+
+
+def test_ip_route(platform, busybox):
+    r = sandboxed(platform, busybox, "ip", "route")
+    assert r.out.decode().splitlines() == [
+        "default via 10.0.2.2 dev eth0 ", "10.0.2.0/24 dev eth0 scope link  src 10.0.2.15 "], r
+
+
+def test_ip_link_change_is_refused(busybox):
+    r = sandboxed("seccomp", busybox, "ip", "link", "set", "eth0", "down")
+    assert r.code != 0 and b"Operation not permitted" in r.err, r
+
+
+def test_network_none_has_loopback_only(busybox):
+    r = sandboxed("seccomp", busybox, "ip", "addr", flags=("--network=none",))
+    assert "lo:" in r.out.decode() and "eth0" not in r.out.decode(), r
+
+
+def test_interface_ioctls(platform):
+    r = sandboxed(platform, sys.executable, "-c", IOCTLS)
+    assert r.out.decode().splitlines() == [
+        "lo 1 127.0.0.1 255.0.0.0 True", "eth0 2 10.0.2.15 255.255.255.0 True",
+        "unknown 19", "set 1"], r

@@ -1,0 +1,16 @@
+import socket
+import sys
+a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+a.bind(("127.0.0.1", 0))
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+b.sendto(b"ping", a.getsockname())
+data, src = a.recvfrom(100)
+print(data, src[0], src[1] == b.getsockname()[1])
+a.sendto(b"pong", src)
+print(b.recvfrom(100)[0])
+b.connect(a.getsockname())
+b.send(b"x")
+print(a.recv(10), b.getpeername() == a.getsockname())
+if sys.argv[1:] == ["v6"]:  # the host may have IPv6 off; the test says
+    c = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    c.bind(("::1", 0)); print(c.getsockname()[0])
