@@ -72,32 +72,10 @@ def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
     return mounts
 
 
-def build_network(args, kernel):
-    """The sandbox's network table from --network, --egress and --publish."""
-    from runsc_py.sentry.net import Network, NetworkConfig
-    from runsc_py.sentry.net.egress import parse_egress
-
-    config = NetworkConfig(mode=getattr(args, "network", "sandbox"))
-    config.egress = parse_egress(",".join(getattr(args, "egress", None) or []))
-    for spec in getattr(args, "publish", None) or []:
-        parts = spec.rsplit(":", 2)
-        host_ip = parts[0] if len(parts) == 3 else "0.0.0.0"
-        if len(parts) < 2 or not parts[-2].isdigit() or not parts[-1].isdigit():
-            raise ValueError(f"--publish wants [HOSTIP:]HOSTPORT:SANDBOXPORT, not {spec!r}")
-        if config.mode != "sandbox":
-            raise ValueError("--publish needs --network=sandbox")
-        config.publish.append((int(parts[-2]), int(parts[-1]), host_ip))
-    network = Network(kernel, config)
-    try:
-        network.publish()
-    except OSError as exc:
-        raise ValueError(f"cannot publish: {exc.strerror}") from None
-    return network
-
-
 def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec]) -> int:
     from runsc_py import platform
     from runsc_py.sentry.kernel import Kernel
+    from runsc_py.sentry.net import build_network
     from runsc_py.syscalls.report import CompatReport
     from runsc_py.syscalls.table import TABLE
 
@@ -117,7 +95,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
     kernel.limits.pids = args.pids_limit
     build_vfs(GoferClient(gofer_sock), kernel, args.overlay, mounts)
     try:
-        kernel.network = build_network(args, kernel)
+        kernel.network = build_network(kernel, args.network, args.egress or [], args.publish or [])
     except ValueError as exc:
         sys.stderr.write(f"runsc-py: {exc}\n")
         return 2

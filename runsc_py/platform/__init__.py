@@ -66,10 +66,10 @@ class TrappedCall:
     A plain slotted class, not a dataclass: one is made per trapped call.
     """
 
-    __slots__ = ("tid", "nr", "args", "ip", "notif_id", "via_ptrace", "exec_trace")
+    __slots__ = ("tid", "nr", "args", "ip", "notif_id", "via_ptrace", "exec_trace", "listener")
 
     def __init__(self, tid: int, nr: int, args: list[int], ip: int, notif_id: int,
-                 via_ptrace: bool, exec_trace: bool = False):
+                 via_ptrace: bool, exec_trace: bool = False, listener: int = -1):
         self.tid = tid
         self.nr = nr
         self.args = args            # the six argument registers
@@ -77,6 +77,8 @@ class TrappedCall:
         self.notif_id = notif_id    # seccomp notification id, 0 for a ptrace stop
         self.via_ptrace = via_ptrace
         self.exec_trace = exec_trace  # caught by the filter's exec rule
+        self.listener = listener      # the seccomp listener it came through (an exec'd
+                                      # process has its own): a parked call is answered there
 
 
 class MemoryFault(Exception):

@@ -257,7 +257,7 @@ class Interposer(abc.ABC):
         """The hot path: every call the C fast path did not answer comes here."""
         via_ptrace = trap.via == VIA_PTRACE
         call = TrappedCall(trap.tid, trap.nr, ffi.unpack(trap.args, 6), trap.ip, trap.id,
-                           via_ptrace, via_ptrace and trap.data == TRACE_EXEC)
+                           via_ptrace, via_ptrace and trap.data == TRACE_EXEC, self.notify_fd)
         if call.nr == NR_INSTALL and not via_ptrace and call.tid in self._pending:
             self._deliver_pending(call)
             reply.kind = REPLY_HELD
@@ -294,7 +294,14 @@ class Interposer(abc.ABC):
             raise TypeError(f"a syscall handler returned {result!r}")
 
     def complete(self, call: TrappedCall, result) -> None:
-        """Answer a call the sentry parked (HELD) earlier."""
+        """Answer a call the sentry parked (HELD) earlier, through the listener it came by."""
+        own, self.notify_fd = self.notify_fd, call.listener
+        try:
+            self._complete(call, result)
+        finally:
+            self.notify_fd = own
+
+    def _complete(self, call: TrappedCall, result) -> None:
         reply = ffi.new("struct rp_reply *")
         self._apply(call, result, reply)
         if reply.kind == REPLY_HELD:
@@ -543,7 +550,7 @@ class Interposer(abc.ABC):
 
     def still_valid(self, call: TrappedCall) -> bool:
         """Whether a notification is still pending (memory read for it is trustworthy)."""
-        return call.via_ptrace or lib.rp_notify_id_valid(self.notify_fd, call.notif_id) == 0
+        return call.via_ptrace or lib.rp_notify_id_valid(call.listener, call.notif_id) == 0
 
     def fail(self, exc: BaseException) -> int:
         """A sentry bug escaped a callback: stop the loop and re-raise it from run()."""

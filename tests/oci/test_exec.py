@@ -126,3 +126,24 @@ def test_kill_all_reaches_exec_processes(bundle):
     assert bundle.cli("kill", "--all", "c1", "KILL").returncode == 0
     assert waiter.wait(timeout=20) == 137
     assert bundle.wait_status("c1", "stopped")["status"] == "stopped"
+
+
+def test_a_parked_call_of_an_exec_process_is_answered(bundle, platform):
+    """A blocking accept in an exec'd process is parked by the sentry and answered
+    later, through that process's own seccomp listener (not init's)."""
+    bundle.config(["sleep", "100"])
+    flags = (f"--platform={platform}",)
+    assert bundle.cli(*flags, "run", "-d", "-b", str(bundle.path), "c1").returncode == 0
+    bundle.wait_status("c1", "running")
+    out = bundle.path / "served.txt"
+    with open(out, "wb") as f:
+        server = subprocess.Popen(RUNSC_PY + ["--root", str(bundle.root), "exec", "c1", "busybox", "nc",
+                                              "-l", "-p", "7000"], stdout=f, stderr=subprocess.STDOUT)
+        try:
+            time.sleep(1.0)  # the server is parked in accept
+            client = bundle.cli("exec", "c1", "sh", "-c", "echo through-the-park | busybox nc 127.0.0.1 7000")
+            assert server.wait(timeout=20) == 0, out.read_text()
+        finally:
+            server.kill()
+    assert client.returncode == 0, client.stdout
+    assert out.read_text() == "through-the-park\n"

@@ -13,7 +13,18 @@ One module per concern:
     messages    sendto/recvfrom/sendmsg/recvmsg with addresses or SCM_RIGHTS
     options     setsockopt/getsockopt
 """
-from runsc_py.sentry.net.config import NetworkConfig
+from runsc_py.sentry.net.config import NetworkConfig, config_from_flags
 from runsc_py.sentry.net.stack import Network
 
-__all__ = ["Network", "NetworkConfig"]
+__all__ = ["Network", "NetworkConfig", "build_network"]
+
+
+def build_network(kernel, mode: str, egress: list[str], publish: list[str]) -> Network:
+    """The sandbox's network table from --network, --egress and --publish, with
+    its published ports listening; ValueError says what is wrong."""
+    network = Network(kernel, config_from_flags(mode, egress, publish))
+    try:
+        network.publish()
+    except OSError as exc:
+        raise ValueError(f"cannot publish: {exc.strerror}") from None
+    return network

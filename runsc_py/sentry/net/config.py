@@ -52,3 +52,21 @@ class NetworkConfig:
         if ip.is_loopback or ip.is_unspecified:
             return True
         return self.mode == "sandbox" and ip == self.eth0.ip
+
+
+def config_from_flags(mode: str, egress: list[str], publish: list[str]) -> NetworkConfig:
+    """--network, --egress and --publish (as `runsc-py do` and the OCI commands take
+    them) as a NetworkConfig; ValueError says what is wrong."""
+    from runsc_py.sentry.net.egress import parse_egress
+
+    config = NetworkConfig(mode=mode)
+    config.egress = parse_egress(",".join(egress))
+    for spec in publish:
+        parts = spec.rsplit(":", 2)
+        host_ip = parts[0] if len(parts) == 3 else "0.0.0.0"
+        if len(parts) < 2 or not parts[-2].isdigit() or not parts[-1].isdigit():
+            raise ValueError(f"--publish wants [HOSTIP:]HOSTPORT:SANDBOXPORT, not {spec!r}")
+        if config.mode != "sandbox":
+            raise ValueError("--publish needs --network=sandbox")
+        config.publish.append((int(parts[-2]), int(parts[-1]), host_ip))
+    return config
