@@ -57,8 +57,22 @@ class Kernel:
         self._clones_in_flight: dict[int, int] = {}  # host tid -> CLONE_PIDFD address (or 0)
         self._gofer_socket = gofer_socket
         self.on_process_exit = None          # callback(process, wait status): the OCI exec waiter
+        self._network = None                 # the network table (sentry/net), made when first needed
+        self.network_factory = None          # how to make it
         vfs.caller_creds = self._caller_creds
         vfs.caller_root = self._caller_root
+
+    @property
+    def network(self):
+        """The sandbox's network table, built at the first socket call: most
+        sandboxes make none, and building it costs start-up time."""
+        if self._network is None and self.network_factory is not None:
+            self._network = self.network_factory()
+        return self._network
+
+    @network.setter
+    def network(self, value) -> None:
+        self._network = value
 
     def _caller_creds(self):
         return self.current.process.creds if self.current is not None else None

@@ -13,7 +13,6 @@ from runsc_py.platform import NATIVE, FdInstall, InstallFds
 from runsc_py.sentry import files
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
-from runsc_py.sentry.net import ifreq
 from runsc_py.sentry.vfs import Scope
 from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int
 
@@ -178,13 +177,22 @@ def ioctl(ctx, fd, request, arg):
         return NATIVE
     if request in NATIVE_IOCTLS and entry.file.kind in ("host", "pipe", "device", "file", "socket"):
         return NATIVE
-    if entry.file.kind == "socket" and ifreq.is_interface_ioctl(request):
-        if entry.file.sock.backing == "host" and ctx.kernel.network.config.mode == "host":
-            if request in ifreq.GETTERS:
-                return NATIVE   # --network=host shows the host's interfaces, never changes them
-            raise SyscallError(errno.EPERM)
-        return ifreq.interface_ioctl(ctx, ctx.kernel.network.config, request, arg)
+    if entry.file.kind == "socket":
+        return _interface_ioctl(ctx, entry, request, arg)
     raise SyscallError(errno.ENOTTY)
+
+
+def _interface_ioctl(ctx, entry, request: int, arg: int):
+    """SIOCGIF* and the like on a socket: the sandbox's interfaces."""
+    from runsc_py.sentry.net import ifreq  # not with the table: most sandboxes make no socket
+
+    if not ifreq.is_interface_ioctl(request):
+        raise SyscallError(errno.ENOTTY)
+    if entry.file.sock.backing == "host" and ctx.kernel.network.config.mode == "host":
+        if request in ifreq.GETTERS:
+            return NATIVE   # --network=host shows the host's interfaces, never changes them
+        raise SyscallError(errno.EPERM)
+    return ifreq.interface_ioctl(ctx, ctx.kernel.network.config, request, arg)
 
 
 def pipe(ctx, fds_addr):

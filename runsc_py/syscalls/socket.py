@@ -10,9 +10,10 @@ import errno
 
 from runsc_py.platform import NATIVE
 from runsc_py.sentry.errors import SyscallError
-from runsc_py.sentry.net import options
-from runsc_py.sentry.net.stack import write_address
 from runsc_py.syscalls.context import SyscallContext, as_int
+
+# runsc_py.sentry.net is imported by the calls that need it, not with the
+# table: most sandboxes never make a socket, and it costs start-up time.
 
 SOCKADDR_MAX = 128
 OPTVAL_MAX = 4096
@@ -75,6 +76,8 @@ def getpeername(ctx, fd, addr, addrlen):
 def _name(ctx, address, addr, addrlen):
     if address is None:
         return NATIVE
+    from runsc_py.sentry.net.stack import write_address
+
     write_address(ctx, addr, addrlen, address)
     return 0
 
@@ -116,12 +119,16 @@ def setsockopt(ctx, fd, level, name, value, length):
     if length < 0:
         raise SyscallError(errno.EINVAL)
     data = ctx.read(value, min(length, OPTVAL_MAX)) if length else b""
+    from runsc_py.sentry.net import options
+
     return options.setsockopt(sock, as_int(level), as_int(name), data,
                               host_mode=ctx.kernel.network.config.mode == "host")
 
 
 def getsockopt(ctx, fd, level, name, value, length_ptr):
     sock = _network(ctx).socket_of(ctx, as_int(fd))
+    from runsc_py.sentry.net import options
+
     answer = options.getsockopt(sock, as_int(level), as_int(name))
     if answer is NATIVE:
         return NATIVE

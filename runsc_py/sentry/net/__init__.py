@@ -8,23 +8,23 @@ One module per concern:
     ports       the port table: bind rules, ephemeral ports
     unixnames   unix socket names (the VFS seam: bind_path/find_path)
     hostsock    host sockets made for the sandbox, borrowing guest ones
+    factory     building the table from flags, at the first socket call
     waits       parked calls (accept, recv, connect) on one epoll fd
     stack       Network: socket, bind, listen, connect, accept, names
     messages    sendto/recvfrom/sendmsg/recvmsg with addresses or SCM_RIGHTS
     options     setsockopt/getsockopt
 """
-from runsc_py.sentry.net.config import NetworkConfig, config_from_flags
-from runsc_py.sentry.net.stack import Network
-
-__all__ = ["Network", "NetworkConfig", "build_network"]
 
 
-def build_network(kernel, mode: str, egress: list[str], publish: list[str]) -> Network:
-    """The sandbox's network table from --network, --egress and --publish, with
-    its published ports listening; ValueError says what is wrong."""
-    network = Network(kernel, config_from_flags(mode, egress, publish))
-    try:
-        network.publish()
-    except OSError as exc:
-        raise ValueError(f"cannot publish: {exc.strerror}") from None
-    return network
+def __getattr__(name: str):
+    """Network and NetworkConfig on first use: importing a submodule (the CLI
+    imports `factory`) must not build the whole table's code."""
+    if name == "Network":
+        from runsc_py.sentry.net.stack import Network
+
+        return Network
+    if name == "NetworkConfig":
+        from runsc_py.sentry.net.config import NetworkConfig
+
+        return NetworkConfig
+    raise AttributeError(name)

@@ -1,0 +1,32 @@
+"""Making the network table from the command line's flags, as late as it can be.
+
+Kept apart from the rest of the package so the CLI can check the flags and
+arrange for the table without importing it: a sandbox whose workload
+never makes a socket never pays for the network table.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def network_factory(kernel, mode: str, egress: list[str], publish: list[str]) -> Callable:
+    """A callable that builds the network table; built at once (with its
+    published ports listening) when --publish needs listeners before the
+    workload runs. ValueError says what is wrong with the flags."""
+    from runsc_py.sentry.net.config import config_from_flags  # small: checks the flags now
+
+    config = config_from_flags(mode, egress, publish)
+
+    def build():
+        from runsc_py.sentry.net.stack import Network
+
+        return Network(kernel, config)
+
+    if not config.publish:
+        return build
+    network = build()
+    try:
+        network.publish()
+    except OSError as exc:
+        raise ValueError(f"cannot publish: {exc.strerror}") from None
+    return lambda: network
