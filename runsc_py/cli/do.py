@@ -75,6 +75,8 @@ def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
 def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec]) -> int:
     from runsc_py import platform
     from runsc_py.sentry.kernel import Kernel
+    from runsc_py.sentry.net import etcfiles
+    from runsc_py.sentry.net.config import config_from_flags
     from runsc_py.sentry.net.factory import network_factory
     from runsc_py.syscalls.report import CompatReport
     from runsc_py.syscalls.table import TABLE
@@ -95,8 +97,10 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
     kernel.limits.pids = args.pids_limit
     build_vfs(GoferClient(gofer_sock), kernel, args.overlay, mounts)
     try:
-        kernel.network_factory = network_factory(kernel, args.network, args.egress or [],
-                                                 args.publish or [])
+        network = config_from_flags(args.network, args.egress or [], args.publish or [])
+        kernel.network_factory = network_factory(kernel, network)
+        if args.overlay == "memory":
+            etcfiles.provide(kernel, network)
     except ValueError as exc:
         sys.stderr.write(f"runsc-py: {exc}\n")
         return 2

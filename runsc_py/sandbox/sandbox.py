@@ -57,6 +57,7 @@ class Sandbox:
         from runsc_py.gofer.client import GoferClient
         from runsc_py.sentry.kernel import Kernel
         from runsc_py.sentry.vfs import VFS
+        from runsc_py.sentry.net.config import config_from_flags
         from runsc_py.sentry.net.factory import network_factory
         from runsc_py.syscalls.table import TABLE
 
@@ -82,8 +83,8 @@ class Sandbox:
                         hostname=spec.hostname or "runsc-py", strace=_strace(self.flags, TABLE),
                         gofer_socket=gofer_sock)
         kernel.domainname = spec.domainname or "(none)"
-        kernel.network_factory = network_factory(kernel, self.flags.network, self.flags.egress or [],
-                                                 self.flags.publish or [])
+        kernel.network_factory = network_factory(kernel, config_from_flags(
+            self.flags.network, self.flags.egress or [], self.flags.publish or []))
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
         build_vfs(GoferClient(gofer_sock), kernel, overlay, spec.mounts,

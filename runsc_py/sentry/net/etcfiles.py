@@ -1,6 +1,8 @@
 """The contents of /etc/hosts, /etc/resolv.conf and /etc/hostname for the sandbox.
 
-The lead mounts these in the VFS; they follow the network configuration:
+`runsc-py do` writes them into the sandbox's root (the overlay's upper
+layer: the host's files stay as they are); a container's engine binds its
+own, as runc expects. They follow the network configuration:
 the sandbox's host name on its eth0 address, and a name server only when
 one is configured (UDP egress is not offered, so by default there is none).
 With --network=host the host's resolv.conf is the sandbox's too.
@@ -31,3 +33,23 @@ def resolv_conf(config) -> bytes:
 
 def hostname(name: str) -> bytes:
     return (name + "\n").encode()
+
+
+def provide(kernel, config) -> None:
+    """Write the three files into the sandbox's root, as root would: ordinary
+    files of the overlay's upper layer, which the workload may change."""
+    import os
+
+    from runsc_py.sentry import files
+    from runsc_py.sentry.credentials import Credentials
+
+    root = Credentials()
+    for path, data in (("/etc/hosts", hosts(config, kernel.hostname)),
+                       ("/etc/resolv.conf", resolv_conf(config)),
+                       ("/etc/hostname", hostname(kernel.hostname))):
+        _file, fd = files.open_path(kernel.vfs, root, 0o022, "/", path,
+                                    os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)

@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 
-def network_factory(kernel, mode: str, egress: list[str], publish: list[str]) -> Callable:
-    """A callable that builds the network table; built at once (with its
-    published ports listening) when --publish needs listeners before the
-    workload runs. ValueError says what is wrong with the flags."""
-    from runsc_py.sentry.net.config import config_from_flags  # small: checks the flags now
-
-    config = config_from_flags(mode, egress, publish)
+def network_factory(kernel, config) -> Callable:
+    """A callable that builds the network table for `config` (a NetworkConfig,
+    from config.config_from_flags); built at once (with its published ports
+    listening) when --publish needs listeners before the workload runs.
+    ValueError says what is wrong."""
 
     def build():
         from runsc_py.sentry.net.stack import Network
