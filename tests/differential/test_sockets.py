@@ -11,7 +11,7 @@ from tests.differential.compare import assert_same
 
 NET = TESTS / "programs" / "net"
 PROGRAMS = ["semantics", "tcp_fork", "udp", "unix_rights", "http_server", "asyncio_echo",
-            "getaddrinfo", "unix_creds"]
+            "unix_creds"]
 
 
 def _host_has_ipv6() -> bool:
@@ -68,6 +68,16 @@ def test_unix_path_names(platform, tmp_path):
     inside = sandboxed(platform, "python3", program, path)
     assert (inside.code, inside.out) == (native.code, native.out), (native, inside)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_getaddrinfo_uses_the_sandboxs_own_hosts_file(platform):
+    """Not compared with the host: the sandbox has its own /etc/hosts (its name on
+    eth0, localhost on 127.0.0.1 and ::1), whatever this host's says."""
+    r = sandboxed(platform, "python3", str(NET / "getaddrinfo.py"))
+    assert r.out.splitlines() == [b"[('AF_INET', '127.0.0.1'), ('AF_INET6', '::1')]", b"True"], r
+    r = sandboxed(platform, "python3", "-c",
+                  "import socket; print(socket.gethostbyname(socket.gethostname()))")
+    assert r.out == b"10.0.2.15\n", r
 
 
 def test_sandbox_has_ipv6_loopback_whatever_the_host(platform):

@@ -6,7 +6,7 @@ One module per concern:
     sockaddr    struct sockaddr_* both ways
     sockets     a socket as the sentry knows it (Socket, SocketFile)
     ports       the port table: bind rules, ephemeral ports
-    unixnames   unix socket names (the VFS seam: bind_path/find_path)
+    unixnames   unix socket names: abstract ones, and socket files in the VFS
     hostsock    host sockets made for the sandbox, borrowing guest ones
     factory     building the table from flags, at the first socket call
     waits       parked calls (accept, recv, connect) on one epoll fd

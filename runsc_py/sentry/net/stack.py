@@ -251,7 +251,7 @@ class Network:
         if isinstance(addr, UnixAddress):
             if not addr.name:  # autobind: an abstract name of the kernel's choosing
                 addr = UnixAddress(b"\0" + os.urandom(3).hex()[:5].encode())
-            sock.local = self.unix.bind(sock, addr, ctx.process.fs.cwd)
+            sock.local = self.unix.bind(sock, addr, ctx.process)
             sock.creds = self.creds_of(ctx)
             self._bind_host_name(ctx, fd, sock, "u")
             return 0
@@ -326,7 +326,7 @@ class Network:
         if sock.peer is not None:
             raise SyscallError(errno.EISCONN)
         if isinstance(addr, UnixAddress):
-            return self._connect_to(ctx, fd, sock, self.unix.find(addr, ctx.process.fs.cwd), addr)
+            return self._connect_to(ctx, fd, sock, self.unix.find(addr, ctx.process), addr)
         dest = _loopback_for_wildcard(addr)
         listener = self.find_listener(dest) if self.config.is_local(dest.ip) else None
         if listener is not None:
@@ -442,7 +442,7 @@ class Network:
     def datagram_target(self, ctx, sock: Socket, addr) -> Socket | None:
         """The sandbox socket a datagram to `addr` goes to (None: it is dropped)."""
         if isinstance(addr, UnixAddress):
-            target = self.unix.find(addr, ctx.process.fs.cwd)
+            target = self.unix.find(addr, ctx.process)
             if target.type != sock.type:
                 raise SyscallError(errno.EPROTOTYPE)
             return target

@@ -7,7 +7,7 @@ pid = os.fork()
 if pid == 0:
     c = socket.socket(socket.AF_UNIX)
     c.connect("\0myabstract")
-    f = open("/etc/hostname" if os.path.exists("/etc/hostname") else "/etc/passwd", "rb")
+    f = open("/etc/passwd", "rb")  # the same bytes natively and inside (/etc/hostname is the sandbox's own)
     c.sendmsg([b"fd"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [f.fileno()]))])
     os._exit(0 if c.getpeername() == b"\0myabstract" else 1)
 conn, addr = srv.accept()
