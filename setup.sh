@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 DEBIAN_PACKAGES=(gcc libc6-dev libseccomp-dev python3 python3-dev python3-pip python3-venv
-                 busybox-static strace runsc
+                 busybox-static strace runsc iproute2 util-linux
                  runc containerd docker.io podman)  # OCI: engines for tests/engines, runc for bench/oci.py
 
 install() {
