@@ -13,6 +13,8 @@ import ctypes
 import os
 import stat as statmod
 
+from runsc_py.hostcalls import syscall
+
 NR_CREATE_RULESET, NR_ADD_RULE, NR_RESTRICT_SELF = 444, 445, 446
 LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_RULE_PATH_BENEATH = 1
@@ -26,10 +28,6 @@ WRITE = (WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_DIR | MAKE_REG | MAKE_SOCK
          | MAKE_SYM | REFER | TRUNCATE)
 FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # what a rule on a file may hold
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-
-
 class _RulesetAttr(ctypes.Structure):
     _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
                 ("scoped", ctypes.c_uint64)]
@@ -40,18 +38,10 @@ class _PathBeneath(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def _call(nr: int, *args) -> int:
-    rc = _libc.syscall(nr, *args)
-    if rc < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return rc
-
-
 def abi() -> int:
     """The host's Landlock ABI version; 0 when Landlock is not there."""
     try:
-        return _call(NR_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
+        return syscall(NR_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
     except OSError:
         return 0
 
@@ -74,15 +64,15 @@ def restrict_to(roots: list[tuple[int, bool]]) -> bool:
         return False
     handled = handled_rights(version)
     attr = _RulesetAttr(handled, 0, 0)
-    ruleset = _call(NR_CREATE_RULESET, ctypes.byref(attr), 8, 0)  # the ABI 1 struct: fs rights only
+    ruleset = syscall(NR_CREATE_RULESET, ctypes.byref(attr), 8, 0)  # the ABI 1 struct: fs rights only
     try:
         for fd, readonly in roots:
             rights = (READ if readonly else READ | WRITE) & handled
             if not statmod.S_ISDIR(os.fstat(fd).st_mode):
                 rights &= FILE_RIGHTS
             rule = _PathBeneath(rights, fd)
-            _call(NR_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
-        _call(NR_RESTRICT_SELF, ruleset, 0)
+            syscall(NR_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
+        syscall(NR_RESTRICT_SELF, ruleset, 0)
     finally:
         os.close(ruleset)
     return True

@@ -20,7 +20,7 @@ import sys
 import typing
 
 from runsc_py._interpose import lib
-from runsc_py.gofer import hostcalls
+from runsc_py import hostcalls
 from runsc_py.gofer import protocol as p
 from runsc_py.sentry.stat import Stat
 

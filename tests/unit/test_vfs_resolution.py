@@ -7,18 +7,16 @@ file (inode), or the same errno.
 """
 import errno
 import os
-import socket
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from runsc_py._interpose import lib
-from runsc_py.gofer.client import GoferClient
-from runsc_py.gofer.server import Gofer
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fs.gofer import GoferFilesystem
 from runsc_py.sentry.vfs import VFS
+from tests.unit.gofer_server import gofer_for
 
 RESOLVE_IN_ROOT = 0x10
 NAMES = ["d", "e", "f", "up", "abs", "loop", "dl", "fl", "missing", ".", ".."]
@@ -42,24 +40,19 @@ def tree(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("tree"))
     make_tree(root)
     root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY)
-    sentry_end, gofer_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = os.fork()
-    if pid == 0:
-        sentry_end.close()
-        Gofer(root_fd, readonly=True).serve(gofer_end)
-        os._exit(0)
-    gofer_end.close()
-    vfs = VFS()
-    vfs.mount("/", GoferFilesystem(GoferClient(sentry_end), readonly=True), readonly=True)
-    yield vfs, root_fd
-    sentry_end.close()
-    os.waitpid(pid, 0)
+    with gofer_for(root) as client:
+        vfs = VFS()
+        vfs.mount("/", GoferFilesystem(client, readonly=True), readonly=True)
+        yield vfs, root_fd
     os.close(root_fd)
 
 
 def kernel_says(root_fd: int, path: str, follow: bool):
     flags = os.O_PATH | (0 if follow else os.O_NOFOLLOW)
-    fd = lib.rp_openat2(root_fd, path.encode(), flags, 0, RESOLVE_IN_ROOT)
+    for _attempt in range(8):  # RESOLVE_IN_ROOT says EAGAIN when a host mount races it
+        fd = lib.rp_openat2(root_fd, path.encode(), flags, 0, RESOLVE_IN_ROOT)
+        if fd != -errno.EAGAIN:
+            break
     if fd < 0:
         return -fd
     try:

@@ -17,10 +17,11 @@ open(2) of one file does on Linux.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import itertools
 import os
+
+from runsc_py.hostcalls import syscall
 
 FSOPEN_CLOEXEC = 1
 FSMOUNT_CLOEXEC = 1
@@ -30,26 +31,14 @@ NR_FSOPEN, NR_FSCONFIG, NR_FSMOUNT = 430, 431, 432
 TMPFS_MAGIC = 0x01021994
 DEFAULT_SIZE = 1 << 40  # "no limit" as Linux's tmpfs reports it: half of RAM; we say 1 TiB
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-
-
-def _syscall(nr: int, *args) -> int:
-    rc = _libc.syscall(nr, *args)
-    if rc < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return rc
-
-
 def detached_tmpfs(size: int | None) -> int:
     """A host tmpfs attached to no mount point; returns its mount fd."""
-    fs_fd = _syscall(NR_FSOPEN, b"tmpfs", FSOPEN_CLOEXEC)
+    fs_fd = syscall(NR_FSOPEN, b"tmpfs", FSOPEN_CLOEXEC)
     try:
         if size is not None:
-            _syscall(NR_FSCONFIG, fs_fd, FSCONFIG_SET_STRING, b"size", str(size).encode(), 0)
-        _syscall(NR_FSCONFIG, fs_fd, FSCONFIG_CMD_CREATE, None, None, 0)
-        return _syscall(NR_FSMOUNT, fs_fd, FSMOUNT_CLOEXEC, 0)
+            syscall(NR_FSCONFIG, fs_fd, FSCONFIG_SET_STRING, b"size", str(size).encode(), 0)
+        syscall(NR_FSCONFIG, fs_fd, FSCONFIG_CMD_CREATE, None, None, 0)
+        return syscall(NR_FSMOUNT, fs_fd, FSMOUNT_CLOEXEC, 0)
     finally:
         os.close(fs_fd)
 

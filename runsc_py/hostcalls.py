@@ -1,7 +1,8 @@
-"""The few host calls the gofer needs that Python's os module lacks.
+"""Host calls Python's os module lacks, through ctypes, each raising OSError as os does.
 
-Called through ctypes rather than the C module so the gofer's needs stay
-in one place; each raises OSError like the os module does.
+The gofer's (renameat2 without glibc's fallback, fchmodat2, linking an
+fd, fstatfs's f_type), and raw `syscall()` for the tmpfs store's
+fsopen/fsmount and the gofer's Landlock set-up. Not the hot path: that is C.
 """
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 
+def syscall(nr: int, *args) -> int:
+    """syscall(2) by number; OSError on failure."""
+    return _check(_libc.syscall(nr, *args))
+
+
 def _check(rc: int) -> int:
     if rc < 0:
         err = ctypes.get_errno()
@@ -26,7 +32,7 @@ def _check(rc: int) -> int:
 def renameat2(olddirfd: int, old: str, newdirfd: int, new: str, flags: int) -> None:
     """The raw syscall: glibc's wrapper makes a renameat call instead when flags
     are 0, which the gofer's filter does not allow."""
-    _check(_libc.syscall(NR_RENAMEAT2, olddirfd, os.fsencode(old), newdirfd, os.fsencode(new), flags))
+    syscall(NR_RENAMEAT2, olddirfd, os.fsencode(old), newdirfd, os.fsencode(new), flags)
 
 
 AT_EMPTY_PATH = 0x1000
@@ -39,7 +45,7 @@ def link_fd(fd: int, dirfd: int, name: str) -> None:
 
 def fchmodat_nofollow(dirfd: int, name: str, mode: int) -> None:
     """chmod a name without following it, even if it is a symlink (fchmodat2, Linux 6.6)."""
-    _check(_libc.syscall(NR_FCHMODAT2, dirfd, os.fsencode(name), mode, AT_SYMLINK_NOFOLLOW))
+    syscall(NR_FCHMODAT2, dirfd, os.fsencode(name), mode, AT_SYMLINK_NOFOLLOW)
 
 
 class _StatFs(ctypes.Structure):
