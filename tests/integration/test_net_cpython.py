@@ -19,7 +19,6 @@ KNOWN = {
         "TCP is a unix stream: a send to a closed peer fails at once (EPIPE); the last "
         "races its peer's close, so it fails now and then",
     r"RFC3542": "IPV6_RECVPKTINFO/HOPLIMIT/TCLASS ancillary data is not produced",
-    r"testHostnameRes|testSockName": "the sandbox's host name is not in /etc/hosts until the VFS mounts it",
 }
 
 
