@@ -92,35 +92,8 @@ class Messages:
 
     def _send_stream(self, ctx, fd: int, data: bytes, flags: int):
         """Send on a stream from the sentry's copy; a blocking caller waits for room."""
-        host_fd = self.kernel.borrow_fd(ctx.task, fd)
-        s = socket.socket(fileno=host_fd)
-        try:
-            n = s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT)
-            s.close()
-            return n
-        except BlockingIOError:
-            if flags & MSG_DONTWAIT or not os.get_blocking(host_fd):
-                s.close()
-                raise SyscallError(errno.EAGAIN) from None
-        except BaseException:
-            s.close()
-            raise
-        call, platform = ctx.call, self.kernel.platform
-
-        def room() -> bool:
-            if not platform.still_valid(call):
-                return True
-            try:
-                result = s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT)
-            except BlockingIOError:
-                return False
-            except OSError as exc:
-                result = -(exc.errno or errno.EIO)
-            platform.complete(call, result)
-            return True
-
-        self.network.waits.park(s, select.EPOLLOUT, room)
-        return HELD
+        return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT,
+                                   lambda s: s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT))
 
     def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int]):
         target = self.network.datagram_target(ctx, sock, dest)
@@ -284,10 +257,16 @@ class Messages:
 
     def _receive(self, ctx, fd: int, flags: int, receive):
         """Run receive(s) on the sentry's copy of the socket now, or park until readable."""
+        return self._now_or_parked(ctx, fd, flags, select.EPOLLIN, receive)
+
+    def _now_or_parked(self, ctx, fd: int, flags: int, events: int, attempt):
+        """attempt(s) on the sentry's copy of the caller's socket now; if it would
+        block, EAGAIN for a non-blocking caller, else park the call until the
+        socket is ready for `events` and answer it then (the loop never waits)."""
         host_fd = self.kernel.borrow_fd(ctx.task, fd)
         s = socket.socket(fileno=host_fd)
         try:
-            result = receive(s)
+            result = attempt(s)
             s.close()
             return result
         except BlockingIOError:
@@ -303,7 +282,7 @@ class Messages:
             if not platform.still_valid(call):
                 return True
             try:
-                result = receive(s)
+                result = attempt(s)
             except BlockingIOError:
                 return False
             except SyscallError as exc:
@@ -313,7 +292,7 @@ class Messages:
             platform.complete(call, result)
             return True
 
-        self.network.waits.park(s, select.EPOLLIN, ready)
+        self.network.waits.park(s, events, ready)
         return HELD
 
     def _source(self, sock, source):

@@ -42,14 +42,10 @@ IF_OPER_UP, IF_OPER_UNKNOWN = 6, 0
 def answer(request: bytes, port_id: int, config: NetworkConfig) -> list[bytes]:
     """The datagrams that answer one datagram of requests."""
     out: list[bytes] = []
-    pos = 0
-    while pos + NLMSG.size <= len(request):
+    for pos in _offsets(request):
         length, kind, flags, seq, _pid = NLMSG.unpack_from(request, pos)
-        if length < NLMSG.size or pos + length > len(request):
-            break
         header, body = request[pos:pos + NLMSG.size], request[pos + NLMSG.size:pos + length]
         out += _one(kind, flags, seq, port_id, header, body, config)
-        pos += (length + 3) & ~3
     return out
 
 
@@ -61,17 +57,13 @@ def relay_reads(request: bytes, port_id: int) -> list[bytes]:
     routes is EPERM even with --network=host.
     """
     out: list[bytes] = []
-    pos = 0
-    while pos + NLMSG.size <= len(request):
-        length, kind, flags, seq, _pid = NLMSG.unpack_from(request, pos)
-        if length < NLMSG.size or pos + length > len(request):
-            break
+    for pos in _offsets(request):
+        length, kind, _flags, seq, _pid = NLMSG.unpack_from(request, pos)
         message = request[pos:pos + length]
         if kind >= RTM_NEWLINK and kind % 4 == 2:   # RTM_GET*
             out += [_readdress(chunk, port_id) for chunk in _ask_host(message)]
         else:
             out.append(_error(-errno.EPERM, seq, port_id, message[:NLMSG.size]))
-        pos += (length + 3) & ~3
     return out
 
 
@@ -90,10 +82,12 @@ def _ask_host(message: bytes) -> list[bytes]:
 
 
 def _offsets(chunk: bytes):
+    """Where each whole netlink message of a datagram starts (a short or
+    truncated one ends the walk)."""
     pos = 0
     while pos + NLMSG.size <= len(chunk):
         length = NLMSG.unpack_from(chunk, pos)[0]
-        if length < NLMSG.size:
+        if length < NLMSG.size or pos + length > len(chunk):
             return
         yield pos
         pos += (length + 3) & ~3
