@@ -24,6 +24,7 @@
 #include <seccomp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -119,23 +120,24 @@ void rp_fast_path_enable(int on) { fast_path_on = on; }
 
 uint64_t rp_fast_path_count(int nr) { return (nr >= 0 && nr < 512) ? fast_count[nr] : 0; }
 
-/* Answer a trivial identity syscall from the table. Returns 1 and sets
- * *val when it could; 0 means Python must decide. */
-static int fast_path(int32_t tid, int nr, int64_t *val)
+#include "answer_cache.c"
+
+/* What the fast path did with a call. */
+enum fast { FAST_NONE, FAST_VALUE, FAST_ANSWERED, FAST_CONTINUE };
+
+/* Answer a trapped call without Python: the identity calls from the table,
+ * stat and open of cached paths, close of an fd opened here (the last two
+ * only through a seccomp listener, -1 on a ptrace stop). FAST_VALUE sets
+ * *val (a return value, or -errno); FAST_NONE means Python must decide. */
+static enum fast fast_path(int32_t tid, int nr, const uint64_t *args, int listener,
+                           uint64_t notif_id, int64_t *val)
 {
-    if (!fast_path_on)
-        return 0;
-    struct rp_ids *e;
-    switch (nr) {
-    case SYS_getpid: case SYS_getppid: case SYS_gettid:
-    case SYS_getuid: case SYS_geteuid: case SYS_getgid: case SYS_getegid:
-        break;
-    default:
-        return 0;
-    }
-    e = ids_find(tid);
+    if (!fast_path_on || nr < 0 || nr >= 512)
+        return FAST_NONE;
+    struct rp_ids *e = ids_find(tid);
     if (!e)
-        return 0;
+        return FAST_NONE;
+    enum fast done = FAST_VALUE;
     switch (nr) {
     case SYS_getpid: *val = e->vpid; break;
     case SYS_getppid: *val = e->vppid; break;
@@ -144,9 +146,20 @@ static int fast_path(int32_t tid, int nr, int64_t *val)
     case SYS_geteuid: *val = e->euid; break;
     case SYS_getgid: *val = e->gid; break;
     case SYS_getegid: *val = e->egid; break;
+    case SYS_open: case SYS_openat: /* counted there: only a success is an answer */
+        return listener >= 0 && open_fast_path(e, listener, notif_id, nr, args) ? FAST_ANSWERED
+                                                                                : FAST_NONE;
+    case SYS_close:
+        if (listener < 0 || !close_fast_path(e, nr, args))
+            return FAST_NONE;
+        done = FAST_CONTINUE;
+        break;
+    default:
+        if (!stat_fast_path(e, nr, args, val))
+            return FAST_NONE;
     }
     fast_count[nr]++;
-    return 1;
+    return done;
 }
 
 /* ------------------------------------------------------------------ */
@@ -286,15 +299,28 @@ static int serve_notification(int fd)
     if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
         return 0; /* ENOENT: the caller died or was interrupted; EINTR */
     int64_t val;
-    if (fast_path(req.pid, req.data.nr, &val)) {
-        rp_notify_send(fd, req.id, val, 0, 0);
+    switch (fast_path((int32_t)req.pid, req.data.nr, (const uint64_t *)req.data.args, fd, req.id,
+                      &val)) {
+    case FAST_VALUE:
+        if (val < 0)
+            rp_notify_send(fd, req.id, 0, (int32_t)val, 0);
+        else
+            rp_notify_send(fd, req.id, val, 0, 0);
         return 0;
+    case FAST_CONTINUE:
+        rp_notify_send(fd, req.id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+        return 0;
+    case FAST_ANSWERED:
+        return 0;
+    case FAST_NONE:
+        break;
     }
     struct rp_trap trap = {.id = req.id, .tid = (int32_t)req.pid, .nr = req.data.nr,
                            .ip = req.data.instruction_pointer, .via = RP_VIA_NOTIFY};
     memcpy(trap.args, req.data.args, sizeof trap.args);
     struct rp_reply reply = {.kind = RP_REPLY_HELD};
     int stop = rp_py_trap(&trap, &reply);
+    rp_stat_cache_after_call(trap.nr, trap.args);
     switch (reply.kind) {
     case RP_REPLY_VALUE:
         rp_notify_send(fd, req.id, reply.value, 0, 0);
@@ -317,7 +343,8 @@ static int serve_seccomp_stop(int32_t pid)
         return 0; /* killed meanwhile; its exit comes through waitpid */
     ptrace(PTRACE_GETEVENTMSG, pid, 0, &msg);
     int64_t val;
-    if (msg == RP_TRACE_SYSCALL && fast_path(pid, (int)regs.orig_rax, &val)) {
+    uint64_t args[6] = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9};
+    if (msg == RP_TRACE_SYSCALL && fast_path(pid, (int)regs.orig_rax, args, -1, 0, &val) == FAST_VALUE) {
         regs.orig_rax = (unsigned long long)-1;
         regs.rax = (unsigned long long)val;
         ptrace(PTRACE_SETREGS, pid, 0, &regs);
@@ -325,10 +352,11 @@ static int serve_seccomp_stop(int32_t pid)
         return 0;
     }
     struct rp_trap trap = {.id = 0, .tid = pid, .nr = (int32_t)regs.orig_rax,
-                           .args = {regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9},
                            .ip = regs.rip, .via = RP_VIA_PTRACE, .data = (uint32_t)msg};
+    memcpy(trap.args, args, sizeof trap.args);
     struct rp_reply reply = {.kind = RP_REPLY_HELD};
     int stop = rp_py_trap(&trap, &reply);
+    rp_stat_cache_after_call(trap.nr, trap.args);
     if (reply.kind != RP_REPLY_HELD)
         rp_reply_ptrace(pid, reply.kind, reply.value);
     return stop;
@@ -347,7 +375,7 @@ static int serve_sigchld(int sigfd)
         int stop;
         if (WIFSTOPPED(status) && (status >> 8) == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)))
             stop = serve_seccomp_stop(pid);
-        else
+        else /* lifecycle events (fork, exec, exit) change no path: the cache stays */
             stop = rp_py_wait(pid, status);
         if (stop)
             return stop;
@@ -406,8 +434,10 @@ int rp_loop_run(int notify_fd, int sigchld_fd)
         if (!stop && fds[1].revents)
             stop = serve_sigchld(sigchld_fd);
         for (int i = 2; i < n && !stop; i++)
-            if (fds[i].revents)
+            if (fds[i].revents) {
                 stop = rp_py_event(fds[i].fd, (uint32_t)fds[i].revents);
+                rp_stat_cache_flush(); /* a parked call finished, a control request... */
+            }
         if (stop)
             return stop;
     }

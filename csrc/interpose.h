@@ -52,6 +52,18 @@ struct rp_ids {
     int32_t tid;      /* host tid: the key */
     int32_t vpid, vtid, vppid;
     uint32_t uid, euid, gid, egid;
+    uint32_t view;    /* the task's view for cached answers (root and search
+                         credentials, see answer_cache.c); 0: none */
+    uint32_t files;   /* its fd table, for opens answered in C; 0: none */
+};
+
+/* An open answered in C, for the sentry's fd table to adopt. */
+struct rp_opened {
+    uint32_t files;
+    int32_t fd;
+    uint32_t file_id;
+    uint32_t cloexec;
+    int32_t closed_by; /* 0, or the host tid that closed it, also here */
 };
 
 /* Same layout as struct user_regs_struct on x86_64. */
@@ -120,6 +132,22 @@ uint64_t rp_fast_path_count(int nr);
 int rp_ids_set(const struct rp_ids *ids);
 void rp_ids_clear(int32_t tid);
 int rp_ids_get(int32_t tid, struct rp_ids *out);
+
+/* -- answers replayed in C: stat and open (answer_cache.c) -- */
+#define RP_STAT_SIZE 144       /* struct stat on x86_64 */
+#define RP_STAT_PATH_MAX 256   /* longer paths are always answered in Python */
+#define RP_PURE_ALWAYS 1       /* the call never changes a path's attributes */
+#define RP_PURE_READONLY_OPEN 2 /* pure unless its flags ask to write or create */
+int rp_stat_cache_put(uint32_t view, int nofollow, const char *path,
+                      const void *st, int32_t err);
+int rp_stat_cache_get(uint32_t view, int nofollow, const char *path, void *st_out);
+void rp_stat_cache_flush(void);
+void rp_stat_cache_set_pure(int nr, int kind, int flags_arg);
+void rp_stat_cache_after_call(int nr, const uint64_t *args);
+int rp_open_cache_put(uint32_t view, const char *path, int32_t flags, int host_fd,
+                      uint32_t file_id);
+int rp_opened_take(struct rp_opened *out, int max);
+int rp_opened_count(void);
 
 /* -- seccomp -- */
 int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action,

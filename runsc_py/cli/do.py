@@ -113,6 +113,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         if strace_out is not None and strace_out is not sys.stderr:
             strace_out.close()
     if args.report:
+        report.count_fast_path(kernel.platform)
         sys.stderr.write(report.json() if args.report_format == "json" else report.text())
     return exit_code(status)
 

@@ -255,6 +255,8 @@ class Interposer(abc.ABC):
 
     def on_trap(self, trap, reply) -> int:
         """The hot path: every call the C fast path did not answer comes here."""
+        if lib.rp_opened_count():
+            self._adopt_opened()
         via_ptrace = trap.via == VIA_PTRACE
         call = TrappedCall(trap.tid, trap.nr, ffi.unpack(trap.args, 6), trap.ip, trap.id,
                            via_ptrace, via_ptrace and trap.data == TRACE_EXEC, self.notify_fd)
@@ -384,6 +386,8 @@ class Interposer(abc.ABC):
     # -- ptrace lifecycle ----------------------------------------------
 
     def on_wait(self, pid: int, status: int) -> int:
+        if lib.rp_opened_count():  # a fork copies, an exec closes: the table must be whole
+            self._adopt_opened()
         if os.WIFEXITED(status) or os.WIFSIGNALED(status):
             self._forget(pid)
             self.sentry.on_exit(pid, status)
@@ -500,10 +504,13 @@ class Interposer(abc.ABC):
 
     @staticmethod
     def publish_ids(tid: int, vpid: int, vtid: int, vppid: int,
-                    uid: int, euid: int, gid: int, egid: int) -> None:
+                    uid: int, euid: int, gid: int, egid: int, view: int = 0,
+                    files: int = 0) -> None:
+        """What the C fast path answers for this thread: its virtual ids, and the
+        view and fd table that answers replayed in C are keyed by (0: none)."""
         ids = ffi.new("struct rp_ids *", {
             "tid": tid, "vpid": vpid, "vtid": vtid, "vppid": vppid,
-            "uid": uid, "euid": euid, "gid": gid, "egid": egid})
+            "uid": uid, "euid": euid, "gid": gid, "egid": egid, "view": view, "files": files})
         _check(lib.rp_ids_set(ids), "fast-path table")
 
     @staticmethod
@@ -517,6 +524,39 @@ class Interposer(abc.ABC):
     @staticmethod
     def fast_path_count(nr: int) -> int:
         return lib.rp_fast_path_count(nr)
+
+    @staticmethod
+    def remember_stat(view: int, nofollow: bool, path: bytes, packed: bytes | None,
+                      err: int = 0) -> None:
+        """Let the C fast path replay this stat answer (a packed struct stat, or
+        an errno) for the same absolute path and view, until it forgets."""
+        if len(path) < lib.RP_STAT_PATH_MAX:
+            lib.rp_stat_cache_put(view, nofollow, path, packed if packed is not None else ffi.NULL, err)
+
+    @staticmethod
+    def remember_open(view: int, path: bytes, flags: int, host_fd: int, template: int) -> None:
+        """Let the C fast path replay this read-only open (by re-opening the file
+        host_fd is open on), until it forgets; `template` names the sentry's
+        open file description for the fd table to adopt."""
+        if len(path) < lib.RP_STAT_PATH_MAX:
+            lib.rp_open_cache_put(view, path, flags, host_fd, template)
+
+    def _adopt_opened(self) -> None:
+        """Hand the opens (and closes) C answered since Python last ran to the sentry."""
+        out = ffi.new("struct rp_opened[]", 256)
+        while (n := lib.rp_opened_take(out, 256)) > 0:
+            self.sentry.adopt_opened([(o.files, o.fd, o.file_id, bool(o.cloexec), o.closed_by)
+                                      for o in out[0:n]])
+
+    @staticmethod
+    def mark_pure(nr: int, readonly_open_flags_arg: int | None = None) -> None:
+        """Handling syscall `nr` never changes a path's attributes, so the stat
+        cache survives it; with a flags argument, only when that call's flags
+        neither write nor create (an open)."""
+        if readonly_open_flags_arg is None:
+            lib.rp_stat_cache_set_pure(nr, lib.RP_PURE_ALWAYS, 0)
+        else:
+            lib.rp_stat_cache_set_pure(nr, lib.RP_PURE_READONLY_OPEN, readonly_open_flags_arg)
 
     # -- guest memory --------------------------------------------------
 
@@ -602,6 +642,8 @@ def rp_py_wait(pid, status):
 def rp_py_event(fd, events):
     try:
         handler = _active._event_handlers.get(fd)
+        if lib.rp_opened_count():
+            _active._adopt_opened()
         if handler is not None:
             handler(events)
         return _active.sentry.finished

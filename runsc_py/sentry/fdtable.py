@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import os
 
 from runsc_py.sentry.errors import SyscallError
 
@@ -63,7 +64,7 @@ class FdTable:
         if start >= self.limit or start < 0:
             raise SyscallError(errno.EINVAL)
         fd = start
-        while fd in self.entries or fd in self.quarantine:
+        while fd in self.entries or fd in self.quarantine and not self._close_finished(fd):
             fd += 1
         if fd >= self.limit:
             raise SyscallError(errno.EMFILE)
@@ -79,6 +80,17 @@ class FdTable:
         del self.entries[fd]
         self.quarantine[fd] = closing_tid
         return entry
+
+    def _close_finished(self, fd: int) -> bool:
+        """Whether the native close of quarantined `fd` is done although its thread
+        made no call since: the host no longer has the number (or the thread is
+        gone), as when a thread closes and exits before the sentry sees it exit."""
+        try:
+            os.lstat(f"/proc/{self.quarantine[fd]}/fd/{fd}")
+            return False
+        except OSError:
+            del self.quarantine[fd]
+            return True
 
     def settle(self, tid: int) -> None:
         """`tid` made another call, so any close it made has finished."""

@@ -101,6 +101,10 @@ class InotifyTable:
         self.instances = [i for i in self.instances if not i.closed] + [instance]
         return instance, read_fd
 
+    def watching(self) -> bool:
+        """Whether any instance watches anything (an open replayed in C makes no event)."""
+        return any(i.watches and not i.closed for i in self.instances)
+
     def _deliver(self, key: tuple[int, str], mask: int, cookie: int = 0, name: str = "") -> None:
         for instance in self.instances:
             watch = instance.watches.get(key)

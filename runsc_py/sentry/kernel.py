@@ -24,6 +24,7 @@ from runsc_py.platform import MemoryFault
 from runsc_py.platform.policy import Policy
 from runsc_py.sentry import signals
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.answer_cache import AnswerCache
 from runsc_py.sentry.fdtable import FdTable, OpenFile
 from runsc_py.sentry.limits import SandboxLimits
 from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable
@@ -58,6 +59,7 @@ class Kernel:
         self._gofer_socket = gofer_socket
         self.on_process_exit = None          # callback(process, wait status): the OCI exec waiter
         self._network = None                 # the network table (sentry/net), made when first needed
+        self.answer_cache = AnswerCache(vfs, platform, table)  # stat and open answers C may replay
         self.network_factory = None          # how to make it
         vfs.caller_creds = self._caller_creds
         vfs.caller_root = self._caller_root
@@ -182,12 +184,24 @@ class Kernel:
     def _publish(self, task: Task) -> None:
         c = task.process.creds
         self.platform.publish_ids(task.host_tid, task.process.vpid, task.vtid,
-                                  task.process.vppid, c.uid, c.euid, c.gid, c.egid)
+                                  task.process.vppid, c.uid, c.euid, c.gid, c.egid,
+                                  self.answer_cache.view_of(task.process),
+                                  self.answer_cache.table_id(task.process.fds))
 
     def credentials_changed(self, proc: Process) -> None:
         """A process's ids changed: the fast path must answer the new ones at once."""
         for task in proc.threads.values():
             self._publish(task)
+
+    def adopt_opened(self, opened: list[tuple[int, int, int, bool, int]]) -> None:
+        """Opens and closes the C fast path answered: into the fd tables (answer_cache.py)."""
+        self.answer_cache.adopt(opened)
+
+    def root_changed(self, fs) -> None:
+        """A chroot: every task sharing that root now walks (and so stats) from it."""
+        for task in list(self.tasks.by_host_tid.values()):
+            if task.process.fs is fs:
+                self._publish(task)
 
     # -- trapped syscalls ------------------------------------------------
 
@@ -326,6 +340,8 @@ class Kernel:
         task = self.tasks.remove(host_tid)
         self.platform.retract_ids(host_tid)
         self._clones_in_flight.pop(host_tid, None)
+        if task is not None:  # a close it made natively has finished: free the numbers
+            task.process.fds.settle(host_tid)
         if task is not None and not task.process.threads:
             proc = task.process
             proc.exit_status = status

@@ -95,6 +95,10 @@ class Filesystem(abc.ABC):
     readonly = True
     fstype = "none"
     magic = 0
+    # Whether its names and their attributes change only through the sentry
+    # (not per caller like procfs's `self`, not behind its back like a host
+    # bind mount): the C loop may replay walks through it (answer_cache.py).
+    names_stable = False
 
     @abc.abstractmethod
     def lookup(self, path: str, open_flags: int = -1) -> Lookup:
@@ -146,6 +150,12 @@ class Filesystem(abc.ABC):
     def stat_node(self, node: object) -> Stat | None:
         """The attributes of an open file, or None to ask the host fd."""
         return None
+
+    def stat_is_stable(self, node: object, mode: int) -> bool:
+        """Whether the attributes of a file (a lookup's node, and its st_mode) stay
+        as they are until the sentry changes them: false where the workload's
+        native I/O moves them (a memfd's size)."""
+        return False
 
     def statfs(self) -> StatFs:
         return StatFs(self.magic, 4096, 0, 0, 0, 0, 0)
@@ -280,6 +290,9 @@ class VFS:
         # O_PATH file, so the guest fd is an inert directory and the sentry answers
         # what O_PATH allows (fstat, fchdir, *at, /proc/self/fd) by the file's path
         self.placeholder_fd: typing.Callable[[], int] | None = None
+        # whether the last walk went only through `names_stable` filesystems and
+        # no magic link: its answer may be replayed in C (answer_cache.py)
+        self.walk_stable = True
 
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
               source: str = "none", options: frozenset[str] = frozenset()) -> Mount:
@@ -316,6 +329,7 @@ class VFS:
             raise SyscallError(errno.ENAMETOOLONG)
         must_be_dir = path.endswith("/")
         follow = follow or must_be_dir
+        self.walk_stable = True
         if scope.root is None:
             chroot = self.caller_root()
             if chroot != "/":  # chroot(2): "/" and ".." stop at the process's root
@@ -348,13 +362,18 @@ class VFS:
             mount, rel = self.mount_of(cur + batch)
             if start_mount is not None and mount is not start_mount:
                 raise SyscallError(errno.EXDEV)
+            if not mount.fs.names_stable:
+                self.walk_stable = False
             is_last = not todo
             want_open = open_flags if is_last and not must_be_dir else -1
             res = mount.fs.lookup(rel, want_open)
             if res.jump is not None and is_last and follow and not must_be_dir:
                 if res.fd is not None:  # the link's own placeholder: not what is opened
                     os.close(res.fd)
-                return self._jump(res, mount, batch, scope, start_mount, links, open_flags)
+                try:
+                    return self._jump(res, mount, batch, scope, start_mount, links, open_flags)
+                finally:
+                    self.walk_stable = False  # where it leads depends on the caller
             if res.kind == "found" and (res.target is None or (is_last and not follow)):
                 cur += batch
                 last = res
@@ -380,6 +399,8 @@ class VFS:
         mount, rel = self.mount_of(cur)
         if start_mount is not None and mount is not start_mount:
             raise SyscallError(errno.EXDEV)
+        if not mount.fs.names_stable:
+            self.walk_stable = False
         if last is None:
             last = mount.fs.lookup(rel, open_flags if not must_be_dir else -1)
             if last.kind != "found":  # the root of a mount cannot be a link

@@ -63,7 +63,10 @@ def _stat_at(ctx: SyscallContext, dirfd: int, path_addr: int, flags: int) -> Sta
         if as_int(dirfd) == AT_FDCWD:
             return _stat_path(ctx, "/", ctx.process.fs.cwd, follow=True)
         return _stat_fd(ctx, as_int(dirfd))
-    return _stat_path(ctx, ctx.base_dir(dirfd), path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    if path.startswith("/"):  # the C fast path may replay this answer
+        return ctx.kernel.answer_cache.stat(ctx.process, path, follow)
+    return _stat_path(ctx, ctx.base_dir(dirfd), path, follow)
 
 
 def stat(ctx, path, buf):
@@ -173,6 +176,7 @@ def chroot(ctx, path):
     if not ctx.process.creds.capable(CAP_SYS_CHROOT):
         raise SyscallError(errno.EPERM)
     ctx.process.fs.root = res.path
+    ctx.kernel.root_changed(ctx.process.fs)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""`--report`: what the workload asked for that the sentry does not implement."""
+"""`--report`: what the workload asked for that the sentry does not implement,
+and (in JSON) which calls the C fast path answered without entering Python."""
 from __future__ import annotations
 
 import collections
@@ -9,9 +10,14 @@ class CompatReport:
     def __init__(self, table):
         self.table = table
         self.counts: collections.Counter[int] = collections.Counter()
+        self.answered_in_c: dict[int, int] = {}  # nr -> calls the C loop answered itself
 
     def unimplemented(self, nr: int) -> None:
         self.counts[nr] += 1
+
+    def count_fast_path(self, platform) -> None:
+        """Read the C loop's counters, at the end of the run."""
+        self.answered_in_c = {nr: n for nr in self.table.rows if (n := platform.fast_path_count(nr))}
 
     def as_dict(self) -> dict:
         rows = []
@@ -19,7 +25,10 @@ class CompatReport:
             entry = self.table.entry(nr)
             rows.append({"nr": nr, "name": self.table.name(nr), "count": count,
                          "note": entry.note if entry else ""})
-        return {"unimplemented": rows, "total_calls": sum(self.counts.values())}
+        fast = [{"nr": nr, "name": self.table.name(nr), "count": n}
+                for nr, n in sorted(self.answered_in_c.items())]
+        return {"unimplemented": rows, "total_calls": sum(self.counts.values()),
+                "answered_in_c": fast}
 
     def text(self) -> str:
         data = self.as_dict()

@@ -1,5 +1,6 @@
 """The fd table: lowest-free numbering, quarantine of closing fds, fork and exec."""
 import errno
+import os
 
 import pytest
 
@@ -7,8 +8,8 @@ from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import FdTable, OpenFile
 
 
-def table_with(*fds: int, cloexec: tuple[int, ...] = ()) -> FdTable:
-    t = FdTable(limit=16)
+def table_with(*fds: int, cloexec: tuple[int, ...] = (), limit: int = 16) -> FdTable:
+    t = FdTable(limit=limit)
     for fd in fds:
         t.install(fd, OpenFile("file"), fd in cloexec)
     return t
@@ -19,14 +20,20 @@ def test_lowest_free():
     assert t.lowest_free() == 3 and t.lowest_free(4) == 5
 
 
-def test_a_closing_fd_is_not_reused_until_its_thread_moves_on():
-    t = table_with(0, 1, 2, 3)
-    t.close(3, closing_tid=100)
-    assert t.lowest_free() == 4          # another thread's open must not get 3
-    t.settle(200)
-    assert t.lowest_free() == 4
-    t.settle(100)                        # the closer made its next call: 3 is free
-    assert t.lowest_free() == 3
+def test_a_closing_fd_is_not_reused_until_its_close_is_done():
+    held = os.open("/dev/null", os.O_RDONLY)   # the closing thread's host fd (this process's)
+    t = table_with(*range(held + 1), limit=held + 16)
+    t.close(held, closing_tid=os.getpid())
+    assert t.lowest_free() == held + 1         # its close is in flight: another open must not get it
+    t.settle(os.getpid() + 100000)
+    assert t.lowest_free() == held + 1
+    t.settle(os.getpid())                      # the closer made its next call: free
+    assert t.lowest_free() == held
+    t.install(held, OpenFile("file"))
+    t.close(held, closing_tid=os.getpid())
+    assert t.lowest_free() == held + 1
+    os.close(held)                             # the close finished, though the closer made no call
+    assert t.lowest_free() == held
 
 
 def test_limits():

@@ -46,6 +46,7 @@ class OverlayFilesystem(Filesystem):
     readonly = False
     fstype = "overlay"
     magic = OVERLAYFS_SUPER_MAGIC
+    names_stable = True  # the rootfs below is the sandbox's alone, as the gofer's cache assumes
 
     def __init__(self, lower: Filesystem, upper: TmpFilesystem):
         self.lower = lower
@@ -113,6 +114,13 @@ class OverlayFilesystem(Filesystem):
                 nlink = 2 + sum(1 for _i, dtype, _n in self._merged_entries(node) if dtype == 4)
             st = st._replace(size=below.size, blocks=below.blocks, nlink=nlink)
         return st._replace(ino=node.lower_ino or UPPER_INO_BASE + node.ino)
+
+    def stat_is_stable(self, node: Node | None, mode: int) -> bool:
+        """An upper node as tmpfs says; a rootfs file below (no node) cannot be
+        written without a copy-up, which the sentry does."""
+        if node is not None:
+            return self.upper.stat_is_stable(node, mode)
+        return statmod.S_ISREG(mode) or statmod.S_ISDIR(mode) or statmod.S_ISLNK(mode)
 
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
         names = path.split("/") if path else []

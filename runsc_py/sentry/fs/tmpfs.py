@@ -66,6 +66,7 @@ class TmpFilesystem(Filesystem):
     readonly = False
     fstype = "tmpfs"
     magic = TMPFS_MAGIC
+    names_stable = True
 
     def __init__(self, size: int | None = None, mode: int = 0o1777, uid: int = 0, gid: int = 0,
                  dir_fd_source=None):
@@ -155,6 +156,11 @@ class TmpFilesystem(Filesystem):
             size = len(os.fsencode(node.target))
         return Stat(node.mode, node.ino, 0, node.nlink, node.uid, node.gid, node.rdev,
                     size, 4096, blocks, atime, mtime, ctime)
+
+    def stat_is_stable(self, node: Node | None, mode: int) -> bool:
+        """Directories and symlinks: only the sentry changes them. A file's
+        size and times follow its host inode, which the workload writes natively."""
+        return node is not None and (node.is_dir or node.target is not None)
 
     def setattr(self, path: str, attrs: SetAttr, node: Node | None = None) -> None:
         node = node or self.node_at(path)
