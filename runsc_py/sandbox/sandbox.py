@@ -5,7 +5,8 @@ container's: it lives as long as the workload and exits with the
 workload's status (code, or 128+signal), so an engine's shim (a child
 subreaper) reaps it as it would runc's init. Its life:
 
-1. boot: join the cgroup, fork the gofer on the rootfs, build the VFS,
+1. boot: load the sentry while `create` moves this process into the
+   cgroup, then fork the gofer on the rootfs, build the VFS,
    create the Kernel from the spec, and spawn init, which stays stopped at
    its first exec (its host root already the read-only rootfs);
 2. created: serve the control socket until `start` (or a kill);
@@ -22,7 +23,6 @@ import os
 import signal
 import sys
 
-from runsc_py.oci import cgroup as cgroups
 from runsc_py.oci.log import Log
 from runsc_py.oci.spec import ContainerSpec
 from runsc_py.sandbox import control
@@ -50,7 +50,7 @@ class Sandbox:
 
     # -- 1. boot -------------------------------------------------------------
 
-    def boot(self, cgroup_path: str | None) -> None:
+    def boot(self, joined_fd: int) -> None:
         from runsc_py import platform
         from runsc_py.cli.do import start_gofer
         from runsc_py.sentry.mounts import build_vfs, gofer_roots
@@ -62,8 +62,7 @@ class Sandbox:
         from runsc_py.syscalls.table import TABLE
 
         spec = self.spec
-        if cgroup_path:
-            cgroups.Cgroup(cgroup_path).join(os.getpid())
+        _wait_for_cgroup(joined_fd)
         if spec.process.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
@@ -304,10 +303,12 @@ def _strace(flags, table):
     return Strace(out, table)
 
 
-def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: str | None,
+def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, joined_fd: int,
                  flags, log: Log, ready_fd: int) -> None:
-    """The forked sandbox process; never returns."""
+    """The forked sandbox process; never returns. `create` writes a byte
+    to `joined_fd` once this process is in the container's cgroup."""
     code = 1
+    sandbox = None
     try:
         if log.path:
             sys.stderr = open(log.path, "a", buffering=1)
@@ -316,7 +317,7 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
             _release_stdio()
         sandbox = Sandbox(spec, cid, control_path, flags, log)
         try:
-            sandbox.boot(cgroup_path)
+            sandbox.boot(joined_fd)
         except Exception as exc:  # noqa: BLE001 - the reason goes back to `create`
             os.write(ready_fd, f"error: {_reason(exc)}\n".encode())
             raise SystemExit(1)
@@ -332,7 +333,22 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
     except BaseException as exc:  # noqa: BLE001 - never return into the CLI
         log.error(f"sandbox {cid}: {_reason(exc)}")
     finally:
+        if sandbox is not None and sandbox.gofer_pid:
+            # Reaped before this process exits, so the cgroup is empty by the time
+            # `delete` (or the engine) has reaped the sandbox and removes it.
+            from runsc_py.cli.do import stop_gofer
+
+            stop_gofer(sandbox.gofer_pid)
         os._exit(code)
+
+
+def _wait_for_cgroup(joined_fd: int) -> None:
+    """Everything forked from here on (gofer, init) must start in the cgroup."""
+    try:
+        if os.read(joined_fd, 1) != b"j":
+            raise RuntimeError("create failed to place the sandbox in its cgroup")
+    finally:
+        os.close(joined_fd)
 
 
 def _release_stdio() -> None:
