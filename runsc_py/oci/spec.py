@@ -324,7 +324,9 @@ def _namespaces(items: list) -> str | None:
             netns = path
         elif path:
             raise SpecError(f"linux.namespaces: joining an existing {kind} namespace ({path}) "
-                            "is not supported: each container is its own sandbox")
+                            "is not supported: each container is its own sandbox, so containers "
+                            "share only a network namespace (several containers in one sandbox, "
+                            "as a pod sharing pid, ipc or uts needs, is not built yet)")
     return netns
 
 

@@ -6,7 +6,8 @@ workload's status (code, or 128+signal), so an engine's shim (a child
 subreaper) reaps it as it would runc's init. Its life:
 
 1. boot: load the sentry while `create` moves this process into the
-   cgroup, then fork the gofer on the rootfs, build the VFS,
+   cgroup, join the network namespace the spec names (if it names one),
+   fork the gofer on the rootfs, build the VFS,
    create the Kernel from the spec, and spawn init, which stays stopped at
    its first exec (its host root already the read-only rootfs);
 2. created: serve the control socket until `start` (or a kill);
@@ -18,6 +19,7 @@ workload untouched; the sandbox's own diagnostics go to the `--log` file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -30,6 +32,7 @@ from runsc_py.sandbox import control
 # Signals whose default action is to do nothing: a kill with one before
 # start changes nothing, as for runc's waiting init.
 HARMLESS = frozenset({signal.SIGCHLD, signal.SIGCONT, signal.SIGURG, signal.SIGWINCH})
+CLONE_NEWNET = 0x40000000
 
 
 class Sandbox:
@@ -63,6 +66,8 @@ class Sandbox:
 
         spec = self.spec
         _wait_for_cgroup(joined_fd)
+        if spec.netns_path:
+            join_network_namespace(spec.netns_path)
         if spec.process.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
@@ -340,6 +345,28 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, joined_fd: in
 
             stop_gofer(sandbox.gofer_pid)
         os._exit(code)
+
+
+def join_network_namespace(path: str) -> None:
+    """linux.namespaces' network path: the namespace an engine made for the
+    container (dockerd's, podman's, a Kubernetes pod's). The sandbox process
+    moves into it before it makes any socket, so the host sockets the sentry
+    makes there (`--network=host`'s, egress, published ports, rtnetlink
+    reads) are the container's; the workload keeps its own empty namespace."""
+    from runsc_py._interpose import lib
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RuntimeError(f"linux.namespaces: cannot open the network namespace {path}: "
+                           f"{exc.strerror}") from None
+    try:
+        rc = lib.rp_setns(fd, CLONE_NEWNET)
+    finally:
+        os.close(fd)
+    if rc < 0:
+        why = "not a network namespace" if rc == -errno.EINVAL else os.strerror(-rc)
+        raise RuntimeError(f"linux.namespaces: cannot join the network namespace {path}: {why}")
 
 
 def _wait_for_cgroup(joined_fd: int) -> None:
