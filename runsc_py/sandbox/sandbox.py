@@ -60,8 +60,6 @@ class Sandbox:
         from runsc_py.gofer.client import GoferClient
         from runsc_py.sentry.kernel import Kernel
         from runsc_py.sentry.vfs import VFS
-        from runsc_py.sentry.net.config import config_from_flags
-        from runsc_py.sentry.net.factory import network_factory
         from runsc_py.syscalls.table import TABLE
 
         spec = self.spec
@@ -87,8 +85,7 @@ class Sandbox:
                         hostname=spec.hostname or "runsc-py", strace=_strace(self.flags, TABLE),
                         gofer_socket=gofer_sock)
         kernel.domainname = spec.domainname or "(none)"
-        kernel.network_factory = network_factory(kernel, config_from_flags(
-            self.flags.network, self.flags.egress or [], self.flags.publish or []))
+        kernel.network_factory = _network_factory(kernel, self.flags)
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
         build_vfs(GoferClient(gofer_sock), kernel, overlay, spec.mounts,
@@ -297,6 +294,27 @@ class Sandbox:
         for key, value in limits.items():
             if hasattr(self.kernel.limits, key):
                 setattr(self.kernel.limits, key, tuple(value) if isinstance(value, list) else value)
+
+
+def _network_factory(kernel, flags):
+    """The network table's factory. --egress and --publish are checked (and
+    published ports listen) now, so a bad flag fails `create`; without them
+    even the network's configuration is loaded at the first socket call (the
+    table is anyway: see sentry/net/factory.py)."""
+    from runsc_py.sentry.net.factory import network_factory
+
+    if flags.egress or flags.publish:
+        from runsc_py.sentry.net.config import config_from_flags
+
+        return network_factory(kernel, config_from_flags(flags.network, flags.egress or [],
+                                                         flags.publish or []))
+
+    def build():
+        from runsc_py.sentry.net.config import config_from_flags
+
+        return network_factory(kernel, config_from_flags(flags.network, [], []))()
+
+    return build
 
 
 def _strace(flags, table):
