@@ -51,8 +51,8 @@ def launcher_text(python: str, package_parent: str, site_dirs: list[str]) -> str
             "import sys\n"
             f"sys.path.insert(0, {package_parent!r})\n"
             f"sys.path += {site_dirs!r}\n"
-            "from runsc_py.cli.main import main\n"
-            "sys.exit(main())\n")
+            "from runsc_py.cli.main import launch\n"
+            "launch()\n")
 
 
 def write_launcher(dest: str, python: str | None = None, package_parent: str | None = None) -> None:

@@ -30,7 +30,7 @@ def test_launcher_runs_no_site_hooks(tmp_path):
     text = launcher.read_text()
     assert text.startswith(f"#!{sys.executable} -IS\n")
     # What the launcher's interpreter has loaded once runsc_py's CLI is imported.
-    probe = text.replace("sys.exit(main())", "print(sorted(sys.modules))")
+    probe = text.replace("launch()", "print(sorted(sys.modules))")
     proc = subprocess.run([sys.executable, "-IS", "-c", probe], capture_output=True, text=True,
                           timeout=30)
     assert proc.returncode == 0, proc.stderr
