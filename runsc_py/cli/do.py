@@ -14,7 +14,8 @@ import socket
 import sys
 
 from runsc_py.gofer.client import GoferClient
-from runsc_py.sentry.mounts import MountError, MountSpec, build_vfs, gofer_roots
+from runsc_py.sentry.mounts import build_vfs, gofer_roots
+from runsc_py.sentry.mountspec import MountError, MountSpec
 from runsc_py.sentry.vfs import VFS
 
 

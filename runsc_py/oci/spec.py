@@ -15,7 +15,7 @@ import resource
 from typing import NamedTuple
 
 from runsc_py.sentry.limits import SandboxLimits
-from runsc_py.sentry.mounts import MountError, MountSpec
+from runsc_py.sentry.mountspec import MountError, MountSpec
 
 
 class SpecError(ValueError):
