@@ -6,9 +6,11 @@
 Each runtime gets the same bundle (a busybox rootfs built here and the
 config from `runsc-py spec`, with `args: ["true"]`) and its own state root.
 A run is one `RUNTIME --root R run --bundle B ID` (runc's and runsc's `run`
-also create, start, wait and delete). The figures are the median and
-minimum wall time, and the median CPU time (user + system of the run and
-every process it waited for, from `wait4`: less noisy on a shared machine).
+also create, start, wait and delete). Runs go round-robin over the
+runtimes. The figures are the median and minimum wall time, and the
+median CPU time (user + system of the run and every process it waited
+for, from `wait4`: less noisy on a shared machine; it misses processes
+a runtime does not reap itself).
 runsc-py is the installed executable, as engines run it: the launcher
 setup.sh writes where pip puts scripts (`--runsc-py` to time another).
 Debian's runsc needs `--network=none` (no host networking set-up);
@@ -55,25 +57,21 @@ def runtimes(runsc_py: str) -> dict[str, list[str]]:
     return found
 
 
-def time_runs(argv: list[str], bundle: pathlib.Path, root: pathlib.Path,
-              runs: int) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds of each run."""
-    walls, cpus = [], []
-    for i in range(runs):
-        cmd = argv + ["--root", str(root), "run", "--bundle", str(bundle), f"b{i}"]
-        with tempfile.TemporaryFile() as err:
-            start = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err)
-            _, status, usage = os.wait4(proc.pid, 0)
-            elapsed = time.perf_counter() - start
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            if proc.returncode != 0:
-                err.seek(0)
-                raise RuntimeError(f"{' '.join(cmd)} failed: {err.read().decode()[-500:]}")
-        walls.append(elapsed)
-        cpus.append(usage.ru_utime + usage.ru_stime)
-    return walls, cpus
+def time_run(argv: list[str], bundle: pathlib.Path, root: pathlib.Path,
+             cid: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one run."""
+    cmd = argv + ["--root", str(root), "run", "--bundle", str(bundle), cid]
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed: {err.read().decode()[-500:]}")
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def main() -> int:
@@ -86,18 +84,31 @@ def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="runsc-py-bench-oci") as tmp:
         bundle = make_bundle(pathlib.Path(tmp) / "bundle", args.runsc_py)
+        print(f"runsc-py: {args.runsc_py}")
         print(f"{'runtime':<10} {'median ms':>10} {'min ms':>8} {'cpu ms':>8}   "
               f"(cold run of busybox true, {args.runs} runs)")
-        for name, argv in runtimes(args.runsc_py).items():
-            root = pathlib.Path(tmp) / f"state-{name}"
-            try:
-                walls, cpus = time_runs(argv, bundle, root, args.runs)
-            except RuntimeError as exc:
-                print(f"{name:<10} failed: {exc}")
+        # Round-robin, so a busy moment of a shared machine hits every runtime alike.
+        walls: dict[str, list[float]] = {name: [] for name in runtimes(args.runsc_py)}
+        cpus: dict[str, list[float]] = {name: [] for name in walls}
+        failed: dict[str, str] = {}
+        for i in range(args.runs):
+            for name, argv in runtimes(args.runsc_py).items():
+                if name in failed:
+                    continue
+                try:
+                    wall, cpu = time_run(argv, bundle, pathlib.Path(tmp) / f"state-{name}", f"b{i}")
+                except RuntimeError as exc:
+                    failed[name] = str(exc)
+                    continue
+                walls[name].append(wall)
+                cpus[name].append(cpu)
+        for name in walls:
+            if name in failed:
+                print(f"{name:<10} failed: {failed[name]}")
                 continue
-            results[name] = {"median_ms": statistics.median(walls) * 1000,
-                             "min_ms": min(walls) * 1000,
-                             "cpu_median_ms": statistics.median(cpus) * 1000}
+            results[name] = {"median_ms": statistics.median(walls[name]) * 1000,
+                             "min_ms": min(walls[name]) * 1000,
+                             "cpu_median_ms": statistics.median(cpus[name]) * 1000}
             r = results[name]
             print(f"{name:<10} {r['median_ms']:>10.1f} {r['min_ms']:>8.1f} {r['cpu_median_ms']:>8.1f}")
     if args.json:
