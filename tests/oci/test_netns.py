@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import socket
 import subprocess
 import time
 
@@ -32,14 +33,21 @@ def _listening(port: int, netns: str | None = None) -> bool:
     return bool(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip())
 
 
+def _free_port() -> int:
+    """A TCP port nothing on the host listens on now."""
+    with socket.socket() as s:
+        s.bind(("", 0))
+        return s.getsockname()[1]
+
+
+PORT = _free_port()
+
+
 def _namespaces_with_net(bundle, path: str) -> None:
     doc = bundle.config(["busybox", "nc", "-l", "-p", str(PORT)])
     doc["linux"]["namespaces"] = [ns for ns in doc["linux"]["namespaces"] if ns["type"] != "network"]
     doc["linux"]["namespaces"].append({"type": "network", "path": path})
     bundle.config(linux=doc["linux"])
-
-
-PORT = 40000 + os.getpid() % 20000
 
 
 def test_host_network_listens_in_the_joined_namespace(bundle, netns):
