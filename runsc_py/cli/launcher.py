@@ -41,7 +41,8 @@ def dependency_dirs() -> list[str]:
         d = os.path.dirname(top)
         if d not in dirs:
             dirs.append(d)
-    return dirs
+    # In the order `site` put them on the path, so the same copy of each wins.
+    return sorted(dirs, key=lambda d: sys.path.index(d) if d in sys.path else len(sys.path))
 
 
 def launcher_text(python: str, package_parent: str, site_dirs: list[str]) -> str:
