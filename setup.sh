@@ -34,6 +34,15 @@ install() {
     # Byte-compile now: an editable install otherwise compiles on every start
     # where PYTHONDONTWRITEBYTECODE is set (34 ms of a 180 ms cold start).
     python3 -m compileall -q runsc_py
+    # Replace pip's `runsc-py` script with the isolated launcher engines run
+    # (python3 -I -S, no .pth hooks; see runsc_py/cli/launcher.py).
+    local script
+    script="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/runsc-py"
+    if [ ! -e "$script" ]; then
+        echo "setup.sh: pip did not install runsc-py at $script" >&2
+        exit 1
+    fi
+    python3 -m runsc_py.cli.launcher "$script"
 }
 
 install

@@ -48,7 +48,7 @@ def create_container(args, log) -> Container:
         cgroup = cgroups.Cgroup(container.record["cgroup"])
         cgroup.create()
         cgroup.apply(spec.limits, spec.cpu_shares)
-        pid = _fork_sandbox(spec, container, cgroup.path, args, log)
+        pid = _fork_sandbox(spec, container, cgroup, args, log)
         container.record.update(pid=pid, status="created",
                                 pid_start=_start_time(pid))
         container.save()
@@ -70,17 +70,37 @@ def create_container(args, log) -> Container:
     return container
 
 
-def _fork_sandbox(spec, container: Container, cgroup_path: str, args, log) -> int:
-    """Fork the sandbox process; returns its pid once it has booted."""
-    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+def _fork_sandbox(spec, container: Container, cgroup: cgroups.Cgroup, args, log) -> int:
+    """Fork the sandbox process; returns its pid once it has booted.
+
+    This process moves the sandbox into its cgroup, as runc's parent moves
+    its init: the first write to a `cgroup.procs` waits for an RCU grace
+    period (~20 ms here), and the sandbox loads the sentry meanwhile. It
+    forks nothing (gofer, init) before it reads that the move is done.
+    """
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)       # sandbox -> create: "ok" or why not
+    joined_read, joined_write = os.pipe2(os.O_CLOEXEC)  # create -> sandbox: in the cgroup
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
+        os.close(joined_write)
         container.unlock()  # the lock is this command's, not the sandbox's
         from runsc_py.sandbox.sandbox import sandbox_main
 
-        sandbox_main(spec, container.id, container.control_path, cgroup_path, args, log, write_end)
+        sandbox_main(spec, container.id, container.control_path, joined_read, args, log, write_end)
     os.close(write_end)
+    os.close(joined_read)
+    try:
+        cgroup.join(pid)
+        os.write(joined_write, b"j")
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(read_end)
+        raise
+    finally:
+        os.close(joined_write)
     with os.fdopen(read_end, "rb") as ready:   # one line: the gofer inherits the pipe too
         answer = ready.readline().decode(errors="replace").rstrip("\n")
     if answer != "ok":

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import time
 
@@ -18,6 +17,8 @@ def run_delete(args, log) -> int:
     directory = os.path.join(args.root, args.id)
     if args.force and os.path.isdir(directory) and not os.path.exists(
             os.path.join(directory, STATE_FILE)):
+        import shutil
+
         shutil.rmtree(directory, ignore_errors=True)   # a create that died half-way
         return 0
     try:

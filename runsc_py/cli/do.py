@@ -14,7 +14,8 @@ import socket
 import sys
 
 from runsc_py.gofer.client import GoferClient
-from runsc_py.sentry.mounts import MountError, MountSpec, build_vfs, gofer_roots
+from runsc_py.sentry.mounts import build_vfs, gofer_roots
+from runsc_py.sentry.mountspec import MountError, MountSpec
 from runsc_py.sentry.vfs import VFS
 
 
@@ -35,7 +36,7 @@ def run_do(args) -> int:
         return _run_sentry(args, argv, gofer_sock, mounts)
     finally:
         gofer_sock.close()
-        _stop(gofer_pid)
+        stop_gofer(gofer_pid)
 
 
 def start_gofer(roots: list[tuple[str, bool]]) -> tuple[int, socket.socket]:
@@ -136,7 +137,7 @@ def _pick_cpu() -> int:
     return min(os.sched_getaffinity(0))
 
 
-def _stop(pid: int) -> None:
+def stop_gofer(pid: int) -> None:
     """Kill and reap the gofer (the sentry's loop may have reaped it already)."""
     with contextlib.suppress(ProcessLookupError, ChildProcessError):
         os.kill(pid, signal.SIGKILL)

@@ -1,7 +1,6 @@
 """`runsc-py update --resources FILE|- ID`: new linux.resources for a running sandbox."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 
@@ -25,6 +24,6 @@ def run_update(args, log) -> int:
         if status not in ("created", "running"):
             raise ContainerError(f"cannot update container {c.id}: it is {status}")
         cgroups.Cgroup(c.record["cgroup"]).apply(limits, shares)
-        changed = {k: v for k, v in dataclasses.asdict(limits).items() if v is not None}
+        changed = {k: v for k, v in limits.as_dict().items() if v is not None}
         control.request(c.control_path, "update", limits=changed)
     return 0

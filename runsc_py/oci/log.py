@@ -6,7 +6,6 @@ act on. Errors also go to stderr for people at a terminal.
 """
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import sys
@@ -21,6 +20,8 @@ class Log:
         self.debug_enabled = debug
 
     def line(self, level: str, msg: str) -> str:
+        import datetime   # here: most runs log nothing
+
         now = datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
         if self.fmt == "json":
             return json.dumps({"level": level, "msg": msg, "time": now}) + "\n"

@@ -9,37 +9,37 @@ create failed:", so it says what to change.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import resource
+from typing import NamedTuple
 
 from runsc_py.sentry.limits import SandboxLimits
-from runsc_py.sentry.mounts import MountError, MountSpec
+from runsc_py.sentry.mountspec import MountError, MountSpec
 
 
 class SpecError(ValueError):
     """config.json asks for something malformed or not honoured."""
 
 
-@dataclasses.dataclass(frozen=True)
-class User:
+# The parsed spec is plain immutable records (NamedTuple: a tenth of a
+# dataclass's cost to define, which a cold start pays for each class).
+
+class User(NamedTuple):
     uid: int = 0
     gid: int = 0
     umask: int | None = None
     additional_gids: tuple[int, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True)
-class Rlimit:
+class Rlimit(NamedTuple):
     name: str          # "RLIMIT_NOFILE"
     resource: int      # resource.RLIMIT_NOFILE
     soft: int
     hard: int
 
 
-@dataclasses.dataclass(frozen=True)
-class Capabilities:
+class Capabilities(NamedTuple):
     """process.capabilities, as sets of names ("CAP_NET_RAW"); applied to
     init's credentials when they carry capability sets (process issue)."""
     bounding: frozenset[str] = frozenset()
@@ -49,16 +49,14 @@ class Capabilities:
     ambient: frozenset[str] = frozenset()
 
 
-@dataclasses.dataclass(frozen=True)
-class Hook:
+class Hook(NamedTuple):
     path: str
     args: tuple[str, ...]
     env: tuple[str, ...]
     timeout: int | None
 
 
-@dataclasses.dataclass(frozen=True)
-class ProcessSpec:
+class ProcessSpec(NamedTuple):
     args: tuple[str, ...]
     env: dict[str, str]
     cwd: str
@@ -71,26 +69,25 @@ class ProcessSpec:
     oom_score_adj: int | None = None
 
 
-@dataclasses.dataclass
-class ContainerSpec:
+class ContainerSpec(NamedTuple):
     oci_version: str
     root_path: str              # absolute host path of the rootfs
     root_readonly: bool
     process: ProcessSpec
-    hostname: str = ""
-    domainname: str = ""
-    mounts: list[MountSpec] = dataclasses.field(default_factory=list)
-    hooks: dict[str, list[Hook]] = dataclasses.field(default_factory=dict)
-    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
-    limits: SandboxLimits = dataclasses.field(default_factory=SandboxLimits)
-    cpu_shares: int | None = None
-    netns_path: str | None = None      # a network namespace to join (for --network=host)
-    masked_paths: list[str] = dataclasses.field(default_factory=list)
-    readonly_paths: list[str] = dataclasses.field(default_factory=list)
-    sysctl: dict[str, str] = dataclasses.field(default_factory=dict)
-    cgroups_path: str = ""
-    devices: list[dict] = dataclasses.field(default_factory=list)
-    seccomp: object | None = None      # runsc_py.oci.seccomp.Profile
+    hostname: str
+    domainname: str
+    mounts: list[MountSpec]
+    hooks: dict[str, list[Hook]]
+    annotations: dict[str, str]
+    limits: SandboxLimits
+    cpu_shares: int | None
+    netns_path: str | None      # a network namespace to join (docs/architecture.md, "OCI")
+    masked_paths: list[str]
+    readonly_paths: list[str]
+    sysctl: dict[str, str]
+    cgroups_path: str
+    devices: list[dict]
+    seccomp: object | None      # runsc_py.oci.seccomp.Profile
 
 
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
@@ -137,7 +134,7 @@ def parse(doc: dict, bundle: str) -> ContainerSpec:
         raise SpecError(f"rootfs {root_path!r} does not exist or is not a directory")
     linux = _get(doc, "linux", dict, {})
     _refuse_unknown_linux(linux)
-    spec = ContainerSpec(
+    fields = dict(
         oci_version=version,
         root_path=os.path.realpath(root_path),
         root_readonly=bool(root.get("readonly", False)),
@@ -153,14 +150,15 @@ def parse(doc: dict, bundle: str) -> ContainerSpec:
         cgroups_path=_get(linux, "cgroupsPath", str, ""),
         devices=_devices(_get(linux, "devices", list, [])),
     )
-    spec.limits, spec.cpu_shares = resources(_get(linux, "resources", dict, {}))
-    spec.netns_path = _namespaces(_get(linux, "namespaces", list, []))
+    limits, cpu_shares = resources(_get(linux, "resources", dict, {}))
+    netns_path = _namespaces(_get(linux, "namespaces", list, []))
     seccomp = _get(linux, "seccomp", dict, None)
     if seccomp:
         from runsc_py.oci.seccomp import parse as parse_seccomp
 
-        spec.seccomp = parse_seccomp(seccomp)
-    return spec
+        seccomp = parse_seccomp(seccomp)
+    return ContainerSpec(**fields, limits=limits, cpu_shares=cpu_shares, netns_path=netns_path,
+                         seccomp=seccomp or None)
 
 
 def _process(proc: dict | None) -> ProcessSpec:
@@ -245,9 +243,10 @@ def _mount(item: dict, bundle: str) -> MountSpec:
         raise SpecError(f"mount destination {dest!r} must be an absolute path")
     options = tuple(_get(item, "options", list, []))
     source = _get(item, "source", str, "")
-    spec = MountSpec(dest, _get(item, "type", str, "") or "none", source, options)
+    kind = _get(item, "type", str, "") or "none"
+    spec = MountSpec(dest, kind, source, options)
     if spec.is_bind and source and not source.startswith("/"):
-        spec = dataclasses.replace(spec, source=os.path.join(os.path.abspath(bundle), source))
+        spec = MountSpec(dest, kind, os.path.join(os.path.abspath(bundle), source), options)
     try:
         spec.check()
     except MountError as exc:
@@ -324,7 +323,9 @@ def _namespaces(items: list) -> str | None:
             netns = path
         elif path:
             raise SpecError(f"linux.namespaces: joining an existing {kind} namespace ({path}) "
-                            "is not supported: each container is its own sandbox")
+                            "is not supported: each container is its own sandbox, so containers "
+                            "share only a network namespace (several containers in one sandbox, "
+                            "as a pod sharing pid, ipc or uts needs, is not built yet)")
     return netns
 
 

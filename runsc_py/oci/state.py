@@ -9,12 +9,12 @@ its pid (and its start time, against pid reuse), not by what it wrote.
 """
 from __future__ import annotations
 
-import datetime
+import contextlib
 import fcntl
 import json
 import os
 import re
-import shutil
+import time
 
 STATE_FILE = "state.json"
 LOCK_FILE = "lock"
@@ -97,8 +97,13 @@ class Container:
         os.rename(tmp, os.path.join(self.dir, STATE_FILE))
 
     def remove(self) -> None:
-        """Forget the container (the caller holds the lock)."""
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Forget the container (the caller holds the lock). The directory
+        holds files only: the record, the lock, the control socket."""
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.dir):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(self.dir, name))
+            os.rmdir(self.dir)
         self.unlock()
 
     @property
@@ -159,7 +164,9 @@ def process_start_time(pid: int) -> int | None:
 
 
 def now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    """UTC with nanoseconds, as runc's `created` (Go's RFC3339Nano)."""
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
 
 
 def write_pid_file(path: str, pid: int) -> None:

@@ -5,7 +5,9 @@ container's: it lives as long as the workload and exits with the
 workload's status (code, or 128+signal), so an engine's shim (a child
 subreaper) reaps it as it would runc's init. Its life:
 
-1. boot: join the cgroup, fork the gofer on the rootfs, build the VFS,
+1. boot: load the sentry while `create` moves this process into the
+   cgroup, join the network namespace the spec names (if it names one),
+   fork the gofer on the rootfs, build the VFS,
    create the Kernel from the spec, and spawn init, which stays stopped at
    its first exec (its host root already the read-only rootfs);
 2. created: serve the control socket until `start` (or a kill);
@@ -17,12 +19,12 @@ workload untouched; the sandbox's own diagnostics go to the `--log` file.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
 import sys
 
-from runsc_py.oci import cgroup as cgroups
 from runsc_py.oci.log import Log
 from runsc_py.oci.spec import ContainerSpec
 from runsc_py.sandbox import control
@@ -30,6 +32,7 @@ from runsc_py.sandbox import control
 # Signals whose default action is to do nothing: a kill with one before
 # start changes nothing, as for runc's waiting init.
 HARMLESS = frozenset({signal.SIGCHLD, signal.SIGCONT, signal.SIGURG, signal.SIGWINCH})
+CLONE_NEWNET = 0x40000000
 
 
 class Sandbox:
@@ -50,20 +53,19 @@ class Sandbox:
 
     # -- 1. boot -------------------------------------------------------------
 
-    def boot(self, cgroup_path: str | None) -> None:
+    def boot(self, joined_fd: int) -> None:
         from runsc_py import platform
         from runsc_py.cli.do import start_gofer
         from runsc_py.sentry.mounts import build_vfs, gofer_roots
         from runsc_py.gofer.client import GoferClient
         from runsc_py.sentry.kernel import Kernel
         from runsc_py.sentry.vfs import VFS
-        from runsc_py.sentry.net.config import config_from_flags
-        from runsc_py.sentry.net.factory import network_factory
         from runsc_py.syscalls.table import TABLE
 
         spec = self.spec
-        if cgroup_path:
-            cgroups.Cgroup(cgroup_path).join(os.getpid())
+        _wait_for_cgroup(joined_fd)
+        if spec.netns_path:
+            join_network_namespace(spec.netns_path)
         if spec.process.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
@@ -83,8 +85,7 @@ class Sandbox:
                         hostname=spec.hostname or "runsc-py", strace=_strace(self.flags, TABLE),
                         gofer_socket=gofer_sock)
         kernel.domainname = spec.domainname or "(none)"
-        kernel.network_factory = network_factory(kernel, config_from_flags(
-            self.flags.network, self.flags.egress or [], self.flags.publish or []))
+        kernel.network_factory = _network_factory(kernel, self.flags)
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
         build_vfs(GoferClient(gofer_sock), kernel, overlay, spec.mounts,
@@ -295,6 +296,27 @@ class Sandbox:
                 setattr(self.kernel.limits, key, tuple(value) if isinstance(value, list) else value)
 
 
+def _network_factory(kernel, flags):
+    """The network table's factory. --egress and --publish are checked (and
+    published ports listen) now, so a bad flag fails `create`; without them
+    even the network's configuration is loaded at the first socket call (the
+    table is anyway: see sentry/net/factory.py)."""
+    from runsc_py.sentry.net.factory import network_factory
+
+    if flags.egress or flags.publish:
+        from runsc_py.sentry.net.config import config_from_flags
+
+        return network_factory(kernel, config_from_flags(flags.network, flags.egress or [],
+                                                         flags.publish or []))
+
+    def build():
+        from runsc_py.sentry.net.config import config_from_flags
+
+        return network_factory(kernel, config_from_flags(flags.network, [], []))()
+
+    return build
+
+
 def _strace(flags, table):
     if not getattr(flags, "strace", False):
         return None
@@ -304,10 +326,12 @@ def _strace(flags, table):
     return Strace(out, table)
 
 
-def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: str | None,
+def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, joined_fd: int,
                  flags, log: Log, ready_fd: int) -> None:
-    """The forked sandbox process; never returns."""
+    """The forked sandbox process; never returns. `create` writes a byte
+    to `joined_fd` once this process is in the container's cgroup."""
     code = 1
+    sandbox = None
     try:
         if log.path:
             sys.stderr = open(log.path, "a", buffering=1)
@@ -316,7 +340,7 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
             _release_stdio()
         sandbox = Sandbox(spec, cid, control_path, flags, log)
         try:
-            sandbox.boot(cgroup_path)
+            sandbox.boot(joined_fd)
         except Exception as exc:  # noqa: BLE001 - the reason goes back to `create`
             os.write(ready_fd, f"error: {_reason(exc)}\n".encode())
             raise SystemExit(1)
@@ -332,7 +356,44 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
     except BaseException as exc:  # noqa: BLE001 - never return into the CLI
         log.error(f"sandbox {cid}: {_reason(exc)}")
     finally:
+        if sandbox is not None and sandbox.gofer_pid:
+            # Reaped before this process exits, so the cgroup is empty by the time
+            # `delete` (or the engine) has reaped the sandbox and removes it.
+            from runsc_py.cli.do import stop_gofer
+
+            stop_gofer(sandbox.gofer_pid)
         os._exit(code)
+
+
+def join_network_namespace(path: str) -> None:
+    """linux.namespaces' network path: the namespace an engine made for the
+    container (dockerd's, podman's, a Kubernetes pod's). The sandbox process
+    moves into it before it makes any socket, so the host sockets the sentry
+    makes there (`--network=host`'s, egress, published ports, rtnetlink
+    reads) are the container's; the workload keeps its own empty namespace."""
+    from runsc_py._interpose import lib
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise RuntimeError(f"linux.namespaces: cannot open the network namespace {path}: "
+                           f"{exc.strerror}") from None
+    try:
+        rc = lib.rp_setns(fd, CLONE_NEWNET)
+    finally:
+        os.close(fd)
+    if rc < 0:
+        why = "not a network namespace" if rc == -errno.EINVAL else os.strerror(-rc)
+        raise RuntimeError(f"linux.namespaces: cannot join the network namespace {path}: {why}")
+
+
+def _wait_for_cgroup(joined_fd: int) -> None:
+    """Everything forked from here on (gofer, init) must start in the cgroup."""
+    try:
+        if os.read(joined_fd, 1) != b"j":
+            raise RuntimeError("create failed to place the sandbox in its cgroup")
+    finally:
+        os.close(joined_fd)
 
 
 def _release_stdio() -> None:

@@ -16,7 +16,6 @@ import stat as statmod
 import struct
 import sys
 import time
-import traceback
 
 from runsc_py._interpose import lib
 from runsc_py.gofer.client import GoferGone
@@ -237,6 +236,8 @@ class Kernel:
             self.fail_closed(f"the gofer is gone ({exc})")
             return -errno.EIO
         except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
+            import traceback
+
             sys.stderr.write(f"runsc-py: sentry error in {entry.name}:\n{traceback.format_exc()}")
             return -errno.EIO
 

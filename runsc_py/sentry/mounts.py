@@ -20,7 +20,6 @@ them, and the gofer's mount index of each is its place in that list.
 """
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import stat as statmod
@@ -33,50 +32,10 @@ from runsc_py.sentry.fs.proc import ProcFilesystem
 from runsc_py.sentry.fs.synthetic import EmptyDirectory
 from runsc_py.sentry.fs.sys import SysFilesystem
 from runsc_py.sentry.fs.tmpfs import TmpFilesystem
+from runsc_py.sentry.mountspec import MountError, MountSpec
 from runsc_py.sentry.vfs import VFS, Filesystem, Lookup, StatFs
 
-FLAG_OPTIONS = ("nosuid", "nodev", "noexec")
-KINDS = ("bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2")
 SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
-
-
-class MountError(ValueError):
-    """A configured mount the sandbox cannot honour; the message says which and why."""
-
-
-@dataclasses.dataclass(frozen=True)
-class MountSpec:
-    """One OCI `mounts` entry."""
-
-    destination: str
-    type: str = "none"
-    source: str = ""
-    options: tuple[str, ...] = ()
-
-    @property
-    def is_bind(self) -> bool:
-        return self.type == "bind" or "bind" in self.options or "rbind" in self.options
-
-    @property
-    def kind(self) -> str:
-        return "bind" if self.is_bind else self.type
-
-    @property
-    def readonly(self) -> bool:
-        return "ro" in self.options
-
-    @property
-    def flags(self) -> frozenset[str]:
-        return frozenset(o for o in self.options if o in FLAG_OPTIONS)
-
-    def check(self) -> None:
-        if not self.destination.startswith("/"):
-            raise MountError(f"mount destination {self.destination!r} is not an absolute path")
-        if self.kind not in KINDS:
-            raise MountError(f"mount {self.destination}: type {self.type!r} is not supported "
-                             f"(supported: {', '.join(KINDS)})")
-        if self.is_bind and not os.path.exists(self.source):
-            raise MountError(f"bind mount {self.destination}: source {self.source!r} does not exist")
 
 
 def gofer_roots(root: str, root_readonly: bool, mounts: list[MountSpec]) -> list[tuple[str, bool]]:

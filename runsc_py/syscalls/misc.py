@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import errno
 import functools
-import platform as host_platform
+import os
 import struct
 
 from runsc_py.platform import NATIVE
@@ -48,7 +48,7 @@ def uname(ctx, buf):
 def _utsname(hostname: str, domainname: str) -> bytes:
     """struct utsname: six NUL-padded 65-byte fields (made once per name pair)."""
     fields = [b"Linux", hostname.encode(), SANDBOX_RELEASE, SANDBOX_VERSION,
-              host_platform.machine().encode(), domainname.encode()]
+              os.uname().machine.encode(), domainname.encode()]
     return b"".join(f[: UTS_FIELD - 1].ljust(UTS_FIELD, b"\0") for f in fields)
 
 

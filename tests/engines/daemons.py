@@ -1,8 +1,8 @@
 """Start containerd, dockerd and podman with all their state in a temporary directory.
 
-Each engine is told to use runsc-py through a wrapper script that runs
-this checkout's runsc_py with this Python, whatever environment the
-engine gives its runtime. What the engines leave outside their directory
+Each engine is told to use runsc-py through the launcher setup.sh
+installs (runsc_py/cli/launcher.py), written for this checkout and this
+Python, so the environment an engine gives its runtime does not matter. What the engines leave outside their directory
 (containerd's shim sockets in /run/containerd/s, runc-process and pty
 temporary files, podman's lock and cache) is removed afterwards.
 """
@@ -34,14 +34,13 @@ class EngineUnavailable(Exception):
     """The engine cannot start on this machine (the message says why)."""
 
 
-def runtime_wrapper(directory: pathlib.Path, root: pathlib.Path | None = None) -> pathlib.Path:
-    """An executable `runsc-py` for engines: this checkout, this Python."""
+def runtime_wrapper(directory: pathlib.Path) -> pathlib.Path:
+    """An executable `runsc-py` for engines: the launcher setup.sh installs
+    (an isolated interpreter), written for this checkout and this Python."""
+    from runsc_py.cli.launcher import write_launcher
+
     path = directory / "runsc-py"
-    root_flag = f" --root {root}" if root else ""
-    path.write_text("#!/bin/sh\n"
-                    f"PYTHONPATH={REPO} exec {sys.executable} -m runsc_py.cli.main"
-                    f"{root_flag} \"$@\"\n")
-    path.chmod(0o755)
+    write_launcher(str(path), sys.executable, str(REPO))
     return path
 
 

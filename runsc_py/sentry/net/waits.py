@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import select
 import sys
-import traceback
 
 
 class Waits:
@@ -41,6 +40,8 @@ class Waits:
             try:
                 done = callback()
             except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
+                import traceback
+
                 sys.stderr.write(f"runsc-py: sentry error in a parked network call:\n{traceback.format_exc()}")
                 done = True
             if done:

@@ -13,14 +13,25 @@ Everything is read-only: the mount is (writes answer EROFS).
 """
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable
 
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fs import hostinfo
 from runsc_py.sentry.fs.synthetic import Dir, Entry, File
 
-BOOT_ID = str(uuid.uuid4())   # one per sandbox (this sentry), never the host's
+
+
+def random_uuid() -> str:
+    """A random (version 4) UUID, as Linux makes for kernel/random/{uuid,boot_id}."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40   # version 4
+    b[8] = (b[8] & 0x3F) | 0x80   # RFC 4122 variant
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+BOOT_ID = random_uuid()   # one per sandbox (this sentry), never the host's
 NGROUPS_MAX = 65536
 LIVE = ("kernel.hostname", "kernel.domainname")   # what the sandbox changes as it runs
 
@@ -48,7 +59,7 @@ def sentry_sysctls(kernel) -> dict[str, Callable[[], str]]:
         "kernel.ostype": lambda: "Linux",
         "kernel.ngroups_max": lambda: str(NGROUPS_MAX),
         "kernel.random.boot_id": lambda: BOOT_ID,
-        "kernel.random.uuid": lambda: str(uuid.uuid4()),
+        "kernel.random.uuid": random_uuid,
         "kernel.random.entropy_avail": lambda: "256",   # Linux >= 5.18 always says so
         "kernel.random.poolsize": lambda: "256",
         "kernel.core_pattern": lambda: "core",          # the host's may name its crash handler

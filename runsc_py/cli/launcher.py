@@ -1,0 +1,74 @@
+"""The `runsc-py` executable that engines run: an isolated interpreter.
+
+    python3 -m runsc_py.cli.launcher [DEST]   # setup.sh; DEST defaults to where pip put `runsc-py`
+
+A container runtime runs as root, called by containerd, dockerd or podman
+with whatever environment they have. So the launcher starts Python with
+`-I -S`: no `PYTHON*` variables, no user site directory, no script
+directory on the path, and no `site` module, so no `.pth` file runs (an
+editable install's finder, a certificate hook: code nobody asked the
+runtime to run, and ~30 ms of a cold start here). The directories it
+needs are written into it instead: this package's parent, and the
+directories its dependencies (cffi's backend, python-ptrace) were found
+in when it was installed.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import sysconfig
+
+# Top-level modules runsc_py imports from outside the standard library.
+DEPENDENCIES = ("_cffi_backend", "cffi", "ptrace")
+
+
+def installed_path() -> str:
+    """Where pip installs this interpreter's scripts (/usr/local/bin on Debian)."""
+    return os.path.join(sysconfig.get_path("scripts"), "runsc-py")
+
+
+def dependency_dirs() -> list[str]:
+    """Where each dependency is found now (site-packages or dist-packages)."""
+    dirs: list[str] = []
+    for name in DEPENDENCIES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise SystemExit(f"runsc-py launcher: {name} is not installed")
+        top = spec.origin
+        if spec.submodule_search_locations:      # a package: .../site-packages/ptrace/__init__.py
+            top = os.path.dirname(top)
+        d = os.path.dirname(top)
+        if d not in dirs:
+            dirs.append(d)
+    # In the order `site` put them on the path, so the same copy of each wins.
+    return sorted(dirs, key=lambda d: sys.path.index(d) if d in sys.path else len(sys.path))
+
+
+def launcher_text(python: str, package_parent: str, site_dirs: list[str]) -> str:
+    return (f"#!{python} -IS\n"
+            "# runsc-py, written by `python3 -m runsc_py.cli.launcher` (see its docstring):\n"
+            "# isolated, without `site`, with exactly these directories on the path.\n"
+            "import sys\n"
+            f"sys.path.insert(0, {package_parent!r})\n"
+            f"sys.path += {site_dirs!r}\n"
+            "from runsc_py.cli.main import launch\n"
+            "launch()\n")
+
+
+def write_launcher(dest: str, python: str | None = None, package_parent: str | None = None) -> None:
+    """Write the launcher to `dest` (replaced by rename: it may be running)."""
+    python = python or sys.executable
+    package_parent = package_parent or os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    tmp = f"{dest}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(launcher_text(python, package_parent, dependency_dirs()))
+    os.chmod(tmp, 0o755)
+    os.rename(tmp, dest)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2:
+        raise SystemExit("usage: python3 -m runsc_py.cli.launcher [DEST]")
+    write_launcher(sys.argv[1] if len(sys.argv) == 2 else installed_path())

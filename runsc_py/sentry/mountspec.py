@@ -1,0 +1,51 @@
+"""One configured mount: an OCI `mounts` entry, or `do`'s --volume/--tmpfs.
+
+Kept apart from sentry/mounts.py (which turns these into the sandbox's
+mount table) so that reading a config.json does not load the filesystems:
+`runsc-py start` and `delete` parse the spec too.
+"""
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+FLAG_OPTIONS = ("nosuid", "nodev", "noexec")
+KINDS = ("bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2")
+
+
+class MountError(ValueError):
+    """A configured mount the sandbox cannot honour; the message says which and why."""
+
+
+class MountSpec(NamedTuple):
+    """One OCI `mounts` entry."""
+
+    destination: str
+    type: str = "none"
+    source: str = ""
+    options: tuple[str, ...] = ()
+
+    @property
+    def is_bind(self) -> bool:
+        return self.type == "bind" or "bind" in self.options or "rbind" in self.options
+
+    @property
+    def kind(self) -> str:
+        return "bind" if self.is_bind else self.type
+
+    @property
+    def readonly(self) -> bool:
+        return "ro" in self.options
+
+    @property
+    def flags(self) -> frozenset[str]:
+        return frozenset(o for o in self.options if o in FLAG_OPTIONS)
+
+    def check(self) -> None:
+        if not self.destination.startswith("/"):
+            raise MountError(f"mount destination {self.destination!r} is not an absolute path")
+        if self.kind not in KINDS:
+            raise MountError(f"mount {self.destination}: type {self.type!r} is not supported "
+                             f"(supported: {', '.join(KINDS)})")
+        if self.is_bind and not os.path.exists(self.source):
+            raise MountError(f"bind mount {self.destination}: source {self.source!r} does not exist")
