@@ -58,6 +58,17 @@ def test_sendmmsg_recvmmsg(platform, program):
     assert_same(platform, [program("net_mmsg")])
 
 
+def test_recvmmsg_waits_and_timeout(platform, program):
+    """A blocking recvmmsg waits for each of vlen messages; the timeout is checked
+    after each one arrives and what is left is written back; MSG_WAITFORONE."""
+    assert_same(platform, [program("net_mmsg_timeout")])
+
+
+def test_sendmmsg_blocking_stream_waits_for_room(platform, program):
+    """4 x 1 MiB on a blocking TCP socket: every message whole, as Linux sends them."""
+    assert_same(platform, [program("net_sendmmsg_block")])
+
+
 def test_unix_path_names(platform, tmp_path):
     """Bound in a directory that exists; the sandbox's name never becomes a host file."""
     path = str(tmp_path / "sock")

@@ -20,6 +20,7 @@ import select
 import socket
 import stat as statmod
 import struct
+import time
 
 from runsc_py.platform import HELD, NATIVE, FdInstall, InstallFds
 from runsc_py.sentry.errors import SyscallError
@@ -158,68 +159,114 @@ class Messages:
 
         return self._receive(ctx, fd, flags, receive)
 
-    def recvmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int):
-        """Up to vlen messages: waits (unless non-blocking) for the first only; no timeout."""
+    def recvmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int, timeout_ptr: int = 0):
+        """Up to vlen messages, with Linux's rules (recvmmsg(2), BUGS): a blocking
+        call waits for each of the vlen messages in turn (MSG_WAITFORONE: for the
+        first only); the timeout is checked after each message arrives, never
+        while waiting, and what is left of it is written back."""
         sock = self.network.socket_of(ctx, fd)
         vlen = min(vlen, IOV_MAX)
+        deadline = None
+        if timeout_ptr:
+            sec, nsec = struct.unpack("<qq", ctx.read(timeout_ptr, 16))
+            if sec < 0 or not 0 <= nsec < 1_000_000_000:
+                raise SyscallError(errno.EINVAL)
+            deadline = time.monotonic_ns() + sec * 1_000_000_000 + nsec
         headers = [self._header(ctx, vec + i * MMSGHDR_SIZE) for i in range(vlen)]
+        done: list = [0, []]   # messages received so far, fds to install (across parked waits)
+
+        def finish():
+            count, installs = done
+            if deadline is not None and count:
+                left = max(deadline - time.monotonic_ns(), 0)
+                ctx.write(timeout_ptr, struct.pack("<qq", left // 1_000_000_000, left % 1_000_000_000))
+            return InstallFds(count, installs) if installs else count
 
         def receive(s: socket.socket):
-            installs: list[FdInstall] = []
-            count = 0
-            for i, header in enumerate(headers):
+            wait = not (flags & MSG_DONTWAIT) and os.get_blocking(s.fileno())
+            while done[0] < vlen:
+                i = done[0]
+                waiting = i > 0 and (flags & MSG_WAITFORONE or not wait)
                 try:
-                    n, more = self._receive_one(ctx, s, sock, vec + i * MMSGHDR_SIZE, header,
-                                                flags if i == 0 else flags | MSG_DONTWAIT)
+                    n, more = self._receive_one(ctx, s, sock, vec + i * MMSGHDR_SIZE, headers[i],
+                                                (flags & ~MSG_WAITFORONE) | (MSG_DONTWAIT if waiting else 0))
                 except BlockingIOError:
+                    if i == 0 or wait and not flags & MSG_WAITFORONE:
+                        raise   # nothing yet, or a blocking call waits for the next one
+                    break
+                except OSError:
                     if i == 0:
                         raise
-                    break
+                    break       # Linux returns what it has; the error is lost here
                 ctx.write(vec + i * MMSGHDR_SIZE + MSGHDR.size, struct.pack("<I", n))
-                installs += more
-                count += 1
-                if flags & MSG_WAITFORONE or sock.stream:
+                done[0] += 1
+                done[1] += more
+                if deadline is not None and time.monotonic_ns() >= deadline:
                     break
-            return InstallFds(count, installs) if installs else count
+            return finish()
 
         return self._receive(ctx, fd, flags, receive)
 
     def sendmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int):
-        """Each message sent by the sentry from its copy of the socket (never parked)."""
+        """Each message sent by the sentry from its copy of the socket; a blocking
+        caller waits for room for each in turn, as Linux's does."""
         sock = self.network.socket_of(ctx, fd)
-        sent = 0
-        for i in range(min(vlen, IOV_MAX)):
-            msg_ptr = vec + i * MMSGHDR_SIZE
-            try:
-                n = self._send_by_sentry(ctx, fd, sock, msg_ptr, flags)
-            except (SyscallError, OSError):
-                if sent == 0:
-                    raise
-                break
-            ctx.write(msg_ptr + MSGHDR.size, struct.pack("<I", n))
-            sent += 1
-        return sent
+        vlen = min(vlen, IOV_MAX)
+        if self.network.config.mode == "host" and sock.backing == "host":
+            for i in range(vlen):   # note SCM_RIGHTS for the receiver's fd table, then native
+                *_, control, controllen, _ = self._header(ctx, vec + i * MMSGHDR_SIZE)
+                for host_fd in self._note_rights(ctx, control, controllen):
+                    os.close(host_fd)
+            return NATIVE
+        sent = [0, 0]   # messages sent, bytes of the next one already sent (a blocking stream)
 
-    def _send_by_sentry(self, ctx, fd: int, sock, msg_ptr: int, flags: int) -> int:
+        def send(s: socket.socket):
+            wait = not (flags & MSG_DONTWAIT) and os.get_blocking(s.fileno())
+            while sent[0] < vlen:
+                msg_ptr = vec + sent[0] * MMSGHDR_SIZE
+                try:
+                    n, whole = self._send_by_sentry(ctx, s, fd, sock, msg_ptr, flags, sent[1])
+                except BlockingIOError:
+                    if sent[0] == 0 and not sent[1] or wait:
+                        raise
+                    break
+                except (SyscallError, OSError):
+                    if sent[0] == 0:
+                        raise
+                    break
+                if sock.stream and wait and sent[1] + n < whole:
+                    sent[1] += n
+                    raise BlockingIOError(errno.EAGAIN, "waiting for room for the rest")
+                ctx.write(msg_ptr + MSGHDR.size, struct.pack("<I", sent[1] + n))
+                sent[0] += 1
+                sent[1] = 0
+            return sent[0]
+
+        return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT, send)
+
+    def _send_by_sentry(self, ctx, s: socket.socket, fd: int, sock, msg_ptr: int, flags: int,
+                        offset: int = 0) -> tuple[int, int]:
+        """One message of a sendmmsg, from `s` (the sentry's copy of the caller's socket),
+        from byte `offset` on: (bytes sent, the message's length). BlockingIOError
+        when there is no room yet."""
         self._refuse_fastopen(sock, flags)
         name, namelen, iov, iovlen, control, controllen, _ = self._header(ctx, msg_ptr)
         data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
         if sock.netlink is not None:
             self.network.netlink_request(sock, data)
-            return len(data)
-        rights = self._note_rights(ctx, control, controllen)
+            return len(data), len(data)
+        rights = self._note_rights(ctx, control, controllen) if not offset else []
         if name and not sock.stream and sock.backing != "host":
             dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
             result = self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+            if result == -errno.EAGAIN:
+                raise BlockingIOError(errno.EAGAIN, "no room")
             if result < 0:
                 raise SyscallError(-result)
-            return result
+            return result, len(data)
         anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
         try:
-            with borrowed(self.kernel, ctx.task, fd) as s:
-                return s.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT)
-        except BlockingIOError:
-            raise SyscallError(errno.EAGAIN) from None
+            return s.sendmsg([data[offset:]], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT), len(data)
         finally:
             for host_fd in rights:
                 os.close(host_fd)
