@@ -38,7 +38,8 @@ class Socket:
     family: int
     type: int             # SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
     protocol: int
-    backing: str = "sandbox"   # or "host": a host socket whose control calls run natively
+    backing: str = "sandbox"   # or "host": a host socket whose control calls run natively;
+                               # or "relay": the sentry's stand-in for an outside UDP address
     local: object = None
     peer: object = None
     listening: bool = False
@@ -52,6 +53,7 @@ class Socket:
     options: dict = dataclasses.field(default_factory=dict)
     pending: collections.deque = dataclasses.field(default_factory=collections.deque)
     netlink: object = None   # for AF_NETLINK: the sentry's end of the pair
+    egress: dict = dataclasses.field(default_factory=dict)   # UDP egress: family -> host socket
 
     @property
     def inet(self) -> bool:

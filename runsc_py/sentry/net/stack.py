@@ -58,6 +58,7 @@ class Network:
         self.unix = UnixNames(kernel.vfs, self.alive)
         self.by_host_name: dict[bytes, Socket] = {}
         self._waits: Waits | None = None
+        self._udp_egress = None
         self._port_ids = 0x10000
         self._prune_at = 1024
         from runsc_py.sentry.net.messages import Messages
@@ -69,6 +70,14 @@ class Network:
         if self._waits is None:
             self._waits = Waits(self.kernel.platform)
         return self._waits
+
+    @property
+    def udp_egress(self):
+        if self._udp_egress is None:
+            from runsc_py.sentry.net.udpegress import UdpEgress
+
+            self._udp_egress = UdpEgress(self)
+        return self._udp_egress
 
     # -- which sockets exist -------------------------------------------
 
@@ -280,6 +289,8 @@ class Network:
     def _prune_names(self) -> None:
         """Forget the names of sockets no fd refers to any more (checked in batches)."""
         live = {id(sock) for sock, _inode, _uid in self.socket_inodes()}
+        if self._udp_egress is not None:
+            live |= {id(sock) for sock in self._udp_egress.relay_sockets()}
         self.by_host_name = {n: s for n, s in self.by_host_name.items() if id(s) in live}
         self._prune_at = max(1024, 2 * len(self.by_host_name))
 
@@ -383,8 +394,6 @@ class Network:
 
     def _connect_egress(self, ctx, fd: int, sock: Socket, dest: InetAddress):
         """An allowed outside address: a host socket in the host's namespace, then native."""
-        if not sock.stream:
-            raise SyscallError(errno.ENETUNREACH, "UDP egress is not offered")
         host_fd = self.host.host_socket(sock.family, socket.SOCK_STREAM, 0)
         s = socket.socket(fileno=host_fd)
         entry = ctx.fds.get(fd)
@@ -447,10 +456,15 @@ class Network:
                 raise SyscallError(errno.EPROTOTYPE)
             return target
         dest = _loopback_for_wildcard(addr)
-        if not self.config.is_local(dest.ip):
-            raise SyscallError(errno.ENETUNREACH, "UDP egress is not offered")
-        live = [s for s in self.ports.holders("udp", dest.port) if _accepts(s, dest)]
-        return live[-1] if live else None
+        if self.config.is_local(dest.ip):
+            live = [s for s in self.ports.holders("udp", dest.port) if _accepts(s, dest)]
+            if live:
+                return live[-1]
+        if self.config.mode != "none" and self.config.egress.allows(dest.ip, dest.port):
+            return self.udp_egress.relay_for(sock.family, dest)
+        if self.config.is_local(dest.ip):
+            return None   # nobody has the port: the datagram is lost
+        raise SyscallError(errno.ENETUNREACH, "no egress rule allows this address")
 
     # -- accept ------------------------------------------------------------
 

@@ -32,6 +32,13 @@ class Waits:
         self._waiting[fd] = (sock, events, callback)
         self._epoll.register(fd, events | select.EPOLLONESHOT)
 
+    def cancel(self, sock) -> None:
+        """Stop waiting on `sock` and close it (the wait owned it)."""
+        fd = sock.fileno()
+        if self._waiting.pop(fd, None) is not None:
+            self._epoll.unregister(fd)
+        sock.close()
+
     def __len__(self) -> int:
         return len(self._waiting)
 
