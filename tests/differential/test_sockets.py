@@ -11,7 +11,7 @@ from tests.differential.compare import assert_same
 
 NET = TESTS / "programs" / "net"
 PROGRAMS = ["semantics", "tcp_fork", "udp", "unix_rights", "http_server", "asyncio_echo",
-            "unix_creds"]
+            "unix_creds", "ancillary"]
 
 
 def _host_has_ipv6() -> bool:
@@ -31,6 +31,21 @@ V6 = ["v6"] if _host_has_ipv6() else []   # the sandbox always has ::1; native n
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_socket_program(platform, name):
     assert_same(platform, ["python3", str(NET / f"{name}.py"), *V6])
+
+
+def test_ipv6_ancillary_data_in_the_sandbox(platform):
+    """The sandbox always has ::1 (this host may not, so no native run to compare
+    with): the values Linux gives on loopback, a per-packet hop limit, a traffic
+    class of -1 meaning the socket's, and an odd-sized IPV6_TCLASS refused."""
+    r = sandboxed(platform, "python3", str(NET / "ancillary.py"), "v6")
+    assert r.out.decode().splitlines()[-4:] == [
+        "v6 defaults: b'v6 defaults' from ::1 flags 0x0 "
+        "[IPV6_PKTINFO(::1, if 1), IPV6_HOPLIMIT(64), IPV6_TCLASS(0)]",
+        "v6 options: b'v6 options' from ::1 flags 0x0 "
+        "[IPV6_PKTINFO(::1, if 1), IPV6_HOPLIMIT(5), IPV6_TCLASS(32)]",
+        "v6 per packet: b'v6 per packet' from ::1 flags 0x0 "
+        "[IPV6_PKTINFO(::1, if 1), IPV6_HOPLIMIT(2), IPV6_TCLASS(32)]",
+        "odd IPV6_TCLASS: 22"], r
 
 
 def test_busybox_nc_tcp(platform, busybox, tmp_path):

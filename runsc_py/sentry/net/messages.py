@@ -25,10 +25,10 @@ import time
 from runsc_py.platform import HELD, NATIVE, FdInstall, InstallFds
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
-from runsc_py.sentry.net import sockaddr
+from runsc_py.sentry.net import ancillary, sockaddr
 from runsc_py.sentry.net.hostsock import borrowed
 from runsc_py.sentry.net.sockaddr import UnixAddress
-from runsc_py.sentry.net.stack import write_address
+from runsc_py.sentry.net.stack import _loopback_for_wildcard, write_address
 
 MSGHDR = struct.Struct("<QI4xQQQQi4x")   # name namelen iov iovlen control controllen flags
 IOVEC = struct.Struct("<QQ")
@@ -43,6 +43,7 @@ IOV_MAX = 1024
 MAX_DATAGRAM = 1 << 20
 STREAM_CHUNK = 1 << 22
 RECEIVE_MAX = 1 << 22    # a receive through the sentry returns at most this much (a short read)
+MAX_ALIASES = 256       # senders' aliases carrying per-packet IP values (all dropped past it)
 CONTROL_MAX = 1 << 16   # a stream send through the sentry moves at most this much per call
 
 
@@ -51,6 +52,8 @@ class Messages:
         self.network = network
         self.kernel = network.kernel
         self._in_flight: dict[tuple[int, int], list[OpenFile]] = {}
+        self._aliases: dict[tuple, socket.socket] = {}     # (sender, packet values) -> alias
+        self.packet_values: dict[bytes, dict] = {}         # alias name -> packet values
 
     # -- sending ---------------------------------------------------------
 
@@ -76,14 +79,31 @@ class Messages:
             self.network.netlink_request(sock, data)
             return len(data)
         self._refuse_fastopen(sock, flags)
+        packet = self._packet_options(ctx, sock, control, controllen)
         rights = self._note_rights(ctx, control, controllen)
-        if not name or sock.backing == "host" or sock.stream:
+        if (not name and not packet) or sock.backing == "host" or sock.stream:
             for host_fd in rights:
                 os.close(host_fd)
             return NATIVE
-        dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
+        if name:
+            dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
+        elif sock.peer is not None:
+            dest = sock.peer
+        else:
+            for host_fd in rights:
+                os.close(host_fd)
+            raise SyscallError(errno.EDESTADDRREQ)
         data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
-        return self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+        return self._send_datagram(ctx, fd, sock, data, dest, flags, rights, packet)
+
+    def _packet_options(self, ctx, sock, control: int, controllen: int) -> dict:
+        """A sandbox UDP socket's per-packet IP options from a sendmsg's control
+        messages (ancillary.py); EINVAL for ones Linux refuses."""
+        if not (sock.inet and not sock.stream and sock.backing == "sandbox") \
+                or not control or controllen < CMSGHDR.size:
+            return {}
+        return ancillary.packet_options(_cmsgs(ctx.read(control, min(controllen, 1 << 16))),
+                                        sock.family)
 
     def _refuse_fastopen(self, sock, flags: int) -> None:
         """MSG_FASTOPEN connects a host TCP socket to the message's address: not outside
@@ -96,7 +116,8 @@ class Messages:
         return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT,
                                    lambda s: s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT))
 
-    def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int]):
+    def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int],
+                       packet: dict | None = None):
         target = self.network.datagram_target(ctx, sock, dest)
         if sock.inet and sock.local is None:
             self.network._choose_local(sock, dest)
@@ -104,6 +125,18 @@ class Messages:
         if target is None:
             return len(data)   # nobody has the port: the datagram is lost, as UDP's are
         anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+        packet = dict(packet or {})
+        if sock.inet and target.local is not None and target.local.ip.is_unspecified \
+                and ancillary.wants(target):
+            packet["dst"] = _loopback_for_wildcard(dest).ip   # for the receiver's PKTINFO
+        if packet and sock.inet:
+            alias = self._alias(sock, packet)
+            try:
+                return alias.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT, target.host_name)
+            except (BlockingIOError, ConnectionRefusedError):
+                return len(data)
+            except PermissionError:
+                pass   # the receiver is connected to the sender's own name: sent from it, plain
         try:
             with borrowed(self.kernel, ctx.task, fd) as s:
                 return s.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT, target.host_name)
@@ -112,6 +145,33 @@ class Messages:
         finally:
             for host_fd in rights:
                 os.close(host_fd)
+
+    def _alias(self, sock, packet: dict) -> socket.socket:
+        """A socket standing for `sock` that sends datagrams carrying `packet`'s
+        IP-level values: bound to a sentry name the receiver maps to both."""
+        key = (id(sock), tuple(sorted(packet.items(), key=lambda kv: kv[0])))
+        alias = self._aliases.get(key)
+        if alias is not None:
+            return alias
+        if len(self._aliases) >= MAX_ALIASES:
+            self._forget_aliases()
+        net = self.network
+        alias = socket.socket(fileno=net.host.sandbox_socket(socket.SOCK_DGRAM))
+        name = net.host.unique_name("a")
+        alias.bind(name)
+        self._aliases[key] = alias
+        self.packet_values[name] = packet
+        net.by_host_name[name] = sock
+        return alias
+
+    def _forget_aliases(self) -> None:
+        for alias in self._aliases.values():
+            name = alias.getsockname()
+            name = name if isinstance(name, bytes) else name.encode("latin-1")
+            self.packet_values.pop(name, None)
+            self.network.by_host_name.pop(name, None)
+            alias.close()
+        self._aliases.clear()
 
     def _note_rights(self, ctx, control: int, controllen: int) -> list[int]:
         """Remember the open files an SCM_RIGHTS message passes; returns sentry copies of them."""
@@ -295,6 +355,11 @@ class Messages:
             ctx.write(name, raw[:namelen])
             new_namelen = len(raw)
         sender = self.network.by_host_name.get(source) if isinstance(source, bytes) else None
+        if sock.inet and not sock.stream and sock.backing == "sandbox" and ancillary.wants(sock):
+            origin = self._source(sock, source)
+            ipv4 = origin.family == socket.AF_INET or origin.ip.ipv4_mapped is not None
+            anc = list(anc) + ancillary.received(sock, sender, self.packet_values.get(source, {}),
+                                                 ipv4, self.network.config)
         control_out, installs, mflags = self._translate_control(ctx, anc, controllen, mflags, flags,
                                                                 sender)
         if control_out:
@@ -394,12 +459,19 @@ class Messages:
                 payload = self._virtual_credentials(payload, sender)
                 if payload is None:
                     continue
-            msg = CMSGHDR.pack(CMSGHDR.size + len(payload), level, kind) + payload
-            msg += bytes(-len(msg) % 8)
-            if len(out) + len(msg) > room:
+            if level == socket.SOL_SOCKET and kind == SCM_RIGHTS:
+                msg = CMSGHDR.pack(CMSGHDR.size + len(payload), level, kind) + payload
+                msg += bytes(-len(msg) % 8)
+                if len(out) + len(msg) > room:
+                    mflags |= MSG_CTRUNC
+                    break
+                out += msg
+                continue
+            msg, truncated = ancillary.put_cmsg(level, kind, payload, room - len(out))
+            out += msg
+            if truncated:
                 mflags |= MSG_CTRUNC
                 break
-            out += msg
         return out, installs, mflags
 
     def _file_received(self, host_fd: int) -> OpenFile:
