@@ -108,6 +108,8 @@ def openat2(ctx, dirfd, path, how, size):
 def close(ctx, fd):
     entry = ctx.fds.close(as_int(fd), ctx.task.host_tid)
     files.closed(ctx.kernel.vfs, entry.file)
+    if entry.file.kind == "socket" and ctx.kernel.network is not None:
+        ctx.kernel.network.closing(ctx, as_int(fd), entry.file.sock)
     return NATIVE
 
 

@@ -173,6 +173,11 @@ class Messages:
             alias.close()
         self._aliases.clear()
 
+    def in_flight(self, sock) -> bool:
+        """Whether an SCM_RIGHTS message not yet received carries an fd of `sock`."""
+        return any(getattr(file, "sock", None) is sock
+                   for files in self._in_flight.values() for file in files)
+
     def _note_rights(self, ctx, control: int, controllen: int) -> list[int]:
         """Remember the open files an SCM_RIGHTS message passes; returns sentry copies of them."""
         if not control or controllen < CMSGHDR.size:

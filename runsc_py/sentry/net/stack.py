@@ -531,6 +531,45 @@ class Network:
                           sock=conn)
         return _install(ctx, file, host_fd, bool(flags & SOCK_CLOEXEC))
 
+    # -- closing ---------------------------------------------------------------
+
+    def closing(self, ctx, fd: int, sock: Socket) -> None:
+        """The workload closes `fd` (its host fd is still open). On the last fd of
+        a sandbox TCP connection, the host end lingers, as a TCP socket does:
+
+        TCP's peer reads EOF (the FIN) and may still send once — the closed
+        end answers with a reset, and only the next send fails (EPIPE). A
+        unix stream would fail the first. So the sentry keeps a copy of the
+        closing end, shut for writing (the peer's EOF), and waits: when the
+        peer's data arrives (or the peer closes) it drops what came and
+        closes the copy, and from then on the peer's sends fail natively.
+        A connection closed with unread data is closed at once: Linux resets
+        it then (the peer's next read gets ECONNRESET, as the unix socket
+        gives it). Only a trapped close lingers; fds a process exits with
+        close natively."""
+        if not (sock.inet and sock.type == socket.SOCK_STREAM and sock.backing == "sandbox"
+                and sock.peer is not None and not sock.listening):
+            return
+        if self.alive(sock) or self.messages.in_flight(sock):
+            return
+        try:
+            s = self._borrow(ctx, fd)
+        except (SyscallError, OSError):
+            return
+        p = select.poll()
+        p.register(s.fileno(), select.POLLIN | select.POLLRDHUP)
+        ready = dict(p.poll(0)).get(s.fileno(), 0)
+        if ready & (select.POLLRDHUP | select.POLLHUP) or ready & select.POLLIN:
+            s.close()   # the peer is gone already, or data is unread (a reset)
+            return
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            s.close()
+            return
+        os.set_blocking(s.fileno(), False)   # the description is the sentry's alone now
+        self.waits.park(s, select.EPOLLIN | select.EPOLLRDHUP, lambda: _drained(s))
+
     # -- published ports ---------------------------------------------------------
 
     def publish(self) -> None:
@@ -630,6 +669,18 @@ def write_address(ctx, addr_ptr: int, len_ptr: int, addr) -> None:
     if room:
         ctx.write(addr_ptr, raw[:room])
     ctx.write(len_ptr, len(raw).to_bytes(4, "little"))
+
+
+def _drained(s: socket.socket) -> bool:
+    """A lingering end: drop what the peer sent; True (close it) once anything came."""
+    while True:
+        try:
+            if not s.recv(1 << 16):
+                return True
+        except BlockingIOError:
+            return True
+        except OSError:
+            return True
 
 
 def _readable(s: socket.socket) -> bool:
