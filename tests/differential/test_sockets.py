@@ -11,7 +11,7 @@ from tests.differential.compare import assert_same
 
 NET = TESTS / "programs" / "net"
 PROGRAMS = ["semantics", "tcp_fork", "udp", "unix_rights", "http_server", "asyncio_echo",
-            "unix_creds", "ancillary", "tcp_close"]
+            "unix_creds", "ancillary", "tcp_close", "multicast"]
 
 
 def _host_has_ipv6() -> bool:
@@ -46,6 +46,34 @@ def test_ipv6_ancillary_data_in_the_sandbox(platform):
         "v6 per packet: b'v6 per packet' from ::1 flags 0x0 "
         "[IPV6_PKTINFO(::1, if 1), IPV6_HOPLIMIT(2), IPV6_TCLASS(32)]",
         "odd IPV6_TCLASS: 22"], r
+
+
+GROUPS_INSIDE = """
+import socket, struct
+def receiver(family, host, port):
+    s = socket.socket(family, socket.SOCK_DGRAM); s.bind((host, port)); s.settimeout(2); return s
+v6 = receiver(socket.AF_INET6, "::", 0)
+port = v6.getsockname()[1]
+v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+              socket.inet_pton(socket.AF_INET6, "ff02::1:3") + struct.pack("I", 0))
+tx = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+tx.sendto(b"v6 group", ("ff02::1:3", port))
+print(v6.recvfrom(100)[0])
+b = receiver(socket.AF_INET, "0.0.0.0", 0)
+tx4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+tx4.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+tx4.sendto(b"broadcast", ("255.255.255.255", b.getsockname()[1]))
+tx4.sendto(b"subnet broadcast", ("10.0.2.255", b.getsockname()[1]))
+print(b.recvfrom(100)[0], b.recvfrom(100)[0])
+"""
+
+
+def test_groups_and_broadcast_inside_the_sandbox(platform):
+    """Not compared with native: these would leave this host (its eth0). An IPv6
+    group's member and a wildcard-bound socket for a broadcast (with
+    SO_BROADCAST) get the datagram, as on one Linux host."""
+    r = sandboxed(platform, "python3", "-c", GROUPS_INSIDE)
+    assert r.out.decode().splitlines() == ["b'v6 group'", "b'broadcast' b'subnet broadcast'"], r
 
 
 def test_busybox_nc_tcp(platform, busybox, tmp_path):

@@ -118,16 +118,25 @@ class Messages:
 
     def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int],
                        packet: dict | None = None):
-        target = self.network.datagram_target(ctx, sock, dest)
-        if sock.inet and sock.local is None:
-            self.network._choose_local(sock, dest)
-        self.network._bind_host_name(ctx, fd, sock, "d")
-        if target is None:
-            return len(data)   # nobody has the port: the datagram is lost, as UDP's are
-        anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+        try:
+            targets = self.network.datagram_targets(ctx, sock, dest)
+            if sock.inet and sock.local is None:
+                self.network._choose_local(sock, dest)
+            self.network._bind_host_name(ctx, fd, sock, "d")
+            anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+            if len(targets) == 1:
+                return self._send_one(ctx, fd, sock, data, dest, flags, anc, packet, targets[0])
+            for target in targets:   # a group or a broadcast: each gets its copy, or loses it
+                self._send_one(ctx, fd, sock, data, dest, flags, anc, packet, target)
+            return len(data)   # (none: nobody has the port, the datagram is lost as UDP's are)
+        finally:
+            for host_fd in rights:
+                os.close(host_fd)
+
+    def _send_one(self, ctx, fd: int, sock, data: bytes, dest, flags: int, anc, packet, target):
         packet = dict(packet or {})
-        if sock.inet and target.local is not None and target.local.ip.is_unspecified \
-                and ancillary.wants(target):
+        if sock.inet and target.local is not None and ancillary.wants(target) \
+                and (target.local.ip.is_unspecified or target.local.ip.is_multicast):
             packet["dst"] = _loopback_for_wildcard(dest).ip   # for the receiver's PKTINFO
         if packet and sock.inet:
             alias = self._alias(sock, packet)
@@ -142,9 +151,10 @@ class Messages:
                 return s.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT, target.host_name)
         except (BlockingIOError, ConnectionRefusedError):
             return len(data) if sock.inet else -errno.EAGAIN
-        finally:
-            for host_fd in rights:
-                os.close(host_fd)
+        except PermissionError:
+            if not sock.inet:
+                raise
+            return len(data)   # a receiver connected elsewhere does not take it, as UDP's would not
 
     def _alias(self, sock, packet: dict) -> socket.socket:
         """A socket standing for `sock` that sends datagrams carrying `packet`'s

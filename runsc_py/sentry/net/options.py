@@ -10,6 +10,7 @@ socket (egress, --network=host) runs every option natively.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 import struct
 
@@ -46,11 +47,17 @@ INET_KEPT = {
     (SOL_TCP, 23): 0, (SOL_TCP, 19): 0,
     (SOL_IP, 1): 0, (SOL_IP, 2): 64, (SOL_IP, 10): 0, (SOL_IP, 11): 1,
     (SOL_IP, 14): 0, (SOL_IP, 32): 1, (SOL_IP, 33): 1, (SOL_IP, 15): 0,
-    (SOL_IPV6, 16): 64, (SOL_IPV6, 17): 1, (SOL_IPV6, IPV6_V6ONLY): 0,
-    (SOL_IPV6, 67): 0, (SOL_IPV6, 23): 0, (SOL_IPV6, 18): 1, (SOL_IPV6, 19): 0,
+    (SOL_IPV6, 16): 64, (SOL_IPV6, 17): 0, (SOL_IPV6, IPV6_V6ONLY): 0,
+    (SOL_IPV6, 67): 0, (SOL_IPV6, 23): 0, (SOL_IPV6, 18): 1, (SOL_IPV6, 19): 1,
+    (SOL_IP, 34): 1, (SOL_IP, 49): 1,       # IP_MULTICAST_LOOP, IP_MULTICAST_ALL
     (SOL_UDP, 1): 0, (136, 10): 0, (136, 11): 0,   # UDP_CORK, UDPLITE_SEND_CSCOV, _RECV_CSCOV
     **RECEIVE_OPTIONS,
 }
+
+
+# IP_ADD/DROP_MEMBERSHIP, IPV6_JOIN/LEAVE_GROUP: (join?, the group's family)
+MEMBERSHIP = {(SOL_IP, 35): (True, socket.AF_INET), (SOL_IP, 36): (False, socket.AF_INET),
+              (SOL_IPV6, 20): (True, socket.AF_INET6), (SOL_IPV6, 21): (False, socket.AF_INET6)}
 
 
 def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = False):
@@ -60,6 +67,8 @@ def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = Fals
     if sock.backing == "host" or (level == SOL_SOCKET and name in HOST_OPTIONS):
         return NATIVE
     key = (level, name)
+    if key in MEMBERSHIP:
+        return _membership(sock, key, value)
     if level == SOL_NETLINK and sock.family == 16:
         sock.options[key] = value
         return 0
@@ -79,6 +88,30 @@ def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = Fals
         if sock.local is not None:
             raise SyscallError(errno.EINVAL)
         sock.v6only = flag
+    return 0
+
+
+def _membership(sock, key, value: bytes) -> int:
+    """Join or leave a multicast group (the network table delivers to members)."""
+    join, family = MEMBERSHIP[key]
+    if sock.stream:
+        raise SyscallError(errno.EPROTO)
+    if not sock.inet or (family == socket.AF_INET6 and sock.family != socket.AF_INET6):
+        raise SyscallError(errno.ENOPROTOOPT)
+    size = 8 if family == socket.AF_INET else 20
+    if len(value) < size:
+        raise SyscallError(errno.EINVAL)
+    group = ipaddress.ip_address(value[:4] if family == socket.AF_INET else value[:16])
+    if not group.is_multicast:
+        raise SyscallError(errno.EINVAL)
+    if join:
+        if group in sock.groups:
+            raise SyscallError(errno.EADDRINUSE)
+        sock.groups.add(group)
+    else:
+        if group not in sock.groups:
+            raise SyscallError(errno.EADDRNOTAVAIL)
+        sock.groups.discard(group)
     return 0
 
 

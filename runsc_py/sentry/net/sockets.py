@@ -54,6 +54,7 @@ class Socket:
     pending: collections.deque = dataclasses.field(default_factory=collections.deque)
     netlink: object = None   # for AF_NETLINK: the sentry's end of the pair
     egress: dict = dataclasses.field(default_factory=dict)   # UDP egress: family -> host socket
+    groups: set = dataclasses.field(default_factory=set)     # multicast groups joined (ip_address)
 
     @property
     def inet(self) -> bool:

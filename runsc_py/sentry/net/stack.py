@@ -264,7 +264,8 @@ class Network:
             sock.creds = self.creds_of(ctx)
             self._bind_host_name(ctx, fd, sock, "u")
             return 0
-        if not (self.config.is_local(addr.ip) or addr.ip.is_unspecified):
+        if not (self.config.is_local(addr.ip) or addr.ip.is_unspecified
+                or addr.ip.is_multicast and not sock.stream):   # UDP may bind a group's address
             raise SyscallError(errno.EADDRNOTAVAIL)
         if addr.family == socket.AF_INET6 and addr.ip.ipv4_mapped is not None and sock.v6only:
             raise SyscallError(errno.EINVAL)
@@ -448,8 +449,49 @@ class Network:
         sock.peer = _loopback_for_wildcard(addr) if sock.inet else addr
         return 0
 
+    def datagram_targets(self, ctx, sock: Socket, addr) -> list[Socket]:
+        """The sandbox sockets a datagram to `addr` goes to: one for a unicast address
+        (none: it is dropped), every receiving socket for a group or broadcast."""
+        if sock.inet and addr is not None and self._group(addr):
+            return self.group_receivers(sock, addr)
+        target = self.datagram_target(ctx, sock, addr)
+        return [] if target is None else [target]
+
+    def _group(self, addr) -> bool:
+        """Whether `addr` is a multicast group or a broadcast address."""
+        ip = addr.v4 if addr.v4 is not None else addr.ip
+        return ip.is_multicast or ip == ipaddress.IPv4Address("255.255.255.255") or (
+            self.config.mode == "sandbox" and ip == self.config.eth0.network.broadcast_address)
+
+    def group_receivers(self, sender: Socket, dest: InetAddress) -> list[Socket]:
+        """Who gets a datagram sent to a multicast group or a broadcast address.
+
+        As Linux on one host: the sender needs SO_BROADCAST for a broadcast
+        (else EACCES) and keeps IP_MULTICAST_LOOP on for its own host to get a
+        group's datagram (here every receiver is on its own host). A group's
+        datagram goes to every socket holding the port bound to the wildcard
+        or the group, once any socket in the sandbox has joined the group, if
+        that socket joined it too or left IP_MULTICAST_ALL on (the default);
+        a broadcast to those bound to the wildcard or the broadcast address."""
+        group = dest.v4 if dest.v4 is not None else dest.ip
+        holders = self.ports.holders("udp", dest.port)
+        if not group.is_multicast:
+            if not int.from_bytes(sender.options.get((1, 6), b"\0")[:4], "little"):   # SO_BROADCAST
+                raise SyscallError(errno.EACCES)
+            return [s for s in holders if _accepts(s, dest)]
+        loop = (0, 34) if group.version == 4 else (41, 19)   # IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP
+        if not int.from_bytes(sender.options.get(loop, b"\1")[:4], "little"):
+            return []
+        if not any(group in s.groups for s, _inode, _uid in self.socket_inodes()):
+            return []
+        return [s for s in holders if _accepts(s, dest) and
+                (group in s.groups or int.from_bytes(s.options.get((0, 49), b"\1")[:4], "little"))]
+
     def datagram_target(self, ctx, sock: Socket, addr) -> Socket | None:
-        """The sandbox socket a datagram to `addr` goes to (None: it is dropped)."""
+        """The sandbox socket a datagram to `addr` goes to (None: it is dropped).
+        Connecting to a group or a broadcast address gives None (see datagram_targets)."""
+        if sock.inet and addr is not None and self._group(addr):
+            return None
         if isinstance(addr, UnixAddress):
             target = self.unix.find(addr, ctx.process)
             if target.type != sock.type:
