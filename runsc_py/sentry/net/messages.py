@@ -15,6 +15,7 @@ A receive that would block is parked until the host socket is readable.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import select
 import socket
@@ -135,9 +136,13 @@ class Messages:
 
     def _send_one(self, ctx, fd: int, sock, data: bytes, dest, flags: int, anc, packet, target):
         packet = dict(packet or {})
-        if sock.inet and target.local is not None and ancillary.wants(target) \
-                and (target.local.ip.is_unspecified or target.local.ip.is_multicast):
-            packet["dst"] = _loopback_for_wildcard(dest).ip   # for the receiver's PKTINFO
+        if sock.inet and target.local is not None and (
+                ancillary.wants(target) and (target.local.ip.is_unspecified or target.local.ip.is_multicast)
+                or sock.local is not None and sock.local.ip.is_unspecified and target.local.ip.is_unspecified
+                and not _loopback_for_wildcard(dest).ip.is_loopback):
+            # the receiver cannot tell which of its addresses was named: for its PKTINFO,
+            # and for the source address a wildcard-bound sender has
+            packet["dst"] = _loopback_for_wildcard(dest).ip
         if packet and sock.inet:
             alias = self._alias(sock, packet)
             try:
@@ -433,7 +438,33 @@ class Messages:
             if sender is not None:
                 return sender.local
             return UnixAddress(b"")
-        return self.network.address_of_host_name(sock.family, source or b"")
+        name = source if isinstance(source, bytes) else (source or "").encode("latin-1")
+        origin = self.network.address_of_host_name(sock.family, name)
+        return self._as_seen_by(sock, origin, self.packet_values.get(name, {}))
+
+    def _as_seen_by(self, receiver, origin, packet: dict):
+        """A sender's address as the receiver's recvfrom reports it: a wildcard
+        bound sender has the source address Linux's route gives (the address it
+        sent to, on this one host), and a v4 address is v4-mapped for a v6
+        receiver (and back)."""
+        if not isinstance(origin, sockaddr.InetAddress):
+            return origin
+        if origin.ip.is_unspecified and origin.port:
+            dst = ancillary.destination(receiver, None, packet)
+            v4 = dst if dst.version == 4 else dst.ipv4_mapped
+            if origin.family == socket.AF_INET and v4 is not None:
+                origin = sockaddr.InetAddress(socket.AF_INET, v4, origin.port)
+            elif origin.family == socket.AF_INET6:
+                ip6 = dst if v4 is None else ipaddress.IPv6Address(f"::ffff:{v4}")
+                origin = sockaddr.InetAddress(socket.AF_INET6, ip6, origin.port)
+        if origin.family == receiver.family:
+            return origin
+        if receiver.family == socket.AF_INET6:
+            return sockaddr.InetAddress(socket.AF_INET6, ipaddress.IPv6Address(f"::ffff:{origin.ip}"),
+                                        origin.port)
+        v4 = origin.ip.ipv4_mapped
+        return sockaddr.InetAddress(socket.AF_INET, v4 if v4 is not None else ipaddress.IPv4Address(0),
+                                    origin.port)
 
     def _virtual_credentials(self, payload: bytes, sender) -> bytes | None:
         """SCM_CREDENTIALS as the receiver's pid namespace sees them.
