@@ -122,7 +122,9 @@ def close_range(ctx, first, last, flags):
         if flags & CLOSE_RANGE_CLOEXEC:
             ctx.fds.entries[fd].cloexec = True
         else:
-            ctx.fds.close(fd, ctx.task.host_tid)
+            entry = ctx.fds.close(fd, ctx.task.host_tid)
+            if entry.file.kind == "socket" and ctx.kernel.network is not None:
+                ctx.kernel.network.closing(ctx, fd, entry.file.sock)
     return NATIVE
 
 

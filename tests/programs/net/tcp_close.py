@@ -2,6 +2,7 @@
 (the peer answers it with a reset), the next fails with EPIPE (SIGPIPE when
 not ignored); a zero-length send succeeds; reads see EOF. A peer that closes
 with unread data resets at once: ECONNRESET on the next read, then EPIPE."""
+import ctypes
 import os
 import signal
 import socket
@@ -40,6 +41,16 @@ settle()
 attempt("second send", lambda: server.send(b"y"))
 attempt("third send", lambda: server.send(b"z"))
 attempt("recv after", lambda: server.recv(10))
+server.close()
+
+# the same when the peer's fd goes by close_range
+client, server = pair()
+fd = client.detach()
+ctypes.CDLL(None, use_errno=True).syscall(436, fd, fd, 0)   # close_range(fd, fd, 0)
+settle()
+attempt("close_range: first send", lambda: server.send(b"x"))
+settle()
+attempt("close_range: second send", lambda: server.send(b"y"))
 server.close()
 
 # the peer closed with data it never read
