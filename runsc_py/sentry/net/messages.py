@@ -335,10 +335,11 @@ class Messages:
         if sock.netlink is not None:
             self.network.netlink_request(sock, data)
             return len(data), len(data)
+        packet = self._packet_options(ctx, sock, control, controllen)
         rights = self._note_rights(ctx, control, controllen) if not offset else []
-        if name and not sock.stream and sock.backing != "host":
-            dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
-            result = self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+        if (name or packet and sock.peer is not None) and not sock.stream and sock.backing != "host":
+            dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family) if name else sock.peer
+            result = self._send_datagram(ctx, fd, sock, data, dest, flags, rights, packet)
             if result == -errno.EAGAIN:
                 raise BlockingIOError(errno.EAGAIN, "no room")
             if result < 0:

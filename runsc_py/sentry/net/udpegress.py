@@ -28,6 +28,7 @@ import socket
 from runsc_py.sentry.net import sockaddr
 from runsc_py.sentry.net.sockaddr import InetAddress
 from runsc_py.sentry.net.sockets import Socket
+from runsc_py.sentry.net.stack import _as_family
 
 MAX_RELAYS = 1024      # outside addresses with a relay; the oldest goes first
 MAX_DATAGRAM = 65536
@@ -154,12 +155,3 @@ def _plain(addr: InetAddress) -> InetAddress:
         return InetAddress(socket.AF_INET, addr.ip.ipv4_mapped, addr.port)
     return addr
 
-
-def _as_family(addr: InetAddress, family: int) -> InetAddress:
-    import ipaddress
-
-    if addr.family == family:
-        return addr
-    if family == socket.AF_INET6:
-        return InetAddress(family, ipaddress.IPv6Address(f"::ffff:{addr.ip}"), addr.port)
-    return InetAddress(family, addr.ip.ipv4_mapped, addr.port)
