@@ -53,7 +53,7 @@ class Messages:
         self.network = network
         self.kernel = network.kernel
         self._in_flight: dict[tuple[int, int], list[OpenFile]] = {}
-        self._aliases: dict[tuple, socket.socket] = {}     # (sender, packet values) -> alias
+        self._aliases: dict[tuple, tuple] = {}   # (id(sender), packet values) -> (sender, alias)
         self.packet_values: dict[bytes, dict] = {}         # alias name -> packet values
 
     # -- sending ---------------------------------------------------------
@@ -165,28 +165,33 @@ class Messages:
         """A socket standing for `sock` that sends datagrams carrying `packet`'s
         IP-level values: bound to a sentry name the receiver maps to both."""
         key = (id(sock), tuple(sorted(packet.items(), key=lambda kv: kv[0])))
-        alias = self._aliases.get(key)
-        if alias is not None:
+        owner, alias = self._aliases.get(key, (None, None))
+        if owner is sock:
             return alias
+        if alias is not None:   # an earlier socket's, whose id this one reuses
+            self._drop_alias(self._aliases.pop(key)[1])
         if len(self._aliases) >= MAX_ALIASES:
             self._forget_aliases()
         net = self.network
         alias = socket.socket(fileno=net.host.sandbox_socket(socket.SOCK_DGRAM))
         name = net.host.unique_name("a")
         alias.bind(name)
-        self._aliases[key] = alias
+        self._aliases[key] = (sock, alias)
         self.packet_values[name] = packet
         net.by_host_name[name] = sock
         return alias
 
     def _forget_aliases(self) -> None:
-        for alias in self._aliases.values():
-            name = alias.getsockname()
-            name = name if isinstance(name, bytes) else name.encode("latin-1")
-            self.packet_values.pop(name, None)
-            self.network.by_host_name.pop(name, None)
-            alias.close()
+        for _owner, alias in self._aliases.values():
+            self._drop_alias(alias)
         self._aliases.clear()
+
+    def _drop_alias(self, alias: socket.socket) -> None:
+        name = alias.getsockname()
+        name = name if isinstance(name, bytes) else name.encode("latin-1")
+        self.packet_values.pop(name, None)
+        self.network.by_host_name.pop(name, None)
+        alias.close()
 
     def in_flight(self, sock) -> bool:
         """Whether an SCM_RIGHTS message not yet received carries an fd of `sock`."""

@@ -140,9 +140,9 @@ class UdpEgress:
 
     def _prune(self) -> None:
         """Close the host sockets of sandbox sockets no fd refers to any more."""
-        live = {id(sock) for sock, _inode, _uid in self.network.socket_inodes()}
+        live = {id(sock): sock for sock, _inode, _uid in self.network.socket_inodes()}
         for key, sender in list(self._senders.items()):
-            if key not in live:
+            if live.get(key) is not sender:
                 for out in sender.egress.values():
                     self.network.waits.cancel(out)
                 sender.egress.clear()
