@@ -45,7 +45,7 @@ class UdpEgress:
     def __init__(self, network):
         self.network = network
         self.relays: collections.OrderedDict[tuple, Relay] = collections.OrderedDict()
-        self._senders: dict[int, Socket] = {}   # id -> a sandbox socket with host sockets
+        self._outs: dict[int, tuple] = {}   # host socket's fd -> (sandbox socket, host socket)
         self._made = 0
 
     def relay_for(self, family: int, dest: InetAddress) -> Socket:
@@ -113,7 +113,7 @@ class UdpEgress:
         out = socket.socket(fileno=self.network.host.host_socket(family, socket.SOCK_DGRAM, 0))
         out.setblocking(False)
         sender.egress[family] = out
-        self._senders[id(sender)] = sender
+        self._outs[out.fileno()] = (sender, out)
         self.network.waits.park(out, select.EPOLLIN, lambda: self._inbound(sender, out))
         return out
 
@@ -141,12 +141,11 @@ class UdpEgress:
     def _prune(self) -> None:
         """Close the host sockets of sandbox sockets no fd refers to any more."""
         live = {id(sock): sock for sock, _inode, _uid in self.network.socket_inodes()}
-        for key, sender in list(self._senders.items()):
-            if live.get(key) is not sender:
-                for out in sender.egress.values():
-                    self.network.waits.cancel(out)
+        for key, (sender, out) in list(self._outs.items()):
+            if live.get(id(sender)) is not sender:
+                del self._outs[key]
                 sender.egress.clear()
-                del self._senders[key]
+                self.network.waits.cancel(out)
 
 
 def _plain(addr: InetAddress) -> InetAddress:
