@@ -30,6 +30,7 @@ import ipaddress
 import os
 import select
 import socket
+import struct
 
 from runsc_py.platform import HELD, FdInstall, InstallFds
 from runsc_py.sentry.errors import SyscallError
@@ -594,6 +595,10 @@ class Network:
             return
         if self.alive(sock) or self.messages.in_flight(sock):
             return
+        onoff, seconds = struct.unpack("<ii", sock.options.get((socket.SOL_SOCKET, socket.SO_LINGER),
+                                                               bytes(8))[:8].ljust(8, b"\0"))
+        if onoff and not seconds:
+            return   # an abortive close (Linux resets): nothing lingers
         try:
             s = self._borrow(ctx, fd)
         except (SyscallError, OSError):
