@@ -378,7 +378,7 @@ class Network:
         if sock.inet:  # as the listener's family sees them (v4-mapped on a v6 listener)
             listener.pending.append(PendingConnection(_as_family(dest, listener.family),
                                                       _as_family(local, listener.family),
-                                                      self.creds_of(ctx)))
+                                                      self.creds_of(ctx), client=sock))
         else:
             listener.pending.append(PendingConnection(listener.local, local, self.creds_of(ctx)))
         sock.peer = dest if sock.inet else listener.local
@@ -566,7 +566,10 @@ class Network:
             conn = Socket(listener.family, listener.type, listener.protocol, local=record.local,
                           peer=record.peer, creds=listener.creds, peer_creds=record.creds,
                           options=dict(listener.options),
-                          backing="sandbox" if record.substitute is None else "host")
+                          backing="sandbox" if record.substitute is None else "host",
+                          partner=record.client)
+            if record.client is not None:
+                record.client.partner = conn
             peer = record.peer
         if addr_ptr:
             write_address(ctx, addr_ptr, len_ptr, peer)
@@ -591,10 +594,12 @@ class Network:
         gives it). Only a trapped close lingers; fds a process exits with
         close natively."""
         if not (sock.inet and sock.type == socket.SOCK_STREAM and sock.backing == "sandbox"
-                and sock.peer is not None and not sock.listening):
-            return
+                and sock.peer is not None and not sock.listening) or sock.partner_closed:
+            return   # (a partner that closed first lingers; it sees this close natively)
         if self.alive(sock) or self.messages.in_flight(sock):
             return
+        if sock.partner is not None:
+            sock.partner.partner_closed = True
         onoff, seconds = struct.unpack("<ii", sock.options.get((socket.SOL_SOCKET, socket.SO_LINGER),
                                                                bytes(8))[:8].ljust(8, b"\0"))
         if onoff and not seconds:
@@ -614,7 +619,6 @@ class Network:
         except OSError:
             s.close()
             return
-        os.set_blocking(s.fileno(), False)   # the description is the sentry's alone now
         self.waits.park(s, select.EPOLLIN | select.EPOLLRDHUP, lambda: _drained(s))
 
     # -- published ports ---------------------------------------------------------
@@ -722,7 +726,7 @@ def _drained(s: socket.socket) -> bool:
     """A lingering end: drop what the peer sent; True (close it) once anything came."""
     while True:
         try:
-            if not s.recv(1 << 16):
+            if not s.recv(1 << 16, socket.MSG_DONTWAIT):
                 return True
         except BlockingIOError:
             return True
