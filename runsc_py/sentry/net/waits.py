@@ -18,6 +18,7 @@ class Waits:
         self._platform = platform
         self._epoll: select.epoll | None = None
         self._waiting: dict[int, tuple] = {}   # sentry fd -> (socket, events, callback)
+        self._stale: set[int] = set()   # fds cancelled during this batch of events
 
     def park(self, sock, events: int, callback) -> None:
         """Call callback() when `sock` (a socket the wait now owns) is ready for `events`.
@@ -37,19 +38,26 @@ class Waits:
         fd = sock.fileno()
         if self._waiting.pop(fd, None) is not None:
             self._epoll.unregister(fd)
+            self._stale.add(fd)   # its number may be reused before this batch ends
         sock.close()
 
     def __len__(self) -> int:
         return len(self._waiting)
 
     def _on_ready(self, _events: int) -> None:
+        self._stale.clear()
         for fd, _revents in self._epoll.poll(0):
-            sock, events, callback = self._waiting[fd]
+            entry = self._waiting.get(fd)
+            if entry is None or fd in self._stale:
+                continue   # cancelled by an earlier callback of this batch
+            sock, events, callback = entry
             try:
                 done = callback()
             except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
                 sys.stderr.write(f"runsc-py: sentry error in a parked network call:\n{traceback.format_exc()}")
                 done = True
+            if self._waiting.get(fd) is not entry:
+                continue   # the callback cancelled its own wait
             if done:
                 del self._waiting[fd]
                 self._epoll.unregister(fd)
