@@ -133,8 +133,10 @@ def received(receiver, sender, packet: dict, ipv4_packet: bool, config) -> list[
         out.append((SOL_IPV6, IPV6_PKTINFO, struct.pack("<16sI", ip6.packed, _ifindex(dst, config))))
     if ipv4_packet:
         if _on(receiver, (SOL_IP, IP_PKTINFO)):
-            v4 = dst if isinstance(dst, ipaddress.IPv4Address) else (dst.ipv4_mapped or ipaddress.IPv4Address(0))
-            out.append((SOL_IP, IP_PKTINFO, struct.pack("<i4s4s", _ifindex(dst, config), v4.packed, v4.packed)))
+            v4 = dst if isinstance(dst, ipaddress.IPv4Address) else \
+                (dst.ipv4_mapped or ipaddress.IPv4Address(0))
+            out.append((SOL_IP, IP_PKTINFO,
+                         struct.pack("<i4s4s", _ifindex(dst, config), v4.packed, v4.packed)))
         if _on(receiver, (SOL_IP, IP_RECVTTL)):
             ttl = packet.get("ttl", _option(sender, SOL_IP, IP_TTL, DEFAULT_TTL))
             out.append((SOL_IP, IP_TTL, struct.pack("<i", ttl)))

@@ -124,7 +124,8 @@ class Messages:
             if sock.inet and sock.local is None:
                 self.network._choose_local(sock, dest)
             self.network._bind_host_name(ctx, fd, sock, "d")
-            anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+            anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] \
+                if rights else []
             if len(targets) == 1:
                 return self._send_one(ctx, fd, sock, data, dest, flags, anc, packet, targets[0])
             for target in targets:   # a group or a broadcast: each gets its copy, or loses it
