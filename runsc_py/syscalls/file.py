@@ -111,6 +111,8 @@ def openat2(ctx, dirfd, path, how, size):
 def close(ctx, fd):
     entry = ctx.fds.close(as_int(fd), ctx.task.host_tid)
     files.closed(ctx.kernel.vfs, entry.file)
+    if entry.file.kind == "socket" and ctx.kernel.network is not None:
+        ctx.kernel.network.closing(ctx, as_int(fd), entry.file.sock)
     return NATIVE
 
 
@@ -123,7 +125,9 @@ def close_range(ctx, first, last, flags):
         if flags & CLOSE_RANGE_CLOEXEC:
             ctx.fds.entries[fd].cloexec = True
         else:
-            ctx.fds.close(fd, ctx.task.host_tid)
+            entry = ctx.fds.close(fd, ctx.task.host_tid)
+            if entry.file.kind == "socket" and ctx.kernel.network is not None:
+                ctx.kernel.network.closing(ctx, fd, entry.file.sock)
     return NATIVE
 
 

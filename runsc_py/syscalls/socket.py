@@ -106,7 +106,8 @@ def recvmsg(ctx, fd, msg, flags):
 
 
 def recvmmsg(ctx, fd, vec, vlen, flags, timeout):
-    return _network(ctx).messages.recvmmsg(ctx, as_int(fd), vec, vlen & 0xFFFFFFFF, as_int(flags))
+    return _network(ctx).messages.recvmmsg(ctx, as_int(fd), vec, vlen & 0xFFFFFFFF, as_int(flags),
+                                            timeout)
 
 
 def sendmmsg(ctx, fd, vec, vlen, flags):

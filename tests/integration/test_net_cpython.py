@@ -13,13 +13,9 @@ from tests.conftest import TESTS, run, sandboxed
 RUNNER = str(TESTS / "programs" / "net" / "cpython_tests.py")
 MODULES = ["test.test_socket", "test.test_selectors", "test.test_asyncio.test_sock_lowlevel",
            "test.test_asyncio.test_streams"]
-# test id pattern -> why it may fail in the sandbox today (docs/compatibility.md)
-KNOWN = {
-    r"testCreateConnectionClose|testOutsideTimeout|testRecvFromIntoSmallBuffer":
-        "TCP is a unix stream: a send to a closed peer fails at once (EPIPE); the last "
-        "races its peer's close, so it fails now and then",
-    r"RFC3542": "IPV6_RECVPKTINFO/HOPLIMIT/TCLASS ancillary data is not produced",
-}
+# test id pattern -> why it may fail in the sandbox today (docs/compatibility.md); empty
+# since TCP's late EPIPE (a closed end lingers) and the IP-level ancillary data
+KNOWN: dict[str, str] = {}
 
 
 def _statuses(text: str) -> dict[str, str]:

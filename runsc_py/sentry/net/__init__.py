@@ -12,6 +12,8 @@ One module per concern:
     waits       parked calls (accept, recv, connect) on one epoll fd
     stack       Network: socket, bind, listen, connect, accept, names
     messages    sendto/recvfrom/sendmsg/recvmsg with addresses or SCM_RIGHTS
+    ancillary   IP/IPv6 receive ancillary data on UDP sockets, per-packet IP values
+    udpegress   UDP to allowed outside addresses, through the sentry's relays
     options     setsockopt/getsockopt
 """
 

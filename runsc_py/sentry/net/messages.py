@@ -15,19 +15,21 @@ A receive that would block is parked until the host socket is readable.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import os
 import select
 import socket
 import stat as statmod
 import struct
+import time
 
 from runsc_py.platform import HELD, NATIVE, FdInstall, InstallFds
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
-from runsc_py.sentry.net import sockaddr
+from runsc_py.sentry.net import ancillary, sockaddr
 from runsc_py.sentry.net.hostsock import borrowed
 from runsc_py.sentry.net.sockaddr import UnixAddress
-from runsc_py.sentry.net.stack import write_address
+from runsc_py.sentry.net.stack import _loopback_for_wildcard, write_address
 
 MSGHDR = struct.Struct("<QI4xQQQQi4x")   # name namelen iov iovlen control controllen flags
 IOVEC = struct.Struct("<QQ")
@@ -42,6 +44,7 @@ IOV_MAX = 1024
 MAX_DATAGRAM = 1 << 20
 STREAM_CHUNK = 1 << 22
 RECEIVE_MAX = 1 << 22    # a receive through the sentry returns at most this much (a short read)
+MAX_ALIASES = 256       # senders' aliases carrying per-packet IP values (all dropped past it)
 CONTROL_MAX = 1 << 16   # a stream send through the sentry moves at most this much per call
 
 
@@ -50,6 +53,8 @@ class Messages:
         self.network = network
         self.kernel = network.kernel
         self._in_flight: dict[tuple[int, int], list[OpenFile]] = {}
+        self._aliases: dict[tuple, tuple] = {}   # (id(sender), packet values) -> (sender, alias)
+        self.packet_values: dict[bytes, dict] = {}         # alias name -> packet values
 
     # -- sending ---------------------------------------------------------
 
@@ -75,14 +80,31 @@ class Messages:
             self.network.netlink_request(sock, data)
             return len(data)
         self._refuse_fastopen(sock, flags)
+        packet = self._packet_options(ctx, sock, control, controllen)
         rights = self._note_rights(ctx, control, controllen)
-        if not name or sock.backing == "host" or sock.stream:
+        if (not name and not packet) or sock.backing == "host" or sock.stream:
             for host_fd in rights:
                 os.close(host_fd)
             return NATIVE
-        dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
+        if name:
+            dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
+        elif sock.peer is not None:
+            dest = sock.peer
+        else:
+            for host_fd in rights:
+                os.close(host_fd)
+            raise SyscallError(errno.EDESTADDRREQ)
         data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
-        return self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+        return self._send_datagram(ctx, fd, sock, data, dest, flags, rights, packet)
+
+    def _packet_options(self, ctx, sock, control: int, controllen: int) -> dict:
+        """A sandbox UDP socket's per-packet IP options from a sendmsg's control
+        messages (ancillary.py); EINVAL for ones Linux refuses."""
+        if not (sock.inet and not sock.stream and sock.backing == "sandbox") \
+                or not control or controllen < CMSGHDR.size:
+            return {}
+        return ancillary.packet_options(_cmsgs(ctx.read(control, min(controllen, 1 << 16))),
+                                        sock.family)
 
     def _refuse_fastopen(self, sock, flags: int) -> None:
         """MSG_FASTOPEN connects a host TCP socket to the message's address: not outside
@@ -95,22 +117,87 @@ class Messages:
         return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT,
                                    lambda s: s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT))
 
-    def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int]):
-        target = self.network.datagram_target(ctx, sock, dest)
-        if sock.inet and sock.local is None:
-            self.network._choose_local(sock, dest)
-        self.network._bind_host_name(ctx, fd, sock, "d")
-        if target is None:
-            return len(data)   # nobody has the port: the datagram is lost, as UDP's are
-        anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+    def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int],
+                       packet: dict | None = None):
+        try:
+            targets = self.network.datagram_targets(ctx, sock, dest)
+            if sock.inet and sock.local is None:
+                self.network._choose_local(sock, dest)
+            self.network._bind_host_name(ctx, fd, sock, "d")
+            anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] \
+                if rights else []
+            if len(targets) == 1:
+                return self._send_one(ctx, fd, sock, data, dest, flags, anc, packet, targets[0])
+            for target in targets:   # a group or a broadcast: each gets its copy, or loses it
+                self._send_one(ctx, fd, sock, data, dest, flags, anc, packet, target)
+            return len(data)   # (none: nobody has the port, the datagram is lost as UDP's are)
+        finally:
+            for host_fd in rights:
+                os.close(host_fd)
+
+    def _send_one(self, ctx, fd: int, sock, data: bytes, dest, flags: int, anc, packet, target):
+        packet = dict(packet or {})
+        if sock.inet and target.local is not None and (
+                ancillary.wants(target) and (target.local.ip.is_unspecified or target.local.ip.is_multicast)
+                or sock.local is not None and sock.local.ip.is_unspecified and target.local.ip.is_unspecified
+                and not _loopback_for_wildcard(dest).ip.is_loopback):
+            # the receiver cannot tell which of its addresses was named: for its PKTINFO,
+            # and for the source address a wildcard-bound sender has
+            packet["dst"] = _loopback_for_wildcard(dest).ip
+        if packet and sock.inet:
+            alias = self._alias(sock, packet)
+            try:
+                return alias.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT, target.host_name)
+            except (BlockingIOError, ConnectionRefusedError):
+                return len(data)
+            except PermissionError:
+                pass   # the receiver is connected to the sender's own name: sent from it, plain
         try:
             with borrowed(self.kernel, ctx.task, fd) as s:
                 return s.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT, target.host_name)
         except (BlockingIOError, ConnectionRefusedError):
             return len(data) if sock.inet else -errno.EAGAIN
-        finally:
-            for host_fd in rights:
-                os.close(host_fd)
+        except PermissionError:
+            if not sock.inet:
+                raise
+            return len(data)   # a receiver connected elsewhere does not take it, as UDP's would not
+
+    def _alias(self, sock, packet: dict) -> socket.socket:
+        """A socket standing for `sock` that sends datagrams carrying `packet`'s
+        IP-level values: bound to a sentry name the receiver maps to both."""
+        key = (id(sock), tuple(sorted(packet.items(), key=lambda kv: kv[0])))
+        owner, alias = self._aliases.get(key, (None, None))
+        if owner is sock:
+            return alias
+        if alias is not None:   # an earlier socket's, whose id this one reuses
+            self._drop_alias(self._aliases.pop(key)[1])
+        if len(self._aliases) >= MAX_ALIASES:
+            self._forget_aliases()
+        net = self.network
+        alias = socket.socket(fileno=net.host.sandbox_socket(socket.SOCK_DGRAM))
+        name = net.host.unique_name("a")
+        alias.bind(name)
+        self._aliases[key] = (sock, alias)
+        self.packet_values[name] = packet
+        net.by_host_name[name] = sock
+        return alias
+
+    def _forget_aliases(self) -> None:
+        for _owner, alias in self._aliases.values():
+            self._drop_alias(alias)
+        self._aliases.clear()
+
+    def _drop_alias(self, alias: socket.socket) -> None:
+        name = alias.getsockname()
+        name = name if isinstance(name, bytes) else name.encode("latin-1")
+        self.packet_values.pop(name, None)
+        self.network.by_host_name.pop(name, None)
+        alias.close()
+
+    def in_flight(self, sock) -> bool:
+        """Whether an SCM_RIGHTS message not yet received carries an fd of `sock`."""
+        return any(getattr(file, "sock", None) is sock
+                   for files in self._in_flight.values() for file in files)
 
     def _note_rights(self, ctx, control: int, controllen: int) -> list[int]:
         """Remember the open files an SCM_RIGHTS message passes; returns sentry copies of them."""
@@ -158,68 +245,115 @@ class Messages:
 
         return self._receive(ctx, fd, flags, receive)
 
-    def recvmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int):
-        """Up to vlen messages: waits (unless non-blocking) for the first only; no timeout."""
+    def recvmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int, timeout_ptr: int = 0):
+        """Up to vlen messages, with Linux's rules (recvmmsg(2), BUGS): a blocking
+        call waits for each of the vlen messages in turn (MSG_WAITFORONE: for the
+        first only); the timeout is checked after each message arrives, never
+        while waiting, and what is left of it is written back."""
         sock = self.network.socket_of(ctx, fd)
         vlen = min(vlen, IOV_MAX)
+        deadline = None
+        if timeout_ptr:
+            sec, nsec = struct.unpack("<qq", ctx.read(timeout_ptr, 16))
+            if sec < 0 or not 0 <= nsec < 1_000_000_000:
+                raise SyscallError(errno.EINVAL)
+            deadline = time.monotonic_ns() + sec * 1_000_000_000 + nsec
         headers = [self._header(ctx, vec + i * MMSGHDR_SIZE) for i in range(vlen)]
+        done: list = [0, []]   # messages received so far, fds to install (across parked waits)
+
+        def finish():
+            count, installs = done
+            if deadline is not None and count:
+                left = max(deadline - time.monotonic_ns(), 0)
+                ctx.write(timeout_ptr, struct.pack("<qq", left // 1_000_000_000, left % 1_000_000_000))
+            return InstallFds(count, installs) if installs else count
 
         def receive(s: socket.socket):
-            installs: list[FdInstall] = []
-            count = 0
-            for i, header in enumerate(headers):
+            wait = not (flags & MSG_DONTWAIT) and os.get_blocking(s.fileno())
+            while done[0] < vlen:
+                i = done[0]
+                waiting = i > 0 and (flags & MSG_WAITFORONE or not wait)
                 try:
-                    n, more = self._receive_one(ctx, s, sock, vec + i * MMSGHDR_SIZE, header,
-                                                flags if i == 0 else flags | MSG_DONTWAIT)
+                    n, more = self._receive_one(ctx, s, sock, vec + i * MMSGHDR_SIZE, headers[i],
+                                                (flags & ~MSG_WAITFORONE) | (MSG_DONTWAIT if waiting else 0))
                 except BlockingIOError:
+                    if i == 0 or wait and not flags & MSG_WAITFORONE:
+                        raise   # nothing yet, or a blocking call waits for the next one
+                    break
+                except OSError:
                     if i == 0:
                         raise
-                    break
+                    break       # Linux returns what it has; the error is lost here
                 ctx.write(vec + i * MMSGHDR_SIZE + MSGHDR.size, struct.pack("<I", n))
-                installs += more
-                count += 1
-                if flags & MSG_WAITFORONE or sock.stream:
+                done[0] += 1
+                done[1] += more
+                if deadline is not None and time.monotonic_ns() >= deadline:
                     break
-            return InstallFds(count, installs) if installs else count
+            return finish()
 
         return self._receive(ctx, fd, flags, receive)
 
     def sendmmsg(self, ctx, fd: int, vec: int, vlen: int, flags: int):
-        """Each message sent by the sentry from its copy of the socket (never parked)."""
+        """Each message sent by the sentry from its copy of the socket; a blocking
+        caller waits for room for each in turn, as Linux's does."""
         sock = self.network.socket_of(ctx, fd)
-        sent = 0
-        for i in range(min(vlen, IOV_MAX)):
-            msg_ptr = vec + i * MMSGHDR_SIZE
-            try:
-                n = self._send_by_sentry(ctx, fd, sock, msg_ptr, flags)
-            except (SyscallError, OSError):
-                if sent == 0:
-                    raise
-                break
-            ctx.write(msg_ptr + MSGHDR.size, struct.pack("<I", n))
-            sent += 1
-        return sent
+        vlen = min(vlen, IOV_MAX)
+        if self.network.config.mode == "host" and sock.backing == "host":
+            for i in range(vlen):   # note SCM_RIGHTS for the receiver's fd table, then native
+                *_, control, controllen, _ = self._header(ctx, vec + i * MMSGHDR_SIZE)
+                for host_fd in self._note_rights(ctx, control, controllen):
+                    os.close(host_fd)
+            return NATIVE
+        sent = [0, 0]   # messages sent, bytes of the next one already sent (a blocking stream)
 
-    def _send_by_sentry(self, ctx, fd: int, sock, msg_ptr: int, flags: int) -> int:
+        def send(s: socket.socket):
+            wait = not (flags & MSG_DONTWAIT) and os.get_blocking(s.fileno())
+            while sent[0] < vlen:
+                msg_ptr = vec + sent[0] * MMSGHDR_SIZE
+                try:
+                    n, whole = self._send_by_sentry(ctx, s, fd, sock, msg_ptr, flags, sent[1])
+                except BlockingIOError:
+                    if sent[0] == 0 and not sent[1] or wait:
+                        raise
+                    break
+                except (SyscallError, OSError):
+                    if sent[0] == 0:
+                        raise
+                    break
+                if sock.stream and wait and sent[1] + n < whole:
+                    sent[1] += n
+                    raise BlockingIOError(errno.EAGAIN, "waiting for room for the rest")
+                ctx.write(msg_ptr + MSGHDR.size, struct.pack("<I", sent[1] + n))
+                sent[0] += 1
+                sent[1] = 0
+            return sent[0]
+
+        return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT, send)
+
+    def _send_by_sentry(self, ctx, s: socket.socket, fd: int, sock, msg_ptr: int, flags: int,
+                        offset: int = 0) -> tuple[int, int]:
+        """One message of a sendmmsg, from `s` (the sentry's copy of the caller's socket),
+        from byte `offset` on: (bytes sent, the message's length). BlockingIOError
+        when there is no room yet."""
         self._refuse_fastopen(sock, flags)
         name, namelen, iov, iovlen, control, controllen, _ = self._header(ctx, msg_ptr)
         data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
         if sock.netlink is not None:
             self.network.netlink_request(sock, data)
-            return len(data)
-        rights = self._note_rights(ctx, control, controllen)
-        if name and not sock.stream and sock.backing != "host":
-            dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
-            result = self._send_datagram(ctx, fd, sock, data, dest, flags, rights)
+            return len(data), len(data)
+        packet = self._packet_options(ctx, sock, control, controllen)
+        rights = self._note_rights(ctx, control, controllen) if not offset else []
+        if (name or packet and sock.peer is not None) and not sock.stream and sock.backing != "host":
+            dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family) if name else sock.peer
+            result = self._send_datagram(ctx, fd, sock, data, dest, flags, rights, packet)
+            if result == -errno.EAGAIN:
+                raise BlockingIOError(errno.EAGAIN, "no room")
             if result < 0:
                 raise SyscallError(-result)
-            return result
+            return result, len(data)
         anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
         try:
-            with borrowed(self.kernel, ctx.task, fd) as s:
-                return s.sendmsg([data], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT)
-        except BlockingIOError:
-            raise SyscallError(errno.EAGAIN) from None
+            return s.sendmsg([data[offset:]], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT), len(data)
         finally:
             for host_fd in rights:
                 os.close(host_fd)
@@ -248,6 +382,11 @@ class Messages:
             ctx.write(name, raw[:namelen])
             new_namelen = len(raw)
         sender = self.network.by_host_name.get(source) if isinstance(source, bytes) else None
+        if sock.inet and not sock.stream and sock.backing == "sandbox" and ancillary.wants(sock):
+            origin = self._source(sock, source)
+            ipv4 = origin.family == socket.AF_INET or origin.ip.ipv4_mapped is not None
+            anc = list(anc) + ancillary.received(sock, sender, self.packet_values.get(source, {}),
+                                                 ipv4, self.network.config)
         control_out, installs, mflags = self._translate_control(ctx, anc, controllen, mflags, flags,
                                                                 sender)
         if control_out:
@@ -306,7 +445,33 @@ class Messages:
             if sender is not None:
                 return sender.local
             return UnixAddress(b"")
-        return self.network.address_of_host_name(sock.family, source or b"")
+        name = source if isinstance(source, bytes) else (source or "").encode("latin-1")
+        origin = self.network.address_of_host_name(sock.family, name)
+        return self._as_seen_by(sock, origin, self.packet_values.get(name, {}))
+
+    def _as_seen_by(self, receiver, origin, packet: dict):
+        """A sender's address as the receiver's recvfrom reports it: a wildcard
+        bound sender has the source address Linux's route gives (the address it
+        sent to, on this one host), and a v4 address is v4-mapped for a v6
+        receiver (and back)."""
+        if not isinstance(origin, sockaddr.InetAddress):
+            return origin
+        if origin.ip.is_unspecified and origin.port:
+            dst = ancillary.destination(receiver, None, packet)
+            v4 = dst if dst.version == 4 else dst.ipv4_mapped
+            if origin.family == socket.AF_INET and v4 is not None:
+                origin = sockaddr.InetAddress(socket.AF_INET, v4, origin.port)
+            elif origin.family == socket.AF_INET6:
+                ip6 = dst if v4 is None else ipaddress.IPv6Address(f"::ffff:{v4}")
+                origin = sockaddr.InetAddress(socket.AF_INET6, ip6, origin.port)
+        if origin.family == receiver.family:
+            return origin
+        if receiver.family == socket.AF_INET6:
+            return sockaddr.InetAddress(socket.AF_INET6, ipaddress.IPv6Address(f"::ffff:{origin.ip}"),
+                                        origin.port)
+        v4 = origin.ip.ipv4_mapped
+        return sockaddr.InetAddress(socket.AF_INET, v4 if v4 is not None else ipaddress.IPv4Address(0),
+                                    origin.port)
 
     def _virtual_credentials(self, payload: bytes, sender) -> bytes | None:
         """SCM_CREDENTIALS as the receiver's pid namespace sees them.
@@ -347,12 +512,19 @@ class Messages:
                 payload = self._virtual_credentials(payload, sender)
                 if payload is None:
                     continue
-            msg = CMSGHDR.pack(CMSGHDR.size + len(payload), level, kind) + payload
-            msg += bytes(-len(msg) % 8)
-            if len(out) + len(msg) > room:
+            if level == socket.SOL_SOCKET and kind == SCM_RIGHTS:
+                msg = CMSGHDR.pack(CMSGHDR.size + len(payload), level, kind) + payload
+                msg += bytes(-len(msg) % 8)
+                if len(out) + len(msg) > room:
+                    mflags |= MSG_CTRUNC
+                    break
+                out += msg
+                continue
+            msg, truncated = ancillary.put_cmsg(level, kind, payload, room - len(out))
+            out += msg
+            if truncated:
                 mflags |= MSG_CTRUNC
                 break
-            out += msg
         return out, installs, mflags
 
     def _file_received(self, host_fd: int) -> OpenFile:

@@ -10,11 +10,13 @@ socket (egress, --network=host) runs every option natively.
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 import struct
 
 from runsc_py.platform import NATIVE
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.net.ancillary import RECEIVE_OPTIONS
 
 SOL_SOCKET, SOL_IP, SOL_TCP, SOL_UDP, SOL_IPV6, SOL_NETLINK = 1, 0, 6, 17, 41, 270
 SO_TYPE, SO_ERROR, SO_PEERCRED, SO_ACCEPTCONN = 3, 4, 17, 30
@@ -28,14 +30,15 @@ EGRESS_REFUSED = {(SOL_TCP, 19), (SOL_TCP, 20), (SOL_TCP, 21), (SOL_TCP, 22), (S
                   (SOL_IPV6, 75)}
 # the host socket's own: SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_RCVLOWAT, SO_SNDLOWAT,
 # SO_RCVTIMEO, SO_SNDTIMEO, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PEEK_OFF, SO_BUSY_POLL
-HOST_OPTIONS = {7, 8, 16, 18, 19, 20, 21, 32, 33, 42, 46, 66, 67}
-# options the sentry keeps per socket (values as set), with Linux's defaults. Options
-# whose effect is ancillary data on receive (IP_PKTINFO, IPV6_RECVPKTINFO, ...) are
-# not here: the sentry does not produce that data, so setting them fails (ENOPROTOOPT).
+# SO_TIMESTAMP, SO_TIMESTAMPNS (the host socket stamps what it queues)
+HOST_OPTIONS = {7, 8, 16, 18, 19, 20, 21, 29, 32, 33, 35, 42, 46, 66, 67}
+# options the sentry keeps per socket (values as set), with Linux's defaults. The
+# receive options whose effect is IP-level ancillary data (IP_PKTINFO,
+# IPV6_RECVPKTINFO, ...) are kept too: ancillary.py makes that data at recvmsg.
 KEPT = {
     (SOL_SOCKET, 2): 0, (SOL_SOCKET, 15): 0, (SOL_SOCKET, 9): 0, (SOL_SOCKET, 6): 0,
-    (SOL_SOCKET, 10): 0, (SOL_SOCKET, 12): 0, (SOL_SOCKET, 5): 0, (SOL_SOCKET, 36): 0,  # ..., SO_TIMESTAMP
-    (SOL_SOCKET, 29): 0, (SOL_SOCKET, 25): 0,             # SO_TIMESTAMP, SO_BINDTODEVICE
+    (SOL_SOCKET, 10): 0, (SOL_SOCKET, 12): 0, (SOL_SOCKET, 5): 0, (SOL_SOCKET, 36): 0,  # ..., SO_MARK
+    (SOL_SOCKET, 25): 0,                                  # SO_BINDTODEVICE
     (SOL_SOCKET, SO_LINGER): b"\0" * 8,
 }
 INET_KEPT = {
@@ -44,10 +47,17 @@ INET_KEPT = {
     (SOL_TCP, 23): 0, (SOL_TCP, 19): 0,
     (SOL_IP, 1): 0, (SOL_IP, 2): 64, (SOL_IP, 10): 0, (SOL_IP, 11): 1,
     (SOL_IP, 14): 0, (SOL_IP, 32): 1, (SOL_IP, 33): 1, (SOL_IP, 15): 0,
-    (SOL_IPV6, 16): 64, (SOL_IPV6, 17): 1, (SOL_IPV6, IPV6_V6ONLY): 0,
-    (SOL_IPV6, 67): 0, (SOL_IPV6, 23): 0, (SOL_IPV6, 18): 1, (SOL_IPV6, 19): 0,
+    (SOL_IPV6, 16): 64, (SOL_IPV6, 17): 0, (SOL_IPV6, IPV6_V6ONLY): 0,
+    (SOL_IPV6, 67): 0, (SOL_IPV6, 23): 0, (SOL_IPV6, 18): 1, (SOL_IPV6, 19): 1,
+    (SOL_IP, 34): 1, (SOL_IP, 49): 1,       # IP_MULTICAST_LOOP, IP_MULTICAST_ALL
     (SOL_UDP, 1): 0, (136, 10): 0, (136, 11): 0,   # UDP_CORK, UDPLITE_SEND_CSCOV, _RECV_CSCOV
+    **RECEIVE_OPTIONS,
 }
+
+
+# IP_ADD/DROP_MEMBERSHIP, IPV6_JOIN/LEAVE_GROUP: (join?, the group's family)
+MEMBERSHIP = {(SOL_IP, 35): (True, socket.AF_INET), (SOL_IP, 36): (False, socket.AF_INET),
+              (SOL_IPV6, 20): (True, socket.AF_INET6), (SOL_IPV6, 21): (False, socket.AF_INET6)}
 
 
 def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = False):
@@ -57,6 +67,8 @@ def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = Fals
     if sock.backing == "host" or (level == SOL_SOCKET and name in HOST_OPTIONS):
         return NATIVE
     key = (level, name)
+    if key in MEMBERSHIP:
+        return _membership(sock, key, value)
     if level == SOL_NETLINK and sock.family == 16:
         sock.options[key] = value
         return 0
@@ -76,6 +88,30 @@ def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = Fals
         if sock.local is not None:
             raise SyscallError(errno.EINVAL)
         sock.v6only = flag
+    return 0
+
+
+def _membership(sock, key, value: bytes) -> int:
+    """Join or leave a multicast group (the network table delivers to members)."""
+    join, family = MEMBERSHIP[key]
+    if sock.stream:
+        raise SyscallError(errno.EPROTO)
+    if not sock.inet or (family == socket.AF_INET6 and sock.family != socket.AF_INET6):
+        raise SyscallError(errno.ENOPROTOOPT)
+    size = 8 if family == socket.AF_INET else 20
+    if len(value) < size:
+        raise SyscallError(errno.EINVAL)
+    group = ipaddress.ip_address(value[:4] if family == socket.AF_INET else value[:16])
+    if not group.is_multicast:
+        raise SyscallError(errno.EINVAL)
+    if join:
+        if group in sock.groups:
+            raise SyscallError(errno.EADDRINUSE)
+        sock.groups.add(group)
+    else:
+        if group not in sock.groups:
+            raise SyscallError(errno.EADDRNOTAVAIL)
+        sock.groups.discard(group)
     return 0
 
 

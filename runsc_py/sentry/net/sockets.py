@@ -31,6 +31,7 @@ class PendingConnection:
     peer: object          # the client's address
     creds: Credentials    # the client's
     substitute: int | None = None   # a published host connection to hand out instead
+    client: object = None           # the connecting Socket (the accepted one's partner)
 
 
 @dataclasses.dataclass(eq=False)
@@ -38,7 +39,8 @@ class Socket:
     family: int
     type: int             # SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
     protocol: int
-    backing: str = "sandbox"   # or "host": a host socket whose control calls run natively
+    backing: str = "sandbox"   # or "host": a host socket whose control calls run natively;
+                               # or "relay": the sentry's stand-in for an outside UDP address
     local: object = None
     peer: object = None
     listening: bool = False
@@ -52,6 +54,10 @@ class Socket:
     options: dict = dataclasses.field(default_factory=dict)
     pending: collections.deque = dataclasses.field(default_factory=collections.deque)
     netlink: object = None   # for AF_NETLINK: the sentry's end of the pair
+    egress: dict = dataclasses.field(default_factory=dict)   # UDP egress: family -> host socket
+    groups: set = dataclasses.field(default_factory=set)     # multicast groups joined (ip_address)
+    partner: object = None       # a sandbox TCP connection's other end (a Socket)
+    partner_closed: bool = False   # ... whose last fd the workload has closed
 
     @property
     def inet(self) -> bool:

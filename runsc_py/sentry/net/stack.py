@@ -30,6 +30,7 @@ import ipaddress
 import os
 import select
 import socket
+import struct
 
 from runsc_py.platform import HELD, FdInstall, InstallFds
 from runsc_py.sentry.errors import SyscallError
@@ -58,6 +59,7 @@ class Network:
         self.unix = UnixNames(kernel.vfs, self.alive)
         self.by_host_name: dict[bytes, Socket] = {}
         self._waits: Waits | None = None
+        self._udp_egress = None
         self._port_ids = 0x10000
         self._prune_at = 1024
         from runsc_py.sentry.net.messages import Messages
@@ -69,6 +71,14 @@ class Network:
         if self._waits is None:
             self._waits = Waits(self.kernel.platform)
         return self._waits
+
+    @property
+    def udp_egress(self):
+        if self._udp_egress is None:
+            from runsc_py.sentry.net.udpegress import UdpEgress
+
+            self._udp_egress = UdpEgress(self)
+        return self._udp_egress
 
     # -- which sockets exist -------------------------------------------
 
@@ -255,7 +265,8 @@ class Network:
             sock.creds = self.creds_of(ctx)
             self._bind_host_name(ctx, fd, sock, "u")
             return 0
-        if not (self.config.is_local(addr.ip) or addr.ip.is_unspecified):
+        if not (self.config.is_local(addr.ip) or addr.ip.is_unspecified
+                or addr.ip.is_multicast and not sock.stream):   # UDP may bind a group's address
             raise SyscallError(errno.EADDRNOTAVAIL)
         if addr.family == socket.AF_INET6 and addr.ip.ipv4_mapped is not None and sock.v6only:
             raise SyscallError(errno.EINVAL)
@@ -280,6 +291,8 @@ class Network:
     def _prune_names(self) -> None:
         """Forget the names of sockets no fd refers to any more (checked in batches)."""
         live = {id(sock) for sock, _inode, _uid in self.socket_inodes()}
+        if self._udp_egress is not None:
+            live |= {id(sock) for sock in self._udp_egress.relay_sockets()}
         self.by_host_name = {n: s for n, s in self.by_host_name.items() if id(s) in live}
         self._prune_at = max(1024, 2 * len(self.by_host_name))
 
@@ -365,7 +378,7 @@ class Network:
         if sock.inet:  # as the listener's family sees them (v4-mapped on a v6 listener)
             listener.pending.append(PendingConnection(_as_family(dest, listener.family),
                                                       _as_family(local, listener.family),
-                                                      self.creds_of(ctx)))
+                                                      self.creds_of(ctx), client=sock))
         else:
             listener.pending.append(PendingConnection(listener.local, local, self.creds_of(ctx)))
         sock.peer = dest if sock.inet else listener.local
@@ -383,8 +396,6 @@ class Network:
 
     def _connect_egress(self, ctx, fd: int, sock: Socket, dest: InetAddress):
         """An allowed outside address: a host socket in the host's namespace, then native."""
-        if not sock.stream:
-            raise SyscallError(errno.ENETUNREACH, "UDP egress is not offered")
         host_fd = self.host.host_socket(sock.family, socket.SOCK_STREAM, 0)
         s = socket.socket(fileno=host_fd)
         entry = ctx.fds.get(fd)
@@ -439,18 +450,64 @@ class Network:
         sock.peer = _loopback_for_wildcard(addr) if sock.inet else addr
         return 0
 
+    def datagram_targets(self, ctx, sock: Socket, addr) -> list[Socket]:
+        """The sandbox sockets a datagram to `addr` goes to: one for a unicast address
+        (none: it is dropped), every receiving socket for a group or broadcast."""
+        if sock.inet and addr is not None and self._group(addr):
+            return self.group_receivers(sock, addr)
+        target = self.datagram_target(ctx, sock, addr)
+        return [] if target is None else [target]
+
+    def _group(self, addr) -> bool:
+        """Whether `addr` is a multicast group or a broadcast address."""
+        ip = addr.v4 if addr.v4 is not None else addr.ip
+        return ip.is_multicast or ip == ipaddress.IPv4Address("255.255.255.255") or (
+            self.config.mode == "sandbox" and ip == self.config.eth0.network.broadcast_address)
+
+    def group_receivers(self, sender: Socket, dest: InetAddress) -> list[Socket]:
+        """Who gets a datagram sent to a multicast group or a broadcast address.
+
+        As Linux on one host: the sender needs SO_BROADCAST for a broadcast
+        (else EACCES) and keeps IP_MULTICAST_LOOP on for its own host to get a
+        group's datagram (here every receiver is on its own host). A group's
+        datagram goes to every socket holding the port bound to the wildcard
+        or the group, once any socket in the sandbox has joined the group, if
+        that socket joined it too or left IP_MULTICAST_ALL on (the default);
+        a broadcast to those bound to the wildcard or the broadcast address."""
+        group = dest.v4 if dest.v4 is not None else dest.ip
+        holders = self.ports.holders("udp", dest.port)
+        if not group.is_multicast:
+            if not int.from_bytes(sender.options.get((1, 6), b"\0")[:4], "little"):   # SO_BROADCAST
+                raise SyscallError(errno.EACCES)
+            return [s for s in holders if _accepts(s, dest)]
+        loop = (0, 34) if group.version == 4 else (41, 19)   # IP_MULTICAST_LOOP, IPV6_MULTICAST_LOOP
+        if not int.from_bytes(sender.options.get(loop, b"\1")[:4], "little"):
+            return []
+        if not any(group in s.groups for s, _inode, _uid in self.socket_inodes()):
+            return []
+        return [s for s in holders if _accepts(s, dest) and
+                (group in s.groups or int.from_bytes(s.options.get((0, 49), b"\1")[:4], "little"))]
+
     def datagram_target(self, ctx, sock: Socket, addr) -> Socket | None:
-        """The sandbox socket a datagram to `addr` goes to (None: it is dropped)."""
+        """The sandbox socket a datagram to `addr` goes to (None: it is dropped).
+        Connecting to a group or a broadcast address gives None (see datagram_targets)."""
+        if sock.inet and addr is not None and self._group(addr):
+            return None
         if isinstance(addr, UnixAddress):
             target = self.unix.find(addr, ctx.process)
             if target.type != sock.type:
                 raise SyscallError(errno.EPROTOTYPE)
             return target
         dest = _loopback_for_wildcard(addr)
-        if not self.config.is_local(dest.ip):
-            raise SyscallError(errno.ENETUNREACH, "UDP egress is not offered")
-        live = [s for s in self.ports.holders("udp", dest.port) if _accepts(s, dest)]
-        return live[-1] if live else None
+        if self.config.is_local(dest.ip):
+            live = [s for s in self.ports.holders("udp", dest.port) if _accepts(s, dest)]
+            if live:
+                return live[-1]
+        if self.config.mode != "none" and self.config.egress.allows(dest.ip, dest.port):
+            return self.udp_egress.relay_for(sock.family, dest)
+        if self.config.is_local(dest.ip):
+            return None   # nobody has the port: the datagram is lost
+        raise SyscallError(errno.ENETUNREACH, "no egress rule allows this address")
 
     # -- accept ------------------------------------------------------------
 
@@ -509,13 +566,60 @@ class Network:
             conn = Socket(listener.family, listener.type, listener.protocol, local=record.local,
                           peer=record.peer, creds=listener.creds, peer_creds=record.creds,
                           options=dict(listener.options),
-                          backing="sandbox" if record.substitute is None else "host")
+                          backing="sandbox" if record.substitute is None else "host",
+                          partner=record.client)
+            if record.client is not None:
+                record.client.partner = conn
             peer = record.peer
         if addr_ptr:
             write_address(ctx, addr_ptr, len_ptr, peer)
         file = SocketFile("socket", path=f"socket:[{os.fstat(host_fd).st_ino}]", flags=os.O_RDWR,
                           sock=conn)
         return _install(ctx, file, host_fd, bool(flags & SOCK_CLOEXEC))
+
+    # -- closing ---------------------------------------------------------------
+
+    def closing(self, ctx, fd: int, sock: Socket) -> None:
+        """The workload closes `fd` (its host fd is still open). On the last fd of
+        a sandbox TCP connection, the host end lingers, as a TCP socket does:
+
+        TCP's peer reads EOF (the FIN) and may still send once — the closed
+        end answers with a reset, and only the next send fails (EPIPE). A
+        unix stream would fail the first. So the sentry keeps a copy of the
+        closing end, shut for writing (the peer's EOF), and waits: when the
+        peer's data arrives (or the peer closes) it drops what came and
+        closes the copy, and from then on the peer's sends fail natively.
+        A connection closed with unread data is closed at once: Linux resets
+        it then (the peer's next read gets ECONNRESET, as the unix socket
+        gives it). Only a trapped close lingers; fds a process exits with
+        close natively."""
+        if not (sock.inet and sock.type == socket.SOCK_STREAM and sock.backing == "sandbox"
+                and sock.peer is not None and not sock.listening) or sock.partner_closed:
+            return   # (a partner that closed first lingers; it sees this close natively)
+        if self.alive(sock) or self.messages.in_flight(sock):
+            return
+        if sock.partner is not None:
+            sock.partner.partner_closed = True
+        onoff, seconds = struct.unpack("<ii", sock.options.get((socket.SOL_SOCKET, socket.SO_LINGER),
+                                                               bytes(8))[:8].ljust(8, b"\0"))
+        if onoff and not seconds:
+            return   # an abortive close (Linux resets): nothing lingers
+        try:
+            s = self._borrow(ctx, fd)
+        except (SyscallError, OSError):
+            return
+        p = select.poll()
+        p.register(s.fileno(), select.POLLIN | select.POLLRDHUP)
+        ready = dict(p.poll(0)).get(s.fileno(), 0)
+        if ready & (select.POLLRDHUP | select.POLLHUP) or ready & select.POLLIN:
+            s.close()   # the peer is gone already, or data is unread (a reset)
+            return
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            s.close()
+            return
+        self.waits.park(s, select.EPOLLIN | select.EPOLLRDHUP, lambda: _drained(s))
 
     # -- published ports ---------------------------------------------------------
 
@@ -616,6 +720,18 @@ def write_address(ctx, addr_ptr: int, len_ptr: int, addr) -> None:
     if room:
         ctx.write(addr_ptr, raw[:room])
     ctx.write(len_ptr, len(raw).to_bytes(4, "little"))
+
+
+def _drained(s: socket.socket) -> bool:
+    """A lingering end: drop what the peer sent; True (close it) once anything came."""
+    while True:
+        try:
+            if not s.recv(1 << 16, socket.MSG_DONTWAIT):
+                return True
+        except BlockingIOError:
+            return True
+        except OSError:
+            return True
 
 
 def _readable(s: socket.socket) -> bool:

@@ -17,6 +17,7 @@ class Waits:
         self._platform = platform
         self._epoll: select.epoll | None = None
         self._waiting: dict[int, tuple] = {}   # sentry fd -> (socket, events, callback)
+        self._stale: set[int] = set()   # fds cancelled during this batch of events
 
     def park(self, sock, events: int, callback) -> None:
         """Call callback() when `sock` (a socket the wait now owns) is ready for `events`.
@@ -31,12 +32,24 @@ class Waits:
         self._waiting[fd] = (sock, events, callback)
         self._epoll.register(fd, events | select.EPOLLONESHOT)
 
+    def cancel(self, sock) -> None:
+        """Stop waiting on `sock` and close it (the wait owned it)."""
+        fd = sock.fileno()
+        if self._waiting.pop(fd, None) is not None:
+            self._epoll.unregister(fd)
+            self._stale.add(fd)   # its number may be reused before this batch ends
+        sock.close()
+
     def __len__(self) -> int:
         return len(self._waiting)
 
     def _on_ready(self, _events: int) -> None:
+        self._stale.clear()
         for fd, _revents in self._epoll.poll(0):
-            sock, events, callback = self._waiting[fd]
+            entry = self._waiting.get(fd)
+            if entry is None or fd in self._stale:
+                continue   # cancelled by an earlier callback of this batch
+            sock, events, callback = entry
             try:
                 done = callback()
             except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
@@ -44,6 +57,8 @@ class Waits:
 
                 sys.stderr.write(f"runsc-py: sentry error in a parked network call:\n{traceback.format_exc()}")
                 done = True
+            if self._waiting.get(fd) is not entry:
+                continue   # the callback cancelled its own wait
             if done:
                 del self._waiting[fd]
                 self._epoll.unregister(fd)

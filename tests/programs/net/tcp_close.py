@@ -1,0 +1,93 @@
+"""Writing to a TCP connection whose peer closed: Linux accepts the first send
+(the peer answers it with a reset), the next fails with EPIPE (SIGPIPE when
+not ignored); a zero-length send succeeds; reads see EOF. A peer that closes
+with unread data resets at once: ECONNRESET on the next read, then EPIPE."""
+import ctypes
+import os
+import signal
+import socket
+import time
+
+
+def attempt(what, fn):
+    try:
+        print(what, repr(fn()), flush=True)
+    except OSError as exc:
+        print(what, type(exc).__name__, exc.errno, flush=True)
+
+
+def pair():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    listener.close()
+    return client, server
+
+
+def settle():
+    time.sleep(0.3)
+
+
+# the peer closed, nothing unread
+client, server = pair()
+client.close()
+settle()
+attempt("recv", lambda: server.recv(10))
+attempt("send empty", lambda: server.send(b""))
+attempt("first send", lambda: server.send(b"x"))
+settle()
+attempt("second send", lambda: server.send(b"y"))
+attempt("third send", lambda: server.send(b"z"))
+attempt("recv after", lambda: server.recv(10))
+server.close()
+
+# the same when the peer's fd goes by close_range
+client, server = pair()
+fd = client.detach()
+ctypes.CDLL(None, use_errno=True).syscall(436, fd, fd, 0)   # close_range(fd, fd, 0)
+settle()
+attempt("close_range: first send", lambda: server.send(b"x"))
+settle()
+attempt("close_range: second send", lambda: server.send(b"y"))
+server.close()
+
+# the peer closed with data it never read
+client, server = pair()
+client.sendall(b"unread")
+settle()
+server.close()
+settle()
+attempt("reset recv", lambda: client.recv(10))
+attempt("reset send", lambda: client.send(b"x"))
+client.close()
+
+# a blocked reader sees the peer's close as EOF
+client, server = pair()
+pid = os.fork()
+if pid == 0:
+    time.sleep(0.3)
+    client.close()
+    os._exit(0)
+client.close()
+attempt("blocked recv", lambda: server.recv(10))
+os.waitpid(pid, 0)
+server.close()
+
+# SIGPIPE with its default action: the second send kills the writer
+client, server = pair()
+client.close()
+settle()
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    server.send(b"x")
+    print("first send made", flush=True)
+    time.sleep(0.3)
+    server.send(b"y")
+    os._exit(0)
+_, status = os.waitpid(pid, 0)
+print("writer", "killed by signal" if os.WIFSIGNALED(status) else "exited",
+      os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+server.close()
