@@ -47,6 +47,14 @@ PYTHON_SCRIPTS = {
         "import compileall, os, sys, py_compile; os.makedirs('pkg'); open('pkg/m.py','w').write('X = 42\\n');"
         "ok = compileall.compile_dir('pkg', quiet=1); sys.path.insert(0, '.');"
         "import pkg.m; print(ok, pkg.m.X, sorted(os.listdir('pkg/__pycache__'))[0].startswith('m.'))"),
+    "device descriptions": (  # each open of a device is its own open file description
+        "import fcntl, os\n"
+        "for dev in ('/dev/null', '/dev/zero', '/dev/full', '/dev/urandom', '/dev/tty'):\n"
+        "    try: a, b = os.open(dev, os.O_RDWR), os.open(dev, os.O_RDWR)\n"
+        "    except OSError as e: print(dev, e.errno); continue\n"
+        "    fcntl.fcntl(a, fcntl.F_SETFL, os.O_NONBLOCK | os.O_APPEND)\n"
+        "    print(dev, [bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK) for fd in (a, b)],"
+        " os.lseek(a, 0, os.SEEK_CUR), len(os.read(b, 7)))"),
     "mmap shared": (
         "import mmap, os; fd = os.open('db', os.O_RDWR | os.O_CREAT, 0o600); os.ftruncate(fd, 8192);"
         "m = mmap.mmap(fd, 8192, mmap.MAP_SHARED); m[100:105] = b'hello'; m.flush();"
