@@ -13,6 +13,7 @@ import errno
 import os
 import posixpath
 import stat as statmod
+import typing
 
 from runsc_py.platform import ExecVia
 from runsc_py.sentry.errors import SyscallError
@@ -22,6 +23,15 @@ MAX_INTERPRETER_DEPTH = 4   # Linux's BINPRM_MAX_RECURSION
 MAX_ARG_POINTERS = 0x7FFFFFFF // 8
 PAGE = 4096
 POINTER_CHUNK = 512           # bytes of pointers read at once (never past a page end)
+
+
+class PendingExec(typing.NamedTuple):
+    """What the sentry applies when the host reports the exec done (Kernel.on_exec)."""
+
+    exe: str                 # the program's guest path, for /proc/PID/exe
+    comm: bytes
+    setuid_to: int | None    # the file's owner, when its set-id bit counts
+    setgid_to: int | None
 
 
 def open_executable(ctx, base: str, path: str):
@@ -62,7 +72,9 @@ def prepare_exec(ctx, base: str, path: str, argv_addr: int, envp_addr: int) -> E
         argv_addr, empty_addr = _write_argv(ctx, prefix, argv[1:])
     elif not empty_addr:
         empty_addr = ctx.push_scratch(b"\0")
-    ctx.task.exec_pending = (res.path, os.fsencode(posixpath.basename(as_given))[:15])
+    setuid_to, setgid_to = ctx.process.creds.setid_of(res.stat, res.mount.options)
+    ctx.task.exec_pending = PendingExec(res.path, os.fsencode(posixpath.basename(as_given))[:15],
+                                        setuid_to, setgid_to)
     return ExecVia(res.fd, argv_addr, envp_addr, empty_addr)
 
 

@@ -31,6 +31,7 @@ from runsc_py.sentry.vfs import VFS
 from runsc_py.syscalls.context import Abandoned, SyscallContext
 
 CLONE_FS, CLONE_FILES, CLONE_THREAD, CLONE_PARENT = 0x200, 0x400, 0x10000, 0x8000
+AT_NULL, AT_SECURE = 0, 23
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -316,11 +317,40 @@ class Kernel:
             self.platform.retract_ids(former_tid)
             self.tasks.rekey(task, host_tid, proc.vpid)
         proc.fds.on_exec()
-        proc.creds.on_exec()
-        if task.exec_pending:
-            proc.exe, proc.comm = task.exec_pending
-            task.exec_pending = None
+        pending, task.exec_pending = task.exec_pending, None
+        if pending is not None:
+            proc.exe, proc.comm = pending.exe, pending.comm
+            secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to)
+        else:
+            secure = proc.creds.on_exec()
+        if secure:
+            self._mark_secure_exec(host_tid)
         self._publish(task)
+
+    def _mark_secure_exec(self, host_tid: int) -> None:
+        """Set AT_SECURE in the new image's auxiliary vector, as Linux does for a
+        set-id exec: the host saw no set-id exec (its threads never change
+        identity), so its loader would otherwise honour LD_PRELOAD & co.
+        Called at the exec event stop, before the image's first instruction."""
+        try:
+            sp = self.platform.stack_pointer(host_tid)
+            (argc,) = struct.unpack("<Q", self.platform.read(host_tid, sp, 8))
+            addr = sp + 8 * (argc + 2)                   # past argc, argv and its NULL
+            while self.platform.read(host_tid, addr, 8) != bytes(8):
+                addr += 8                                # envp up to its NULL
+            addr += 8
+            for _ in range(64):
+                kind, _value = struct.unpack("<QQ", self.platform.read(host_tid, addr, 16))
+                if kind == AT_NULL:
+                    return
+                if kind == AT_SECURE:
+                    self.platform.write(host_tid, addr + 8, struct.pack("<Q", 1))
+                    return
+                addr += 16
+        except (MemoryFault, OSError):
+            # a task that cannot be read at its exec stop was killed there
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(host_tid, signal.SIGKILL)
 
     def on_exit(self, host_tid: int, status: int) -> None:
         task = self.tasks.remove(host_tid)

@@ -60,7 +60,7 @@ class Task:
         self.host_tid = host_tid
         self.vtid = vtid
         self.process = process
-        self.exec_pending: tuple[str, bytes] | None = None  # (exe, comm) once exec succeeds
+        self.exec_pending = None  # sentry/exec.py's PendingExec, applied once exec succeeds
 
     def __repr__(self) -> str:
         return f"Task(vtid={self.vtid}, host={self.host_tid}, vpid={self.process.vpid})"
