@@ -47,6 +47,7 @@ def open_executable(ctx, base: str, path: str):
 
 
 def prepare_exec(ctx, base: str, path: str, argv_addr: int, envp_addr: int) -> ExecVia:
+    ctx.kernel.check_nproc_at_exec(ctx.task)
     argv, argv_end = pointer_array(ctx, argv_addr) if argv_addr else ([], 0)
     # Any NUL byte of the caller's will do for execveat's "": argv's NULL
     # pointer, else envp's. envp is otherwise left to the host to read.

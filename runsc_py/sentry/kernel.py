@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import resource
 import signal
 import socket
 import stat as statmod
@@ -30,6 +31,7 @@ from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTab
 from runsc_py.sentry.vfs import VFS
 from runsc_py.syscalls.context import Abandoned, SyscallContext
 
+CAP_SYS_ADMIN, CAP_SYS_RESOURCE = 21, 24
 CLONE_FS, CLONE_FILES, CLONE_THREAD, CLONE_PARENT = 0x200, 0x400, 0x10000, 0x8000
 AT_NULL, AT_SECURE = 0, 23
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -262,7 +264,47 @@ class Kernel:
         self._clones_in_flight.pop(task.host_tid, None)
         if limit is not None and len(self.tasks) + len(self._clones_in_flight) >= limit:
             raise SyscallError(errno.EAGAIN)
+        if self._over_nproc(task, task.process.creds.uid, 0):
+            raise SyscallError(errno.EAGAIN)
         self._clones_in_flight[task.host_tid] = pidfd_addr
+
+    # RLIMIT_NPROC, per sandbox uid (kernel/fork.c, kernel/sys.c set_user, fs/exec.c)
+
+    def _over_nproc(self, task: Task, uid: int, slack: int, caps_exempt: bool = True) -> bool:
+        """Whether `uid` has more than `slack` tasks past `task`'s RLIMIT_NPROC
+        (threads and clones in flight count), for a caller the limit binds:
+        not uid 0, and (for clone: `caps_exempt`) not holding CAP_SYS_RESOURCE
+        or CAP_SYS_ADMIN.
+
+        The host cannot enforce it: every sandbox task has the host uid of
+        the sandbox, whatever sandbox uid it has switched to."""
+        creds = task.process.creds
+        if uid == 0 or caps_exempt and (creds.capable(CAP_SYS_RESOURCE)
+                                        or creds.capable(CAP_SYS_ADMIN)):
+            return False
+        try:
+            limit = resource.prlimit(task.host_tid, resource.RLIMIT_NPROC)[0]
+        except OSError:
+            return False   # the task is gone; its exit event follows
+        if limit == resource.RLIM_INFINITY:
+            return False
+        count = sum(1 for t in self.tasks.by_host_tid.values() if t.process.creds.uid == uid)
+        count += sum(1 for tid in self._clones_in_flight
+                     if self.tasks.by_host_tid[tid].process.creds.uid == uid)
+        return count > limit - 1 + slack
+
+    def real_uid_changed(self, task: Task) -> None:
+        """set_user(): a process that became a user already past its RLIMIT_NPROC
+        is marked, and its next exec fails with EAGAIN if that is still so."""
+        proc = task.process
+        others = len(proc.threads)
+        proc.nproc_exceeded = self._over_nproc(task, proc.creds.uid, others + 1, caps_exempt=False)
+
+    def check_nproc_at_exec(self, task: Task) -> None:
+        if task.process.nproc_exceeded:
+            if self._over_nproc(task, task.process.creds.uid, 1, caps_exempt=False):
+                raise SyscallError(errno.EAGAIN)
+            task.process.nproc_exceeded = False
 
     def host_tid_of(self, vpid: int, thread: bool = False) -> int:
         """The host tid of a sandbox process (or, with `thread`, of any sandbox thread)."""

@@ -47,6 +47,7 @@ class Process:
         self.exit_status: int | None = None
         self.pidfd: int | None = None       # host pidfd, to borrow fds with pidfd_getfd
         self.subreaper = False              # PR_SET_CHILD_SUBREAPER
+        self.nproc_exceeded = False         # PF_NPROC_EXCEEDED: set_user found its user over RLIMIT_NPROC
 
     @property
     def vppid(self) -> int:
