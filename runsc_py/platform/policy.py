@@ -1,11 +1,13 @@
 """The seccomp filter, generated from the syscall table's policies by libseccomp.
 
-Each syscall number gets one of four policies:
+Each syscall number gets one of five policies:
 
     NATIVE  the host runs it (data path on sentry-installed fds, memory,
             futex, time reads, signal frames)
     TRAP    the sentry handles it (the platform's trap action)
     EXEC    the sentry rewrites it at a ptrace stop (execve, execveat)
+    AT_EXIT traced on both platforms: the host runs it, and the sentry amends
+            what it wrote at its syscall-exit stop (waitid, rt_sigtimedwait)
     DENY    fails with an errno in the kernel, without a round trip
 
 Every number not named runs the platform's trap action, so the sentry sees
@@ -41,6 +43,7 @@ class Policy(enum.Enum):
     NATIVE = "native"
     TRAP = "trap"
     EXEC = "exec"
+    AT_EXIT = "at-exit"
     DENY = "deny"
 
 
@@ -113,6 +116,8 @@ def _action(policy: Policy, errno: int, trap_action: int) -> int:
         return lib.RP_ACT_ALLOW
     if policy is Policy.EXEC:
         return lib.RP_ACT_TRACE | lib.RP_TRACE_EXEC
+    if policy is Policy.AT_EXIT:
+        return lib.RP_ACT_TRACE | lib.RP_TRACE_SYSCALL
     if policy is Policy.DENY:
         return lib.RP_ACT_ERRNO | errno
     return trap_action

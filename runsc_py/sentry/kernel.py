@@ -332,6 +332,7 @@ class Kernel:
                 parent.fs if flags & CLONE_FS else parent.fs.copy(),
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
+            self.tasks.exited_uids.pop(vtid, None)   # the pid is reused
             proc.pidfd = _pidfd_or_none(child_tid)
         self._add_task(Task(child_tid, vtid, proc))
         if pidfd_addr:  # the child's fd table was copied before the host made the pidfd
@@ -401,6 +402,7 @@ class Kernel:
         if task is not None and not task.process.threads:
             proc = task.process
             proc.exit_status = status
+            self.tasks.remember_exited(proc)
             self._reparent_children(proc)
             if proc.pidfd is not None:
                 os.close(proc.pidfd)
@@ -433,11 +435,11 @@ class Kernel:
         host = self.tasks.host_pid_of(init.vpid) if init else None
         if host is None:
             return False
-        if signals.default_is_fatal(host, sig):
+        if signals.default_is_fatal(host, sig, self.platform.read):
             self._init_fate = sig
             os.kill(host, signal.SIGKILL)
             return True
-        if signals.default_is_stop(host, sig):
+        if signals.default_is_stop(host, sig, self.platform.read):
             os.kill(host, signal.SIGSTOP)  # from outside the namespace: always delivered
             return True
         return False
@@ -446,9 +448,38 @@ class Kernel:
         """A signal is about to be delivered (ptrace signal-delivery-stop):
         returns the signal to deliver, or 0 when the sentry acted instead."""
         task = self.tasks.by_host_tid.get(host_tid)
-        if task is not None and task.process is self.tasks.init and self.apply_default_to_init(sig):
+        if task is None:
+            return sig
+        if task.process is self.tasks.init and self.apply_default_to_init(sig):
             return 0
+        self.amend_siginfo_at_delivery(host_tid)
         return sig
+
+    def amend_siginfo_at_delivery(self, host_tid: int) -> None:
+        """Give the siginfo a handler is about to see the sandbox's uid (si_uid)."""
+        try:
+            info = self.platform.siginfo(host_tid)
+            fixed = signals.with_sandbox_uid(info, self.uid_of)
+            if fixed is not None:
+                self.platform.set_siginfo(host_tid, fixed)
+        except OSError:  # killed at the stop: its exit event follows
+            pass
+
+    def amend_siginfo_in_memory(self, host_tid: int, addr: int) -> None:
+        """The same, for a siginfo_t a call (waitid, rt_sigtimedwait) wrote at `addr`."""
+        try:
+            fixed = signals.with_sandbox_uid(self.platform.read(host_tid, addr, 24), self.uid_of)
+            if fixed is not None:
+                self.platform.write(host_tid, addr + 20, fixed[20:24])
+        except (MemoryFault, OSError):  # unmapped since, or the task was killed
+            pass
+
+    def uid_of(self, vpid: int) -> int | None:
+        """The real uid of a sandbox process, live or lately exited (for SIGCHLD, waitid)."""
+        proc = self.tasks.processes.get(vpid)
+        if proc is not None:
+            return proc.creds.uid
+        return self.tasks.exited_uids.get(vpid)
 
     # -- failing closed ----------------------------------------------------
 

@@ -72,6 +72,17 @@ class TaskTable:
         self.by_host_tid: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}  # by vpid, while alive
         self.init: Process | None = None
+        # real uids of processes that exited, by vpid, until the pid is reused
+        # (or the oldest are dropped): a SIGCHLD or waitid names them after
+        self.exited_uids: dict[int, int] = {}
+
+    EXITED_UIDS_KEPT = 4096
+
+    def remember_exited(self, proc: Process) -> None:
+        self.exited_uids.pop(proc.vpid, None)
+        self.exited_uids[proc.vpid] = proc.creds.uid
+        if len(self.exited_uids) > self.EXITED_UIDS_KEPT:
+            del self.exited_uids[next(iter(self.exited_uids))]
 
     def add(self, task: Task) -> None:
         self.by_host_tid[task.host_tid] = task

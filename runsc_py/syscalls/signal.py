@@ -13,7 +13,7 @@ import errno
 import os
 import struct
 
-from runsc_py.platform import NATIVE
+from runsc_py.platform import NATIVE, AtExit
 from runsc_py.sentry import signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
@@ -108,3 +108,22 @@ def rt_sigqueueinfo(ctx, tgid, sig, info):
 
 def rt_tgsigqueueinfo(ctx, tgid, tid, sig, info):
     return tgkill(ctx, tgid, tid, sig)
+
+
+def rt_sigtimedwait(ctx, sigset, info, timeout, sigsetsize):
+    """Native; the siginfo it wrote gets the sandbox's uid (see waitid)."""
+    return _amend_siginfo_at_exit(ctx, info, lambda result: result > 0)
+
+
+def _amend_siginfo_at_exit(ctx, info_addr: int, succeeded):
+    """Let the host run the call, then put the sandbox's uid in the siginfo_t
+    it wrote at `info_addr` (the host wrote the host thread's uid)."""
+    if not info_addr:
+        return NATIVE
+    kernel, tid = ctx.kernel, ctx.task.host_tid
+
+    def amend(result: int) -> None:
+        if succeeded(result):
+            kernel.amend_siginfo_in_memory(tid, info_addr)
+
+    return AtExit(amend)
