@@ -35,8 +35,13 @@ class PendingExec(typing.NamedTuple):
 
 
 def open_executable(ctx, base: str, path: str):
-    """Resolve and open a program for exec, with Linux's checks."""
-    res = ctx.kernel.vfs.resolve(base, path, follow=True, open_flags=os.O_RDONLY)
+    """Resolve and open a program for exec, with Linux's checks.
+
+    Opened non-blocking, without taking a terminal: the path may name a
+    FIFO (whose open would wait for a writer, and the sentry with it) or a
+    device; either is refused (EACCES) once it is open."""
+    res = ctx.kernel.vfs.resolve(base, path, follow=True,
+                                 open_flags=os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     if not statmod.S_ISREG(res.stat.mode) or "noexec" in res.mount.options:
         _close(res.fd)
         raise SyscallError(errno.EACCES)
