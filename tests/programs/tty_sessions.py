@@ -1,0 +1,123 @@
+"""Sessions and controlling terminals on a pty the program makes itself.
+
+`python3 tty_sessions.py BUSYBOX`: pty.fork() (openpty, setsid, TIOCSCTTY)
+makes a session with the pty as its controlling tty; TIOCGSID, TIOCGPGRP
+and TIOCSPGRP are checked, then the session leader exits with another
+group in the foreground, which must get SIGHUP. Then an interactive
+busybox sh on a pty runs jobs: `&`, `jobs`, `kill %1`, ^Z, `bg`, ^C.
+Each line printed is a fact that must hold natively and sandboxed.
+"""
+import fcntl
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import sys
+import termios
+import time
+
+TIOCGSID = 0x5429
+
+
+def tiocgsid(fd: int) -> int:
+    return struct.unpack("i", fcntl.ioctl(fd, TIOCGSID, b"\0" * 4))[0]
+
+
+def drain(fd: int, until: bytes | None = None, timeout: float = 10) -> bytes:
+    """Read the master until `until` shows (or EOF, or the timeout)."""
+    out = b""
+    deadline = time.monotonic() + timeout
+    while until is None or until not in out:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every slave is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def session_and_hangup() -> None:
+    report_r, report_w = os.pipe()
+    pid, master = pty.fork()
+    if pid == 0:  # the session leader, the pty its controlling terminal
+        os.close(report_r)
+        me = os.getpid()
+        facts = [f"leader {os.getsid(0) == me}", f"TIOCGSID {tiocgsid(0) == me}",
+                 f"TIOCGPGRP {os.tcgetpgrp(0) == os.getpgrp() == me}"]
+        ready_r, ready_w = os.pipe()
+        kid = os.fork()
+        if kid == 0:  # a group of its own, made the foreground
+            os.setpgid(0, 0)
+            got = []
+            signal.signal(signal.SIGHUP, lambda *a: got.append("SIGHUP"))
+            os.write(ready_w, b"x")
+            deadline = time.monotonic() + 10
+            while not got and time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.write(report_w, f"foreground group got {' '.join(got) or 'nothing'}\n".encode())
+            os._exit(0)
+        os.read(ready_r, 1)
+        os.tcsetpgrp(0, kid)
+        facts.append(f"TIOCSPGRP {os.tcgetpgrp(0) == kid}")
+        try:
+            os.tcsetpgrp(0, 99999)
+        except OSError as e:
+            facts.append(f"TIOCSPGRP to no group {e.errno}")
+        os.write(report_w, (", ".join(facts) + "\n").encode())
+        os._exit(0)  # the leader exits: SIGHUP to the foreground group
+    os.close(report_w)
+    sys.stderr.write(drain(master).decode(errors="replace"))  # nothing, unless it failed
+    os.waitpid(pid, 0)
+    report = b""
+    while chunk := os.read(report_r, 1000):
+        report += chunk
+    sys.stdout.write(report.decode())
+    try:
+        fcntl.ioctl(master, termios.TIOCSCTTY, 0)
+    except OSError as e:
+        print("TIOCSCTTY by a non-leader", e.errno)
+
+
+def job_control(busybox: str) -> None:
+    pid, master = pty.fork()
+    if pid == 0:
+        os.execve(busybox, ["sh", "-i"], {"PS1": "$ ", "PATH": os.environ["PATH"], "ENV": ""})
+    drain(master, b"$ ")
+
+    def say(line: bytes, until: bytes = b"$ ") -> str:
+        os.write(master, line)
+        return drain(master, until).decode(errors="replace").replace("\r", "")
+
+    out = say(b"sleep 30 &\n") + say(b"jobs\n")
+    print("background job listed:", bool(re.search(r"\[1\]\+? +Running +sleep 30", out)))
+    out = say(b"kill %1; wait %1; echo status $?\n", b"status")
+    print("kill %1:", "status 143" in out + drain(master, b"$ ").decode(errors="replace"))
+    out = say(b"sleep 30\n", b"sleep 30\r\n")
+    time.sleep(0.3)
+    out = say(b"\x1a")  # ^Z: SIGTSTP to the foreground group
+    print("^Z stops it:", bool(re.search(r"Stopped", out)))
+    out = say(b"jobs\n")
+    print("stopped job listed:", bool(re.search(r"\[1\]\+? +Stopped +sleep 30", out)))
+    out = say(b"bg %1; jobs\n")
+    print("bg resumes it:", bool(re.search(r"Running +sleep 30", out)))
+    out = say(b"kill -9 %1; wait %1; echo status $?\n", b"status")
+    print("kill -9 %1:", "status 137" in out + drain(master, b"$ ").decode(errors="replace"))
+    out = say(b"sleep 30\n", b"sleep 30\r\n")
+    time.sleep(0.3)
+    out = say(b"\x03") + say(b"echo status $?\n")  # ^C: SIGINT to the foreground group
+    print("^C interrupts it:", "status 130" in out)
+    os.write(master, b"exit\n")
+    drain(master)
+    _, status = os.waitpid(pid, 0)
+    print("shell exit:", os.waitstatus_to_exitcode(status))
+
+
+session_and_hangup()
+job_control(sys.argv[1])
