@@ -31,8 +31,10 @@ SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 1 << 5
 # zero. sendto and recvfrom without an address are send and recv on a
 # socket the sentry installed, the data path of a connection; with an
 # address they trap so the sentry can translate it. Nothing else the call
-# can name: the flags and buffer are the workload's own.
-NATIVE_WHEN_ARG_ZERO = {44: 4, 45: 4}   # sendto(dest_addr), recvfrom(src_addr)
+# can name: the flags and buffer are the workload's own. prlimit64 without a
+# new limit only reads (every dynamic program's loader asks for RLIMIT_STACK).
+NATIVE_WHEN_ARG_ZERO = {44: 4, 45: 4,   # sendto(dest_addr), recvfrom(src_addr)
+                        302: 2}         # prlimit64(new_limit)
 AUDIT_ARCH_X86_64 = 0xC000003E
 SECCOMP_RET_ALLOW = 0x7FFF0000
 _BPF_LD_ABS, _BPF_JEQ, _BPF_JA, _BPF_RET = 0x20, 0x15, 0x05, 0x06

@@ -107,7 +107,9 @@ class Credentials:
                    cap_ambient=caps.get("CapAmb", 0))
 
     def copy(self) -> "Credentials":
-        return dataclasses.replace(self)
+        twin = object.__new__(Credentials)   # every fork copies: skip __init__'s work
+        twin.__dict__.update(self.__dict__)
+        return twin
 
     # -- checks other parts of the sentry make -----------------------------
 

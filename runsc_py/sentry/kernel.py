@@ -172,11 +172,15 @@ class Kernel:
         """The id the workload's pid namespace gives this host thread (NSpid)."""
         if not self.namespaces:
             return host_tid
-        with open(f"/proc/{host_tid}/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"NSpid:"):
-                    return int(line.split()[-1])
-        raise OSError(errno.ESRCH, f"no NSpid for {host_tid}")
+        fd = os.open(f"/proc/{host_tid}/status", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            status = os.read(fd, 4096)   # NSpid is in the first 1 KiB
+        finally:
+            os.close(fd)
+        at = status.find(b"\nNSpid:")
+        if at < 0:
+            raise OSError(errno.ESRCH, f"no NSpid for {host_tid}")
+        return int(status[at:status.index(b"\n", at + 1)].split()[-1])
 
     def _add_task(self, task: Task) -> None:
         self.tasks.add(task)
