@@ -402,6 +402,8 @@ class Interposer(abc.ABC):
         if not os.WIFSTOPPED(status):
             return 0
         sig, event = os.WSTOPSIG(status), status >> 16
+        if pid in self.sentry.job_control_stopped:  # any other stop: it was continued
+            self.sentry.on_job_control_stop(pid, False)
         if sig == signal.SIGTRAP | 0x80:
             if pid in self._pending_exec:
                 self._rewrite_into_execveat(pid)
@@ -494,6 +496,7 @@ class Interposer(abc.ABC):
         elif not self.sentry.knows(pid):  # first stop before its parent's event
             self._early_stops.add(pid)
         elif sig in JOB_CONTROL_STOPS:  # group-stop: stay stopped until SIGCONT
+            self.sentry.on_job_control_stop(pid, True)
             self._ptrace(PTRACE_LISTEN, pid, 0, 0, ignore_esrch=True)
         else:
             self._ptrace(PTRACE_CONT, pid, 0, 0, ignore_esrch=True)

@@ -56,6 +56,7 @@ class Kernel:
         self.failure: str | None = None      # why the sandbox was torn down, if it was
         self._init_fate: int | None = None   # the signal the sentry killed init with
         self.current: Task | None = None     # the task whose syscall is being answered
+        self.job_control_stopped: set[int] = set()  # host tids in a group-stop (SIGSTOP & co)
         self.started = time.monotonic()      # sysinfo's uptime counts from here
         self._clones_in_flight: dict[int, int] = {}  # host tid -> CLONE_PIDFD address (or 0)
         self._gofer_socket = gofer_socket
@@ -399,7 +400,15 @@ class Kernel:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(host_tid, signal.SIGKILL)
 
+    def on_job_control_stop(self, host_tid: int, stopped: bool) -> None:
+        """The platform saw a task enter (or leave) a group-stop; /proc shows it "T"."""
+        if stopped:
+            self.job_control_stopped.add(host_tid)
+        else:
+            self.job_control_stopped.discard(host_tid)
+
     def on_exit(self, host_tid: int, status: int) -> None:
+        self.job_control_stopped.discard(host_tid)
         task = self.tasks.remove(host_tid)
         self.platform.retract_ids(host_tid)
         self._clones_in_flight.pop(host_tid, None)

@@ -3,7 +3,8 @@
 `python3 tty_sessions.py BUSYBOX`: pty.fork() (openpty, setsid, TIOCSCTTY)
 makes a session with the pty as its controlling tty; TIOCGSID, TIOCGPGRP
 and TIOCSPGRP are checked, then the session leader exits with another
-group in the foreground, which must get SIGHUP. Then an interactive
+group in the foreground, which must get SIGHUP, and a stopped group that
+the exit orphans, which must get SIGHUP and SIGCONT. Then an interactive
 busybox sh on a pty runs jobs: `&`, `jobs`, `kill %1`, ^Z, `bg`, ^C.
 Each line printed is a fact that must hold natively and sandboxed.
 """
@@ -49,7 +50,7 @@ def session_and_hangup() -> None:
     if pid == 0:  # the session leader, the pty its controlling terminal
         os.close(report_r)
         me = os.getpid()
-        facts = [f"leader {os.getsid(0) == me}", f"TIOCGSID {tiocgsid(0) == me}",
+        facts: list[str] = [f"leader {os.getsid(0) == me}", f"TIOCGSID {tiocgsid(0) == me}",
                  f"TIOCGPGRP {os.tcgetpgrp(0) == os.getpgrp() == me}"]
         ready_r, ready_w = os.pipe()
         kid = os.fork()
@@ -63,7 +64,26 @@ def session_and_hangup() -> None:
                 time.sleep(0.01)
             os.write(report_w, f"foreground group got {' '.join(got) or 'nothing'}\n".encode())
             os._exit(0)
+        stopper = os.fork()
+        if stopper == 0:  # a group of its own that stops: orphaned when the leader exits
+            os.setpgid(0, 0)
+            got = []
+            signal.signal(signal.SIGHUP, lambda *a: got.append("SIGHUP"))
+            signal.signal(signal.SIGCONT, lambda *a: got.append("SIGCONT"))
+            os.write(ready_w, b"x")
+            os.kill(os.getpid(), signal.SIGSTOP)
+            deadline = time.monotonic() + 10
+            while len(got) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.write(report_w, f"stopped orphaned group got {' '.join(got) or 'nothing'}\n".encode())
+            os._exit(0)
         os.read(ready_r, 1)
+        os.read(ready_r, 1)
+        deadline = time.monotonic() + 10
+        while (state := open(f"/proc/{stopper}/stat").read().rsplit(")", 1)[1].split()[0]) != "T" \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        facts.append(f"stopped group's state {state}")
         os.tcsetpgrp(0, kid)
         facts.append(f"TIOCSPGRP {os.tcgetpgrp(0) == kid}")
         try:
@@ -78,7 +98,7 @@ def session_and_hangup() -> None:
     report = b""
     while chunk := os.read(report_r, 1000):
         report += chunk
-    sys.stdout.write(report.decode())
+    sys.stdout.write("".join(sorted(report.decode().splitlines(keepends=True))))
     try:
         fcntl.ioctl(master, termios.TIOCSCTTY, 0)
     except OSError as e:
@@ -95,12 +115,19 @@ def job_control(busybox: str) -> None:
         os.write(master, line)
         return drain(master, until).decode(errors="replace").replace("\r", "")
 
+    def foreground_job(line: bytes) -> None:
+        """Start a job in the foreground; return once the shell has given it the terminal."""
+        os.write(master, line)
+        deadline = time.monotonic() + 10
+        while os.tcgetpgrp(master) == pid and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)   # the job's group may still be on its way to exec
+
     out = say(b"sleep 30 &\n") + say(b"jobs\n")
     print("background job listed:", bool(re.search(r"\[1\]\+? +Running +sleep 30", out)))
     out = say(b"kill %1; wait %1; echo status $?\n", b"status")
     print("kill %1:", "status 143" in out + drain(master, b"$ ").decode(errors="replace"))
-    out = say(b"sleep 30\n", b"sleep 30\r\n")
-    time.sleep(0.3)
+    foreground_job(b"sleep 30\n")
     out = say(b"\x1a")  # ^Z: SIGTSTP to the foreground group
     print("^Z stops it:", bool(re.search(r"Stopped", out)))
     out = say(b"jobs\n")
@@ -109,8 +136,7 @@ def job_control(busybox: str) -> None:
     print("bg resumes it:", bool(re.search(r"Running +sleep 30", out)))
     out = say(b"kill -9 %1; wait %1; echo status $?\n", b"status")
     print("kill -9 %1:", "status 137" in out + drain(master, b"$ ").decode(errors="replace"))
-    out = say(b"sleep 30\n", b"sleep 30\r\n")
-    time.sleep(0.3)
+    foreground_job(b"sleep 30\n")
     out = say(b"\x03") + say(b"echo status $?\n")  # ^C: SIGINT to the foreground group
     print("^C interrupts it:", "status 130" in out)
     os.write(master, b"exit\n")
