@@ -115,13 +115,23 @@ def job_control(busybox: str) -> None:
         os.write(master, line)
         return drain(master, until).decode(errors="replace").replace("\r", "")
 
+    def comm(of: int) -> str:
+        try:
+            with open(f"/proc/{of}/comm") as f:
+                return f.read()
+        except OSError:
+            return ""
+
     def foreground_job(line: bytes) -> None:
-        """Start a job in the foreground; return once the shell has given it the terminal."""
+        """Start a job in the foreground; return once it has the terminal and has exec'd
+        (before, the shell's child would take ^Z and ^C as the shell does)."""
         os.write(master, line)
         deadline = time.monotonic() + 10
-        while os.tcgetpgrp(master) == pid and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            group = os.tcgetpgrp(master)
+            if group != pid and comm(group) not in ("", comm(pid)):
+                break
             time.sleep(0.01)
-        time.sleep(0.1)   # the job's group may still be on its way to exec
 
     out = say(b"sleep 30 &\n") + say(b"jobs\n")
     print("background job listed:", bool(re.search(r"\[1\]\+? +Running +sleep 30", out)))
