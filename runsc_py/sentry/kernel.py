@@ -439,6 +439,41 @@ class Kernel:
                 proc.parent = heir
                 self.credentials_changed(proc)  # republishes getppid for the fast path
 
+    # -- process groups and sessions: the host's, changed natively ---------
+
+    def _host_ids(self, proc: Process, which) -> int | None:
+        host = self.tasks.host_pid_of(proc.vpid)
+        if host is None:
+            return None
+        try:
+            return which(host)
+        except OSError:
+            return None
+
+    def same_group_as_init(self, task: Task) -> bool:
+        init = self.tasks.init
+        mine = self._host_ids(task.process, os.getpgid)
+        return mine is not None and mine == self._host_ids(init, os.getpgid)
+
+    def group_of_init(self) -> int | None:
+        """Init's process group as the sandbox numbers it."""
+        init = self.tasks.init
+        host = self.tasks.host_pid_of(init.vpid) if init else None
+        if host is None:
+            return None
+        try:
+            with open(f"/proc/{host}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(b"NSpgid:"):
+                        return int(line.split()[-1])
+        except OSError:
+            pass
+        return None
+
+    def same_session(self, a: Process, b: Process) -> bool:
+        sid = self._host_ids(a, os.getsid)
+        return sid is not None and sid == self._host_ids(b, os.getsid)
+
     # -- signals the sentry decides (sentry/signals.py) --------------------
 
     def apply_default_to_init(self, sig: int) -> bool:

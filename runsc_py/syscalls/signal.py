@@ -30,8 +30,16 @@ def kill(ctx, pid, sig):
     if pid > 0:
         _check_permission(ctx, ctx.kernel.tasks.processes.get(pid), sig)
     init = ctx.kernel.tasks.init
-    # kill(-1) never reaches init; kill(-pgid) and kill(0) reach its group
-    hits_init = pid == init.vpid or (pid == 0 and ctx.process.pgid == init.pgid) or (pid < -1 and -pid == init.pgid)
+    # kill(-1) never reaches init; kill(-pgid) and kill(0) reach its group.
+    # Groups change natively (setpgid, setsid): ask the host for the live ones.
+    if pid == init.vpid:
+        hits_init = True
+    elif pid == 0:
+        hits_init = ctx.kernel.same_group_as_init(ctx.task)
+    elif pid < -1:
+        hits_init = ctx.kernel.group_of_init() == -pid
+    else:
+        hits_init = False
     return _to_init(ctx, sig) if hits_init else NATIVE
 
 
@@ -43,7 +51,7 @@ def _check_permission(ctx, target, sig: int) -> None:
     """
     if target is None:  # exited (a zombie, or gone): the host answers
         return
-    if sig == SIGCONT and target.sid == ctx.process.sid:
+    if sig == SIGCONT and ctx.kernel.same_session(ctx.process, target):
         return
     if not ctx.process.creds.may_signal(target.creds):
         raise SyscallError(errno.EPERM)
