@@ -57,6 +57,7 @@ class Kernel:
         self._init_fate: int | None = None   # the signal the sentry killed init with
         self.current: Task | None = None     # the task whose syscall is being answered
         self.job_control_stopped: set[int] = set()  # host tids in a group-stop (SIGSTOP & co)
+        self._sent_for: dict[tuple[int, int], tuple[int, int]] = {}  # (vpid, sig) -> sender (vpid, uid)
         self.started = time.monotonic()      # sysinfo's uptime counts from here
         self._clones_in_flight: dict[int, int] = {}  # host tid -> CLONE_PIDFD address (or 0)
         self._gofer_socket = gofer_socket
@@ -458,7 +459,27 @@ class Kernel:
     def group_of_init(self) -> int | None:
         """Init's process group as the sandbox numbers it."""
         init = self.tasks.init
-        host = self.tasks.host_pid_of(init.vpid) if init else None
+        return self._virtual_pgid(init) if init else None
+
+    def signal_targets(self, task: Task, pid: int) -> list[Process]:
+        """The live sandbox processes kill(pid) reaches for pid <= 0: the
+        caller's group (0), group -pid, or every process but init and the
+        caller (-1). Groups are read from the host (they change natively)."""
+        procs = list(self.tasks.processes.values())
+        if pid == -1:
+            return [p for p in procs if p is not task.process and p is not self.tasks.init]
+        if pid == 0:
+            group = self._host_ids(task.process, os.getpgid)
+        else:
+            leader = self.tasks.host_pid_of(-pid)
+            group = leader if leader is not None and self._host_ids(
+                self.tasks.processes[-pid], os.getpgid) == leader else None
+            if group is None:   # the leader is gone: ask each process its group's number
+                return [p for p in procs if self._virtual_pgid(p) == -pid]
+        return [p for p in procs if group is not None and self._host_ids(p, os.getpgid) == group]
+
+    def _virtual_pgid(self, proc: Process) -> int | None:
+        host = self.tasks.host_pid_of(proc.vpid)
         if host is None:
             return None
         try:
@@ -469,6 +490,11 @@ class Kernel:
         except OSError:
             pass
         return None
+
+    def sent_on_behalf(self, target: Process, sig: int, sender: Process) -> None:
+        """The sentry signals `target` for `sender` (a group kill the caller may
+        only partly make): the delivery stop makes the siginfo the sender's."""
+        self._sent_for[(target.vpid, sig)] = (sender.vpid, sender.creds.uid)
 
     def same_session(self, a: Process, b: Process) -> bool:
         sid = self._host_ids(a, os.getsid)
@@ -504,10 +530,9 @@ class Kernel:
         return sig
 
     def amend_siginfo_at_delivery(self, host_tid: int) -> None:
-        """Give the siginfo a handler is about to see the sandbox's uid (si_uid)."""
+        """Give the siginfo a handler is about to see the sandbox's ids."""
         try:
-            info = self.platform.siginfo(host_tid)
-            fixed = signals.with_sandbox_uid(info, self.uid_of)
+            fixed = self._sandbox_siginfo(host_tid, self.platform.siginfo(host_tid))
             if fixed is not None:
                 self.platform.set_siginfo(host_tid, fixed)
         except OSError:  # killed at the stop: its exit event follows
@@ -516,11 +541,23 @@ class Kernel:
     def amend_siginfo_in_memory(self, host_tid: int, addr: int) -> None:
         """The same, for a siginfo_t a call (waitid, rt_sigtimedwait) wrote at `addr`."""
         try:
-            fixed = signals.with_sandbox_uid(self.platform.read(host_tid, addr, 24), self.uid_of)
+            info = self.platform.read(host_tid, addr, 24)
+            fixed = self._sandbox_siginfo(host_tid, info)
             if fixed is not None:
-                self.platform.write(host_tid, addr + 20, fixed[20:24])
+                self.platform.write(host_tid, addr + 16, fixed[16:24])
         except (MemoryFault, OSError):  # unmapped since, or the task was killed
             pass
+
+    def _sandbox_siginfo(self, host_tid: int, info: bytes) -> bytes | None:
+        """`info` (at least its first 24 bytes) with the sandbox's si_pid and
+        si_uid where the host wrote its own, or None if it is right as it is."""
+        if self._sent_for:   # a signal the sentry sent for a sandbox process
+            task = self.tasks.by_host_tid.get(host_tid)
+            if task is not None:
+                sender = self._sent_for.pop((task.process.vpid, signals.signo_of(info)), None)
+                if sender is not None:
+                    return signals.as_sent_by(info, *sender)
+        return signals.with_sandbox_uid(info, self.uid_of)
 
     def uid_of(self, vpid: int) -> int | None:
         """The real uid of a sandbox process, live or lately exited (for SIGCHLD, waitid)."""

@@ -84,6 +84,19 @@ CLD_EXITED, CLD_CONTINUED = 1, 6
 _SIGINFO_IDS = struct.Struct("<iii4xiI")  # si_signo, si_errno, si_code, (pad), si_pid, si_uid
 
 
+def signo_of(info: bytes) -> int:
+    return _SIGINFO_IDS.unpack_from(info)[0]
+
+
+def as_sent_by(info: bytes, pid: int, uid: int) -> bytes:
+    """A siginfo the sentry's own kill produced (SI_USER from outside the
+    namespace: si_pid 0), made the one the sandbox sender's would have been."""
+    signo, _errno, code, _pid, _uid = _SIGINFO_IDS.unpack_from(info)
+    if code != SI_USER:
+        return info
+    return info[:16] + struct.pack("<iI", pid, uid) + info[24:]
+
+
 def with_sandbox_uid(info: bytes, uid_of) -> bytes | None:
     """`info` with the sandbox's uid in si_uid where the host kernel filled it
     in (kill/tkill's sender, SIGCHLD's child), or None when it needs no change.

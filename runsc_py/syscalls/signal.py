@@ -21,6 +21,7 @@ from runsc_py.syscalls.context import as_int
 from runsc_py.syscalls.file import install_new
 
 SIGCONT = 18
+CAP_KILL = 5
 
 
 def kill(ctx, pid, sig):
@@ -29,6 +30,14 @@ def kill(ctx, pid, sig):
         raise SyscallError(errno.EINVAL)
     if pid > 0:
         _check_permission(ctx, ctx.kernel.tasks.processes.get(pid), sig)
+    elif not ctx.process.creds.capable(CAP_KILL):
+        # a group or -1: Linux signals only the members the caller may signal
+        targets = ctx.kernel.signal_targets(ctx.task, pid)
+        permitted = [p for p in targets if _permitted(ctx, p, sig)]
+        if len(permitted) < len(targets):
+            if not permitted and pid != -1:  # kill(-1) says 0 even then, as Linux does
+                raise SyscallError(errno.EPERM)
+            return _signal_each(ctx, permitted, sig)
     init = ctx.kernel.tasks.init
     # kill(-1) never reaches init; kill(-pgid) and kill(0) reach its group.
     # Groups change natively (setpgid, setsid): ask the host for the live ones.
@@ -44,17 +53,38 @@ def kill(ctx, pid, sig):
 
 
 def _check_permission(ctx, target, sig: int) -> None:
-    """kill(2)'s permission rule, with the sandbox's own credentials (not the host's).
-
-    Only for a single target: a group or -1 is left to the host, which
-    would reach every sandbox process (docs/compatibility.md).
-    """
+    """kill(2)'s permission rule, with the sandbox's own credentials (not the host's)."""
     if target is None:  # exited (a zombie, or gone): the host answers
         return
-    if sig == SIGCONT and ctx.kernel.same_session(ctx.process, target):
-        return
-    if not ctx.process.creds.may_signal(target.creds):
+    if not _permitted(ctx, target, sig):
         raise SyscallError(errno.EPERM)
+
+
+def _permitted(ctx, target, sig: int) -> bool:
+    if sig == SIGCONT and ctx.kernel.same_session(ctx.process, target):
+        return True
+    return ctx.process.creds.may_signal(target.creds)
+
+
+def _signal_each(ctx, targets, sig: int) -> int:
+    """Some members of a group may not be signalled by the caller: the host would
+    signal them all, so the sentry signals the others one by one (the siginfo
+    a handler sees is made the caller's at delivery, Kernel.sent_on_behalf)."""
+    kernel = ctx.kernel
+    for target in targets:
+        if sig == 0:
+            break
+        if target is kernel.tasks.init and kernel.apply_default_to_init(sig):
+            continue
+        host = kernel.tasks.host_pid_of(target.vpid)
+        if host is None:
+            continue
+        kernel.sent_on_behalf(target, sig, ctx.process)
+        try:
+            os.kill(host, sig)
+        except ProcessLookupError:  # it exited meanwhile
+            pass
+    return 0
 
 
 def _thread_process(ctx, tid: int):
