@@ -551,7 +551,7 @@ class Kernel:
     def _sandbox_siginfo(self, host_tid: int, info: bytes) -> bytes | None:
         """`info` (at least its first 24 bytes) with the sandbox's si_pid and
         si_uid where the host wrote its own, or None if it is right as it is."""
-        if self._sent_for:   # a signal the sentry sent for a sandbox process
+        if self._sent_for and signals.sent_from_outside(info):  # the sentry's, for a sender?
             task = self.tasks.by_host_tid.get(host_tid)
             if task is not None:
                 sender = self._sent_for.pop((task.process.vpid, signals.signo_of(info)), None)

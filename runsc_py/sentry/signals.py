@@ -88,12 +88,15 @@ def signo_of(info: bytes) -> int:
     return _SIGINFO_IDS.unpack_from(info)[0]
 
 
+def sent_from_outside(info: bytes) -> bool:
+    """A kill from outside the sandbox's pid namespace (the sentry's): SI_USER, si_pid 0."""
+    _signo, _errno, code, pid, _uid = _SIGINFO_IDS.unpack_from(info)
+    return code == SI_USER and pid == 0
+
+
 def as_sent_by(info: bytes, pid: int, uid: int) -> bytes:
-    """A siginfo the sentry's own kill produced (SI_USER from outside the
-    namespace: si_pid 0), made the one the sandbox sender's would have been."""
-    signo, _errno, code, _pid, _uid = _SIGINFO_IDS.unpack_from(info)
-    if code != SI_USER:
-        return info
+    """A siginfo the sentry's own kill produced, made the one the sandbox
+    sender's would have been."""
     return info[:16] + struct.pack("<iI", pid, uid) + info[24:]
 
 
