@@ -417,6 +417,9 @@ class Kernel:
             proc = task.process
             proc.exit_status = status
             self.tasks.remember_exited(proc)
+            if self._sent_for:   # signals it never took
+                for key in [k for k in self._sent_for if k[0] == proc.vpid]:
+                    del self._sent_for[key]
             self._reparent_children(proc)
             if proc.pidfd is not None:
                 os.close(proc.pidfd)
