@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import resource
 import signal
 import socket
 import stat as statmod
@@ -26,12 +25,12 @@ from runsc_py.platform.policy import Policy
 from runsc_py.sentry import signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import FdTable, OpenFile
+from runsc_py.sentry import limits
 from runsc_py.sentry.limits import SandboxLimits
 from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable
 from runsc_py.sentry.vfs import VFS
 from runsc_py.syscalls.context import Abandoned, SyscallContext
 
-CAP_SYS_ADMIN, CAP_SYS_RESOURCE = 21, 24
 CLONE_FS, CLONE_FILES, CLONE_THREAD, CLONE_PARENT = 0x200, 0x400, 0x10000, 0x8000
 AT_NULL, AT_SECURE = 0, 23
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -274,30 +273,8 @@ class Kernel:
             raise SyscallError(errno.EAGAIN)
         self._clones_in_flight[task.host_tid] = pidfd_addr
 
-    # RLIMIT_NPROC, per sandbox uid (kernel/fork.c, kernel/sys.c set_user, fs/exec.c)
-
     def _over_nproc(self, task: Task, uid: int, slack: int, caps_exempt: bool = True) -> bool:
-        """Whether `uid` has more than `slack` tasks past `task`'s RLIMIT_NPROC
-        (threads and clones in flight count), for a caller the limit binds:
-        not uid 0, and (for clone: `caps_exempt`) not holding CAP_SYS_RESOURCE
-        or CAP_SYS_ADMIN.
-
-        The host cannot enforce it: every sandbox task has the host uid of
-        the sandbox, whatever sandbox uid it has switched to."""
-        creds = task.process.creds
-        if uid == 0 or caps_exempt and (creds.capable(CAP_SYS_RESOURCE)
-                                        or creds.capable(CAP_SYS_ADMIN)):
-            return False
-        try:
-            limit = resource.prlimit(task.host_tid, resource.RLIMIT_NPROC)[0]
-        except OSError:
-            return False   # the task is gone; its exit event follows
-        if limit == resource.RLIM_INFINITY:
-            return False
-        count = sum(1 for t in self.tasks.by_host_tid.values() if t.process.creds.uid == uid)
-        count += sum(1 for tid in self._clones_in_flight
-                     if self.tasks.by_host_tid[tid].process.creds.uid == uid)
-        return count > limit - 1 + slack
+        return limits.over_nproc(self.tasks, self._clones_in_flight, task, uid, slack, caps_exempt)
 
     def real_uid_changed(self, task: Task) -> None:
         """set_user(): a process that became a user already past its RLIMIT_NPROC
@@ -443,65 +420,12 @@ class Kernel:
                 proc.parent = heir
                 self.credentials_changed(proc)  # republishes getppid for the fast path
 
-    # -- process groups and sessions: the host's, changed natively ---------
-
-    def _host_ids(self, proc: Process, which) -> int | None:
-        host = self.tasks.host_pid_of(proc.vpid)
-        if host is None:
-            return None
-        try:
-            return which(host)
-        except OSError:
-            return None
-
-    def same_group_as_init(self, task: Task) -> bool:
-        init = self.tasks.init
-        mine = self._host_ids(task.process, os.getpgid)
-        return mine is not None and mine == self._host_ids(init, os.getpgid)
-
-    def group_of_init(self) -> int | None:
-        """Init's process group as the sandbox numbers it."""
-        init = self.tasks.init
-        return self._virtual_pgid(init) if init else None
-
-    def signal_targets(self, task: Task, pid: int) -> list[Process]:
-        """The live sandbox processes kill(pid) reaches for pid <= 0: the
-        caller's group (0), group -pid, or every process but init and the
-        caller (-1). Groups are read from the host (they change natively)."""
-        procs = list(self.tasks.processes.values())
-        if pid == -1:
-            return [p for p in procs if p is not task.process and p is not self.tasks.init]
-        if pid == 0:
-            group = self._host_ids(task.process, os.getpgid)
-        else:
-            leader = self.tasks.host_pid_of(-pid)
-            group = leader if leader is not None and self._host_ids(
-                self.tasks.processes[-pid], os.getpgid) == leader else None
-            if group is None:   # the leader is gone: ask each process its group's number
-                return [p for p in procs if self._virtual_pgid(p) == -pid]
-        return [p for p in procs if group is not None and self._host_ids(p, os.getpgid) == group]
-
-    def _virtual_pgid(self, proc: Process) -> int | None:
-        host = self.tasks.host_pid_of(proc.vpid)
-        if host is None:
-            return None
-        try:
-            with open(f"/proc/{host}/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"NSpgid:"):
-                        return int(line.split()[-1])
-        except OSError:
-            pass
-        return None
+    # -- signals sent for a sandbox process ----------------------------------
 
     def sent_on_behalf(self, target: Process, sig: int, sender: Process) -> None:
         """The sentry signals `target` for `sender` (a group kill the caller may
         only partly make): the delivery stop makes the siginfo the sender's."""
         self._sent_for[(target.vpid, sig)] = (sender.vpid, sender.creds.uid)
-
-    def same_session(self, a: Process, b: Process) -> bool:
-        sid = self._host_ids(a, os.getsid)
-        return sid is not None and sid == self._host_ids(b, os.getsid)
 
     # -- signals the sentry decides (sentry/signals.py) --------------------
 

@@ -14,7 +14,7 @@ import os
 import struct
 
 from runsc_py.platform import NATIVE, AtExit
-from runsc_py.sentry import signals
+from runsc_py.sentry import sessions, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.syscalls.context import as_int
@@ -32,7 +32,7 @@ def kill(ctx, pid, sig):
         _check_permission(ctx, ctx.kernel.tasks.processes.get(pid), sig)
     elif not ctx.process.creds.capable(CAP_KILL):
         # a group or -1: Linux signals only the members the caller may signal
-        targets = ctx.kernel.signal_targets(ctx.task, pid)
+        targets = sessions.signal_targets(ctx.kernel.tasks, ctx.task, pid)
         permitted = [p for p in targets if _permitted(ctx, p, sig)]
         if len(permitted) < len(targets):
             if not permitted and pid != -1:  # kill(-1) says 0 even then, as Linux does
@@ -41,12 +41,13 @@ def kill(ctx, pid, sig):
     init = ctx.kernel.tasks.init
     # kill(-1) never reaches init; kill(-pgid) and kill(0) reach its group.
     # Groups change natively (setpgid, setsid): ask the host for the live ones.
+    tasks = ctx.kernel.tasks
     if pid == init.vpid:
         hits_init = True
     elif pid == 0:
-        hits_init = ctx.kernel.same_group_as_init(ctx.task)
+        hits_init = sessions.same_group(tasks, ctx.process, init)
     elif pid < -1:
-        hits_init = ctx.kernel.group_of_init() == -pid
+        hits_init = sessions.virtual_pgid(tasks, init) == -pid
     else:
         hits_init = False
     return _to_init(ctx, sig) if hits_init else NATIVE
@@ -61,7 +62,7 @@ def _check_permission(ctx, target, sig: int) -> None:
 
 
 def _permitted(ctx, target, sig: int) -> bool:
-    if sig == SIGCONT and ctx.kernel.same_session(ctx.process, target):
+    if sig == SIGCONT and sessions.same_session(ctx.kernel.tasks, ctx.process, target):
         return True
     return ctx.process.creds.may_signal(target.creds)
 
