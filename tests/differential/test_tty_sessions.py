@@ -11,7 +11,7 @@ import pty
 
 import pytest
 
-from tests.conftest import PROGRAMS, RUNSC_PY
+from tests.conftest import PROGRAMS, RUNSC_PY, run, sandboxed
 from tests.differential.compare import assert_same
 
 TTY_SESSIONS = str(PROGRAMS / "tty_sessions.py")
@@ -31,7 +31,10 @@ STEAL = (
 
 
 def test_sessions_and_job_control_on_a_pty(platform, busybox):
-    assert_same(platform, ["python3", TTY_SESSIONS, busybox], timeout=120)
+    native = run(["python3", TTY_SESSIONS, busybox], timeout=120)
+    inside = sandboxed(platform, "python3", TTY_SESSIONS, busybox, timeout=120)
+    assert (inside.code, inside.err) == (native.code, native.err), (native, inside)
+    assert inside.out.decode().splitlines() == native.out.decode().splitlines()
 
 
 def test_terminal_of_the_caller_cannot_be_stolen(platform):

@@ -111,9 +111,15 @@ def job_control(busybox: str) -> None:
         os.execve(busybox, ["sh", "-i"], {"PS1": "$ ", "PATH": os.environ["PATH"], "ENV": ""})
     drain(master, b"$ ")
 
-    def say(line: bytes, until: bytes = b"$ ") -> str:
-        os.write(master, line)
-        return drain(master, until).decode(errors="replace").replace("\r", "")
+    marks = iter(range(1, 1000))
+
+    def say(keys: bytes) -> str:
+        """Type `keys`, then a marker command; return what the shell printed up to
+        the marker's output (`@@N@@`, which its echoed input `@@$((N-1+1))@@` is not)."""
+        os.write(master, keys)
+        k = next(marks)
+        os.write(master, b"echo @@$((%d+1))@@\n" % k)
+        return drain(master, b"@@%d@@" % (k + 1)).decode(errors="replace").replace("\r", "")
 
     def comm(of: int) -> str:
         try:
@@ -133,21 +139,29 @@ def job_control(busybox: str) -> None:
                 break
             time.sleep(0.01)
 
-    out = say(b"sleep 30 &\n") + say(b"jobs\n")
+    out = say(b"sleep 30 &\n") + say(b"echo pid=$!\n")
+    job = int(re.search(r"pid=(\d+)", out).group(1))
+    deadline = time.monotonic() + 10
+    while comm(job) in ("", comm(pid)) and time.monotonic() < deadline:
+        time.sleep(0.01)   # until it has exec'd: the shell's child ignores SIGTERM until then
+    out += say(b"jobs\n")
     print("background job listed:", bool(re.search(r"\[1\]\+? +Running +sleep 30", out)))
-    out = say(b"kill %1; wait %1; echo status $?\n", b"status")
-    print("kill %1:", "status 143" in out + drain(master, b"$ ").decode(errors="replace"))
+    print("kill %1:", "status 143" in say(b"kill %1; wait %1; echo status $?\n"))
     foreground_job(b"sleep 30\n")
     out = say(b"\x1a")  # ^Z: SIGTSTP to the foreground group
     print("^Z stops it:", bool(re.search(r"Stopped", out)))
     out = say(b"jobs\n")
     print("stopped job listed:", bool(re.search(r"\[1\]\+? +Stopped +sleep 30", out)))
-    out = say(b"bg %1; jobs\n")
+    say(b"bg %1\n")
+    for _ in range(50):  # the shell learns of the job's SIGCONT when it next waits
+        out = say(b"jobs\n")
+        if re.search(r"Running +sleep 30", out):
+            break
+        time.sleep(0.1)
     print("bg resumes it:", bool(re.search(r"Running +sleep 30", out)))
-    out = say(b"kill -9 %1; wait %1; echo status $?\n", b"status")
-    print("kill -9 %1:", "status 137" in out + drain(master, b"$ ").decode(errors="replace"))
+    print("kill -9 %1:", "status 137" in say(b"kill -9 %1; wait %1; echo status $?\n"))
     foreground_job(b"sleep 30\n")
-    out = say(b"\x03") + say(b"echo status $?\n")  # ^C: SIGINT to the foreground group
+    out = say(b"\x03echo status $?\n")  # ^C: SIGINT to the foreground group
     print("^C interrupts it:", "status 130" in out)
     os.write(master, b"exit\n")
     drain(master)
