@@ -11,6 +11,8 @@ platform's internals.
     InstallFds(...)    host fds are installed in the caller, then a value is returned
     ExecVia(...)       the caller execs a file the sentry opened (execveat by fd)
     HELD               the sentry parks the call and answers it later
+    AtExit(amend)      the host runs the call; amend(result) is called at its
+                       exit, before the caller runs on (Policy.AT_EXIT calls only)
 """
 from __future__ import annotations
 
@@ -58,6 +60,16 @@ class ExecVia:
     argv_addr: int
     envp_addr: int
     empty_addr: int
+
+
+@dataclasses.dataclass
+class AtExit:
+    """Let the host run the call, then call `amend(result)` (the call's return
+    value, or -errno) at its exit, while the caller is stopped: the sentry may
+    rewrite what the call wrote in its memory. Only a call the filter traces
+    (Policy.AT_EXIT) has an exit stop; any other gets NATIVE's treatment."""
+
+    amend: object   # Callable[[int], None]
 
 
 class TrappedCall:

@@ -31,6 +31,7 @@ import struct
 from runsc_py._interpose import ffi, lib
 from runsc_py.platform import (
     HELD,
+    AtExit,
     NATIVE,
     ExecVia,
     FdInstall,
@@ -47,6 +48,8 @@ from runsc_py.platform.policy import (
 PTRACE_CONT = 7
 PTRACE_SYSCALL = 24
 PTRACE_GETEVENTMSG = 0x4201
+PTRACE_GETSIGINFO, PTRACE_SETSIGINFO = 0x4202, 0x4203
+SIGINFO_SIZE = 128
 PTRACE_SEIZE = 0x4206
 PTRACE_LISTEN = 0x4208
 PTRACE_O_TRACESYSGOOD = 0x01
@@ -109,6 +112,7 @@ class Interposer(abc.ABC):
         self._awaiting_start: set[int] = set()
         self._event_handlers: dict[int, object] = {}
         self._pending_exec: dict[int, ExecVia] = {}
+        self._at_exit: dict[int, object] = {}   # tid -> AtExit.amend, until its exit stop
         self._failure: BaseException | None = None
         # An OCI seccomp profile's filter (bytes of sock_filter), loaded in each
         # workload process before the sentry's own: its ERRNO/KILL win over
@@ -292,6 +296,13 @@ class Interposer(abc.ABC):
         elif isinstance(result, ExecVia):
             reply.kind = REPLY_HELD
             self._exec_via(call, result)
+        elif isinstance(result, AtExit):
+            if call.via_ptrace:  # a traced call: its exit stop comes next
+                reply.kind = REPLY_HELD
+                self._at_exit[call.tid] = result.amend
+                self._ptrace(PTRACE_SYSCALL, call.tid, 0, 0)
+            else:
+                reply.kind = REPLY_CONTINUE
         else:
             raise TypeError(f"a syscall handler returned {result!r}")
 
@@ -395,9 +406,13 @@ class Interposer(abc.ABC):
         if not os.WIFSTOPPED(status):
             return 0
         sig, event = os.WSTOPSIG(status), status >> 16
+        if pid in self.sentry.job_control_stopped:  # any other stop: it was continued
+            self.sentry.on_job_control_stop(pid, False)
         if sig == signal.SIGTRAP | 0x80:
             if pid in self._pending_exec:
                 self._rewrite_into_execveat(pid)
+            elif pid in self._at_exit:
+                self._amend_at_exit(pid)
             else:  # a signal withdrew the exec's install: it will be made again
                 self._ptrace(self._resume_request(pid), pid, 0, 0)
         elif event in (PTRACE_EVENT_FORK, PTRACE_EVENT_VFORK, PTRACE_EVENT_CLONE):
@@ -414,6 +429,14 @@ class Interposer(abc.ABC):
             self._ptrace(self._resume_request(pid), pid, 0, self.sentry.signal_delivery(pid, sig),
                          ignore_esrch=True)
         return self.sentry.finished
+
+    def _amend_at_exit(self, tid: int) -> None:
+        amend = self._at_exit.pop(tid)
+        regs = ffi.new("struct rp_regs *")
+        _check(lib.rp_get_regs(tid, regs), "PTRACE_GETREGS")
+        rax = regs.rax
+        amend(rax - (1 << 64) if rax >= 1 << 63 else rax)
+        self._ptrace(self._resume_request(tid), tid, 0, 0)
 
     def _resume_request(self, tid: int) -> int:
         """PTRACE_SYSCALL while an exec's install is still to come, else PTRACE_CONT.
@@ -477,6 +500,7 @@ class Interposer(abc.ABC):
         elif not self.sentry.knows(pid):  # first stop before its parent's event
             self._early_stops.add(pid)
         elif sig in JOB_CONTROL_STOPS:  # group-stop: stay stopped until SIGCONT
+            self.sentry.on_job_control_stop(pid, True)
             self._ptrace(PTRACE_LISTEN, pid, 0, 0, ignore_esrch=True)
         else:
             self._ptrace(PTRACE_CONT, pid, 0, 0, ignore_esrch=True)
@@ -484,6 +508,7 @@ class Interposer(abc.ABC):
     def _forget(self, pid: int) -> None:
         self._pending.pop(pid, None)
         self._pending_exec.pop(pid, None)
+        self._at_exit.pop(pid, None)
         self._exec_armed.discard(pid)
         self._awaiting_start.discard(pid)
         self._early_stops.discard(pid)
@@ -499,6 +524,18 @@ class Interposer(abc.ABC):
         if rc < 0 and not (ignore_esrch and rc == -3):
             raise OSError(-rc, f"ptrace({request:#x}, {pid}): {os.strerror(-rc)}")
         return rc
+
+    # -- siginfo of a signal at its delivery stop -------------------------
+
+    def siginfo(self, tid: int) -> bytes:
+        """The siginfo_t of the signal a task is stopped to receive."""
+        buf = ffi.new("char[]", SIGINFO_SIZE)
+        self._ptrace(PTRACE_GETSIGINFO, tid, 0, int(ffi.cast("uintptr_t", buf)))
+        return ffi.buffer(buf, SIGINFO_SIZE)[:]
+
+    def set_siginfo(self, tid: int, info: bytes) -> None:
+        buf = ffi.new("char[]", info)
+        self._ptrace(PTRACE_SETSIGINFO, tid, 0, int(ffi.cast("uintptr_t", buf)))
 
     # -- the fast path's identity table ----------------------------------
 

@@ -1,11 +1,13 @@
 """The seccomp filter, generated from the syscall table's policies by libseccomp.
 
-Each syscall number gets one of four policies:
+Each syscall number gets one of five policies:
 
     NATIVE  the host runs it (data path on sentry-installed fds, memory,
             futex, time reads, signal frames)
     TRAP    the sentry handles it (the platform's trap action)
     EXEC    the sentry rewrites it at a ptrace stop (execve, execveat)
+    AT_EXIT traced on both platforms: the host runs it, and the sentry amends
+            what it wrote at its syscall-exit stop (waitid, rt_sigtimedwait)
     DENY    fails with an errno in the kernel, without a round trip
 
 Every number not named runs the platform's trap action, so the sentry sees
@@ -29,8 +31,10 @@ SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 1 << 5
 # zero. sendto and recvfrom without an address are send and recv on a
 # socket the sentry installed, the data path of a connection; with an
 # address they trap so the sentry can translate it. Nothing else the call
-# can name: the flags and buffer are the workload's own.
-NATIVE_WHEN_ARG_ZERO = {44: 4, 45: 4}   # sendto(dest_addr), recvfrom(src_addr)
+# can name: the flags and buffer are the workload's own. prlimit64 without a
+# new limit only reads (every dynamic program's loader asks for RLIMIT_STACK).
+NATIVE_WHEN_ARG_ZERO = {44: 4, 45: 4,   # sendto(dest_addr), recvfrom(src_addr)
+                        302: 2}         # prlimit64(new_limit)
 AUDIT_ARCH_X86_64 = 0xC000003E
 SECCOMP_RET_ALLOW = 0x7FFF0000
 _BPF_LD_ABS, _BPF_JEQ, _BPF_JA, _BPF_RET = 0x20, 0x15, 0x05, 0x06
@@ -41,6 +45,7 @@ class Policy(enum.Enum):
     NATIVE = "native"
     TRAP = "trap"
     EXEC = "exec"
+    AT_EXIT = "at-exit"
     DENY = "deny"
 
 
@@ -113,6 +118,8 @@ def _action(policy: Policy, errno: int, trap_action: int) -> int:
         return lib.RP_ACT_ALLOW
     if policy is Policy.EXEC:
         return lib.RP_ACT_TRACE | lib.RP_TRACE_EXEC
+    if policy is Policy.AT_EXIT:
+        return lib.RP_ACT_TRACE | lib.RP_TRACE_SYSCALL
     if policy is Policy.DENY:
         return lib.RP_ACT_ERRNO | errno
     return trap_action

@@ -107,7 +107,9 @@ class Credentials:
                    cap_ambient=caps.get("CapAmb", 0))
 
     def copy(self) -> "Credentials":
-        return dataclasses.replace(self)
+        twin = object.__new__(Credentials)   # every fork copies: skip __init__'s work
+        twin.__dict__.update(self.__dict__)
+        return twin
 
     # -- checks other parts of the sentry make -----------------------------
 
@@ -142,6 +144,16 @@ class Credentials:
 
     def may_execute(self, st) -> bool:
         return self.may_access(st, 1)
+
+    def setid_of(self, st, mount_options) -> tuple[int | None, int | None]:
+        """The ids an exec of a file with stat `st` switches to (bprm_fill_uid):
+        its owner for S_ISUID, its group for S_ISGID with group execute; never
+        on a nosuid mount or under no_new_privs."""
+        if "nosuid" in mount_options or self.no_new_privs:
+            return None, None
+        uid = st.uid if st.mode & statmod.S_ISUID else None
+        gid = st.gid if st.mode & (statmod.S_ISGID | 0o010) == statmod.S_ISGID | 0o010 else None
+        return uid, gid
 
     def _caps_for_access(self, real: bool) -> int:
         """access(2) runs with the real ids, and with no capabilities unless ruid is 0."""
@@ -301,24 +313,39 @@ class Credentials:
             raise SyscallError(errno.EPERM)
         self.cap_ambient |= bit
 
-    def on_exec(self, setuid_to: int | None = None, setgid_to: int | None = None) -> None:
-        """The new image's capabilities (cap_bprm_creds_from_file, no file capabilities).
+    def on_exec(self, setuid_to: int | None = None, setgid_to: int | None = None) -> bool:
+        """The new image's ids and capabilities, as Linux computes them.
 
-        Root (real or effective uid 0) gets every permitted capability its
-        bounding set allows; others keep only their ambient set. Set-id
-        files are not honoured (every mount is nosuid for now), so the
-        saved ids become the effective ones.
+        `setuid_to`/`setgid_to` are the file's owner and group when its
+        set-id bits count (`setid_of`); then the effective id changes
+        (bprm_fill_uid). The capability sets follow
+        cap_bprm_creds_from_file for a file without file capabilities:
+        root (real or effective uid 0, after the change) gets its bounding
+        and inheritable sets as permitted, effective only for euid 0;
+        others keep their ambient set. With no_new_privs an id change is
+        undone (euid back to the real uid) and nothing is gained. Returns
+        whether the exec is "secure" (AT_SECURE: the loader must ignore
+        LD_PRELOAD & co), as Linux's bprm->secureexec.
         """
-        if self.euid == 0 or self.uid == 0:
+        euid = self.euid if setuid_to is None else setuid_to
+        egid = self.egid if setgid_to is None else setgid_to
+        old_permitted = self.cap_permitted
+        permitted, effective = 0, euid == 0
+        if euid == 0 or self.uid == 0:
+            permitted = (self.cap_bounding | self.cap_inheritable) & ALL_CAPS
+        is_setid = euid != self.uid or egid != self.gid
+        if (is_setid or permitted & ~old_permitted) and self.no_new_privs:
+            euid, egid = self.uid, self.gid
+            permitted &= old_permitted
+        self.euid = self.suid = self.fsuid = euid
+        self.egid = self.sgid = self.fsgid = egid
+        if is_setid:
             self.cap_ambient = 0
-            self.cap_permitted = (self.cap_inheritable | self.cap_bounding) & ALL_CAPS
-            self.cap_effective = self.cap_permitted if self.euid == 0 else 0
-        else:
-            self.cap_permitted = self.cap_ambient
-            self.cap_effective = self.cap_ambient
-        self.suid, self.sgid = self.euid, self.egid
-        self.fsuid, self.fsgid = self.euid, self.egid
+        permitted |= self.cap_ambient
+        self.cap_permitted = permitted
+        self.cap_effective = permitted if effective else self.cap_ambient
         self.keep_caps = False
+        return is_setid or (self.uid != 0 and (effective or bool(permitted & ~old_permitted)))
 
     def _uids(self) -> tuple[int, int, int]:
         return (self.uid, self.euid, self.suid)

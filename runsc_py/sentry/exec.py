@@ -13,6 +13,7 @@ import errno
 import os
 import posixpath
 import stat as statmod
+import typing
 
 from runsc_py.platform import ExecVia
 from runsc_py.sentry.errors import SyscallError
@@ -24,9 +25,23 @@ PAGE = 4096
 POINTER_CHUNK = 512           # bytes of pointers read at once (never past a page end)
 
 
+class PendingExec(typing.NamedTuple):
+    """What the sentry applies when the host reports the exec done (Kernel.on_exec)."""
+
+    exe: str                 # the program's guest path, for /proc/PID/exe
+    comm: bytes
+    setuid_to: int | None    # the file's owner, when its set-id bit counts
+    setgid_to: int | None
+
+
 def open_executable(ctx, base: str, path: str):
-    """Resolve and open a program for exec, with Linux's checks."""
-    res = ctx.kernel.vfs.resolve(base, path, follow=True, open_flags=os.O_RDONLY)
+    """Resolve and open a program for exec, with Linux's checks.
+
+    Opened non-blocking, without taking a terminal: the path may name a
+    FIFO (whose open would wait for a writer, and the sentry with it) or a
+    device; either is refused (EACCES) once it is open."""
+    res = ctx.kernel.vfs.resolve(base, path, follow=True,
+                                 open_flags=os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     if not statmod.S_ISREG(res.stat.mode) or "noexec" in res.mount.options:
         _close(res.fd)
         raise SyscallError(errno.EACCES)
@@ -37,6 +52,7 @@ def open_executable(ctx, base: str, path: str):
 
 
 def prepare_exec(ctx, base: str, path: str, argv_addr: int, envp_addr: int) -> ExecVia:
+    ctx.kernel.check_nproc_at_exec(ctx.task)
     argv, argv_end = pointer_array(ctx, argv_addr) if argv_addr else ([], 0)
     # Any NUL byte of the caller's will do for execveat's "": argv's NULL
     # pointer, else envp's. envp is otherwise left to the host to read.
@@ -62,7 +78,9 @@ def prepare_exec(ctx, base: str, path: str, argv_addr: int, envp_addr: int) -> E
         argv_addr, empty_addr = _write_argv(ctx, prefix, argv[1:])
     elif not empty_addr:
         empty_addr = ctx.push_scratch(b"\0")
-    ctx.task.exec_pending = (res.path, os.fsencode(posixpath.basename(as_given))[:15])
+    setuid_to, setgid_to = ctx.process.creds.setid_of(res.stat, res.mount.options)
+    ctx.task.exec_pending = PendingExec(res.path, os.fsencode(posixpath.basename(as_given))[:15],
+                                        setuid_to, setgid_to)
     return ExecVia(res.fd, argv_addr, envp_addr, empty_addr)
 
 

@@ -101,7 +101,7 @@ class FdTable:
     def fork(self) -> "FdTable":
         """A copy for a child process: same open file descriptions, own numbers."""
         table = FdTable(self.limit)
-        table.entries = {fd: dataclasses.replace(e) for fd, e in self.entries.items()}
+        table.entries = {fd: FdEntry(e.file, e.cloexec) for fd, e in self.entries.items()}
         return table
 
     def on_exec(self) -> None:

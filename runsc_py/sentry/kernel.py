@@ -25,12 +25,14 @@ from runsc_py.sentry import signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.answer_cache import AnswerCache
 from runsc_py.sentry.fdtable import FdTable, OpenFile
+from runsc_py.sentry import limits
 from runsc_py.sentry.limits import SandboxLimits
 from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable
 from runsc_py.sentry.vfs import VFS
 from runsc_py.syscalls.context import Abandoned, SyscallContext
 
 CLONE_FS, CLONE_FILES, CLONE_THREAD, CLONE_PARENT = 0x200, 0x400, 0x10000, 0x8000
+AT_NULL, AT_SECURE = 0, 23
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -53,6 +55,8 @@ class Kernel:
         self.failure: str | None = None      # why the sandbox was torn down, if it was
         self._init_fate: int | None = None   # the signal the sentry killed init with
         self.current: Task | None = None     # the task whose syscall is being answered
+        self.job_control_stopped: set[int] = set()  # host tids in a group-stop (SIGSTOP & co)
+        self._sent_for: dict[tuple[int, int], tuple[int, int]] = {}  # (vpid, sig) -> sender (vpid, uid)
         self.started = time.monotonic()      # sysinfo's uptime counts from here
         self._clones_in_flight: dict[int, int] = {}  # host tid -> CLONE_PIDFD address (or 0)
         self._gofer_socket = gofer_socket
@@ -170,11 +174,15 @@ class Kernel:
         """The id the workload's pid namespace gives this host thread (NSpid)."""
         if not self.namespaces:
             return host_tid
-        with open(f"/proc/{host_tid}/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"NSpid:"):
-                    return int(line.split()[-1])
-        raise OSError(errno.ESRCH, f"no NSpid for {host_tid}")
+        fd = os.open(f"/proc/{host_tid}/status", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            status = os.read(fd, 4096)   # NSpid is in the first 1 KiB
+        finally:
+            os.close(fd)
+        at = status.find(b"\nNSpid:")
+        if at < 0:
+            raise OSError(errno.ESRCH, f"no NSpid for {host_tid}")
+        return int(status[at:status.index(b"\n", at + 1)].split()[-1])
 
     def _add_task(self, task: Task) -> None:
         self.tasks.add(task)
@@ -276,7 +284,25 @@ class Kernel:
         self._clones_in_flight.pop(task.host_tid, None)
         if limit is not None and len(self.tasks) + len(self._clones_in_flight) >= limit:
             raise SyscallError(errno.EAGAIN)
+        if self._over_nproc(task, task.process.creds.uid, 0):
+            raise SyscallError(errno.EAGAIN)
         self._clones_in_flight[task.host_tid] = pidfd_addr
+
+    def _over_nproc(self, task: Task, uid: int, slack: int, caps_exempt: bool = True) -> bool:
+        return limits.over_nproc(self.tasks, self._clones_in_flight, task, uid, slack, caps_exempt)
+
+    def real_uid_changed(self, task: Task) -> None:
+        """set_user(): a process that became a user already past its RLIMIT_NPROC
+        is marked, and its next exec fails with EAGAIN if that is still so."""
+        proc = task.process
+        others = len(proc.threads)
+        proc.nproc_exceeded = self._over_nproc(task, proc.creds.uid, others + 1, caps_exempt=False)
+
+    def check_nproc_at_exec(self, task: Task) -> None:
+        if task.process.nproc_exceeded:
+            if self._over_nproc(task, task.process.creds.uid, 1, caps_exempt=False):
+                raise SyscallError(errno.EAGAIN)
+            task.process.nproc_exceeded = False
 
     def host_tid_of(self, vpid: int, thread: bool = False) -> int:
         """The host tid of a sandbox process (or, with `thread`, of any sandbox thread)."""
@@ -304,6 +330,7 @@ class Kernel:
                 parent.fs if flags & CLONE_FS else parent.fs.copy(),
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
+            self.tasks.exited_uids.pop(vtid, None)   # the pid is reused
             proc.pidfd = _pidfd_or_none(child_tid)
         self._add_task(Task(child_tid, vtid, proc))
         if pidfd_addr:  # the child's fd table was copied before the host made the pidfd
@@ -331,13 +358,50 @@ class Kernel:
             self.platform.retract_ids(former_tid)
             self.tasks.rekey(task, host_tid, proc.vpid)
         proc.fds.on_exec()
-        proc.creds.on_exec()
-        if task.exec_pending:
-            proc.exe, proc.comm = task.exec_pending
-            task.exec_pending = None
+        pending, task.exec_pending = task.exec_pending, None
+        if pending is not None:
+            proc.exe, proc.comm = pending.exe, pending.comm
+            secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to)
+        else:
+            secure = proc.creds.on_exec()
+        if secure:
+            self._mark_secure_exec(host_tid)
         self._publish(task)
 
+    def _mark_secure_exec(self, host_tid: int) -> None:
+        """Set AT_SECURE in the new image's auxiliary vector, as Linux does for a
+        set-id exec: the host saw no set-id exec (its threads never change
+        identity), so its loader would otherwise honour LD_PRELOAD & co.
+        Called at the exec event stop, before the image's first instruction."""
+        try:
+            sp = self.platform.stack_pointer(host_tid)
+            (argc,) = struct.unpack("<Q", self.platform.read(host_tid, sp, 8))
+            addr = sp + 8 * (argc + 2)                   # past argc, argv and its NULL
+            while self.platform.read(host_tid, addr, 8) != bytes(8):
+                addr += 8                                # envp up to its NULL
+            addr += 8
+            for _ in range(64):
+                kind, _value = struct.unpack("<QQ", self.platform.read(host_tid, addr, 16))
+                if kind == AT_NULL:
+                    return
+                if kind == AT_SECURE:
+                    self.platform.write(host_tid, addr + 8, struct.pack("<Q", 1))
+                    return
+                addr += 16
+        except (MemoryFault, OSError):
+            # a task that cannot be read at its exec stop was killed there
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(host_tid, signal.SIGKILL)
+
+    def on_job_control_stop(self, host_tid: int, stopped: bool) -> None:
+        """The platform saw a task enter (or leave) a group-stop; /proc shows it "T"."""
+        if stopped:
+            self.job_control_stopped.add(host_tid)
+        else:
+            self.job_control_stopped.discard(host_tid)
+
     def on_exit(self, host_tid: int, status: int) -> None:
+        self.job_control_stopped.discard(host_tid)
         task = self.tasks.remove(host_tid)
         self.platform.retract_ids(host_tid)
         self._clones_in_flight.pop(host_tid, None)
@@ -346,6 +410,10 @@ class Kernel:
         if task is not None and not task.process.threads:
             proc = task.process
             proc.exit_status = status
+            self.tasks.remember_exited(proc)
+            if self._sent_for:   # signals it never took
+                for key in [k for k in self._sent_for if k[0] == proc.vpid]:
+                    del self._sent_for[key]
             self._reparent_children(proc)
             if proc.pidfd is not None:
                 os.close(proc.pidfd)
@@ -369,6 +437,13 @@ class Kernel:
                 proc.parent = heir
                 self.credentials_changed(proc)  # republishes getppid for the fast path
 
+    # -- signals sent for a sandbox process ----------------------------------
+
+    def sent_on_behalf(self, target: Process, sig: int, sender: Process) -> None:
+        """The sentry signals `target` for `sender` (a group kill the caller may
+        only partly make): the delivery stop makes the siginfo the sender's."""
+        self._sent_for[(target.vpid, sig)] = (sender.vpid, sender.creds.uid)
+
     # -- signals the sentry decides (sentry/signals.py) --------------------
 
     def apply_default_to_init(self, sig: int) -> bool:
@@ -378,11 +453,11 @@ class Kernel:
         host = self.tasks.host_pid_of(init.vpid) if init else None
         if host is None:
             return False
-        if signals.default_is_fatal(host, sig):
+        if signals.default_is_fatal(host, sig, self.platform.read):
             self._init_fate = sig
             os.kill(host, signal.SIGKILL)
             return True
-        if signals.default_is_stop(host, sig):
+        if signals.default_is_stop(host, sig, self.platform.read):
             os.kill(host, signal.SIGSTOP)  # from outside the namespace: always delivered
             return True
         return False
@@ -391,9 +466,49 @@ class Kernel:
         """A signal is about to be delivered (ptrace signal-delivery-stop):
         returns the signal to deliver, or 0 when the sentry acted instead."""
         task = self.tasks.by_host_tid.get(host_tid)
-        if task is not None and task.process is self.tasks.init and self.apply_default_to_init(sig):
+        if task is None:
+            return sig
+        if task.process is self.tasks.init and self.apply_default_to_init(sig):
             return 0
+        self.amend_siginfo_at_delivery(host_tid)
         return sig
+
+    def amend_siginfo_at_delivery(self, host_tid: int) -> None:
+        """Give the siginfo a handler is about to see the sandbox's ids."""
+        try:
+            fixed = self._sandbox_siginfo(host_tid, self.platform.siginfo(host_tid))
+            if fixed is not None:
+                self.platform.set_siginfo(host_tid, fixed)
+        except OSError:  # killed at the stop: its exit event follows
+            pass
+
+    def amend_siginfo_in_memory(self, host_tid: int, addr: int) -> None:
+        """The same, for a siginfo_t a call (waitid, rt_sigtimedwait) wrote at `addr`."""
+        try:
+            info = self.platform.read(host_tid, addr, 24)
+            fixed = self._sandbox_siginfo(host_tid, info)
+            if fixed is not None:
+                self.platform.write(host_tid, addr + 16, fixed[16:24])
+        except (MemoryFault, OSError):  # unmapped since, or the task was killed
+            pass
+
+    def _sandbox_siginfo(self, host_tid: int, info: bytes) -> bytes | None:
+        """`info` (at least its first 24 bytes) with the sandbox's si_pid and
+        si_uid where the host wrote its own, or None if it is right as it is."""
+        if self._sent_for and signals.sent_from_outside(info):  # the sentry's, for a sender?
+            task = self.tasks.by_host_tid.get(host_tid)
+            if task is not None:
+                sender = self._sent_for.pop((task.process.vpid, signals.signo_of(info)), None)
+                if sender is not None:
+                    return signals.as_sent_by(info, *sender)
+        return signals.with_sandbox_uid(info, self.uid_of)
+
+    def uid_of(self, vpid: int) -> int | None:
+        """The real uid of a sandbox process, live or lately exited (for SIGCHLD, waitid)."""
+        proc = self.tasks.processes.get(vpid)
+        if proc is not None:
+            return proc.creds.uid
+        return self.tasks.exited_uids.get(vpid)
 
     # -- failing closed ----------------------------------------------------
 

@@ -47,6 +47,7 @@ class Process:
         self.exit_status: int | None = None
         self.pidfd: int | None = None       # host pidfd, to borrow fds with pidfd_getfd
         self.subreaper = False              # PR_SET_CHILD_SUBREAPER
+        self.nproc_exceeded = False         # PF_NPROC_EXCEEDED: set_user found its user over RLIMIT_NPROC
 
     @property
     def vppid(self) -> int:
@@ -60,7 +61,7 @@ class Task:
         self.host_tid = host_tid
         self.vtid = vtid
         self.process = process
-        self.exec_pending: tuple[str, bytes] | None = None  # (exe, comm) once exec succeeds
+        self.exec_pending = None  # sentry/exec.py's PendingExec, applied once exec succeeds
 
     def __repr__(self) -> str:
         return f"Task(vtid={self.vtid}, host={self.host_tid}, vpid={self.process.vpid})"
@@ -71,6 +72,17 @@ class TaskTable:
         self.by_host_tid: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}  # by vpid, while alive
         self.init: Process | None = None
+        # real uids of processes that exited, by vpid, until the pid is reused
+        # (or the oldest are dropped): a SIGCHLD or waitid names them after
+        self.exited_uids: dict[int, int] = {}
+
+    EXITED_UIDS_KEPT = 4096
+
+    def remember_exited(self, proc: Process) -> None:
+        self.exited_uids.pop(proc.vpid, None)
+        self.exited_uids[proc.vpid] = proc.creds.uid
+        if len(self.exited_uids) > self.EXITED_UIDS_KEPT:
+            del self.exited_uids[next(iter(self.exited_uids))]
 
     def add(self, task: Task) -> None:
         self.by_host_tid[task.host_tid] = task

@@ -31,7 +31,16 @@ NATIVE_IOCTLS = {
     0x5413, 0x5414,                  # TIOCGWINSZ, TIOCSWINSZ
     0x541B, 0x5421, 0x5452,          # FIONREAD, FIONBIO, FIOASYNC
     0x80045430, 0x40045431,          # TIOCGPTN, TIOCSPTLCK (unlockpt) on a /dev/ptmx master
+    0x80045439, 0x5420, 0x80045438,  # TIOCGPTLCK, TIOCPKT, TIOCGPKT
+    0x5409, 0x5425, 0x540A, 0x5411,  # TCSBRK, TCSBRKP, TCXONC, TIOCOUTQ
+    0x5424,                          # TIOCGETD
+    # Sessions: the sandbox's sessions and process groups are the host's,
+    # numbered by the sandbox's pid namespace, so the tty layer does the rest
+    # (SIGHUP to the foreground group when its session leader exits, SIGTTOU...).
+    0x5422, 0x5429,                  # TIOCNOTTY, TIOCGSID
 }
+TIOCSCTTY = 0x540E
+CAP_SYS_ADMIN = 21
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
 DIRENT = struct.Struct("<QqHB")
 
@@ -184,9 +193,27 @@ def ioctl(ctx, fd, request, arg):
         return NATIVE
     if request in NATIVE_IOCTLS and entry.file.kind in ("host", "pipe", "device", "file", "socket"):
         return NATIVE
+    if request == TIOCSCTTY and entry.file.kind in ("host", "device"):
+        return _tiocsctty(ctx, entry, as_int(arg))
     if entry.file.kind == "socket":
         return _interface_ioctl(ctx, entry, request, arg)
     raise SyscallError(errno.ENOTTY)
+
+
+def _tiocsctty(ctx, entry, arg: int):
+    """Make a terminal the caller's controlling tty: native, but for a steal.
+
+    With arg 1 Linux takes the terminal from another session if the caller
+    has CAP_SYS_ADMIN. The host would judge that by the host thread's
+    capabilities, and the terminal may be the one runsc-py was started on,
+    whose session is outside the sandbox: so a steal is let through only
+    for a sandbox pty and a caller holding the sandbox's CAP_SYS_ADMIN.
+    Otherwise arg 1 gets EPERM (Linux's answer to a steal without it).
+    """
+    if arg == 1 and not (ctx.process.creds.capable(CAP_SYS_ADMIN)
+                         and entry.file.path.startswith("/dev/pts/")):
+        raise SyscallError(errno.EPERM)
+    return NATIVE
 
 
 def _interface_ioctl(ctx, entry, request: int, arg: int):

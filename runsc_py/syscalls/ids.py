@@ -24,8 +24,11 @@ def _id(v: int) -> int:
 
 
 def _change(ctx, what: str, *args):
+    real_uid = ctx.process.creds.uid
     result = getattr(ctx.process.creds, what)(*args)
     ctx.kernel.credentials_changed(ctx.process)
+    if ctx.process.creds.uid != real_uid:
+        ctx.kernel.real_uid_changed(ctx.task)
     return 0 if result is None else result
 
 

@@ -19,7 +19,7 @@ from runsc_py.sentry.exec import prepare_exec
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.syscalls.context import AT_FDCWD, as_int
 from runsc_py.syscalls.file import install_new
-from runsc_py.syscalls.signal import kill
+from runsc_py.syscalls.signal import _amend_siginfo_at_exit, kill
 
 CLONE_UNTRACED = 0x00800000
 CLONE_PIDFD = 0x00001000
@@ -48,6 +48,12 @@ def execveat(ctx, dirfd, path, argv, envp, flags):
         return prepare_exec(ctx, "/", file.path, argv, envp)
     base = ctx.process.fs.cwd if as_int(dirfd) == AT_FDCWD else ctx.base_dir(dirfd)
     return prepare_exec(ctx, base, path_s, argv, envp)
+
+
+def waitid(ctx, idtype, upid, infop, options, rusage):
+    """Native (the pid namespace numbers the ids); the child's uid in the
+    siginfo it writes is made the sandbox's at the call's exit."""
+    return _amend_siginfo_at_exit(ctx, infop, lambda result: result == 0)
 
 
 def _check_clone_flags(ctx, flags: int, pidfd_addr: int = 0) -> None:

@@ -13,14 +13,15 @@ import errno
 import os
 import struct
 
-from runsc_py.platform import NATIVE
-from runsc_py.sentry import signals
+from runsc_py.platform import NATIVE, AtExit
+from runsc_py.sentry import sessions, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.syscalls.context import as_int
 from runsc_py.syscalls.file import install_new
 
 SIGCONT = 18
+CAP_KILL = 5
 
 
 def kill(ctx, pid, sig):
@@ -29,24 +30,62 @@ def kill(ctx, pid, sig):
         raise SyscallError(errno.EINVAL)
     if pid > 0:
         _check_permission(ctx, ctx.kernel.tasks.processes.get(pid), sig)
+    elif not ctx.process.creds.capable(CAP_KILL):
+        # a group or -1: Linux signals only the members the caller may signal
+        targets = sessions.signal_targets(ctx.kernel.tasks, ctx.task, pid)
+        permitted = [p for p in targets if _permitted(ctx, p, sig)]
+        if len(permitted) < len(targets):
+            if not permitted and pid != -1:  # kill(-1) says 0 even then, as Linux does
+                raise SyscallError(errno.EPERM)
+            return _signal_each(ctx, permitted, sig)
     init = ctx.kernel.tasks.init
-    # kill(-1) never reaches init; kill(-pgid) and kill(0) reach its group
-    hits_init = pid == init.vpid or (pid == 0 and ctx.process.pgid == init.pgid) or (pid < -1 and -pid == init.pgid)
+    # kill(-1) never reaches init; kill(-pgid) and kill(0) reach its group.
+    # Groups change natively (setpgid, setsid): ask the host for the live ones.
+    tasks = ctx.kernel.tasks
+    if pid == init.vpid:
+        hits_init = True
+    elif pid == 0:
+        hits_init = sessions.same_group(tasks, ctx.process, init)
+    elif pid < -1:
+        hits_init = sessions.virtual_pgid(tasks, init) == -pid
+    else:
+        hits_init = False
     return _to_init(ctx, sig) if hits_init else NATIVE
 
 
 def _check_permission(ctx, target, sig: int) -> None:
-    """kill(2)'s permission rule, with the sandbox's own credentials (not the host's).
-
-    Only for a single target: a group or -1 is left to the host, which
-    would reach every sandbox process (docs/compatibility.md).
-    """
+    """kill(2)'s permission rule, with the sandbox's own credentials (not the host's)."""
     if target is None:  # exited (a zombie, or gone): the host answers
         return
-    if sig == SIGCONT and target.sid == ctx.process.sid:
-        return
-    if not ctx.process.creds.may_signal(target.creds):
+    if not _permitted(ctx, target, sig):
         raise SyscallError(errno.EPERM)
+
+
+def _permitted(ctx, target, sig: int) -> bool:
+    if sig == SIGCONT and sessions.same_session(ctx.kernel.tasks, ctx.process, target):
+        return True
+    return ctx.process.creds.may_signal(target.creds)
+
+
+def _signal_each(ctx, targets, sig: int) -> int:
+    """Some members of a group may not be signalled by the caller: the host would
+    signal them all, so the sentry signals the others one by one (the siginfo
+    a handler sees is made the caller's at delivery, Kernel.sent_on_behalf)."""
+    kernel = ctx.kernel
+    for target in targets:
+        if sig == 0:
+            break
+        if target is kernel.tasks.init and kernel.apply_default_to_init(sig):
+            continue
+        host = kernel.tasks.host_pid_of(target.vpid)
+        if host is None:
+            continue
+        kernel.sent_on_behalf(target, sig, ctx.process)
+        try:
+            os.kill(host, sig)
+        except ProcessLookupError:  # it exited meanwhile
+            pass
+    return 0
 
 
 def _thread_process(ctx, tid: int):
@@ -108,3 +147,22 @@ def rt_sigqueueinfo(ctx, tgid, sig, info):
 
 def rt_tgsigqueueinfo(ctx, tgid, tid, sig, info):
     return tgkill(ctx, tgid, tid, sig)
+
+
+def rt_sigtimedwait(ctx, sigset, info, timeout, sigsetsize):
+    """Native; the siginfo it wrote gets the sandbox's uid (see waitid)."""
+    return _amend_siginfo_at_exit(ctx, info, lambda result: result > 0)
+
+
+def _amend_siginfo_at_exit(ctx, info_addr: int, succeeded):
+    """Let the host run the call, then put the sandbox's uid in the siginfo_t
+    it wrote at `info_addr` (the host wrote the host thread's uid)."""
+    if not info_addr:
+        return NATIVE
+    kernel, tid = ctx.kernel, ctx.task.host_tid
+
+    def amend(result: int) -> None:
+        if succeeded(result):
+            kernel.amend_siginfo_in_memory(tid, info_addr)
+
+    return AtExit(amend)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno as errno_mod
 
-from runsc_py.platform import HELD, NATIVE, ExecVia, InstallFds
+from runsc_py.platform import HELD, NATIVE, AtExit, ExecVia, InstallFds
 from runsc_py.sentry.errors import SyscallError
 
 STRING_TYPES = {"const char *", "char *"}
@@ -74,4 +74,6 @@ def _format_result(result) -> str:
         return str(result.value)
     if isinstance(result, ExecVia):
         return "0 <exec>"
+    if isinstance(result, AtExit):
+        return "? <native, amended at exit>"
     return repr(result)

@@ -265,3 +265,47 @@ def test_renaming_a_lower_directory_moves_its_whole_tree(lower):
     assert exc.value.errno == errno.ENOENT
     namei.mkdir(vfs, ROOT, "/", "/a", 0o755)  # a new directory there is empty (opaque)
     assert vfs.mounts["/"].fs.readdir("a") == []
+
+
+class _CountingClient:
+    """A GoferClient that counts its lookups (round trips)."""
+
+    def __init__(self, client):
+        self.client, self.lookups = client, 0
+
+    def lookup(self, *args, **kw):
+        self.lookups += 1
+        return self.client.lookup(*args, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+
+def test_links_on_the_way_and_missing_paths_are_remembered(tmp_path):
+    """A merged-/usr root's /bin link and a missing /etc/ld.so.preload cost one
+    round trip each, not one per exec; a change through the gofer forgets them."""
+    root = tmp_path / "root"
+    (root / "usr" / "bin").mkdir(parents=True)
+    (root / "usr" / "bin" / "prog").write_bytes(b"\x7fELF")
+    (root / "etc").mkdir()
+    os.symlink("usr/bin", root / "bin")
+    with gofer_for(str(root), readonly=False) as client:
+        counting = _CountingClient(client)
+        vfs = VFS()
+        vfs.mount("/", GoferFilesystem(counting, readonly=False))
+        for _ in range(3):
+            res = vfs.resolve("/", "/bin/prog", open_flags=os.O_RDONLY)
+            os.close(res.fd)
+            assert res.path == "/usr/bin/prog"
+            with pytest.raises(SyscallError) as missing:
+                vfs.resolve("/", "/etc/ld.so.preload")
+            assert missing.value.errno == errno.ENOENT
+        first = counting.lookups
+        assert first <= 4, first   # bin -> link, usr/bin/prog, etc/ld.so.preload (+ the root)
+        _file, fd = files.open_path(vfs, ROOT, 0o022, "/", "/etc/ld.so.preload",
+                                    os.O_CREAT | os.O_WRONLY, 0o644)
+        os.close(fd)
+        assert vfs.resolve("/", "/etc/ld.so.preload").path == "/etc/ld.so.preload"
+        namei.unlink(vfs, ROOT, "/", "/bin")
+        namei.symlink(vfs, ROOT, "/", "/bin", "/etc")
+        assert vfs.resolve("/", "/bin/ld.so.preload").path == "/etc/ld.so.preload"

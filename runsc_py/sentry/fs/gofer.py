@@ -9,7 +9,13 @@ open, and every directory listing (which the gofer sends with each entry's
 attributes, readdirplus), fills it, so `stat` of a known path costs no
 gofer round trip. This assumes the sandbox has the tree to itself, as
 gVisor's default `--file-access=exclusive` does; a path the gofer later
-reports missing is dropped.
+reports missing is dropped. Under that assumption the answers that carry
+no attributes are kept too: a symlink met in the middle of a path (a
+merged-/usr root's /bin and /lib, met by every exec) and ENOENT (a
+loader's /etc/ld.so.preload); a change through the gofer forgets them
+for the path changed and beneath it. ENOENT is kept for the root only:
+a bind mount's source is often shared with the host, and a file the
+host makes there must show up where the sandbox waits for it.
 
 Opens are cached the same way, for regular files opened without write
 intent: the sentry keeps an O_PATH fd of the file the gofer opened, and
@@ -44,6 +50,11 @@ class GoferFilesystem(Filesystem):
         self.mount = mount  # which of the gofer's roots
         self._cache: collections.OrderedDict[str, Lookup] = collections.OrderedDict()
         self._held: collections.OrderedDict[str, int] = collections.OrderedDict()
+        # Symlinks met in the middle of a path (their path -> target): /bin,
+        # /lib and /sbin of a merged-/usr root are met by every exec.
+        self._links: dict[str, str] = {}
+        # Paths the gofer said do not exist (a loader's /etc/ld.so.preload)
+        self._missing: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     def lookup(self, path: str, open_flags: int = -1) -> Lookup:
         if open_flags < 0 or not open_flags & WRITE_INTENT:
@@ -54,19 +65,41 @@ class GoferFilesystem(Filesystem):
                 held = self._held.get(path)
                 if held is not None:
                     return hit._replace(fd=os.open(f"/proc/self/fd/{held}", open_flags | os.O_CLOEXEC))
+            else:
+                known = self._known_link_or_missing(path)
+                if known is not None:
+                    return known
         try:
             answer = self.client.lookup(path, open_flags, self.mount)
         except SyscallError as exc:
             if exc.errno == errno.ENOENT:
                 self._cache.pop(path, None)
+                if self.mount == 0:   # not a bind mount: see the module's comment
+                    self._missing[path] = None
+                if len(self._missing) > CACHE_ENTRIES:
+                    self._missing.popitem(last=False)
             raise
         if answer[0] == "symlink":
+            self._links["/".join(path.split("/")[: answer[1]])] = answer[2]
             return Lookup("symlink", consumed=answer[1], target=answer[2])
         _kind, st, target, fd = answer
         self._remember(path, Lookup("found", stat=st, target=target))
         if fd is not None and statmod.S_ISREG(st.mode) and not open_flags & WRITE_INTENT:
             self._hold(path, fd)
         return Lookup("found", stat=st, target=target, fd=fd)
+
+    def _known_link_or_missing(self, path: str) -> Lookup | None:
+        """What the gofer answered before for `path`: a symlink on the way, or ENOENT."""
+        if path in self._missing:
+            raise SyscallError(errno.ENOENT)
+        if self._links:
+            at = path.find("/")
+            while at > 0:
+                target = self._links.get(path[:at])
+                if target is not None:
+                    return Lookup("symlink", consumed=path.count("/", 0, at) + 1, target=target)
+                at = path.find("/", at + 1)
+        return None
 
     def _hold(self, path: str, fd: int) -> None:
         """Keep an O_PATH fd of a regular file the gofer opened, to re-open it later."""
@@ -88,6 +121,7 @@ class GoferFilesystem(Filesystem):
 
     def _remember(self, path: str, found: Lookup) -> None:
         self._cache[path] = found
+        self._missing.pop(path, None)
         if len(self._cache) > CACHE_ENTRIES:
             self._cache.popitem(last=False)
 
@@ -100,6 +134,12 @@ class GoferFilesystem(Filesystem):
             self._cache.pop(path, None)
             self._cache.pop(path.rpartition("/")[0], None)
             self._let_go(path)
+            # a change may make a missing path exist, or replace a link on the way
+            prefix = path + "/"
+            for key in [k for k in self._missing if k == path or k.startswith(prefix)]:
+                del self._missing[key]
+            for key in [k for k in self._links if k == path or k.startswith(prefix)]:
+                del self._links[key]
             if below:
                 prefix = path + "/"
                 for key in [k for k in self._cache if k.startswith(prefix)]:

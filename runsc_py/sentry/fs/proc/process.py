@@ -138,6 +138,8 @@ class ProcessView:
         in a ptrace stop waits for it, as a sleeping task would."""
         if self._is_caller():
             return b"R"
+        if host_state == b"t" and self._host_tid() in self.kernel.job_control_stopped:
+            return b"T"   # stopped by SIGSTOP & co: the host shows its ptrace stop
         return STOPPED_BY_SENTRY.get(host_state, host_state)
 
     def _virtual(self, host_id: int) -> int:
