@@ -586,6 +586,11 @@ class Interposer(abc.ABC):
                                       for o in out[0:n]])
 
     @staticmethod
+    def forget_answers() -> None:
+        """Make the C fast path forget every stat and open answer it holds."""
+        lib.rp_stat_cache_flush()
+
+    @staticmethod
     def mark_pure(nr: int, readonly_open_flags_arg: int | None = None) -> None:
         """Handling syscall `nr` never changes a path's attributes, so the stat
         cache survives it; with a flags argument, only when that call's flags

@@ -67,6 +67,10 @@ WALK_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EACCES}
 # The open flags a replayed open may carry besides O_RDONLY (csrc: OC_FLAGS_OK).
 REPLAYABLE_OPEN_FLAGS = (os.O_LARGEFILE | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC
                          | os.O_NOFOLLOW | os.O_DIRECTORY)
+# Bounds on what a workload can make the sentry remember: views (each set of
+# groups is one), and open templates (each spelling of a path is one).
+MAX_VIEWS = 1024
+MAX_TEMPLATES = 8192
 
 
 class AnswerCache:
@@ -95,6 +99,8 @@ class AnswerCache:
         key = (process.fs.root, searcher)
         view = self._views.get(key)
         if view is None:
+            if len(self._views) >= MAX_VIEWS:
+                return 0  # nothing replayed for this caller
             view = self._views[key] = len(self._views) + 1
         return view
 
@@ -135,9 +141,19 @@ class AnswerCache:
         key = (view, path, flags & ~os.O_CLOEXEC)
         template = self._templates.get(key)
         if template is None:
+            if len(self._files) >= MAX_TEMPLATES:
+                self._forget_templates()
             template = self._templates[key] = len(self._files) + 1
             self._files[template] = dataclasses.replace(file)
         self.platform.remember_open(view, os.fsencode(path), flags, host_fd, template)
+
+    def _forget_templates(self) -> None:
+        """Start the templates afresh: C forgets every open naming one first. (No
+        open C answered is waiting for adoption here: the sentry adopts them all
+        before it handles a call.)"""
+        self.platform.forget_answers()
+        self._templates.clear()
+        self._files.clear()
 
     def adopt(self, opened: list[tuple[int, int, int, bool, int]]) -> None:
         """Opens (and closes) C answered since the sentry last ran, in order:

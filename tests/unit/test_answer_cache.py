@@ -36,6 +36,10 @@ class RecordingPlatform:
     def mark_pure(self, nr, flags_arg=None):
         self.pure[nr] = flags_arg
 
+    def forget_answers(self):
+        self.opens.clear()
+        self.forgotten = getattr(self, "forgotten", 0) + 1
+
 
 TABLE = types.SimpleNamespace(rows={
     4: types.SimpleNamespace(name="stat"), 3: types.SimpleNamespace(name="close"),
@@ -165,6 +169,21 @@ def test_adopted_opens_enter_the_table_and_closes_quarantine(sandbox_tree):
     assert p.fds.file(5).path == file.path and p.fds.file(5) is not p.fds.file(6)
     assert 6 in p.fds.quarantine   # closed by tid 4242, natively: not free until it settles
     cache.adopt([(table + 100, 3, template, False, 0)])   # a table that is gone: ignored
+
+
+def test_a_workload_cannot_make_the_sentry_remember_without_bound(sandbox_tree, monkeypatch):
+    vfs, platform, cache = sandbox_tree
+    monkeypatch.setattr("runsc_py.sentry.answer_cache.MAX_VIEWS", 3)
+    monkeypatch.setattr("runsc_py.sentry.answer_cache.MAX_TEMPLATES", 4)
+    views = [cache.view_of(types.SimpleNamespace(creds=Credentials.for_user(1000, 1000, (g,)),
+                                                 fs=types.SimpleNamespace(root="/")))
+             for g in range(6)]
+    assert views[:3] == [1, 2, 3] and views[3:] == [0, 0, 0]   # 0: nothing replayed for it
+    p = process()
+    for spelling in ("/etc/passwd", "/etc//passwd", "/etc/./passwd", "//etc/passwd", "/./etc/passwd"):
+        _open(vfs, cache, p, spelling)
+    assert platform.forgotten == 1 and len(cache._files) == 1   # started afresh, C told first
+    assert set(platform.opens) == {(cache.view_of(p), b"/./etc/passwd", os.O_RDONLY)}
 
 
 # -- the C table ----------------------------------------------------------------
