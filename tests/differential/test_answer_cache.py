@@ -64,13 +64,18 @@ def test_random_changes_are_seen(tmp_path_factory, ops):
 # while its parent stats the same paths; between the parent's stats and the
 # child's there is no trapped call (pipes run natively), so only the view in
 # the cache's key can keep the child from the parent's answers.
-VIEWS = """
-import os, sys
+# What both programs below print for a path: its mode, or why there is none.
+ANSWER = """
+import os
 def answer(path):
     try:
         return oct(os.stat(path).st_mode)
     except OSError as exc:
         return exc.strerror
+"""
+
+VIEWS = ANSWER + """
+import sys
 def child_with(change, paths):
     ready, go = os.pipe(), os.pipe()
     pid = os.fork()
@@ -105,13 +110,8 @@ def test_answers_are_per_root_and_per_searcher(platform, tmp_path):
 
 # /proc/self/cwd leads to a different directory in each process, though
 # both have the same view: a walk through procfs is never replayed.
-PROC_SELF = """
-import os, sys, tempfile
-def answer(path):
-    try:
-        return oct(os.stat(path).st_mode)
-    except OSError as exc:
-        return exc.strerror
+PROC_SELF = ANSWER + """
+import tempfile
 top = tempfile.mkdtemp()
 os.makedirs(top + "/full/marker"); os.mkdir(top + "/empty")
 ready, go = os.pipe(), os.pipe()
