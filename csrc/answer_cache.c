@@ -40,9 +40,9 @@ struct sc_entry {
     uint32_t view;
     uint32_t hash;
     int32_t err;       /* 0: st holds the answer; else the errno */
-    uint8_t nofollow;
+    uint8_t form;      /* RP_FORM_*: which call, so which struct st holds */
     char path[RP_STAT_PATH_MAX];
-    unsigned char st[RP_STAT_SIZE];
+    unsigned char st[RP_STATX_SIZE];
 };
 
 static struct sc_entry sc_table[SC_SLOTS];
@@ -50,34 +50,36 @@ static uint64_t sc_gen = 1;
 static uint8_t sc_pure[512];
 static uint8_t sc_flags_arg[512];
 
-static uint32_t sc_hash(uint32_t view, int nofollow, const char *path)
+static size_t form_size(int form) { return (form & RP_FORM_STATX) ? RP_STATX_SIZE : RP_STAT_SIZE; }
+
+static uint32_t sc_hash(uint32_t view, int form, const char *path)
 {
-    uint32_t h = 2166136261u ^ view ^ ((uint32_t)nofollow << 31);
+    uint32_t h = 2166136261u ^ view ^ ((uint32_t)form << 30);
     for (const unsigned char *p = (const unsigned char *)path; *p; p++)
         h = (h ^ *p) * 16777619u;
     return h;
 }
 
-static struct sc_entry *sc_find(uint32_t view, int nofollow, const char *path)
+static struct sc_entry *sc_find(uint32_t view, int form, const char *path)
 {
-    uint32_t h = sc_hash(view, nofollow, path);
+    uint32_t h = sc_hash(view, form, path);
     for (unsigned i = 0; i < SC_PROBES; i++) {
         struct sc_entry *e = &sc_table[(h + i) & (SC_SLOTS - 1)];
         if (e->gen == sc_gen && e->hash == h && e->view == view &&
-            e->nofollow == nofollow && strcmp(e->path, path) == 0)
+            e->form == form && strcmp(e->path, path) == 0)
             return e;
     }
     return NULL;
 }
 
-int rp_stat_cache_put(uint32_t view, int nofollow, const char *path, const void *st, int32_t err)
+int rp_stat_cache_put(uint32_t view, int form, const char *path, const void *st, int32_t err)
 {
     size_t len = strlen(path);
-    if (view == 0 || path[0] != '/' || len >= RP_STAT_PATH_MAX || (st == NULL) == (err == 0))
+    if (view == 0 || path[0] != '/' || len >= RP_STAT_PATH_MAX || (st == NULL) == (err == 0) ||
+        form < 0 || form > (RP_FORM_STATX | RP_FORM_NOFOLLOW))
         return -EINVAL;
-    nofollow = nofollow ? 1 : 0;
-    uint32_t h = sc_hash(view, nofollow, path);
-    struct sc_entry *slot = sc_find(view, nofollow, path);
+    uint32_t h = sc_hash(view, form, path);
+    struct sc_entry *slot = sc_find(view, form, path);
     for (unsigned i = 0; !slot && i < SC_PROBES; i++) {
         struct sc_entry *e = &sc_table[(h + i) & (SC_SLOTS - 1)];
         if (e->gen != sc_gen)
@@ -88,22 +90,22 @@ int rp_stat_cache_put(uint32_t view, int nofollow, const char *path, const void 
     slot->gen = sc_gen;
     slot->view = view;
     slot->hash = h;
-    slot->nofollow = (uint8_t)nofollow;
+    slot->form = (uint8_t)form;
     slot->err = err;
     memcpy(slot->path, path, len + 1);
     if (st)
-        memcpy(slot->st, st, RP_STAT_SIZE);
+        memcpy(slot->st, st, form_size(form));
     return 0;
 }
 
 /* For tests: 0 and the stat on a hit, the errno of a cached failure, or -ENOENT. */
-int rp_stat_cache_get(uint32_t view, int nofollow, const char *path, void *st_out)
+int rp_stat_cache_get(uint32_t view, int form, const char *path, void *st_out)
 {
-    struct sc_entry *e = sc_find(view, nofollow ? 1 : 0, path);
+    struct sc_entry *e = sc_find(view, form, path);
     if (!e)
         return -ENOENT;
     if (e->err == 0)
-        memcpy(st_out, e->st, RP_STAT_SIZE);
+        memcpy(st_out, e->st, form_size(form));
     return e->err;
 }
 
@@ -120,6 +122,8 @@ void rp_stat_cache_set_pure(int nr, int kind, int flags_arg)
 /* After Python handled call `nr`: forget everything unless it was pure. */
 void rp_stat_cache_after_call(int nr, const uint64_t *args)
 {
+    if (nr == RP_NR_INSTALL) /* delivers the fds of a call already accounted for (an exec's) */
+        return;
     if (nr >= 0 && nr < 512) {
         if (sc_pure[nr] == RP_PURE_ALWAYS)
             return;
@@ -287,23 +291,31 @@ static int close_fast_path(struct rp_ids *ids, int nr, const uint64_t *args)
 /* ------------------------------------------------------------------ */
 /* stat                                                                */
 
-/* Answer stat/lstat/newfstatat of an absolute path from the cache. Returns 1
- * and sets *val (0, or -errno) when it could; 0 means Python must. */
+/* Answer stat/lstat/newfstatat/statx of an absolute path from the cache.
+ * Returns 1 and sets *val (0, or -errno) when it could; 0 means Python must. */
 static int stat_fast_path(struct rp_ids *ids, int nr, const uint64_t *args, int64_t *val)
 {
     uint64_t path_addr, buf;
-    int nofollow;
+    int form;
     switch (nr) {
     case SYS_stat:
-        path_addr = args[0], buf = args[1], nofollow = 0;
+        path_addr = args[0], buf = args[1], form = RP_FORM_STAT;
         break;
     case SYS_lstat:
-        path_addr = args[0], buf = args[1], nofollow = 1;
+        path_addr = args[0], buf = args[1], form = RP_FORM_NOFOLLOW;
         break;
     case SYS_newfstatat:
         if (args[3] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT))
             return 0;
-        path_addr = args[1], buf = args[2], nofollow = (args[3] & AT_SYMLINK_NOFOLLOW) != 0;
+        path_addr = args[1], buf = args[2];
+        form = (args[3] & AT_SYMLINK_NOFOLLOW) ? RP_FORM_NOFOLLOW : RP_FORM_STAT;
+        break;
+    case SYS_statx: /* the sentry fills the basic fields whatever the mask asks */
+        if (args[2] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) ||
+            args[3] & STATX__RESERVED)
+            return 0;
+        path_addr = args[1], buf = args[4];
+        form = RP_FORM_STATX | ((args[2] & AT_SYMLINK_NOFOLLOW) ? RP_FORM_NOFOLLOW : 0);
         break;
     default:
         return 0;
@@ -313,14 +325,15 @@ static int stat_fast_path(struct rp_ids *ids, int nr, const uint64_t *args, int6
     char path[RP_STAT_PATH_MAX];
     if (rp_mem_read_cstr(ids->tid, path_addr, path, sizeof path) <= 0 || path[0] != '/')
         return 0;
-    struct sc_entry *e = sc_find(ids->view, nofollow, path);
+    struct sc_entry *e = sc_find(ids->view, form, path);
     if (!e)
         return 0;
     if (e->err) {
         *val = -e->err;
         return 1;
     }
-    if (rp_mem_write(ids->tid, buf, e->st, RP_STAT_SIZE) != RP_STAT_SIZE)
+    int64_t size = (int64_t)form_size(form);
+    if (rp_mem_write(ids->tid, buf, e->st, (uint64_t)size) != size)
         return 0; /* a bad buffer: Python gives EFAULT */
     *val = 0;
     return 1;

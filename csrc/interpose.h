@@ -135,12 +135,16 @@ int rp_ids_get(int32_t tid, struct rp_ids *out);
 
 /* -- answers replayed in C: stat and open (answer_cache.c) -- */
 #define RP_STAT_SIZE 144       /* struct stat on x86_64 */
+#define RP_STATX_SIZE 256      /* struct statx */
+#define RP_FORM_STAT 0         /* which answer an entry holds: stat's, */
+#define RP_FORM_NOFOLLOW 1     /* ...without following a last symlink, */
+#define RP_FORM_STATX 2        /* ...as statx's struct (a bit, with NOFOLLOW) */
 #define RP_STAT_PATH_MAX 256   /* longer paths are always answered in Python */
 #define RP_PURE_ALWAYS 1       /* the call never changes a path's attributes */
 #define RP_PURE_READONLY_OPEN 2 /* pure unless its flags ask to write or create */
-int rp_stat_cache_put(uint32_t view, int nofollow, const char *path,
+int rp_stat_cache_put(uint32_t view, int form, const char *path,
                       const void *st, int32_t err);
-int rp_stat_cache_get(uint32_t view, int nofollow, const char *path, void *st_out);
+int rp_stat_cache_get(uint32_t view, int form, const char *path, void *st_out);
 void rp_stat_cache_flush(void);
 void rp_stat_cache_set_pure(int nr, int kind, int flags_arg);
 void rp_stat_cache_after_call(int nr, const uint64_t *args);

@@ -563,12 +563,13 @@ class Interposer(abc.ABC):
         return lib.rp_fast_path_count(nr)
 
     @staticmethod
-    def remember_stat(view: int, nofollow: bool, path: bytes, packed: bytes | None,
+    def remember_stat(view: int, form: int, path: bytes, packed: bytes | None,
                       err: int = 0) -> None:
-        """Let the C fast path replay this stat answer (a packed struct stat, or
-        an errno) for the same absolute path and view, until it forgets."""
+        """Let the C fast path replay this answer (a packed struct stat or statx,
+        as `form` says, or an errno) for the same call on the same absolute path
+        and view, until it forgets."""
         if len(path) < lib.RP_STAT_PATH_MAX:
-            lib.rp_stat_cache_put(view, nofollow, path, packed if packed is not None else ffi.NULL, err)
+            lib.rp_stat_cache_put(view, form, path, packed if packed is not None else ffi.NULL, err)
 
     @staticmethod
     def remember_open(view: int, path: bytes, flags: int, host_fd: int, template: int) -> None:

@@ -1,6 +1,7 @@
 """Which stat and open answers the C loop may replay, and for whom.
 
-`stat` and a read-only `open` of an absolute path are answered here as
+`stat` (all four: stat, lstat, newfstatat, statx) and a read-only `open`
+of an absolute path are answered here as
 always; when the answer cannot change without the sentry knowing, it is
 also handed to the C loop (csrc/answer_cache.c), which replays it for the
 next such call on the same path by a task with the same *view*, without
@@ -67,6 +68,9 @@ WALK_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.EACCES}
 # The open flags a replayed open may carry besides O_RDONLY (csrc: OC_FLAGS_OK).
 REPLAYABLE_OPEN_FLAGS = (os.O_LARGEFILE | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC
                          | os.O_NOFOLLOW | os.O_DIRECTORY)
+# Which call an answer is for (csrc: RP_FORM_*): stat's struct or statx's,
+# following a last symlink or not.
+FORM_NOFOLLOW, FORM_STATX = 1, 2
 # Bounds on what a workload can make the sentry remember: views (each set of
 # groups is one), and open templates (each spelling of a path is one).
 MAX_VIEWS = 1024
@@ -122,11 +126,18 @@ class AnswerCache:
             res = self.vfs.resolve("/", path, follow=follow)
         except SyscallError as exc:
             if exc.errno in WALK_ERRNOS and self.vfs.walk_stable:
-                self.platform.remember_stat(self.view_of(process), not follow, key, None, exc.errno)
+                self._remember(process, key, follow, None, exc.errno)
             raise
         if self.vfs.walk_stable and res.mount.fs.stat_is_stable(res.node, res.stat.mode):
-            self.platform.remember_stat(self.view_of(process), not follow, key, res.stat.pack())
+            self._remember(process, key, follow, res.stat)
         return res.stat
+
+    def _remember(self, process, key: bytes, follow: bool, st: Stat | None, err: int = 0) -> None:
+        """Offer one answer in both shapes: stat's struct and statx's."""
+        view, nofollow = self.view_of(process), 0 if follow else FORM_NOFOLLOW
+        self.platform.remember_stat(view, nofollow, key, st.pack() if st else None, err)
+        self.platform.remember_stat(view, FORM_STATX | nofollow, key,
+                                    st.pack_statx() if st else None, err)
 
     # -- open ------------------------------------------------------------------
 

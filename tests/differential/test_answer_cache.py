@@ -32,10 +32,10 @@ OPS = st.one_of(
     st.tuples(st.sampled_from(["mkdir", "rmdir", "create", "unlink"]), NAME),
     st.tuples(st.just("append"), NAME, st.integers(1, 4096)),
     st.tuples(st.sampled_from(["rename", "link"]), NAME, NAME),
-    # Link targets stay in the scratch tree: the native run is real root on the
-    # host, and a link to "/" would let `b/c` create /c there ("..": the
-    # test's own temporary directory).
-    st.tuples(st.just("symlink"), st.sampled_from(NAMES + ["..", "nowhere"]), NAME),
+    # Link targets stay in the compared tree: the native run is real root on
+    # the host, and a link to "/" would let `b/c` create /c there; ".." would
+    # show the test's temporary directory, which differs between the two runs.
+    st.tuples(st.just("symlink"), st.sampled_from(NAMES + [".", "a/..", "nowhere"]), NAME),
     st.tuples(st.just("chmod"), NAME, st.sampled_from([0o700, 0o644, 0o000, 0o1777])),
     st.tuples(st.just("truncate"), NAME, st.integers(0, 5000)),
 )
@@ -58,6 +58,37 @@ def test_every_kind_of_change_is_seen(platform, tmp_path):
 @given(ops=st.lists(OPS, min_size=1, max_size=10))
 def test_random_changes_are_seen(tmp_path_factory, ops):
     _compare("seccomp", tmp_path_factory.mktemp("stat"), ops)
+
+
+# GNU coreutils' stat asks statx; each answer twice, after each change.
+STATX_CHANGES = """
+d=$1; mkdir "$d"
+show() { for n in a b l; do for follow in "" -L; do
+    echo "$n$follow: $(stat $follow -c '%F %a %h %u' "$d/$n" 2>&1 | sed "s|$d/||")"; done; done
+    [ -f "$d/b" ] && stat -c 'b size %s' "$d/b"; }
+step() { "$@"; show; show; }
+step true
+step mkdir "$d/a"
+step touch "$d/b"
+step chmod 600 "$d/b"
+step ln -s a "$d/l"
+step sh -c "echo hello >> $d/b"
+step chown 1000 "$d/b"
+step rmdir "$d/a"
+step rm "$d/l"
+"""
+
+
+def test_statx_answers_follow_every_change(platform, tmp_path):
+    native = run(["sh", "-c", STATX_CHANGES, "sh", str(tmp_path / "native")])
+    inside = sandboxed(platform, "sh", "-c", STATX_CHANGES, "sh", str(tmp_path / "sandbox"),
+                       flags=("--report", "--report-format=json"))
+    assert native.code == 0 and b"directory" in native.out, native
+    assert (inside.code, inside.out) == (native.code, native.out)
+    if platform == "seccomp":
+        report = json.loads(inside.err[inside.err.index(b"{"):])
+        answered = {row["name"]: row["count"] for row in report["answered_in_c"]}
+        assert answered.get("statx", 0) > 10, answered
 
 
 # Each child takes its own view (a chroot, an unprivileged uid), then waits

@@ -81,7 +81,8 @@ def test_rootfs_files_dirs_symlinks_and_misses_are_offered(sandbox_tree):
     p = process()
     view = cache.view_of(p)
     st = cache.stat(p, "/etc/passwd", follow=True)
-    assert platform.remembered[(view, False, b"/etc/passwd")] == st.pack()
+    assert platform.remembered[(view, 0, b"/etc/passwd")] == st.pack()
+    assert platform.remembered[(view, 2, b"/etc/passwd")] == st.pack_statx()   # statx's shape
     cache.stat(p, "/etc", follow=True)
     cache.stat(p, "/etc/link", follow=False)
     assert (view, False, b"/etc") in platform.remembered
@@ -91,6 +92,7 @@ def test_rootfs_files_dirs_symlinks_and_misses_are_offered(sandbox_tree):
     with pytest.raises(SyscallError):
         cache.stat(p, "/etc/passwd/x", follow=True)
     assert platform.remembered[(view, False, b"/etc/missing")] == errno.ENOENT
+    assert platform.remembered[(view, 2, b"/etc/missing")] == errno.ENOENT    # statx
     assert platform.remembered[(view, False, b"/etc/passwd/x")] == errno.ENOTDIR
 
 
@@ -207,6 +209,17 @@ def test_c_table_put_get_and_flush():
     assert lib.rp_stat_cache_get(9, 0, b"/etc/passwd", out) == -errno.ENOENT
 
 
+def test_c_table_keeps_statx_answers_apart():
+    out = ffi.new("char[]", lib.RP_STATX_SIZE)
+    statx = bytes(range(256))
+    assert lib.rp_stat_cache_put(9, lib.RP_FORM_STATX, b"/etc", statx, 0) == 0
+    assert lib.rp_stat_cache_put(9, lib.RP_FORM_STAT, b"/etc", _stat_bytes(3), 0) == 0
+    assert lib.rp_stat_cache_get(9, lib.RP_FORM_STATX, b"/etc", out) == 0
+    assert bytes(ffi.buffer(out, lib.RP_STATX_SIZE)) == statx
+    assert lib.rp_stat_cache_get(9, lib.RP_FORM_STATX | lib.RP_FORM_NOFOLLOW, b"/etc", out) == -errno.ENOENT
+    assert lib.rp_stat_cache_put(9, 4, b"/etc", statx, 0) == -errno.EINVAL
+
+
 def test_c_table_refuses_what_it_cannot_key():
     assert lib.rp_stat_cache_put(0, 0, b"/etc", _stat_bytes(1), 0) == -errno.EINVAL     # no view
     assert lib.rp_stat_cache_put(1, 0, b"etc", _stat_bytes(1), 0) == -errno.EINVAL      # relative
@@ -229,5 +242,6 @@ def test_every_call_but_the_pure_ones_forgets():
     assert survives(257, os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECTORY)
     for flags in (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_TMPFILE | os.O_RDWR):
         assert not survives(257, flags)
+    assert survives(lib.RP_NR_INSTALL)   # delivers an exec's fd: the exec was the call
     assert not survives(83)   # mkdir
     assert not survives(511)  # anything unmarked
