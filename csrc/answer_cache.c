@@ -6,7 +6,8 @@
  * kernel round trip alone is ~6 µs. `stat` of a path the sentry has
  * resolved before needs no Python at all if its answer cannot have changed,
  * so the sentry hands each such answer here (rp_stat_cache_put) and the loop
- * replays it for stat, lstat and newfstatat of the same absolute path.
+ * replays it for stat, lstat, newfstatat and statx of the same absolute
+ * path (each answer is kept in the shape of its call: RP_FORM_*).
  *
  * Opens work the same way (rp_open_cache_put): a read-only open of a
  * rootfs file the sentry has opened before is answered by re-opening the
@@ -29,7 +30,8 @@
  * calls marked pure (rp_stat_cache_set_pure): stat itself, reads of
  * metadata, close, read-only opens. Any other work Python does outside a
  * call (a parked call finishing, a control request) empties it too; the
- * lifecycle events of processes (fork, exec, exit) change no path and keep it.
+ * lifecycle events of processes (fork, exec, exit) and the delivery of an
+ * exec's fd change no path and keep it.
  */
 
 #define SC_SLOTS 4096  /* power of two */
