@@ -194,7 +194,9 @@ int rp_open_cache_put(uint32_t view, const char *path, int32_t flags, int host_f
     if (!oc_ready)
         return -ENOENT;
     uint32_t h = sc_hash(view, 0, path) ^ (uint32_t)flags * 2654435761u;
-    struct oc_entry *slot = oc_find(view, flags, path);
+    if (oc_find(view, flags, path))
+        return 0; /* still current: nothing changed since, so it names the same file */
+    struct oc_entry *slot = NULL;
     for (unsigned i = 0; !slot && i < SC_PROBES; i++) {
         struct oc_entry *e = &oc_table[(h + i) & (OC_SLOTS - 1)];
         if (e->gen != sc_gen)
