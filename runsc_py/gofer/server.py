@@ -11,13 +11,13 @@ opened (as on a nodev mount), so a rootfs cannot smuggle in a host disk.
 """
 from __future__ import annotations
 
+import collections
 import errno
 import os
 import socket
 import stat as statmod
 import struct
 import sys
-import typing
 
 from runsc_py._interpose import lib
 from runsc_py import hostcalls
@@ -32,13 +32,15 @@ OPENAT2_RETRIES = 8
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-class Root(typing.NamedTuple):
+class Root(collections.namedtuple("Root", "fd readonly name", defaults=(None,))):
     """One tree the gofer serves: a directory, or a single file (a file bind
     mount) named `name` in the directory `fd`."""
 
-    fd: int
-    readonly: bool
-    name: str | None = None
+    __slots__ = ()
+    # fields:
+    # fd: int
+    # readonly: bool
+    # name: str | None = None
 
 
 class Gofer:

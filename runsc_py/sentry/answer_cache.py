@@ -31,7 +31,6 @@ its close, quarantined as after any native close.
 """
 from __future__ import annotations
 
-import dataclasses
 import errno
 import itertools
 import os
@@ -155,7 +154,7 @@ class AnswerCache:
             if len(self._files) >= MAX_TEMPLATES:
                 self._forget_templates()
             template = self._templates[key] = len(self._files) + 1
-            self._files[template] = dataclasses.replace(file)
+            self._files[template] = file.copy()
         self.platform.remember_open(view, os.fsencode(path), flags, host_fd, template)
 
     def _forget_templates(self) -> None:
@@ -178,4 +177,4 @@ class AnswerCache:
             else:
                 file = self._files[template]
                 flags = file.flags & ~os.O_CLOEXEC | (os.O_CLOEXEC if cloexec else 0)
-                fds.install(fd, dataclasses.replace(file, flags=flags), cloexec)
+                fds.install(fd, file.copy(flags=flags), cloexec)

@@ -11,7 +11,6 @@ A capability set is an int with bit N for capability N (linux/capability.h).
 """
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 import stat as statmod
@@ -54,35 +53,41 @@ def cap_valid(cap: int) -> bool:
     return 0 <= cap <= CAP_LAST_CAP
 
 
-@dataclasses.dataclass
 class Credentials:
-    uid: int = 0
-    euid: int = 0
-    suid: int = 0
-    gid: int = 0
-    egid: int = 0
-    sgid: int = 0
-    groups: tuple[int, ...] = ()
-    fsuid: int = -1                     # -1: the effective id, as after any set*id
-    fsgid: int = -1
-    cap_effective: int = -1             # -1: every capability for euid 0, none otherwise
-    cap_permitted: int = -1
-    cap_inheritable: int = 0
-    cap_bounding: int = ALL_CAPS
-    cap_ambient: int = 0
-    keep_caps: bool = False             # PR_SET_KEEPCAPS (cleared by exec)
-    no_new_privs: bool = False          # PR_SET_NO_NEW_PRIVS (inherited, never cleared)
+    """A task's ids and capability sets, as struct cred holds them.
 
-    def __post_init__(self):
-        if self.fsuid == -1:
-            self.fsuid = self.euid
-        if self.fsgid == -1:
-            self.fsgid = self.egid
-        root_caps = ALL_CAPS if self.euid == 0 else 0
-        if self.cap_effective == -1:
-            self.cap_effective = root_caps
-        if self.cap_permitted == -1:
-            self.cap_permitted = root_caps
+    A plain class, not a dataclass: every cold start makes these, and
+    `dataclasses` costs ~6 ms to import.
+    """
+
+    def __init__(self, uid: int = 0, euid: int = 0, suid: int = 0,
+                 gid: int = 0, egid: int = 0, sgid: int = 0, groups: tuple[int, ...] = (),
+                 fsuid: int = -1, fsgid: int = -1,
+                 cap_effective: int = -1, cap_permitted: int = -1, cap_inheritable: int = 0,
+                 cap_bounding: int = ALL_CAPS, cap_ambient: int = 0,
+                 keep_caps: bool = False, no_new_privs: bool = False):
+        root_caps = ALL_CAPS if euid == 0 else 0
+        self.uid, self.euid, self.suid = uid, euid, suid
+        self.gid, self.egid, self.sgid = gid, egid, sgid
+        self.groups = groups
+        self.fsuid = euid if fsuid == -1 else fsuid     # -1: the effective id, as after any set*id
+        self.fsgid = egid if fsgid == -1 else fsgid
+        # -1: every capability for euid 0, none otherwise
+        self.cap_effective = root_caps if cap_effective == -1 else cap_effective
+        self.cap_permitted = root_caps if cap_permitted == -1 else cap_permitted
+        self.cap_inheritable = cap_inheritable
+        self.cap_bounding = cap_bounding
+        self.cap_ambient = cap_ambient
+        self.keep_caps = keep_caps          # PR_SET_KEEPCAPS (cleared by exec)
+        self.no_new_privs = no_new_privs    # PR_SET_NO_NEW_PRIVS (inherited, never cleared)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is Credentials and other.__dict__ == self.__dict__
+
+    __hash__ = None   # mutable: set*id change it in place
+
+    def __repr__(self) -> str:
+        return "Credentials(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
 
     @classmethod
     def for_user(cls, uid: int, gid: int, groups: tuple[int, ...] = ()) -> "Credentials":

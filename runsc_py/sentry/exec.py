@@ -9,11 +9,11 @@ read-only view of its rootfs (docs/architecture.md, "Exec").
 """
 from __future__ import annotations
 
+import collections
 import errno
 import os
 import posixpath
 import stat as statmod
-import typing
 
 from runsc_py.platform import ExecVia
 from runsc_py.sentry.errors import SyscallError
@@ -25,13 +25,15 @@ PAGE = 4096
 POINTER_CHUNK = 512           # bytes of pointers read at once (never past a page end)
 
 
-class PendingExec(typing.NamedTuple):
+class PendingExec(collections.namedtuple("PendingExec", "exe comm setuid_to setgid_to")):
     """What the sentry applies when the host reports the exec done (Kernel.on_exec)."""
 
-    exe: str                 # the program's guest path, for /proc/PID/exe
-    comm: bytes
-    setuid_to: int | None    # the file's owner, when its set-id bit counts
-    setgid_to: int | None
+    __slots__ = ()
+    # fields:
+    # exe: str                 # the program's guest path, for /proc/PID/exe
+    # comm: bytes
+    # setuid_to: int | None    # the file's owner, when its set-id bit counts
+    # setgid_to: int | None
 
 
 def open_executable(ctx, base: str, path: str):

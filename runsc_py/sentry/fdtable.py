@@ -15,14 +15,12 @@ another thread's open — so a racing install can never be closed by it.
 """
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
 
 from runsc_py.sentry.errors import SyscallError
 
 
-@dataclasses.dataclass
 class OpenFile:
     """An open file description as the sentry knows it.
 
@@ -30,19 +28,36 @@ class OpenFile:
     of runsc-py, such as its stdio), "memfd", "epoll", "eventfd".
     """
 
-    kind: str
-    path: str = ""                 # the guest path it was opened by
-    flags: int = 0                 # open(2) flags
-    mount: object = None           # sentry.vfs.Mount for files of a mount
-    rel: str = ""                  # the path within that mount
-    node: object = None            # the filesystem's handle on the file, if it keeps one
-    dir_entries: list | None = None  # a directory's listing, read once
+    __slots__ = ("kind", "path", "flags", "mount", "rel", "node", "dir_entries")
+
+    def __init__(self, kind: str, path: str = "", flags: int = 0, mount=None, rel: str = "",
+                 node=None, dir_entries: list | None = None):
+        self.kind = kind
+        self.path = path                # the guest path it was opened by
+        self.flags = flags              # open(2) flags
+        self.mount = mount              # sentry.vfs.Mount for files of a mount
+        self.rel = rel                  # the path within that mount
+        self.node = node                # the filesystem's handle on the file, if it keeps one
+        self.dir_entries = dir_entries  # a directory's listing, read once
+
+    def copy(self, **changes) -> "OpenFile":
+        """Another description like this one (a fresh open of the same file)."""
+        twin = object.__new__(type(self))
+        for cls in type(self).__mro__[:-1]:
+            for name in cls.__slots__:
+                setattr(twin, name, changes.get(name, getattr(self, name)))
+        return twin
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.kind!r}, {self.path!r}, flags={self.flags:#o})"
 
 
-@dataclasses.dataclass
 class FdEntry:
-    file: OpenFile
-    cloexec: bool = False
+    __slots__ = ("file", "cloexec")
+
+    def __init__(self, file: OpenFile, cloexec: bool = False):
+        self.file = file
+        self.cloexec = cloexec
 
 
 class FdTable:

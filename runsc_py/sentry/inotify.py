@@ -16,7 +16,6 @@ beneath it to the new path.
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 import struct
@@ -32,10 +31,12 @@ ALWAYS = IN_IGNORED | IN_Q_OVERFLOW | IN_UNMOUNT  # delivered whatever the mask
 EVENT = struct.Struct("<iIII")
 
 
-@dataclasses.dataclass
 class Watch:
-    wd: int
-    mask: int
+    __slots__ = ("wd", "mask")
+
+    def __init__(self, wd: int, mask: int):
+        self.wd = wd
+        self.mask = mask
 
 
 class Inotify:

@@ -6,8 +6,8 @@ mount table) so that reading a config.json does not load the filesystems:
 """
 from __future__ import annotations
 
+import collections
 import os
-from typing import NamedTuple
 
 FLAG_OPTIONS = ("nosuid", "nodev", "noexec")
 KINDS = ("bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2")
@@ -17,13 +17,18 @@ class MountError(ValueError):
     """A configured mount the sandbox cannot honour; the message says which and why."""
 
 
-class MountSpec(NamedTuple):
+class MountSpec(collections.namedtuple(
+        "MountSpec",
+        "destination type source options",
+        defaults=("none", "", ()))):
     """One OCI `mounts` entry."""
 
-    destination: str
-    type: str = "none"
-    source: str = ""
-    options: tuple[str, ...] = ()
+    __slots__ = ()
+    # fields:
+    # destination: str
+    # type: str = "none"
+    # source: str = ""
+    # options: tuple[str, ...] = ()
 
     @property
     def is_bind(self) -> bool:

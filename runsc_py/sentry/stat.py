@@ -1,9 +1,9 @@
 """File attributes as the sentry keeps them, and their Linux x86_64 encodings."""
 from __future__ import annotations
 
+import collections
 import os
 import struct
-import typing
 
 # struct stat on x86_64 (144 bytes)
 _STAT = struct.Struct("<QQQIIIxxxxQqqqqQqQqQ24x")
@@ -16,20 +16,24 @@ STATX_BASIC_STATS = 0x7FF
 STATX_SIZE = 256
 
 
-class Stat(typing.NamedTuple):
-    mode: int
-    ino: int
-    dev: int
-    nlink: int
-    uid: int
-    gid: int
-    rdev: int
-    size: int
-    blksize: int
-    blocks: int
-    atime_ns: int
-    mtime_ns: int
-    ctime_ns: int
+class Stat(collections.namedtuple(
+        "Stat",
+        "mode ino dev nlink uid gid rdev size blksize blocks atime_ns mtime_ns ctime_ns")):
+    __slots__ = ()
+    # fields:
+    # mode: int
+    # ino: int
+    # dev: int
+    # nlink: int
+    # uid: int
+    # gid: int
+    # rdev: int
+    # size: int
+    # blksize: int
+    # blocks: int
+    # atime_ns: int
+    # mtime_ns: int
+    # ctime_ns: int
 
     @classmethod
     def from_os(cls, st: os.stat_result) -> "Stat":

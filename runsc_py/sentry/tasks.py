@@ -12,23 +12,26 @@ mapping both ways; nothing in the workload ever sees a host pid.
 """
 from __future__ import annotations
 
-import dataclasses
-
 from runsc_py.sentry.credentials import Credentials  # noqa: F401 - re-exported
 from runsc_py.sentry.fdtable import FdTable
 
 
-@dataclasses.dataclass
 class FsContext:
     """What CLONE_FS shares: the working directory and the root (canonical guest
     paths; the root is "/" unless the process chroot'ed) and umask."""
 
-    cwd: str = "/"
-    umask: int = 0o022
-    root: str = "/"
+    __slots__ = ("cwd", "umask", "root")
+
+    def __init__(self, cwd: str = "/", umask: int = 0o022, root: str = "/"):
+        self.cwd = cwd
+        self.umask = umask
+        self.root = root
 
     def copy(self) -> "FsContext":
-        return dataclasses.replace(self)
+        return FsContext(self.cwd, self.umask, self.root)
+
+    def __repr__(self) -> str:
+        return f"FsContext(cwd={self.cwd!r}, umask={self.umask:#o}, root={self.root!r})"
 
 
 class Process:

@@ -16,11 +16,11 @@ filesystem it is talking to. resolve_path() walks a guest path:
 from __future__ import annotations
 
 import abc
-import dataclasses
+import collections
 import errno
 import os
 import stat as statmod
-import typing
+from collections.abc import Callable
 
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.inotify import InotifyTable
@@ -33,7 +33,8 @@ MAXSYMLINKS = 40
 RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 
 
-class Lookup(typing.NamedTuple):
+class Lookup(collections.namedtuple("Lookup", "kind stat target fd consumed node jump",
+                                     defaults=(None, None, None, 0, None, None))):
     """A filesystem's answer to a walk.
 
     found:   stat is set; target is the link text when the file is a symlink;
@@ -45,41 +46,36 @@ class Lookup(typing.NamedTuple):
           the link is not walked by its text; jump(open_flags) returns the
           Resolved file it names (opened when open_flags >= 0), as Linux's
           nd_jump_link does. In the middle of a path its text is walked.
+
+    (kind: str; stat: Stat | None; target: str | None; fd: int | None;
+    consumed: int; node: object; jump: Callable[[int], Resolved] | None.
+    A collections.namedtuple: typing.NamedTuple costs ~3 ms to import.)
     """
 
-    kind: str
-    stat: Stat | None = None
-    target: str | None = None
-    fd: int | None = None
-    consumed: int = 0
-    node: object = None
-    jump: typing.Callable[[int], "Resolved"] | None = None
+    __slots__ = ()
 
 
-@dataclasses.dataclass
 class SetAttr:
     """What chmod, chown, truncate and utimensat change (None: leave as is)."""
 
-    mode: int | None = None      # permission bits only (07777)
-    uid: int | None = None
-    gid: int | None = None
-    size: int | None = None
-    atime_ns: int | None = None
-    mtime_ns: int | None = None
+    __slots__ = ("mode", "uid", "gid", "size", "atime_ns", "mtime_ns")
+
+    def __init__(self, mode: int | None = None, uid: int | None = None, gid: int | None = None,
+                 size: int | None = None, atime_ns: int | None = None,
+                 mtime_ns: int | None = None):
+        self.mode = mode            # permission bits only (07777)
+        self.uid = uid
+        self.gid = gid
+        self.size = size
+        self.atime_ns = atime_ns
+        self.mtime_ns = mtime_ns
 
 
-class StatFs(typing.NamedTuple):
+class StatFs(collections.namedtuple("StatFs", "type bsize blocks bfree bavail files ffree "
+                                               "namelen flags", defaults=(NAME_MAX, 0))):
     """struct statfs, as statfs(2) fills it."""
 
-    type: int
-    bsize: int
-    blocks: int
-    bfree: int
-    bavail: int
-    files: int
-    ffree: int
-    namelen: int = NAME_MAX
-    flags: int = 0
+    __slots__ = ()
 
 
 class Filesystem(abc.ABC):
@@ -175,35 +171,46 @@ class Filesystem(abc.ABC):
         raise SyscallError(errno.ENOTSUP)
 
 
-@dataclasses.dataclass
 class Mount:
     """One entry of the mount table; /proc/<pid>/mounts and mountinfo render these."""
 
-    mountpoint: str   # canonical guest path
-    fs: Filesystem
-    readonly: bool
-    dev: int          # the st_dev the workload sees for files of this mount
-    mount_id: int     # mountinfo's first field
-    source: str = "none"                   # mounts' first field ("none", a bind's source)
-    options: frozenset[str] = frozenset()  # of "nosuid", "nodev", "noexec"
+    __slots__ = ("mountpoint", "fs", "readonly", "dev", "mount_id", "source", "options")
+
+    def __init__(self, mountpoint: str, fs: Filesystem, readonly: bool, dev: int, mount_id: int,
+                 source: str = "none", options: frozenset[str] = frozenset()):
+        self.mountpoint = mountpoint  # canonical guest path
+        self.fs = fs
+        self.readonly = readonly
+        self.dev = dev                # the st_dev the workload sees for files of this mount
+        self.mount_id = mount_id      # mountinfo's first field
+        self.source = source          # mounts' first field ("none", a bind's source)
+        self.options = options        # of "nosuid", "nodev", "noexec"
+
+    def __repr__(self) -> str:
+        return f"Mount({self.mountpoint!r}, {self.fs.fstype}, id={self.mount_id})"
 
     @property
     def fstype(self) -> str:
         return self.fs.fstype
 
 
-@dataclasses.dataclass
 class Resolved:
-    path: str         # canonical guest path of the result
-    mount: Mount
-    rel: str          # path within the mount
-    stat: Stat
-    target: str | None = None  # link text, when the result is an unfollowed symlink
-    fd: int | None = None      # host fd, when resolve_path was asked to open
-    node: object = None        # the filesystem's handle on the file (Lookup.node)
+    __slots__ = ("path", "mount", "rel", "stat", "target", "fd", "node")
+
+    def __init__(self, path: str, mount: Mount, rel: str, stat: Stat, target: str | None = None,
+                 fd: int | None = None, node: object = None):
+        self.path = path        # canonical guest path of the result
+        self.mount = mount
+        self.rel = rel          # path within the mount
+        self.stat = stat
+        self.target = target    # link text, when the result is an unfollowed symlink
+        self.fd = fd            # host fd, when resolve_path was asked to open
+        self.node = node        # the filesystem's handle on the file (Lookup.node)
+
+    def __repr__(self) -> str:
+        return f"Resolved({self.path!r}, {self.mount!r}, {self.rel!r}, fd={self.fd})"
 
 
-@dataclasses.dataclass(frozen=True)
 class Scope:
     """openat2's RESOLVE_* rules for one walk.
 
@@ -212,12 +219,17 @@ class Scope:
            without (RESOLVE_BENEATH), leaving it is EXDEV. None: no fence.
     """
 
-    root: tuple[str, ...] | None = None
-    in_root: bool = False
-    no_symlinks: bool = False     # any symlink on the way: ELOOP
-    no_magiclinks: bool = False   # a procfs link (fd/N, exe, cwd, root): ELOOP
-    no_xdev: bool = False         # crossing into another mount: EXDEV
-    chroot: bool = False          # the fence is the caller's chroot, not openat2's
+    __slots__ = ("root", "in_root", "no_symlinks", "no_magiclinks", "no_xdev", "chroot")
+
+    def __init__(self, root: tuple[str, ...] | None = None, in_root: bool = False,
+                 no_symlinks: bool = False, no_magiclinks: bool = False, no_xdev: bool = False,
+                 chroot: bool = False):
+        self.root = root
+        self.in_root = in_root
+        self.no_symlinks = no_symlinks      # any symlink on the way: ELOOP
+        self.no_magiclinks = no_magiclinks  # a procfs link (fd/N, exe, cwd, root): ELOOP
+        self.no_xdev = no_xdev              # crossing into another mount: EXDEV
+        self.chroot = chroot                # the fence is the caller's chroot, not openat2's
 
     def restart(self) -> list[str]:
         """Where an absolute path or link starts."""
@@ -247,7 +259,6 @@ class Scope:
 NO_SCOPE = Scope()
 
 
-@dataclasses.dataclass
 class Entry:
     """A name in a resolved directory: what mkdir, unlink, rename... act on.
 
@@ -256,13 +267,17 @@ class Entry:
     `busy` (it cannot be removed or renamed).
     """
 
-    parent: Resolved
-    name: str          # the last name; "/" for the root itself, or "." / ".."
-    path: str          # canonical guest path of the name
-    mount: Mount
-    rel: str
-    trailing_slash: bool
-    busy: bool
+    __slots__ = ("parent", "name", "path", "mount", "rel", "trailing_slash", "busy")
+
+    def __init__(self, parent: Resolved, name: str, path: str, mount: Mount, rel: str,
+                 trailing_slash: bool, busy: bool):
+        self.parent = parent
+        self.name = name        # the last name; "/" for the root itself, or "." / ".."
+        self.path = path        # canonical guest path of the name
+        self.mount = mount
+        self.rel = rel
+        self.trailing_slash = trailing_slash
+        self.busy = busy
 
     @property
     def special(self) -> bool:
@@ -283,13 +298,13 @@ class VFS:
         # the credentials and root directory of the caller being answered (the
         # Kernel sets these): directories on the way need its search permission,
         # and a chroot'ed caller's walks stop at its root
-        self.caller_creds: typing.Callable[[], object] = lambda: None
-        self.caller_root: typing.Callable[[], str] = lambda: "/"
+        self.caller_creds: Callable[[], object] = lambda: None
+        self.caller_root: Callable[[], str] = lambda: "/"
         self.inotify = InotifyTable()  # watchers of changes made through this VFS
         # a host fd to stand at an O_PATH guest fd: seccomp's ADDFD cannot install an
         # O_PATH file, so the guest fd is an inert directory and the sentry answers
         # what O_PATH allows (fstat, fchdir, *at, /proc/self/fd) by the file's path
-        self.placeholder_fd: typing.Callable[[], int] | None = None
+        self.placeholder_fd: Callable[[], int] | None = None
         # whether the last walk went only through `names_stable` filesystems and
         # no magic link: its answer may be replayed in C (answer_cache.py)
         self.walk_stable = True
@@ -333,8 +348,8 @@ class VFS:
         if scope.root is None:
             chroot = self.caller_root()
             if chroot != "/":  # chroot(2): "/" and ".." stop at the process's root
-                scope = dataclasses.replace(scope, root=tuple(_split(chroot)), in_root=True,
-                                            chroot=True)
+                scope = Scope(tuple(_split(chroot)), True, scope.no_symlinks,
+                              scope.no_magiclinks, scope.no_xdev, chroot=True)
         cur = scope.restart() if path.startswith("/") else _split(base)
         start_mount = self.mount_of(cur)[0] if scope.no_xdev else None
         todo = _split(path)

@@ -20,12 +20,12 @@ Nothing else exists (ENOENT); nothing can be created (the mount is read-only).
 """
 from __future__ import annotations
 
+import collections
 import errno
 import fcntl
 import os
 import stat as statmod
 import struct
-import typing
 from collections.abc import Callable
 
 from runsc_py.sentry.errors import SyscallError
@@ -43,11 +43,13 @@ OPEN_KEEPS = (os.O_ACCMODE | os.O_APPEND | os.O_NONBLOCK | os.O_NOATIME | os.O_D
 PTMX_PATHS = ("/dev/pts/ptmx", "/dev/ptmx")
 
 
-class Device(typing.NamedTuple):
+class Device(collections.namedtuple("Device", "stat open")):
     """A character device: what stat shows, and how an open reaches the host."""
 
-    stat: Callable[[], Stat]
-    open: Callable[[int], int]   # open(flags) -> host fd
+    __slots__ = ()
+    # fields:
+    # stat: Callable[[], Stat]
+    # open: Callable[[int], int]   # open(flags) -> host fd
 
 
 class PtyTable:

@@ -13,11 +13,11 @@ reader that reads it whole. Stat reports size 0, as Linux does for proc files.
 """
 from __future__ import annotations
 
+import collections
 import errno
 import os
 import stat as statmod
 import time
-import typing
 import zlib
 from collections.abc import Callable
 
@@ -29,29 +29,41 @@ BOOT_NS = time.time_ns()
 DT_CHR, DT_DIR, DT_REG, DT_LNK = 2, 4, 8, 10
 
 
-class File(typing.NamedTuple):
-    render: Callable[[], bytes]
-    mode: int = 0o444
-    owner: tuple[int, int] = (0, 0)
+class File(collections.namedtuple("File", "render mode owner", defaults=(0o444, (0, 0)))):
+    __slots__ = ()
+    # fields:
+    # render: Callable[[], bytes]
+    # mode: int = 0o444
+    # owner: tuple[int, int] = (0, 0)
 
 
-class Dir(typing.NamedTuple):
-    children: Callable[[], dict[str, "Entry"]]
-    mode: int = 0o555
-    owner: tuple[int, int] = (0, 0)
-    guard: Callable[[], None] | None = None   # raises when the caller may not open it
-    child: Callable[[str], "Entry | None"] | None = None  # one entry, without listing all
+class Dir(collections.namedtuple(
+        "Dir",
+        "children mode owner guard child",
+        defaults=(0o555, (0, 0), None, None))):
+    __slots__ = ()
+    # fields:
+    # children: Callable[[], dict[str, "Entry"]]
+    # mode: int = 0o555
+    # owner: tuple[int, int] = (0, 0)
+    # guard: Callable[[], None] | None = None   # raises when the caller may not open it
+    # child: Callable[[str], "Entry | None"] | None = None  # one entry, without listing all
 
     def find(self, name: str) -> "Entry | None":
         return self.child(name) if self.child is not None else self.children().get(name)
 
 
-class Link(typing.NamedTuple):
-    target: Callable[[], str]
-    jump: Callable[[int], object] | None = None   # magic: see vfs.Lookup.jump
-    mode: int = 0o777
-    owner: tuple[int, int] = (0, 0)
-    size: int | None = None   # st_size; None: the length of the text
+class Link(collections.namedtuple(
+        "Link",
+        "target jump mode owner size",
+        defaults=(None, 0o777, (0, 0), None))):
+    __slots__ = ()
+    # fields:
+    # target: Callable[[], str]
+    # jump: Callable[[int], object] | None = None   # magic: see vfs.Lookup.jump
+    # mode: int = 0o777
+    # owner: tuple[int, int] = (0, 0)
+    # size: int | None = None   # st_size; None: the length of the text
 
 
 Entry = File | Dir | Link

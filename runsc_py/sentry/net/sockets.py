@@ -72,8 +72,12 @@ class Socket:
         return self.type in (socket.SOCK_STREAM, socket.SOCK_SEQPACKET)
 
 
-@dataclasses.dataclass(eq=False)
 class SocketFile(OpenFile):
     """An open socket: an OpenFile whose kind is "socket", with its Socket."""
 
-    sock: Socket | None = None
+    __slots__ = ("sock",)
+
+    def __init__(self, kind: str, path: str = "", flags: int = 0, sock: Socket | None = None,
+                 **rest):
+        super().__init__(kind, path, flags, **rest)
+        self.sock = sock

@@ -25,7 +25,6 @@ thing here, before the host is asked:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import fcntl
 import os
@@ -118,10 +117,8 @@ def reopen(kernel, caller, process, fd: int, open_flags: int) -> Resolved:
         st = Stat.from_os(host_st)._replace(uid=process.creds.euid, gid=process.creds.egid)
         mount = Mount("", HostObject(st, lambda flags: _reopened(kernel, caller, process, fd, flags)),
                       readonly=False, dev=st.dev, mount_id=0)
-    resolved = Resolved(file.path, mount, file.rel, st, node=file.node)
-    if open_flags < 0:
-        return resolved
-    return dataclasses.replace(resolved, fd=_reopened(kernel, caller, process, fd, open_flags))
+    opened = None if open_flags < 0 else _reopened(kernel, caller, process, fd, open_flags)
+    return Resolved(file.path, mount, file.rel, st, fd=opened, node=file.node)
 
 
 def _reopened(kernel, caller, process, fd: int, open_flags: int) -> int:
