@@ -1,12 +1,20 @@
 """Shared fixtures: run a program natively and under runsc-py, compile test programs."""
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 import subprocess
 import sys
 
 import pytest
+
+# Workloads named `python3` (natively and sandboxed) run the interpreter the
+# tests run under, found first on PATH, as `pyenv exec` would arrange: a
+# version manager's `python3` shim is a shell script that forks several
+# times before Python starts, which a pids limit or a differential timing
+# would notice.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 TESTS = pathlib.Path(__file__).resolve().parent
 PROGRAMS = TESTS / "programs"
