@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 
+from runsc_py.cli import early
 from runsc_py.oci import cgroup as cgroups
 from runsc_py.oci import spec as specs
 from runsc_py.oci.hooks import run_hooks
@@ -26,7 +27,8 @@ def run_create(args, log) -> int:
 def create_container(args, log) -> Container:
     check_id(args.id)
     bundle = os.path.abspath(args.bundle or ".")
-    spec = specs.load(bundle)
+    config = specs.read_document(bundle)
+    spec = specs.parse(config, bundle)
     if args.preserve_fds:
         raise ContainerError("--preserve-fds is not supported: the sandbox passes only stdio")
     if spec.process.terminal and not args.console_socket:
@@ -48,7 +50,7 @@ def create_container(args, log) -> Container:
         cgroup = cgroups.Cgroup(container.record["cgroup"])
         cgroup.create()
         cgroup.apply(spec.limits, spec.cpu_shares)
-        pid = _fork_sandbox(spec, container, cgroup, args, log)
+        pid = _start_sandbox(config, bundle, container, cgroup, args)
         container.record.update(pid=pid, status="created",
                                 pid_start=_start_time(pid))
         container.save()
@@ -70,45 +72,35 @@ def create_container(args, log) -> Container:
     return container
 
 
-def _fork_sandbox(spec, container: Container, cgroup: cgroups.Cgroup, args, log) -> int:
-    """Fork the sandbox process; returns its pid once it has booted.
+def _start_sandbox(config: dict, bundle: str, container: Container, cgroup: cgroups.Cgroup,
+                   args) -> int:
+    """Give the sandbox process its orders; returns its pid once it has booted.
 
-    This process moves the sandbox into its cgroup, as runc's parent moves
-    its init: the first write to a `cgroup.procs` waits for an RCU grace
-    period (~20 ms here), and the sandbox loads the sentry meanwhile. It
-    forks nothing (gofer, init) before it reads that the move is done.
+    The process was forked before the command line was parsed (cli/early.py)
+    and has been loading the sentry since. This process moves it into the
+    cgroup, as runc's parent moves its init: the first write to a
+    `cgroup.procs` waits for an RCU grace period (~10-20 ms here). The
+    sandbox forks nothing (gofer, init) before it reads that the move is done.
     """
-    read_end, write_end = os.pipe2(os.O_CLOEXEC)       # sandbox -> create: "ok" or why not
-    joined_read, joined_write = os.pipe2(os.O_CLOEXEC)  # create -> sandbox: in the cgroup
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_end)
-        os.close(joined_write)
-        container.unlock()  # the lock is this command's, not the sandbox's
-        from runsc_py.sandbox.sandbox import sandbox_main
-
-        sandbox_main(spec, container.id, container.control_path, joined_read, args, log, write_end)
-    os.close(write_end)
-    os.close(joined_read)
+    sandbox = early.take()
     try:
-        cgroup.join(pid)
-        os.write(joined_write, b"j")
+        early.send_orders(sandbox, {"config": config, "bundle": bundle, "id": container.id,
+                                    "control_path": container.control_path,
+                                    "flags": vars(args)})
+        cgroup.join(sandbox.pid)
+        os.write(sandbox.orders_fd, b"j")
+        os.close(sandbox.orders_fd)
     except BaseException:
-        with contextlib.suppress(ProcessLookupError, ChildProcessError):
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-        os.close(read_end)
+        early.kill(sandbox)
         raise
-    finally:
-        os.close(joined_write)
-    with os.fdopen(read_end, "rb") as ready:   # one line: the gofer inherits the pipe too
+    with os.fdopen(sandbox.ready_fd, "rb") as ready:   # one line: the gofer inherits the pipe too
         answer = ready.readline().decode(errors="replace").rstrip("\n")
     if answer != "ok":
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+            os.waitpid(sandbox.pid, 0)
         why = answer.removeprefix("error: ") or "the sandbox died while starting (see --log)"
         raise ContainerError(f"cannot start container {container.id}: {why}")
-    return pid
+    return sandbox.pid
 
 
 def _start_time(pid: int):

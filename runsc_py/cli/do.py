@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 
+from runsc_py.cli.status import exit_code
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry.mounts import build_vfs, gofer_roots
 from runsc_py.sentry.mountspec import MountError, MountSpec
@@ -117,13 +118,6 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         report.count_fast_path(kernel.platform)
         sys.stderr.write(report.json() if args.report_format == "json" else report.text())
     return exit_code(status)
-
-
-def exit_code(status: int) -> int:
-    """A wait status as a shell reports it: the code, or 128+N for signal N."""
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)
 
 
 def _guest_cwd() -> str:

@@ -136,6 +136,11 @@ IGNORED_NOTES = {
 
 def load(bundle: str) -> ContainerSpec:
     """Read and validate BUNDLE/config.json."""
+    return parse(read_document(bundle), bundle)
+
+
+def read_document(bundle: str) -> dict:
+    """BUNDLE/config.json's JSON object, not yet validated."""
     path = os.path.join(bundle, "config.json")
     try:
         with open(path, "rb") as f:
@@ -146,7 +151,7 @@ def load(bundle: str) -> ContainerSpec:
         raise SpecError(f"{path} is not valid JSON: {exc}")
     if not isinstance(doc, dict):
         raise SpecError(f"{path} must hold a JSON object")
-    return parse(doc, bundle)
+    return doc
 
 
 def parse(doc: dict, bundle: str) -> ContainerSpec:

@@ -173,7 +173,7 @@ class Sandbox:
     # -- 3. running -----------------------------------------------------------
 
     def run(self) -> int:
-        from runsc_py.cli.do import exit_code
+        from runsc_py.cli.status import exit_code
 
         self.listener.setblocking(False)
         self.kernel.platform.watch(self.listener.fileno(),
@@ -254,7 +254,7 @@ class Sandbox:
 
     def _exec_exited(self, proc, status: int) -> None:
         """Kernel.on_process_exit: tell an exec'd process's waiter its status."""
-        from runsc_py.cli.do import exit_code
+        from runsc_py.cli.status import exit_code
 
         host = self.exec_hosts.pop(proc, None)
         conn = self.execs.pop(host, None) if host is not None else None

@@ -1,0 +1,176 @@
+"""The sandbox process, forked before the command line is even parsed.
+
+A cold `create` (or `run`) has two long jobs: the CLI's (argparse, the OCI
+modules, config.json, the state directory, the cgroup: ~20 ms, then ~10-20
+ms waiting for the kernel to move the sandbox into the cgroup) and the
+sandbox's (importing the sentry: ~30 ms). Neither needs the other's
+result until the sandbox boots, so on a machine with two cores they need
+not run one after the other: when argv names `create` or `run`, `main`
+forks the sandbox process first. The child imports what `Sandbox.boot`
+will need, then waits for its *orders* on a pipe: config.json's
+document, the container's id and control socket, and the flags. The
+same pipe then carries `create`'s "in the cgroup" byte (see
+`sandbox.sandbox._wait_for_cgroup`), and a second pipe carries the
+sandbox's "ok" (or why not) back.
+
+The child touches nothing before its orders come: if the command fails
+first (a malformed config.json, an unknown flag, a container id already
+taken), `discard` kills it, or it reads EOF when the CLI exits, and exits
+having made nothing. The guess is cheap and may be wrong either way: a
+command that turns out not to create discards its child; a `create` the
+guess missed forks its child when it gets there, as before.
+"""
+from __future__ import annotations
+
+import os
+import struct
+
+# Only os and struct are imported here: everything else (signal's enum,
+# contextlib) would be paid before the fork instead of beside it.
+
+# What Sandbox.boot imports; loaded while the CLI parses, reads and makes.
+SENTRY_MODULES = (
+    "json", "socket", "runsc_py.oci.spec", "runsc_py.oci.log", "runsc_py.sandbox.sandbox",
+    "runsc_py.sandbox.control", "runsc_py.platform", "runsc_py.platform.seccomp",
+    "runsc_py.cli.do", "runsc_py.sentry.mounts", "runsc_py.gofer.client",
+    "runsc_py.sentry.kernel", "runsc_py.sentry.vfs", "runsc_py.syscalls.table",
+)
+CREATING = ("create", "run")
+_LENGTH = struct.Struct("<Q")
+
+
+class EarlySandbox:
+    """The forked child, waiting for its orders."""
+
+    def __init__(self, pid: int, orders_fd: int, ready_fd: int):
+        self.pid = pid
+        self.orders_fd = orders_fd   # create -> sandbox: the orders, then b"j"
+        self.ready_fd = ready_fd     # sandbox -> create: "ok" or "error: why"
+
+
+_waiting: EarlySandbox | None = None
+
+
+def command_of(argv: list[str], value_flags: frozenset[str]) -> str | None:
+    """The first word that is neither a flag nor the value of one of
+    `value_flags` (global flags written `--flag VALUE`)."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return None
+        if word.startswith("-"):
+            if "=" not in word and word.lstrip("-") in value_flags:
+                next(words, None)
+            continue
+        return word
+    return None
+
+
+def fork_if_creating(argv: list[str], value_flags: frozenset[str]) -> None:
+    """Fork the sandbox process now if argv looks like `create` or `run`."""
+    if command_of(argv, value_flags) in CREATING:
+        global _waiting
+        _waiting = fork()
+
+
+def fork() -> EarlySandbox:
+    orders_read, orders_write = os.pipe2(os.O_CLOEXEC)
+    ready_read, ready_write = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(orders_write)
+        os.close(ready_read)
+        _child(orders_read, ready_write)   # never returns
+    os.close(orders_read)
+    os.close(ready_write)
+    return EarlySandbox(pid, orders_write, ready_read)
+
+
+def take() -> EarlySandbox:
+    """The sandbox process for this `create`: the early one, or one forked now."""
+    global _waiting
+    early, _waiting = _waiting, None
+    return early if early is not None else fork()
+
+
+def discard() -> None:
+    """The command did not create a container: end the waiting child."""
+    global _waiting
+    early, _waiting = _waiting, None
+    if early is not None:
+        kill(early)
+
+
+def kill(early: EarlySandbox) -> None:
+    """End a sandbox process that has not booted, and reap it."""
+    for fd in (early.orders_fd, early.ready_fd):
+        try:
+            os.close(fd)
+        except OSError:
+            pass   # already closed: the orders were sent
+    try:
+        os.kill(early.pid, 9)   # SIGKILL
+        os.waitpid(early.pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def send_orders(early: EarlySandbox, orders: dict) -> None:
+    """config.json's document, the container and the flags, as one JSON message."""
+    import json
+
+    data = json.dumps(orders).encode()
+    os.write(early.orders_fd, _LENGTH.pack(len(data)) + data)
+
+
+def _child(orders_fd: int, ready_fd: int) -> None:
+    code = 0
+    try:
+        import importlib
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # ^C is for the CLI, which cleans up
+
+        for name in SENTRY_MODULES:
+            importlib.import_module(name)
+        orders = _read_orders(orders_fd)
+        if orders is not None:
+            _obey(orders, orders_fd, ready_fd)   # never returns
+    except BaseException:  # noqa: BLE001 - never return into the CLI's code
+        code = 1
+    os._exit(code)
+
+
+def _read_orders(fd: int) -> dict | None:
+    """The orders, or None if the CLI closed the pipe without sending any."""
+    import json
+
+    head = _read_exactly(fd, _LENGTH.size)
+    if head is None:
+        return None
+    data = _read_exactly(fd, _LENGTH.unpack(head)[0])
+    return None if data is None else json.loads(data)
+
+
+def _read_exactly(fd: int, n: int) -> bytes | None:
+    """n bytes, and no more: what follows on the pipe is the cgroup byte."""
+    out = b""
+    while len(out) < n:
+        chunk = os.read(fd, n - len(out))
+        if not chunk:
+            return None
+        out += chunk
+    return out
+
+
+def _obey(orders: dict, orders_fd: int, ready_fd: int) -> None:
+    import types
+
+    from runsc_py.oci import spec as specs
+    from runsc_py.oci.log import Log
+    from runsc_py.sandbox.sandbox import sandbox_main
+
+    spec = specs.parse(orders["config"], orders["bundle"])
+    flags = types.SimpleNamespace(**orders["flags"])
+    log = Log(flags.log, flags.log_format, flags.debug)
+    sandbox_main(spec, orders["id"], orders["control_path"], orders_fd, flags, log, ready_fd)
