@@ -301,10 +301,6 @@ class VFS:
         self.caller_creds: Callable[[], object] = lambda: None
         self.caller_root: Callable[[], str] = lambda: "/"
         self.inotify = InotifyTable()  # watchers of changes made through this VFS
-        # a host fd to stand at an O_PATH guest fd: seccomp's ADDFD cannot install an
-        # O_PATH file, so the guest fd is an inert directory and the sentry answers
-        # what O_PATH allows (fstat, fchdir, *at, /proc/self/fd) by the file's path
-        self.placeholder_fd: Callable[[], int] | None = None
         # whether the last walk went only through `names_stable` filesystems and
         # no magic link: its answer may be replayed in C (answer_cache.py)
         self.walk_stable = True
