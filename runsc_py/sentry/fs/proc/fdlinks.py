@@ -122,7 +122,8 @@ def reopen(kernel, caller, process, fd: int, open_flags: int) -> Resolved:
         mount = Mount("", HostObject(st, lambda flags: _reopened(kernel, caller, process, fd, flags)),
                       readonly=False, dev=st.dev, mount_id=0)
     opened = None if open_flags < 0 else _reopened(kernel, caller, process, fd, open_flags)
-    return Resolved(file.path, mount, file.rel, st, fd=opened, node=file.node)
+    return Resolved(file.path, mount, file.rel, st, fd=opened, node=file.node,
+                    open_file=file, host_file=lambda: borrow(kernel, process, fd))
 
 
 def _reopened(kernel, caller, process, fd: int, open_flags: int) -> int:
@@ -181,13 +182,18 @@ def _borrowed_stat(kernel, process, fd: int) -> os.stat_result:
         return os.fstat(host)
 
 
-@contextlib.contextmanager
-def borrowed(kernel, process, fd: int):
-    """The host fd behind `process`'s guest fd, for the sentry's use in a with block."""
+def borrow(kernel, process, fd: int) -> int:
+    """A sentry copy of the host fd behind `process`'s guest fd (the caller closes it)."""
     task = next(iter(list(process.threads.values())), None)
     if task is None:
         raise SyscallError(errno.ENOENT)
-    host = kernel.borrow_fd(task, fd)
+    return kernel.borrow_fd(task, fd)
+
+
+@contextlib.contextmanager
+def borrowed(kernel, process, fd: int):
+    """The host fd behind `process`'s guest fd, for the sentry's use in a with block."""
+    host = borrow(kernel, process, fd)
     try:
         yield host
     finally:
