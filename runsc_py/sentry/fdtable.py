@@ -8,6 +8,16 @@ the host object (fstat, dup into another number, a directory's offset) it
 borrows it with pidfd_getfd. So closing the last guest copy of a pipe's
 write end gives its reader EOF, exactly as on Linux.
 
+An O_PATH file is the exception: seccomp's ADDFD refuses O_PATH files
+(its fget() skips them), and no other host object fails every data call
+with EBADF as an O_PATH fd does. So an O_PATH guest fd is *unbacked*: the
+workload's host fd table has nothing at that number, and the host answers
+read, write, lseek, mmap, fsync, flock... on it with EBADF (poll with
+POLLNVAL), exactly Linux's answers; the sentry answers the rest by the
+file's path. The host must then never choose that number itself, so the C
+fast path's opens (which let the host pick the lowest free number) are off
+for a table holding one (`unbacked`).
+
 Closing is the one call the sentry cannot do for the workload: `close`
 runs natively after the table drops the entry. Until the closing thread
 makes its next trapped call, the number is *quarantined* — not handed to
@@ -53,11 +63,12 @@ class OpenFile:
 
 
 class FdEntry:
-    __slots__ = ("file", "cloexec")
+    __slots__ = ("file", "cloexec", "backed")
 
-    def __init__(self, file: OpenFile, cloexec: bool = False):
+    def __init__(self, file: OpenFile, cloexec: bool = False, backed: bool = True):
         self.file = file
         self.cloexec = cloexec
+        self.backed = backed  # False: nothing at this number on the host (an O_PATH file)
 
 
 class FdTable:
@@ -65,6 +76,8 @@ class FdTable:
         self.entries: dict[int, FdEntry] = {}
         self.quarantine: dict[int, int] = {}  # fd -> host tid whose native close is in flight
         self.limit = limit
+        self.unbacked = 0   # entries with nothing installed on the host
+        self.c_opens_off = False  # whether the C fast path was told not to open into it
 
     def get(self, fd: int) -> FdEntry:
         entry = self.entries.get(fd)
@@ -85,15 +98,24 @@ class FdTable:
             raise SyscallError(errno.EMFILE)
         return fd
 
-    def install(self, fd: int, file: OpenFile, cloexec: bool = False) -> None:
-        self.entries[fd] = FdEntry(file, cloexec)
+    def install(self, fd: int, file: OpenFile, cloexec: bool = False, backed: bool = True) -> None:
+        old = self.entries.get(fd)
+        if old is not None and not old.backed:
+            self.unbacked -= 1
+        self.entries[fd] = FdEntry(file, cloexec, backed)
+        if not backed:
+            self.unbacked += 1
         self.quarantine.pop(fd, None)
 
     def close(self, fd: int, closing_tid: int) -> FdEntry:
-        """Drop `fd`; the caller's native close will finish the job on the host."""
+        """Drop `fd`; the caller's native close will finish the job on the host
+        (an unbacked fd has nothing there: no close runs, nothing to wait for)."""
         entry = self.get(fd)
         del self.entries[fd]
-        self.quarantine[fd] = closing_tid
+        if entry.backed:
+            self.quarantine[fd] = closing_tid
+        else:
+            self.unbacked -= 1
         return entry
 
     def _close_finished(self, fd: int) -> bool:
@@ -116,10 +138,12 @@ class FdTable:
     def fork(self) -> "FdTable":
         """A copy for a child process: same open file descriptions, own numbers."""
         table = FdTable(self.limit)
-        table.entries = {fd: FdEntry(e.file, e.cloexec) for fd, e in self.entries.items()}
+        table.entries = {fd: FdEntry(e.file, e.cloexec, e.backed) for fd, e in self.entries.items()}
+        table.unbacked = self.unbacked
         return table
 
     def on_exec(self) -> None:
         """Exec closed every close-on-exec fd (natively); forget them."""
         self.entries = {fd: e for fd, e in self.entries.items() if not e.cloexec}
+        self.unbacked = sum(1 for e in self.entries.values() if not e.backed)
         self.quarantine.clear()

@@ -15,6 +15,9 @@ WRITE_INTENT = os.O_WRONLY | os.O_RDWR | os.O_TRUNC
 # flags the host open keeps; the sentry handles creation, following, cloexec
 HOST_FLAGS = (ACCESS_MODE | os.O_APPEND | os.O_NONBLOCK | os.O_DIRECTORY | os.O_PATH
               | os.O_NOATIME | os.O_DSYNC | os.O_SYNC | os.O_DIRECT | os.O_LARGEFILE | os.O_TRUNC)
+# the flags an O_PATH open keeps (fs/open.c); openat2 refuses any other with it
+O_PATH_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+O_PATH_STATUS = O_PATH_FLAGS & ~os.O_CLOEXEC  # what F_GETFL and fdinfo show of them
 # what a caller asks of a file's mode by its access mode
 WANT = {os.O_RDONLY: permissions.R_OK, os.O_WRONLY: permissions.W_OK,
         os.O_RDWR: permissions.R_OK | permissions.W_OK}
@@ -23,8 +26,11 @@ WANT = {os.O_RDONLY: permissions.R_OK, os.O_WRONLY: permissions.W_OK,
 def open_path(vfs, creds, umask: int, base: str, path: str, flags: int,
               mode: int = 0, scope: Scope = NO_SCOPE) -> tuple[OpenFile, int]:
     """Resolve (and with O_CREAT make) `path` and open it for a caller with
-    `creds` and `umask`, within openat2's `scope`; returns (OpenFile, host fd)."""
+    `creds` and `umask`, within openat2's `scope`; returns (OpenFile, host fd),
+    the host fd None for O_PATH (its guest fd stays unbacked: fdtable.py)."""
     mode &= ~umask & 0o7777
+    if flags & os.O_PATH:  # O_PATH beats everything else (fs/open.c's build_open_how)
+        flags &= O_PATH_FLAGS
     if flags & ACCESS_MODE == ACCESS_MODE and not flags & os.O_PATH:
         raise SyscallError(errno.EINVAL)
     if flags & os.O_TMPFILE == os.O_TMPFILE:
@@ -39,15 +45,26 @@ def open_path(vfs, creds, umask: int, base: str, path: str, flags: int,
     return _announce(vfs, _open_existing(vfs, creds, base, path, flags, scope))
 
 
-def _announce(vfs, opened: tuple[OpenFile, int]) -> tuple[OpenFile, int]:
+def _announce(vfs, opened: tuple[OpenFile, int]) -> tuple[OpenFile, int | None]:
     file, fd = opened
-    if file.flags & os.O_PATH:  # an O_PATH file cannot be installed (see VFS.placeholder_fd)
-        _close(fd if fd >= 0 else None)
-        if vfs.placeholder_fd is None:
-            raise SyscallError(errno.EOPNOTSUPP)
-        return file, vfs.placeholder_fd()
+    if file.flags & os.O_PATH:  # an O_PATH file is not installed: its guest fd is unbacked
+        _close(fd if fd >= 0 else None)  # (fdtable.py); the sentry answers by its path
+        return file, None
     vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_OPEN, file.kind == "dir")
     return opened
+
+
+def o_path_stand_in() -> int:
+    """A host fd for an O_PATH guest fd that must replace a file already at its
+    number (dup2 onto an open fd: nothing can empty a workload's slot but its
+    own close). Opened with access mode 3, neither for reading nor writing, so
+    the host answers read, write and their kin with EBADF as for O_PATH; lseek,
+    mmap (EACCES), fsync and poll still see a file."""
+    memfd = os.memfd_create("o_path", os.MFD_CLOEXEC)
+    try:
+        return os.open(f"/proc/self/fd/{memfd}", os.O_ACCMODE | os.O_CLOEXEC)
+    finally:
+        os.close(memfd)
 
 
 def closed(vfs, file: OpenFile) -> None:

@@ -190,10 +190,14 @@ class Kernel:
 
     def _publish(self, task: Task) -> None:
         c = task.process.creds
+        fds = task.process.fds
+        # an fd table with an unbacked (O_PATH) fd has an empty host slot the
+        # host must not fill by itself: no opens answered in C for it (fdtable.py)
+        fds.c_opens_off = fds.unbacked > 0
         self.platform.publish_ids(task.host_tid, task.process.vpid, task.vtid,
                                   task.process.vppid, c.uid, c.euid, c.gid, c.egid,
                                   self.answer_cache.view_of(task.process),
-                                  self.answer_cache.table_id(task.process.fds))
+                                  0 if fds.c_opens_off else self.answer_cache.table_id(fds))
 
     def credentials_changed(self, proc: Process) -> None:
         """A process's ids changed: the fast path must answer the new ones at once."""
@@ -227,6 +231,11 @@ class Kernel:
             result = -errno.ENOSYS
         else:
             result = self._invoke(ctx, entry, call)
+            fds = task.process.fds
+            if (fds.unbacked > 0) != fds.c_opens_off:  # before the answer lets the caller on
+                for other in list(self.tasks.by_host_tid.values()):  # CLONE_FILES shares it
+                    if other.process.fds is fds:
+                        self._publish(other)
         if self.strace is not None:
             self.strace.record(ctx, entry, result)
         return result

@@ -58,7 +58,6 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
     def fresh_dir_fd() -> int:
         return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
 
-    vfs.placeholder_fd = fresh_dir_fd
     root = GoferFilesystem(gofer, readonly=root_readonly)
     if overlay == "memory":
         vfs.mount("/", OverlayFilesystem(root, TmpFilesystem(dir_fd_source=fresh_dir_fd)))

@@ -71,6 +71,14 @@ def symlink(vfs: VFS, creds, base: str, path: str, target: str) -> None:
 def link(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
          follow: bool) -> None:
     src = vfs.resolve(old_base, old, follow=follow)
+    if src.open_file is not None and src.stat.nlink == 0 and not statmod.S_ISDIR(src.stat.mode):
+        # /proc/<pid>/fd/N of a file with no name (an O_TMPFILE): link that file
+        host_fd = src.host_file()
+        try:
+            _link_file(vfs, creds, src.open_file, host_fd, new_base, new)
+        finally:
+            os.close(host_fd)
+        return
     entry = new_entry(vfs, creds, new_base, new)
     if src.mount is not entry.mount:
         raise SyscallError(errno.EXDEV)
@@ -85,6 +93,10 @@ def link_open_file(vfs: VFS, creds, file, host_fd: int, new_base: str, new: str)
     """linkat(fd, "", AT_EMPTY_PATH): a name for an open file (an O_TMPFILE, usually)."""
     if not creds.capable(permissions.CAP_DAC_READ_SEARCH):
         raise SyscallError(errno.ENOENT)  # Linux's answer without the capability
+    _link_file(vfs, creds, file, host_fd, new_base, new)
+
+
+def _link_file(vfs: VFS, creds, file, host_fd: int, new_base: str, new: str) -> None:
     if file.mount is None or file.kind == "dir":
         raise SyscallError(errno.EPERM if file.kind == "dir" else errno.EXDEV)
     if file.flags & os.O_TMPFILE == os.O_TMPFILE and file.flags & os.O_EXCL:

@@ -195,10 +195,11 @@ class Mount:
 
 
 class Resolved:
-    __slots__ = ("path", "mount", "rel", "stat", "target", "fd", "node")
+    __slots__ = ("path", "mount", "rel", "stat", "target", "fd", "node", "open_file", "host_file")
 
     def __init__(self, path: str, mount: Mount, rel: str, stat: Stat, target: str | None = None,
-                 fd: int | None = None, node: object = None):
+                 fd: int | None = None, node: object = None, open_file: object = None,
+                 host_file: Callable[[], int] | None = None):
         self.path = path        # canonical guest path of the result
         self.mount = mount
         self.rel = rel          # path within the mount
@@ -206,6 +207,11 @@ class Resolved:
         self.target = target    # link text, when the result is an unfollowed symlink
         self.fd = fd            # host fd, when resolve_path was asked to open
         self.node = node        # the filesystem's handle on the file (Lookup.node)
+        # a magic link that names an open file (/proc/<pid>/fd/N): that OpenFile, and
+        # a sentry copy of the host fd behind it (the caller closes it), so an unnamed
+        # file can be linked
+        self.open_file = open_file
+        self.host_file = host_file
 
     def __repr__(self) -> str:
         return f"Resolved({self.path!r}, {self.mount!r}, {self.rel!r}, fd={self.fd})"
@@ -301,10 +307,6 @@ class VFS:
         self.caller_creds: Callable[[], object] = lambda: None
         self.caller_root: Callable[[], str] = lambda: "/"
         self.inotify = InotifyTable()  # watchers of changes made through this VFS
-        # a host fd to stand at an O_PATH guest fd: seccomp's ADDFD cannot install an
-        # O_PATH file, so the guest fd is an inert directory and the sentry answers
-        # what O_PATH allows (fstat, fchdir, *at, /proc/self/fd) by the file's path
-        self.placeholder_fd: Callable[[], int] | None = None
         # whether the last walk went only through `names_stable` filesystems and
         # no magic link: its answer may be replayed in C (answer_cache.py)
         self.walk_stable = True

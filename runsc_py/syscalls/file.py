@@ -16,7 +16,7 @@ from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.vfs import Scope
 from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int
 
-F_DUPFD, F_GETFD, F_SETFD = 0, 1, 2
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL = 0, 1, 2, 3
 F_DUPFD_CLOEXEC = 1030
 FD_CLOEXEC = 1
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
@@ -45,15 +45,19 @@ FIONCLEX, FIOCLEX = 0x5450, 0x5451
 DIRENT = struct.Struct("<QqHB")
 
 
-def install_new(ctx: SyscallContext, file: OpenFile, host_fd: int, cloexec: bool,
-                start: int = 0) -> InstallFds:
-    """Give the caller `host_fd` at its lowest free guest fd >= start."""
+def install_new(ctx: SyscallContext, file: OpenFile, host_fd: int | None, cloexec: bool,
+                start: int = 0) -> InstallFds | int:
+    """Give the caller `host_fd` at its lowest free guest fd >= start (None: an
+    O_PATH file, entered in the table only, its host slot left empty)."""
     try:
         fd = ctx.fds.lowest_free(start)
     except SyscallError:
-        os.close(host_fd)
+        if host_fd is not None:
+            os.close(host_fd)
         raise
-    ctx.fds.install(fd, file, cloexec)
+    ctx.fds.install(fd, file, cloexec, backed=host_fd is not None)
+    if host_fd is None:
+        return fd
     return InstallFds(fd, [FdInstall(host_fd, fd, cloexec)])
 
 
@@ -69,9 +73,11 @@ def openat(ctx, dirfd, path, flags, mode):
     flags = as_int(flags)
     proc = ctx.process
     path = ctx.path(path)
+    if not path:  # an empty name is refused before the dirfd is looked at
+        raise SyscallError(errno.ENOENT)
     file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, ctx.base_dir(dirfd),
                                     path, flags, mode)
-    if path.startswith("/"):  # the C fast path may replay this open
+    if path.startswith("/") and host_fd is not None:  # the C fast path may replay this open
         ctx.kernel.answer_cache.offer_open(proc, path, flags, file, host_fd)
     return install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC))
 
@@ -100,10 +106,15 @@ def openat2(ctx, dirfd, path, how, size):
         raise SyscallError(errno.EINVAL)
     if mode and not flags & os.O_CREAT and flags & os.O_TMPFILE != os.O_TMPFILE:
         raise SyscallError(errno.EINVAL)
+    if flags & os.O_PATH and flags & ~files.O_PATH_FLAGS:
+        raise SyscallError(errno.EINVAL)
     if resolve & RESOLVE_BENEATH and resolve & RESOLVE_IN_ROOT:
         raise SyscallError(errno.EINVAL)
     if resolve & RESOLVE_CACHED and flags & (os.O_CREAT | os.O_TRUNC | os.O_TMPFILE):
         raise SyscallError(errno.EAGAIN)
+    path = ctx.path(path)
+    if not path:  # an empty name is refused before the dirfd is looked at
+        raise SyscallError(errno.ENOENT)
     base = ctx.base_dir(dirfd)
     fenced = resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)
     scope = Scope(root=tuple(n for n in base.split("/") if n) if fenced else None,
@@ -112,7 +123,7 @@ def openat2(ctx, dirfd, path, how, size):
                   no_magiclinks=bool(resolve & RESOLVE_NO_MAGICLINKS),
                   no_xdev=bool(resolve & RESOLVE_NO_XDEV))
     proc = ctx.process
-    file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, base, ctx.path(path),
+    file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, base, path,
                                     flags, mode, scope)
     return install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC))
 
@@ -122,7 +133,7 @@ def close(ctx, fd):
     files.closed(ctx.kernel.vfs, entry.file)
     if entry.file.kind == "socket" and ctx.kernel.network is not None:
         ctx.kernel.network.closing(ctx, as_int(fd), entry.file.sock)
-    return NATIVE
+    return NATIVE if entry.backed else 0  # an unbacked (O_PATH) fd: nothing on the host
 
 
 def close_range(ctx, first, last, flags):
@@ -159,10 +170,12 @@ def dup3(ctx, oldfd, newfd, flags):
     return _dup_to(ctx, oldfd, newfd, cloexec=bool(flags & os.O_CLOEXEC))
 
 
-def _dup_to(ctx, oldfd: int, newfd: int | None, cloexec: bool, start: int = 0) -> InstallFds:
+def _dup_to(ctx, oldfd: int, newfd: int | None, cloexec: bool, start: int = 0) -> InstallFds | int:
     entry = ctx.fds.get(oldfd)
     if newfd is not None and not 0 <= newfd < ctx.fds.limit:
         raise SyscallError(errno.EBADF)
+    if entry.file.flags & os.O_PATH:
+        return _dup_o_path(ctx, entry.file, newfd, cloexec, start)
     host_fd = ctx.kernel.borrow_fd(ctx.task, oldfd)
     if newfd is None:
         return install_new(ctx, entry.file, host_fd, cloexec, start)
@@ -170,9 +183,34 @@ def _dup_to(ctx, oldfd: int, newfd: int | None, cloexec: bool, start: int = 0) -
     return InstallFds(newfd, [FdInstall(host_fd, newfd, cloexec)])
 
 
+def _dup_o_path(ctx, file: OpenFile, newfd: int | None, cloexec: bool, start: int):
+    """A copy of an O_PATH fd: unbacked like the original, unless it must replace
+    a file the host holds at `newfd` (see files.o_path_stand_in)."""
+    if newfd is None:
+        return install_new(ctx, file, None, cloexec, start)
+    there = ctx.fds.entries.get(newfd)
+    if there is None or not there.backed:
+        ctx.fds.install(newfd, file, cloexec, backed=False)
+        return newfd
+    ctx.fds.install(newfd, file, cloexec)
+    return InstallFds(newfd, [FdInstall(files.o_path_stand_in(), newfd, cloexec)])
+
+
+# what fcntl does on an O_PATH fd (fs/fcntl.c's check_fcntl_cmd); the rest is EBADF
+O_PATH_FCNTLS = {F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL}
+
+
 def fcntl(ctx, fd, cmd, arg):
     fd, cmd = as_int(fd), as_int(cmd)
     entry = ctx.fds.get(fd)
+    if entry.file.flags & os.O_PATH:
+        if cmd not in O_PATH_FCNTLS:
+            raise SyscallError(errno.EBADF)
+        if cmd == F_GETFL:
+            return entry.file.flags & files.O_PATH_STATUS
+        if cmd == F_SETFD and not entry.backed:
+            entry.cloexec = bool(arg & FD_CLOEXEC)
+            return 0
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         return _dup_to(ctx, fd, None, cmd == F_DUPFD_CLOEXEC, start=as_int(arg))
     if cmd == F_GETFD:
@@ -187,6 +225,8 @@ def fcntl(ctx, fd, cmd, arg):
 
 def ioctl(ctx, fd, request, arg):
     entry = ctx.fds.get(as_int(fd))
+    if entry.file.flags & os.O_PATH:  # no ioctl reaches an O_PATH file, not even FIOCLEX
+        raise SyscallError(errno.EBADF)
     request &= 0xFFFFFFFF
     if request in (FIOCLEX, FIONCLEX):
         entry.cloexec = request == FIOCLEX
@@ -284,6 +324,8 @@ def epoll_create(ctx, size):
 def getdents64(ctx, fd, buf, count):
     fd = as_int(fd)
     file = ctx.fds.file(fd)
+    if file.flags & os.O_PATH:
+        raise SyscallError(errno.EBADF)
     if file.kind != "dir":
         raise SyscallError(errno.ENOTDIR)
     entries = files.dir_entries(file)

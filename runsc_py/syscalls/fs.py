@@ -34,7 +34,7 @@ def _stat_fd(ctx: SyscallContext, fd: int) -> Stat:
     times from the host object (native writes change them)."""
     file = ctx.fds.file(fd)
     mount = file.mount
-    if file.flags & os.O_PATH and mount is not None:  # its host fd is a placeholder
+    if file.flags & os.O_PATH and mount is not None:  # nothing on the host (fdtable.py)
         return _stat_path(ctx, "/", file.path, follow=False)
     st = mount.fs.stat_node(file.node) if mount is not None and file.node is not None else None
     if st is None and file.kind == "dir" and mount is not None:
@@ -255,16 +255,29 @@ def linkat(ctx, olddirfd, old, newdirfd, new, flags):
     old_s = ctx.path(old)
     if old_s == "" and flags & AT_EMPTY_PATH:
         file = ctx.fds.file(as_int(olddirfd))
-        host_fd = ctx.kernel.borrow_fd(ctx.task, as_int(olddirfd))
+        host_fd = _host_file(ctx, as_int(olddirfd), file)
         try:
             namei.link_open_file(_vfs(ctx), ctx.process.creds, file, host_fd,
                                  ctx.base_dir(newdirfd), ctx.path(new))
         finally:
-            os.close(host_fd)
+            if host_fd >= 0:
+                os.close(host_fd)
         return 0
     namei.link(_vfs(ctx), ctx.process.creds, ctx.base_dir(olddirfd), old_s,
                ctx.base_dir(newdirfd), ctx.path(new), follow=bool(flags & AT_SYMLINK_FOLLOW))
     return 0
+
+
+def _host_file(ctx, fd: int, file: OpenFile) -> int:
+    """A sentry copy of the host file behind guest `fd`: borrowed from the
+    caller, or for an O_PATH fd (nothing on the host) looked up again by its
+    path in its filesystem (-1 if that gives none)."""
+    if not file.flags & os.O_PATH:
+        return ctx.kernel.borrow_fd(ctx.task, fd)
+    if file.mount is None:
+        raise SyscallError(errno.EXDEV)
+    found = file.mount.fs.lookup(file.rel, os.O_PATH)
+    return found.fd if found.fd is not None else -1
 
 
 def unlink(ctx, path):

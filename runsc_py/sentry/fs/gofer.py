@@ -184,7 +184,10 @@ class GoferFilesystem(Filesystem):
         self._change(p.LINK, old, second=new)
 
     def link_node(self, node: object, new: str, host_fd: int = -1) -> None:
-        self._change(p.LINKFD, new, send_fd=host_fd)
+        try:
+            self._change(p.LINKFD, new, send_fd=host_fd)
+        finally:  # the file's link count changed under whatever names it is cached by
+            self._cache.clear()
 
     def unlink(self, path: str) -> None:
         self._change(p.UNLINK, path)

@@ -264,7 +264,7 @@ class OverlayFilesystem(Filesystem):
         if not isinstance(node, Node):
             raise SyscallError(errno.EXDEV)  # a lower file opened before any copy-up
         parent, name = self._new(new)
-        self.upper.link_node(node, new)
+        self.upper.link_node(node, new, host_fd)
         self._made(parent, name)
 
     def unlink(self, path: str) -> None:

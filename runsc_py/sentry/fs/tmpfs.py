@@ -36,7 +36,7 @@ class Node:
 
     __slots__ = ("ino", "mode", "uid", "gid", "nlink", "rdev", "atime_ns", "mtime_ns",
                  "ctime_ns", "children", "target", "data_fd", "fifo", "socket", "xattrs",
-                 "whiteouts", "lower", "lower_ino")
+                 "linkable", "whiteouts", "lower", "lower_ino")
 
     def __init__(self, ino: int, mode: int, uid: int, gid: int, rdev: int = 0):
         now = time.time_ns()
@@ -49,6 +49,7 @@ class Node:
         self.fifo: str | None = None          # FIFO: its name in the store
         self.socket: object = None            # unix socket file: the network table's endpoint
         self.xattrs: dict[str, bytes] = {}
+        self.linkable = False  # an O_TMPFILE without O_EXCL, never linked (Linux's I_LINKABLE)
         # overlay marks (sentry/fs/overlay.py), unused by a plain tmpfs:
         self.whiteouts: set[str] = set()      # lower names this directory hides
         self.lower: str | None = None         # the lower directory merged below, None: opaque
@@ -243,11 +244,13 @@ class TmpFilesystem(Filesystem):
         node.nlink = 0
         node.data_fd = self.store.new_file()
         fd = self.open_node(node, open_flags)
-        if open_flags & os.O_EXCL:  # may never be linked: the open fd alone keeps the bytes
-            self._release(node)
-        # else the sentry keeps them too, for a later linkat(AT_EMPTY_PATH), until the
-        # sandbox ends (it cannot see the last close of a description shared by fork)
-        return Lookup("found", stat=self.stat_node(node), fd=fd, node=node)
+        st = self.stat_node(node)
+        # Only the workload's fds keep the bytes, so they go at the last close as on
+        # Linux (the sentry cannot see that close: a description is shared by fork,
+        # and exit closes natively). A linkat brings them back from the caller's fd.
+        self._release(node)
+        node.linkable = not open_flags & os.O_EXCL
+        return Lookup("found", stat=st, fd=fd, node=node)
 
     def mkdir(self, path: str, mode: int, uid: int, gid: int) -> None:
         self._add(path, self.new_node(statmod.S_IFDIR | (mode & 0o7777), uid, gid))
@@ -279,8 +282,17 @@ class TmpFilesystem(Filesystem):
         node.ctime_ns = time.time_ns()
 
     def link_node(self, node: Node, new: str, host_fd: int = -1) -> None:
-        if node.nlink == 0 and node.data_fd is None:  # an O_TMPFILE: bring its bytes back
-            raise SyscallError(errno.ENOENT)
+        """A name for an open file (linkat AT_EMPTY_PATH, or /proc/self/fd/N followed);
+        `host_fd`: the caller's host fd of it, which holds an unnamed file's bytes."""
+        if node.nlink == 0 and not node.is_dir:
+            if not node.linkable or host_fd < 0:  # unlinked, or O_TMPFILE|O_EXCL
+                raise SyscallError(errno.ENOENT)
+            self._add(new, node)
+            node.data_fd = reopen(host_fd, os.O_PATH)  # the inode the caller's fd is open on
+            node.linkable = False
+            node.nlink = 1
+            node.ctime_ns = time.time_ns()
+            return
         self._add(new, node)
         node.nlink += 1
         node.ctime_ns = time.time_ns()

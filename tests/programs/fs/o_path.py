@@ -1,7 +1,6 @@
 """o_path.py DIR: what an O_PATH fd allows, natively and in the sandbox.
 
-(read(2) on one is left out: the sandbox answers EISDIR where Linux says
-EBADF, as its guest fd is an inert directory; see docs/architecture.md.)
+(o_path_ops.py tries every call on one.)
 """
 import os
 import stat

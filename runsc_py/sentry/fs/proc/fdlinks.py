@@ -67,6 +67,10 @@ def link_text(kernel, process, fd: int, host_paths: list[tuple[str, str]]) -> st
     file = process.fds.file(fd)
     if file.kind in UNOPENABLE or file.path.startswith(("anon_inode:", "/memfd:")):
         return file.path
+    if file.flags & os.O_PATH and _on_a_mount(file):  # no host fd: the node says it all
+        st = file.mount.fs.stat_node(file.node) if file.node is not None else None
+        gone = st is not None and st.nlink == 0 and not statmod.S_ISDIR(st.mode)
+        return file.path + " (deleted)" if gone else file.path
     st = _borrowed_stat(kernel, process, fd)
     if statmod.S_ISSOCK(st.st_mode):
         return f"socket:[{st.st_ino}]"
@@ -102,7 +106,7 @@ def reopen(kernel, caller, process, fd: int, open_flags: int) -> Resolved:
     """What opening (or stat-ing, open_flags < 0) /proc/<pid>/fd/<fd> gives."""
     file = process.fds.file(fd)
     writes = open_flags >= 0 and open_flags & WRITE_INTENT and not open_flags & os.O_PATH
-    by_name = file.kind == "dir" or file.flags & os.O_PATH  # O_PATH: a placeholder on the host
+    by_name = file.kind == "dir" or file.flags & os.O_PATH  # O_PATH: nothing on the host
     if by_name and file.mount is not None or _on_a_mount(file) and writes:
         # directories and O_PATH files are names here; and a write must reach the
         # file through its filesystem (read-only mounts refuse, an overlay copies up)
@@ -118,7 +122,8 @@ def reopen(kernel, caller, process, fd: int, open_flags: int) -> Resolved:
         mount = Mount("", HostObject(st, lambda flags: _reopened(kernel, caller, process, fd, flags)),
                       readonly=False, dev=st.dev, mount_id=0)
     opened = None if open_flags < 0 else _reopened(kernel, caller, process, fd, open_flags)
-    return Resolved(file.path, mount, file.rel, st, fd=opened, node=file.node)
+    return Resolved(file.path, mount, file.rel, st, fd=opened, node=file.node,
+                    open_file=file, host_file=lambda: borrow(kernel, process, fd))
 
 
 def _reopened(kernel, caller, process, fd: int, open_flags: int) -> int:
@@ -177,13 +182,18 @@ def _borrowed_stat(kernel, process, fd: int) -> os.stat_result:
         return os.fstat(host)
 
 
-@contextlib.contextmanager
-def borrowed(kernel, process, fd: int):
-    """The host fd behind `process`'s guest fd, for the sentry's use in a with block."""
+def borrow(kernel, process, fd: int) -> int:
+    """A sentry copy of the host fd behind `process`'s guest fd (the caller closes it)."""
     task = next(iter(list(process.threads.values())), None)
     if task is None:
         raise SyscallError(errno.ENOENT)
-    host = kernel.borrow_fd(task, fd)
+    return kernel.borrow_fd(task, fd)
+
+
+@contextlib.contextmanager
+def borrowed(kernel, process, fd: int):
+    """The host fd behind `process`'s guest fd, for the sentry's use in a with block."""
+    host = borrow(kernel, process, fd)
     try:
         yield host
     finally:

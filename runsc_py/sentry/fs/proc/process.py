@@ -20,6 +20,7 @@ import fcntl
 import os
 
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.files import O_PATH_STATUS
 from runsc_py.sentry.fs import hostinfo
 from runsc_py.sentry.fs.proc import fdlinks
 from runsc_py.sentry.fs.proc.mounts import render_mountinfo, render_mounts
@@ -292,6 +293,24 @@ class ProcessView:
 
     def _fdinfo(self, fd: int) -> bytes:
         entry = self.process.fds.get(fd)
+        if entry.file.flags & os.O_PATH and entry.file.mount is not None:
+            pos, flags, ino, extra = 0, entry.file.flags & O_PATH_STATUS, self._o_path_ino(entry.file), ""
+        else:
+            pos, flags, ino, extra = self._host_fdinfo(fd, entry)
+        if entry.cloexec:
+            flags |= os.O_CLOEXEC
+        mount = entry.file.mount
+        mnt_id = mount.mount_id if mount is not None else 0
+        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n{extra}".encode()
+
+    def _o_path_ino(self, file) -> int:
+        """An O_PATH file's inode number: it has no host fd (fdtable.py)."""
+        st = file.mount.fs.stat_node(file.node) if file.node is not None else None
+        if st is None:
+            st = self.kernel.vfs.resolve("/", file.path, follow=False).stat
+        return st.ino
+
+    def _host_fdinfo(self, fd: int, entry) -> tuple[int, int, int, str]:
         with fdlinks.borrowed(self.kernel, self.process, fd) as host:
             try:
                 pos = os.lseek(host, 0, os.SEEK_CUR)
@@ -300,11 +319,7 @@ class ProcessView:
             flags = fcntl.fcntl(host, fcntl.F_GETFL) & ~os.O_CLOEXEC
             ino = os.fstat(host).st_ino
             extra = self._host_fdinfo_extra(host) if entry.file.kind in ("eventfd", "epoll") else ""
-        if entry.cloexec:
-            flags |= os.O_CLOEXEC
-        mount = entry.file.mount
-        mnt_id = mount.mount_id if mount is not None else 0
-        return f"pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{mnt_id}\nino:\t{ino}\n{extra}".encode()
+        return pos, flags, ino, extra
 
     @staticmethod
     def _host_fdinfo_extra(host: int) -> str:
