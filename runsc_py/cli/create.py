@@ -47,8 +47,9 @@ def create_container(args, log) -> Container:
             "cgroup": cgroups.resolve_path(spec.cgroups_path, args.id),
         }
         container.save()
-        cgroup = cgroups.Cgroup(container.record["cgroup"])
-        cgroup.create()
+        made = cgroups.Cgroup(container.record["cgroup"])
+        made.create()   # refuses someone else's: not ours to destroy below
+        cgroup = made
         cgroup.apply(spec.limits, spec.cpu_shares)
         pid = _start_sandbox(config, bundle, container, cgroup, args)
         container.record.update(pid=pid, status="created",
@@ -77,18 +78,16 @@ def _start_sandbox(config: dict, bundle: str, container: Container, cgroup: cgro
     """Give the sandbox process its orders; returns its pid once it has booted.
 
     The process was forked before the command line was parsed (cli/early.py)
-    and has been loading the sentry since. This process moves it into the
-    cgroup, as runc's parent moves its init: the first write to a
-    `cgroup.procs` waits for an RCU grace period (~10-20 ms here). The
-    sandbox forks nothing (gofer, init) before it reads that the move is done.
+    and has been loading the sentry since. The orders name the cgroup, made
+    and limited by now: the sandbox moves itself in before it forks
+    anything (gofer, init), so everything it forks starts there
+    (`Cgroup.join_self` says why it, not this process, writes).
     """
     sandbox = early.take()
     try:
         early.send_orders(sandbox, {"config": config, "bundle": bundle, "id": container.id,
                                     "control_path": container.control_path,
-                                    "flags": vars(args)})
-        cgroup.join(sandbox.pid)
-        os.write(sandbox.orders_fd, b"j")
+                                    "cgroup": cgroup.path, "flags": vars(args)})
         os.close(sandbox.orders_fd)
     except BaseException:
         early.kill(sandbox)

@@ -1,17 +1,15 @@
 """The sandbox process, forked before the command line is even parsed.
 
 A cold `create` (or `run`) has two long jobs: the CLI's (argparse, the OCI
-modules, config.json, the state directory, the cgroup: ~20 ms, then ~10-20
-ms waiting for the kernel to move the sandbox into the cgroup) and the
+modules, config.json, the state directory, the cgroup: ~20 ms) and the
 sandbox's (importing the sentry: ~30 ms). Neither needs the other's
 result until the sandbox boots, so on a machine with two cores they need
 not run one after the other: when argv names `create` or `run`, `main`
 forks the sandbox process first. The child imports what `Sandbox.boot`
 will need, then waits for its *orders* on a pipe: config.json's
-document, the container's id and control socket, and the flags. The
-same pipe then carries `create`'s "in the cgroup" byte (see
-`sandbox.sandbox._wait_for_cgroup`), and a second pipe carries the
-sandbox's "ok" (or why not) back.
+document as the CLI read it, the container's id, control socket and
+cgroup (made and limited by then; the sandbox moves itself in), and the
+flags. A second pipe carries the sandbox's "ok" (or why not) back.
 
 The child touches nothing before its orders come: if the command fails
 first (a malformed config.json, an unknown flag, a container id already
@@ -120,7 +118,9 @@ def send_orders(early: EarlySandbox, orders: dict) -> None:
     import json
 
     data = json.dumps(orders).encode()
-    os.write(early.orders_fd, _LENGTH.pack(len(data)) + data)
+    message = memoryview(_LENGTH.pack(len(data)) + data)
+    while message:   # a large config.json fills the pipe until the child reads
+        message = message[os.write(early.orders_fd, message):]
 
 
 def _child(orders_fd: int, ready_fd: int) -> None:
@@ -153,7 +153,7 @@ def _read_orders(fd: int) -> dict | None:
 
 
 def _read_exactly(fd: int, n: int) -> bytes | None:
-    """n bytes, and no more: what follows on the pipe is the cgroup byte."""
+    """n bytes, however the pipe splits them."""
     out = b""
     while len(out) < n:
         chunk = os.read(fd, n - len(out))
@@ -173,4 +173,6 @@ def _obey(orders: dict, orders_fd: int, ready_fd: int) -> None:
     spec = specs.parse(orders["config"], orders["bundle"])
     flags = types.SimpleNamespace(**orders["flags"])
     log = Log(flags.log, flags.log_format, flags.debug)
-    sandbox_main(spec, orders["id"], orders["control_path"], orders_fd, flags, log, ready_fd)
+    os.close(orders_fd)
+    sandbox_main(spec, orders["id"], orders["control_path"], orders["cgroup"], flags, log,
+                 ready_fd)

@@ -57,8 +57,16 @@ class Cgroup:
                 if os.path.isdir(os.path.join(CGROUP_ROOT, c))}
 
     def create(self) -> None:
+        """Make the directories. One that already holds processes belongs to
+        someone else (a container of the same id under another --root, whose
+        delete would kill ours, or ours theirs): refused, as runc refuses it."""
         for controller, d in self.dirs().items():
             self._makedirs(controller, d)
+            procs = _read(os.path.join(d, "cgroup.procs")).split()
+            if procs:
+                raise CgroupError(f"cgroup {self.path} is not empty ({len(procs)} processes in "
+                                  f"{d}): is a container of the same id running under another "
+                                  "--root? Set linux.cgroupsPath to tell them apart")
 
     def _makedirs(self, controller: str, d: str) -> None:
         parent = os.path.dirname(d)
@@ -77,9 +85,23 @@ class Cgroup:
                 _write(os.path.join(parent, "cgroup.subtree_control"),
                        " ".join("+" + c for c in sorted(wanted)))
 
-    def join(self, pid: int) -> None:
+    def join_self(self) -> None:
+        """Move the calling process, which must have a single thread, in.
+
+        On v1 it writes "0" to each hierarchy's `tasks`: moving only the
+        caller's own thread skips the global threadgroup lock, whose first
+        writer waits for an RCU grace period (0.45 ms here against 8-20 ms
+        for a pid written to `cgroup.procs`; a `create` paid it every time).
+        With one thread, that thread is the whole process. v2 refuses a
+        thread move across domains, so there it writes "0" to `cgroup.procs`
+        and pays the wait."""
+        threads = os.listdir("/proc/self/task")
+        if len(threads) != 1:
+            raise CgroupError(f"joining the cgroup with {len(threads)} threads would "
+                              "leave all but one outside it")
+        name = "cgroup.procs" if self.v2 else "tasks"
         for d in self.dirs().values():
-            _write(os.path.join(d, "cgroup.procs"), str(pid))
+            _write(os.path.join(d, name), "0")
 
     def apply(self, limits: SandboxLimits, cpu_shares: int | None = None) -> None:
         """Write the limits; a limit the kernel refuses is an error naming it."""

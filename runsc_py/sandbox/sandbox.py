@@ -5,9 +5,10 @@ container's: it lives as long as the workload and exits with the
 workload's status (code, or 128+signal), so an engine's shim (a child
 subreaper) reaps it as it would runc's init. Its life:
 
-1. boot: load the sentry while `create` moves this process into the
-   cgroup, join the network namespace the spec names (if it names one),
-   fork the gofer on the rootfs, build the VFS,
+1. boot: load the sentry while `create` parses, reads the spec and makes
+   the cgroup (cli/early.py), move into the cgroup, join the network
+   namespace the spec names (if it names one), fork the gofer on the
+   rootfs, build the VFS,
    create the Kernel from the spec, and spawn init, which stays stopped at
    its first exec (its host root already the read-only rootfs);
 2. created: serve the control socket until `start` (or a kill);
@@ -25,6 +26,7 @@ import os
 import signal
 import sys
 
+from runsc_py.oci.cgroup import Cgroup
 from runsc_py.oci.log import Log
 from runsc_py.oci.spec import ContainerSpec
 from runsc_py.sandbox import control
@@ -53,7 +55,7 @@ class Sandbox:
 
     # -- 1. boot -------------------------------------------------------------
 
-    def boot(self, joined_fd: int) -> None:
+    def boot(self, cgroup_path: str) -> None:
         from runsc_py import platform
         from runsc_py.cli.do import start_gofer
         from runsc_py.sentry.mounts import build_vfs, gofer_roots
@@ -63,7 +65,7 @@ class Sandbox:
         from runsc_py.syscalls.table import TABLE
 
         spec = self.spec
-        _wait_for_cgroup(joined_fd)
+        Cgroup(cgroup_path).join_self()   # before anything is forked: gofer, init
         if spec.netns_path:
             join_network_namespace(spec.netns_path)
         if spec.process.oom_score_adj is not None:
@@ -326,10 +328,11 @@ def _strace(flags, table):
     return Strace(out, table)
 
 
-def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, joined_fd: int,
+def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: str,
                  flags, log: Log, ready_fd: int) -> None:
-    """The forked sandbox process; never returns. `create` writes a byte
-    to `joined_fd` once this process is in the container's cgroup."""
+    """The forked sandbox process; never returns. It boots in the cgroup at
+    `cgroup_path` (made and limited by `create`), and says "ok" or why not
+    on `ready_fd`."""
     code = 1
     sandbox = None
     try:
@@ -340,7 +343,7 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, joined_fd: in
             _release_stdio()
         sandbox = Sandbox(spec, cid, control_path, flags, log)
         try:
-            sandbox.boot(joined_fd)
+            sandbox.boot(cgroup_path)
         except Exception as exc:  # noqa: BLE001 - the reason goes back to `create`
             os.write(ready_fd, f"error: {_reason(exc)}\n".encode())
             raise SystemExit(1)
@@ -385,15 +388,6 @@ def join_network_namespace(path: str) -> None:
     if rc < 0:
         why = "not a network namespace" if rc == -errno.EINVAL else os.strerror(-rc)
         raise RuntimeError(f"linux.namespaces: cannot join the network namespace {path}: {why}")
-
-
-def _wait_for_cgroup(joined_fd: int) -> None:
-    """Everything forked from here on (gofer, init) must start in the cgroup."""
-    try:
-        if os.read(joined_fd, 1) != b"j":
-            raise RuntimeError("create failed to place the sandbox in its cgroup")
-    finally:
-        os.close(joined_fd)
 
 
 def _release_stdio() -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 
 def _set(bundle, args, process=None, linux=None, **top):
@@ -10,6 +11,26 @@ def _set(bundle, args, process=None, linux=None, **top):
     doc["linux"].update(linux or {})
     doc.update(top)
     (bundle.path / "config.json").write_text(json.dumps(doc))
+
+
+def _descendants(pid: int) -> set[int]:
+    """Host pids whose ancestry reaches `pid`."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass   # gone meanwhile
+    found, grew = set(), True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if child not in found and (parent == pid or parent in found):
+                found.add(child)
+                grew = True
+    return found
 
 
 def test_resources_become_the_sandbox_cgroup(bundle):
@@ -21,6 +42,12 @@ def test_resources_become_the_sandbox_cgroup(bundle):
     cg = "/sys/fs/cgroup/memory/runsc-py/c1"
     assert int(open(f"{cg}/memory.limit_in_bytes").read()) == 128 * 1024 * 1024
     assert pid in [int(p) for p in open(f"{cg}/cgroup.procs").read().split()]
+    # the sandbox moves itself in before it forks: its gofer and workload start there
+    family = _descendants(pid) | {pid}
+    assert len(family) >= 3   # sandbox, gofer, init
+    for controller in ("memory", "pids", "cpu", "freezer"):
+        procs = open(f"/sys/fs/cgroup/{controller}/runsc-py/c1/cgroup.procs").read().split()
+        assert family <= {int(p) for p in procs}, controller
     assert open("/sys/fs/cgroup/pids/runsc-py/c1/pids.max").read().strip() == "64"
     assert open("/sys/fs/cgroup/cpu/runsc-py/c1/cpu.cfs_quota_us").read().strip() == "50000"
     stats = json.loads(bundle.cli("events", "--stats", "c1").stdout)["data"]

@@ -30,6 +30,21 @@ def test_double_create(bundle):
     assert bundle.state("c1") == before   # the first one is untouched
 
 
+def test_the_same_id_under_another_root_is_refused(bundle, tmp_path):
+    """Both would share the cgroup /runsc-py/ID: the second create must not
+    take it, nor its failure destroy it (killing the first container)."""
+    bundle.config(["sleep", "100"])
+    assert bundle.cli("run", "-d", "-b", str(bundle.path), "c1").returncode == 0
+    before = bundle.state("c1")
+    other = str(tmp_path / "other-root")
+    proc = bundle.cli("--root", other, "create", "-b", str(bundle.path), "c1")
+    assert proc.returncode != 0
+    assert "cgroup /runsc-py/c1 is not empty" in proc.stdout, proc.stdout
+    assert not os.path.exists(os.path.join(other, "c1"))
+    assert bundle.state("c1") == before   # still running, in its cgroup
+    os.kill(before["pid"], 0)
+
+
 def test_start_of_a_stopped_container(bundle):
     bundle.config(["true"])
     assert bundle.cli("run", "-d", "-b", str(bundle.path), "c1").returncode == 0
