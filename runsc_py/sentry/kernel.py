@@ -42,7 +42,7 @@ class Kernel:
         self.platform = platform
         self.vfs = vfs
         self.table = table
-        self.tasks = TaskTable()
+        self.tasks = TaskTable(platform.watch)
         self.hostname = hostname
         self.domainname = "(none)"
         self.limits = SandboxLimits()
@@ -331,6 +331,7 @@ class Kernel:
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
             self.tasks.exited_uids.pop(vtid, None)   # the pid is reused
+            self.tasks.zombies.evict(vtid)            # so its zombie was reaped
             proc.pidfd = _pidfd_or_none(child_tid)
         self._add_task(Task(child_tid, vtid, proc))
         if pidfd_addr:  # the child's fd table was copied before the host made the pidfd
@@ -415,7 +416,9 @@ class Kernel:
                 for key in [k for k in self._sent_for if k[0] == proc.vpid]:
                     del self._sent_for[key]
             self._reparent_children(proc)
-            if proc.pidfd is not None:
+            # a zombie until its parent reaps it (init's parent is the sentry)
+            if (proc is self.tasks.init or not self.tasks.zombies.hold(proc, task)) \
+                    and proc.pidfd is not None:
                 os.close(proc.pidfd)
                 proc.pidfd = None
             if proc is self.tasks.init:
@@ -432,7 +435,7 @@ class Kernel:
         while heir is not None and not (heir.subreaper and heir.exit_status is None):
             heir = heir.parent
         heir = heir or self.tasks.init
-        for proc in self.tasks.processes.values():
+        for proc in [*self.tasks.processes.values(), *self.tasks.zombies.by_vpid.values()]:
             if proc.parent is dead:
                 proc.parent = heir
                 self.credentials_changed(proc)  # republishes getppid for the fast path
