@@ -362,7 +362,10 @@ class Kernel:
         pending, task.exec_pending = task.exec_pending, None
         if pending is not None:
             proc.exe, proc.comm = pending.exe, pending.comm
-            secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to)
+            try:
+                secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to, pending.file_caps)
+            except SyscallError:   # the credentials changed since the exec's stop made sure
+                secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to)
         else:
             secure = proc.creds.on_exec()
         if secure:
