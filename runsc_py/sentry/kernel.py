@@ -42,7 +42,7 @@ class Kernel:
         self.platform = platform
         self.vfs = vfs
         self.table = table
-        self.tasks = TaskTable(platform.watch)
+        self.tasks = TaskTable()
         self.hostname = hostname
         self.domainname = "(none)"
         self.limits = SandboxLimits()
@@ -334,6 +334,7 @@ class Kernel:
             self.tasks.zombies.evict(vtid)            # so its zombie was reaped
             proc.pidfd = _pidfd_or_none(child_tid)
         self._add_task(Task(child_tid, vtid, proc))
+        self.tasks.zombies.collect()   # forget those reaped since: the table stays small
         if pidfd_addr:  # the child's fd table was copied before the host made the pidfd
             self._record_clone_pidfd(parent_tid, parent, pidfd_addr)
 
@@ -420,6 +421,7 @@ class Kernel:
                     del self._sent_for[key]
             self._reparent_children(proc)
             # a zombie until its parent reaps it (init's parent is the sentry)
+            self.tasks.zombies.collect()
             if (proc is self.tasks.init or not self.tasks.zombies.hold(proc, task)) \
                     and proc.pidfd is not None:
                 os.close(proc.pidfd)

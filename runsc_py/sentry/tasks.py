@@ -70,11 +70,10 @@ class Task:
 
 
 class TaskTable:
-    def __init__(self, watch=None):
-        """`watch(fd, handler)`: the platform loop's, to hear of zombies being reaped."""
+    def __init__(self):
         self.by_host_tid: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}  # by vpid, while alive
-        self.zombies = Zombies(watch)            # exited, not yet reaped by their parent
+        self.zombies = Zombies()                 # exited, not yet reaped by their parent
         self.init: Process | None = None
         # real uids of processes that exited, by vpid, until the pid is reused
         # (or the oldest are dropped): a SIGCHLD or waitid names them after

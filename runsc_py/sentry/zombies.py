@@ -9,11 +9,13 @@ clone.
 
 A pidfd reports EPOLLHUP once its process is reaped (it is readable from
 the moment the process exits, so the table listens for the hang-up only).
-All the pidfds sit in one epoll fd the platform's loop watches, which drops
-reaped processes as the loop runs; whoever looks at the table (procfs,
-the RLIMIT_NPROC count) first collects what the host has reaped already,
-so a parent that reaps and at once forks or lists /proc sees the change
-even before the loop has run.
+All the pidfds sit in one epoll fd, which `collect` asks without waiting
+whenever a process forks or exits (so the table stays as small as the
+zombies the host still has) and before anyone looks at the table
+(procfs, the RLIMIT_NPROC count, kill): a parent that reaps and at once
+forks or lists /proc sees the change. The platform's loop does not
+watch it: an event on a watched fd empties the C loop's stat answers,
+and every reaped child would.
 """
 from __future__ import annotations
 
@@ -22,9 +24,7 @@ import select
 
 
 class Zombies:
-    def __init__(self, watch=None):
-        """`watch(fd, handler)`: the platform's, to hear of reaping as it happens."""
-        self._watch = watch
+    def __init__(self):
         self._epoll: select.epoll | None = None
         self.by_vpid: dict = {}            # vpid -> Process (exited, not reaped)
         self._by_pidfd: dict[int, int] = {}  # pidfd -> vpid
@@ -37,8 +37,6 @@ class Zombies:
         if self._epoll is None:
             self._epoll = select.epoll()
             os.set_inheritable(self._epoll.fileno(), False)
-            if self._watch is not None:
-                self._watch(self._epoll.fileno(), lambda _events: self.collect())
         self.evict(proc.vpid)
         proc.exited_leader = leader
         self.by_vpid[proc.vpid] = proc
