@@ -576,6 +576,10 @@ class Interposer(abc.ABC):
         elif not self.sentry.knows(pid):  # first stop before its parent's event
             self._early_stops.add(pid)
         elif sig in JOB_CONTROL_STOPS:  # group-stop: stay stopped until SIGCONT
+            # it took the place of the interrupt stop a follow-up call waited
+            # for: that call is not made (a terminal opened as a stop signal
+            # arrived does not become the controlling one)
+            self._follow_up.pop(pid, None)
             self.sentry.on_job_control_stop(pid, True)
             self._ptrace(PTRACE_LISTEN, pid, 0, 0, ignore_esrch=True)
         else:
