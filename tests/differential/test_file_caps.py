@@ -9,7 +9,9 @@ xattr of a rootfs file through the fd the gofer opened, and keeps its own
 for tmpfs files (sentry/exec.py, credentials.parse_file_caps).
 """
 import os
+import pathlib
 import shutil
+import tempfile
 
 import pytest
 
@@ -18,15 +20,14 @@ from tests.conftest import run, sandboxed
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the native side must start as root to set file capabilities")
 
 
-def _reachable_dir(tmp_path_factory):
-    """A fresh directory whose parents a uid 1000 runner can pass through."""
-    base = tmp_path_factory.mktemp("fcaps", numbered=True)
-    base.chmod(0o755)
-    for parent in base.parents:
-        if parent == parent.parent:
-            break
-        parent.chmod(parent.stat().st_mode | 0o011)
-    return base
+@pytest.fixture
+def base():
+    """A fresh directory a uid 1000 runner can reach: right under /tmp, not
+    under pytest's own, which a concurrent pytest session makes 0700 again."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix="runsc-py-fcaps-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
 
 
 def _same(native, inside):
@@ -34,10 +35,9 @@ def _same(native, inside):
     assert (inside.code, inside.out, inside.err) == (native.code, native.out, native.err)
 
 
-def test_file_caps_set_in_the_sandbox(platform, program, tmp_path_factory):
+def test_file_caps_set_in_the_sandbox(platform, program, base):
     """setxattr by root (CAP_SETFCAP) on files of the sandbox's root (its
     overlay's tmpfs) and exec of them, as on Linux; a user may not set them."""
-    base = _reachable_dir(tmp_path_factory)
     exe = program("fcaps_exec")
     script = f'"{exe}" make "$1" && "{exe}" run "$1"'
     native = run(["sh", "-c", script, "sh", str(base / "native")])
@@ -46,10 +46,9 @@ def test_file_caps_set_in_the_sandbox(platform, program, tmp_path_factory):
     assert not (base / "inside").exists()   # made in the sandbox's overlay, not on the host
 
 
-def test_file_caps_of_rootfs_files(platform, program, tmp_path_factory):
+def test_file_caps_of_rootfs_files(platform, program, base):
     """Files given capabilities on the host: read through the gofer's fd; a
     chmod in the sandbox copies the file up with its capabilities."""
-    base = _reachable_dir(tmp_path_factory)
     exe = program("fcaps_exec")
     made = run([exe, "make", str(base / "d")])
     assert made.code == 0, made
@@ -59,11 +58,10 @@ def test_file_caps_of_rootfs_files(platform, program, tmp_path_factory):
     _same(native, sandboxed(platform, "sh", "-c", script, "sh", str(base / "d")))
 
 
-def test_file_caps_ignored_on_nosuid_mounts(platform, program, tmp_path_factory):
+def test_file_caps_ignored_on_nosuid_mounts(platform, program, base):
     """`--tmpfs` mounts are nosuid; natively, a nosuid tmpfs in a private mount namespace."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare (util-linux) is not installed")
-    base = _reachable_dir(tmp_path_factory)
     (base / "mnt").mkdir(mode=0o755)
     exe = program("fcaps_exec")
     native = run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
