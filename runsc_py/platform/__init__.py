@@ -9,6 +9,8 @@ platform's internals.
     SyscallError(e)    the call fails with errno e (raised by handlers)
     NATIVE             the host runs the call as the workload made it
     InstallFds(...)    host fds are installed in the caller, then a value is returned
+                       (and, with `then`, the caller makes one more call natively
+                       before it runs on: see InstallFds)
     ExecVia(...)       the caller execs a file the sentry opened (execveat by fd)
     HELD               the sentry parks the call and answers it later
     AtExit(amend)      the host runs the call; amend(result) is called at its
@@ -46,11 +48,19 @@ class FdInstall:
 
 
 class InstallFds:
-    __slots__ = ("value", "fds")
+    """Install `fds`, answer the call with `value`. `then`, if given, is a call
+    (number, arguments) the caller makes natively right after, before any of
+    its own instructions run, as part of the same call: its result is
+    dropped and the call still answers `value`. It is made only if the
+    install succeeded. (An open of a terminal that makes it the controlling
+    one: only the process itself can, with TIOCSCTTY.)"""
 
-    def __init__(self, value: int, fds: list[FdInstall]):
+    __slots__ = ("value", "fds", "then")
+
+    def __init__(self, value: int, fds: list[FdInstall], then: tuple[int, ...] | None = None):
         self.value = value
         self.fds = fds
+        self.then = then
 
 
 class ExecVia:

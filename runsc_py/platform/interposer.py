@@ -22,6 +22,7 @@ call traces again and is let through because it is the one we armed.
 from __future__ import annotations
 
 import abc
+import errno
 import os
 import select
 import signal
@@ -52,6 +53,7 @@ PTRACE_GETSIGINFO, PTRACE_SETSIGINFO = 0x4202, 0x4203
 SIGINFO_SIZE = 128
 PTRACE_SEIZE = 0x4206
 PTRACE_LISTEN = 0x4208
+PTRACE_INTERRUPT = 0x4207
 PTRACE_O_TRACESYSGOOD = 0x01
 PTRACE_O_TRACEFORK = 0x02
 PTRACE_O_TRACEVFORK = 0x04
@@ -113,6 +115,10 @@ class Interposer(abc.ABC):
         self._event_handlers: dict[int, object] = {}
         self._pending_exec: dict[int, ExecVia] = {}
         self._at_exit: dict[int, object] = {}   # tid -> AtExit.amend, until its exit stop
+        # InstallFds.then: calls to make once the install's stop comes, and
+        # those under way (tid -> (registers to restore, the call, entered))
+        self._follow_up: dict[int, tuple[int, ...]] = {}
+        self._injected: dict[int, list] = {}
         self._failure: BaseException | None = None
         # An OCI seccomp profile's filter (bytes of sock_filter), loaded in each
         # workload process before the sentry's own: its ERRNO/KILL win over
@@ -272,6 +278,13 @@ class Interposer(abc.ABC):
             self._exec_armed.discard(call.tid)
             reply.kind = REPLY_CONTINUE
             return 0
+        if call.tid in self._injected and self._is_injected(call.tid, call.nr, call.args, call.ip):
+            if via_ptrace:   # run it, and stop at its exit to restore the registers
+                reply.kind = REPLY_HELD
+                self._ptrace(PTRACE_SYSCALL, call.tid, 0, 0)
+            else:
+                reply.kind = REPLY_CONTINUE
+            return 0
         result = self.sentry.handle_syscall(call)
         if type(result) is int and result >= 0:
             reply.kind = REPLY_VALUE
@@ -334,8 +347,9 @@ class Interposer(abc.ABC):
     def install(self, call: TrappedCall, result: InstallFds) -> None:
         """Put result.fds in the caller and answer it with result.value."""
 
-    def _addfds_and_reply(self, notif_id: int, result: InstallFds) -> None:
-        """Install every fd through the listener, then answer with the value."""
+    def _addfds_and_reply(self, notif_id: int, result: InstallFds) -> bool:
+        """Install every fd through the listener, then answer with the value.
+        False if an install failed (the call then fails with its error)."""
         sent = False
         try:
             for i, inst in enumerate(result.fds):
@@ -346,17 +360,20 @@ class Interposer(abc.ABC):
                                          os.O_CLOEXEC if inst.cloexec else 0, flags)
                 if rc < 0:
                     lib.rp_notify_send(self.notify_fd, notif_id, 0, rc, 0)
-                    return
+                    return False
                 sent = send
         finally:
             for inst in result.fds:
                 os.close(inst.host_fd)
         if not sent:
             lib.rp_notify_send(self.notify_fd, notif_id, result.value, 0, 0)
+        return True
 
     def _deliver_pending(self, call: TrappedCall) -> None:
         pending = self._pending.pop(call.tid)
-        self._addfds_and_reply(call.notif_id, pending.result)
+        installed = self._addfds_and_reply(call.notif_id, pending.result)
+        if installed and pending.result.then is not None:
+            self._follow_up[call.tid] = pending.result.then   # made at the exit stop
         if pending.then_exec is not None:
             self._pending_exec[call.tid] = pending.then_exec
 
@@ -394,6 +411,57 @@ class Interposer(abc.ABC):
         self._exec_armed.add(tid)
         self._ptrace(PTRACE_CONT, tid, 0, 0)
 
+    # -- a follow-up call (InstallFds.then) ------------------------------
+
+    def _inject_call(self, tid: int) -> None:
+        """At a stop right after the installing call returned (its exit stop, or
+        the interrupt stop as it leaves), rewind onto its `syscall`
+        instruction with the follow-up call in the registers, and watch it
+        to its exit, where the registers are put back (the call's own
+        result with them)."""
+        call = self._follow_up.pop(tid)
+        regs = ffi.new("struct rp_regs *")
+        if lib.rp_get_regs(tid, regs) < 0:
+            return   # killed at the stop: its exit event follows
+        saved = ffi.new("struct rp_regs *")
+        ffi.memmove(saved, regs, ffi.sizeof("struct rp_regs"))
+        nr, *args = call
+        args += [0] * (6 - len(args))
+        regs.rip -= 2
+        regs.rax = regs.orig_rax = nr
+        regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9 = args
+        if lib.rp_set_regs(tid, regs) < 0:
+            return
+        self._injected[tid] = [saved, call, False]
+        self._ptrace(PTRACE_SYSCALL, tid, 0, 0, ignore_esrch=True)
+
+    def _is_injected(self, tid: int, nr: int, args, ip: int) -> bool:
+        """Whether a call is exactly the follow-up the sentry put in `tid`'s
+        registers (from its instruction, with its arguments): a signal
+        handler run in between makes its own calls, which are judged as usual."""
+        saved, call, _entered = self._injected[tid]
+        want = list(call[1:]) + [0] * (7 - len(call))
+        return nr == call[0] and ip == saved.rip and [a & 0xFFFFFFFFFFFFFFFF for a in args] == want
+
+    def _step_injected(self, tid: int) -> None:
+        """A syscall stop of a task making a follow-up call: its entry (rax is
+        -ENOSYS there), its exit (registers put back), or a stop of a
+        signal handler's call made first (let through)."""
+        entry = self._injected[tid]
+        saved, call, entered = entry
+        regs = ffi.new("struct rp_regs *")
+        if lib.rp_get_regs(tid, regs) < 0:
+            return
+        ours = regs.orig_rax == call[0] and regs.rip == saved.rip
+        if ours and not entered and regs.rax == (-errno.ENOSYS & 0xFFFFFFFFFFFFFFFF):
+            entry[2] = True
+        elif ours and entered:
+            del self._injected[tid]
+            lib.rp_set_regs(tid, saved)
+            self._ptrace(PTRACE_CONT, tid, 0, 0, ignore_esrch=True)
+            return
+        self._ptrace(PTRACE_SYSCALL, tid, 0, 0, ignore_esrch=True)
+
     # -- ptrace lifecycle ----------------------------------------------
 
     def on_wait(self, pid: int, status: int) -> int:
@@ -409,7 +477,11 @@ class Interposer(abc.ABC):
         if pid in self.sentry.job_control_stopped:  # any other stop: it was continued
             self.sentry.on_job_control_stop(pid, False)
         if sig == signal.SIGTRAP | 0x80:
-            if pid in self._pending_exec:
+            if pid in self._injected:
+                self._step_injected(pid)
+            elif pid in self._follow_up:
+                self._inject_call(pid)
+            elif pid in self._pending_exec:
                 self._rewrite_into_execveat(pid)
             elif pid in self._at_exit:
                 self._amend_at_exit(pid)
@@ -447,7 +519,9 @@ class Interposer(abc.ABC):
         (the handler's own calls included) resumes this way.
         """
         pending = self._pending.get(tid)
-        return PTRACE_SYSCALL if pending is not None and pending.then_exec is not None else PTRACE_CONT
+        if pending is not None and (pending.then_exec is not None or pending.result.then is not None):
+            return PTRACE_SYSCALL
+        return PTRACE_SYSCALL if tid in self._injected else PTRACE_CONT
 
     def _restart_withdrawn_call(self, tid: int) -> None:
         """A signal withdrew a trapped call before the sentry received it.
@@ -494,18 +568,26 @@ class Interposer(abc.ABC):
         return signal.SIGCHLD
 
     def _on_event_stop(self, pid: int, sig: int) -> None:
-        if pid in self._awaiting_start:  # a new child's first stop
+        if sig == signal.SIGTRAP and pid in self._follow_up:   # the seccomp platform's interrupt
+            self._inject_call(pid)
+        elif pid in self._awaiting_start:  # a new child's first stop
             self._awaiting_start.discard(pid)
             self._ptrace(PTRACE_CONT, pid, 0, 0, ignore_esrch=True)
         elif not self.sentry.knows(pid):  # first stop before its parent's event
             self._early_stops.add(pid)
         elif sig in JOB_CONTROL_STOPS:  # group-stop: stay stopped until SIGCONT
+            # it took the place of the interrupt stop a follow-up call waited
+            # for: that call is not made (a terminal opened as a stop signal
+            # arrived does not become the controlling one)
+            self._follow_up.pop(pid, None)
             self.sentry.on_job_control_stop(pid, True)
             self._ptrace(PTRACE_LISTEN, pid, 0, 0, ignore_esrch=True)
         else:
             self._ptrace(PTRACE_CONT, pid, 0, 0, ignore_esrch=True)
 
     def _forget(self, pid: int) -> None:
+        self._follow_up.pop(pid, None)
+        self._injected.pop(pid, None)
         self._pending.pop(pid, None)
         self._pending_exec.pop(pid, None)
         self._at_exit.pop(pid, None)

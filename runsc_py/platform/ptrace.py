@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from runsc_py._interpose import lib
 from runsc_py.platform import InstallFds, TrappedCall
-from runsc_py.platform.interposer import PTRACE_CONT, Interposer, _PendingInstall
+from runsc_py.platform.interposer import PTRACE_CONT, PTRACE_SYSCALL, Interposer, _PendingInstall
 
 
 class PtracePlatform(Interposer):
@@ -24,4 +24,6 @@ class PtracePlatform(Interposer):
         if not call.via_ptrace:  # already a notification (RP_NR_INSTALL itself)
             self._addfds_and_reply(call.notif_id, result)
             return
-        self._redirect_to_install(call.tid, _PendingInstall(result), PTRACE_CONT)
+        # with a follow-up call, the install's exit stop is where it is made
+        self._redirect_to_install(call.tid, _PendingInstall(result),
+                                  PTRACE_CONT if result.then is None else PTRACE_SYSCALL)

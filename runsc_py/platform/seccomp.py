@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from runsc_py._interpose import lib
 from runsc_py.platform import InstallFds, TrappedCall
-from runsc_py.platform.interposer import Interposer
+from runsc_py.platform.interposer import PTRACE_INTERRUPT, Interposer
 
 
 class SeccompPlatform(Interposer):
@@ -16,4 +16,15 @@ class SeccompPlatform(Interposer):
     trap_action = lib.RP_ACT_NOTIFY
 
     def install(self, call: TrappedCall, result: InstallFds) -> None:
-        self._addfds_and_reply(call.notif_id, result)
+        if result.then is None:
+            self._addfds_and_reply(call.notif_id, result)
+            return
+        # Stop the caller as it leaves the call, before its next instruction
+        # (the interrupt cannot end the wait: WAIT_KILLABLE_RECV); there the
+        # follow-up call is put in its registers (Interposer._inject_call).
+        if self._ptrace(PTRACE_INTERRUPT, call.tid, 0, 0, ignore_esrch=True) < 0:
+            self._addfds_and_reply(call.notif_id, result)
+            return
+        self._follow_up[call.tid] = result.then
+        if not self._addfds_and_reply(call.notif_id, result):
+            del self._follow_up[call.tid]   # its interrupt stop just resumes it

@@ -16,6 +16,7 @@ import time
 
 from runsc_py.platform import NATIVE
 from runsc_py.sentry import inotify, permissions
+from runsc_py.sentry.credentials import CAP_SYS_ADMIN, XATTR_NAME_CAPS, as_read_caps, check_caps_xattr
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.inotify import InotifyTable
@@ -82,6 +83,16 @@ def chown(creds, target: Target, uid: int, gid: int) -> None:
         if mode & 0o7777 & ~keep:
             attrs.mode = mode & 0o7777 & keep
     _apply(target, attrs)
+    if (uid is not None or gid is not None) and not statmod.S_ISDIR(mode):
+        _drop_file_caps(target)
+
+
+def _drop_file_caps(target: Target) -> None:
+    """A chown drops the file's capabilities as it drops set-uid (cap_inode_killpriv)."""
+    try:
+        target.mount.fs.removexattr(target.rel, XATTR_NAME_CAPS, target.node)
+    except SyscallError:   # it had none, or its filesystem keeps none (the host's own does it)
+        pass
 
 
 def utimes(creds, target: Target, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
@@ -127,7 +138,8 @@ XATTR_SIZE_MAX = 65536
 
 
 def getxattr(target: Target, name: str) -> bytes:
-    return target.mount.fs.getxattr(target.rel, name, target.node)
+    value = target.mount.fs.getxattr(target.rel, name, target.node)
+    return as_read_caps(value) if name == XATTR_NAME_CAPS else value
 
 
 def setxattr(creds, target: Target, name: str, value: bytes, flags: int) -> None:
@@ -135,12 +147,22 @@ def setxattr(creds, target: Target, name: str, value: bytes, flags: int) -> None
         raise SyscallError(errno.EINVAL)
     if target.mount.readonly:
         raise SyscallError(errno.EROFS)
-    if name.startswith("trusted.") and not creds.capable(21):  # CAP_SYS_ADMIN
+    if name.startswith("trusted.") and not creds.capable(CAP_SYS_ADMIN):
         raise SyscallError(errno.EPERM)
+    _check_security_xattr(creds, name, value)
     if name.startswith("user.") and not permissions.is_owner(creds, target.stat):
         permissions.check(creds, target.stat, permissions.W_OK)
     target.mount.fs.setxattr(target.rel, name, value, flags, target.node)
     _changed(target, inotify.IN_ATTRIB)
+
+
+def _check_security_xattr(creds, name: str, value: bytes | None) -> None:
+    """security.*, as commoncap guards it with no security module: file
+    capabilities need CAP_SETFCAP (and a valid value), the rest CAP_SYS_ADMIN."""
+    if name == XATTR_NAME_CAPS:
+        check_caps_xattr(creds, value)
+    elif name.startswith("security.") and not creds.capable(CAP_SYS_ADMIN):
+        raise SyscallError(errno.EPERM)
 
 
 def listxattr(target: Target) -> bytes:
@@ -152,5 +174,6 @@ def removexattr(creds, target: Target, name: str) -> None:
         raise SyscallError(errno.EROFS)
     if name.startswith("user.") and not permissions.is_owner(creds, target.stat):
         permissions.check(creds, target.stat, permissions.W_OK)
+    _check_security_xattr(creds, name, None)
     target.mount.fs.removexattr(target.rel, name, target.node)
     _changed(target, inotify.IN_ATTRIB)

@@ -11,9 +11,11 @@ A capability set is an int with bit N for capability N (linux/capability.h).
 """
 from __future__ import annotations
 
+import collections
 import errno
 import os
 import stat as statmod
+import struct
 
 from runsc_py.sentry.errors import SyscallError
 
@@ -21,6 +23,7 @@ CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID = 0, 1,
 CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP = 5, 6, 7, 8
 CAP_LINUX_IMMUTABLE, CAP_MKNOD = 9, 27
 CAP_SYS_PTRACE, CAP_SYS_ADMIN = 19, 21
+CAP_SETFCAP = 31
 CAP_LAST_CAP = 40                      # CAP_CHECKPOINT_RESTORE on 6.x
 ALL_CAPS = (1 << (CAP_LAST_CAP + 1)) - 1
 # linux/capability.h's numbers, by the names OCI configs use
@@ -51,6 +54,68 @@ NO_ID = 0xFFFFFFFF                      # (uid_t)-1: "leave this one unchanged"
 
 def cap_valid(cap: int) -> bool:
     return 0 <= cap <= CAP_LAST_CAP
+
+
+# -- file capabilities: the security.capability xattr (linux/capability.h) ----
+
+XATTR_NAME_CAPS = "security.capability"
+VFS_CAP_REVISION_MASK, VFS_CAP_FLAGS_EFFECTIVE = 0xFF000000, 0x000001
+VFS_CAP_REVISION_1, VFS_CAP_REVISION_2, VFS_CAP_REVISION_3 = 0x01000000, 0x02000000, 0x03000000
+XATTR_CAPS_SIZES = {VFS_CAP_REVISION_1: 12, VFS_CAP_REVISION_2: 20, VFS_CAP_REVISION_3: 24}
+
+
+class FileCaps(collections.namedtuple("FileCaps", "permitted inheritable effective")):
+    """A file's capability sets (fP: int, fI: int) and its effective bit (fE: bool)."""
+
+    __slots__ = ()
+
+
+def parse_file_caps(raw: bytes | None) -> FileCaps | None:
+    """security.capability as exec reads it (get_vfs_caps_from_disk): None when
+    the file has none or they are not for this user namespace (a revision 3
+    whose root id is not 0: the sandbox is its own initial namespace);
+    EINVAL for a value of the wrong size or revision, which fails the exec."""
+    if raw is None:
+        return None
+    if len(raw) < 4:
+        raise SyscallError(errno.EINVAL)
+    (magic,) = struct.unpack_from("<I", raw)
+    revision = magic & VFS_CAP_REVISION_MASK
+    if XATTR_CAPS_SIZES.get(revision) != len(raw):
+        raise SyscallError(errno.EINVAL)
+    words = struct.unpack_from("<%dI" % ((len(raw) - 4) // 4), raw, 4)
+    if revision == VFS_CAP_REVISION_3 and words[4] != 0:
+        return None
+    permitted, inheritable = words[0], words[1]
+    if revision != VFS_CAP_REVISION_1:
+        permitted |= words[2] << 32
+        inheritable |= words[3] << 32
+    return FileCaps(permitted & ALL_CAPS, inheritable & ALL_CAPS, bool(magic & VFS_CAP_FLAGS_EFFECTIVE))
+
+
+def as_read_caps(value: bytes) -> bytes:
+    """security.capability as getxattr shows it (cap_inode_getsecurity): a
+    revision 3 value for root id 0, the root of the sandbox's namespace,
+    reads as revision 2."""
+    if len(value) == XATTR_CAPS_SIZES[VFS_CAP_REVISION_3] and value[20:24] == bytes(4) \
+            and struct.unpack_from("<I", value)[0] & VFS_CAP_REVISION_MASK == VFS_CAP_REVISION_3:
+        magic = VFS_CAP_REVISION_2 | struct.unpack_from("<I", value)[0] & VFS_CAP_FLAGS_EFFECTIVE
+        return struct.pack("<I", magic) + value[4:20]
+    return value
+
+
+def check_caps_xattr(creds: "Credentials", value: bytes) -> None:
+    """Setting (`value`) or removing (None) security.capability
+    (cap_convert_nscap, cap_inode_removexattr): a value must be a
+    well-formed revision 2 or 3 (EINVAL, checked first), and the caller
+    needs CAP_SETFCAP."""
+    if value is not None:
+        magic = struct.unpack_from("<I", value)[0] if len(value) >= 4 else 0
+        revision = magic & VFS_CAP_REVISION_MASK
+        if revision not in (VFS_CAP_REVISION_2, VFS_CAP_REVISION_3) or XATTR_CAPS_SIZES[revision] != len(value):
+            raise SyscallError(errno.EINVAL)
+    if not creds.capable(CAP_SETFCAP):
+        raise SyscallError(errno.EPERM)
 
 
 class Credentials:
@@ -318,39 +383,53 @@ class Credentials:
             raise SyscallError(errno.EPERM)
         self.cap_ambient |= bit
 
-    def on_exec(self, setuid_to: int | None = None, setgid_to: int | None = None) -> bool:
+    def on_exec(self, setuid_to: int | None = None, setgid_to: int | None = None,
+                file_caps: FileCaps | None = None) -> bool:
         """The new image's ids and capabilities, as Linux computes them.
 
         `setuid_to`/`setgid_to` are the file's owner and group when its
         set-id bits count (`setid_of`); then the effective id changes
-        (bprm_fill_uid). The capability sets follow
-        cap_bprm_creds_from_file for a file without file capabilities:
-        root (real or effective uid 0, after the change) gets its bounding
-        and inheritable sets as permitted, effective only for euid 0;
-        others keep their ambient set. With no_new_privs an id change is
-        undone (euid back to the real uid) and nothing is gained. Returns
-        whether the exec is "secure" (AT_SECURE: the loader must ignore
-        LD_PRELOAD & co), as Linux's bprm->secureexec.
+        (bprm_fill_uid). `file_caps` are its file capabilities when they
+        count (not on a nosuid mount). The capability sets follow
+        cap_bprm_creds_from_file: pP' = (X & fP) | (pI & fI), effective
+        when fE; root (real or effective uid 0, after the change) gets its
+        bounding and inheritable sets as permitted instead, effective only
+        for euid 0, unless a set-uid-root file with file capabilities made
+        a non-root user euid 0; file capabilities or an id change clear the
+        ambient set, which is then added. EPERM when fE is set and some of
+        fP is not granted. With no_new_privs an id change is undone (euid
+        back to the real uid) and nothing is gained. Returns whether the
+        exec is "secure" (AT_SECURE: the loader must ignore LD_PRELOAD &
+        co), as Linux's bprm->secureexec.
         """
         euid = self.euid if setuid_to is None else setuid_to
         egid = self.egid if setgid_to is None else setgid_to
         old_permitted = self.cap_permitted
-        permitted, effective = 0, euid == 0
-        if euid == 0 or self.uid == 0:
-            permitted = (self.cap_bounding | self.cap_inheritable) & ALL_CAPS
-        is_setid = euid != self.uid or egid != self.gid
-        if (is_setid or permitted & ~old_permitted) and self.no_new_privs:
+        permitted, effective = 0, False
+        if file_caps is not None:   # bprm_caps_from_vfs_caps
+            effective = file_caps.effective
+            permitted = (self.cap_bounding & file_caps.permitted) | (self.cap_inheritable & file_caps.inheritable)
+            if effective and file_caps.permitted & ~permitted:
+                raise SyscallError(errno.EPERM)   # it could not run as it expects
+        if not (file_caps is not None and self.uid != 0 and euid == 0):   # handle_privileged_root
+            if euid == 0 or self.uid == 0:
+                permitted = (self.cap_bounding | self.cap_inheritable) & ALL_CAPS
+            if euid == 0:
+                effective = True
+        id_changed = euid != self.euid or not (egid == self.fsgid or egid in self.groups)
+        if (id_changed or permitted & ~old_permitted) and self.no_new_privs:
             euid, egid = self.uid, self.gid
             permitted &= old_permitted
+        secure = id_changed or euid != self.uid or egid != self.gid
         self.euid = self.suid = self.fsuid = euid
         self.egid = self.sgid = self.fsgid = egid
-        if is_setid:
+        if file_caps is not None or id_changed:
             self.cap_ambient = 0
         permitted |= self.cap_ambient
         self.cap_permitted = permitted
         self.cap_effective = permitted if effective else self.cap_ambient
         self.keep_caps = False
-        return is_setid or (self.uid != 0 and (effective or bool(permitted & ~old_permitted)))
+        return secure or (self.uid != 0 and (effective or bool(permitted & ~self.cap_ambient)))
 
     def _uids(self) -> tuple[int, int, int]:
         return (self.uid, self.euid, self.suid)

@@ -16,6 +16,7 @@ import posixpath
 import stat as statmod
 
 from runsc_py.platform import ExecVia
+from runsc_py.sentry.credentials import FileCaps, parse_file_caps
 from runsc_py.sentry.errors import SyscallError
 
 BINPRM_BUF_SIZE = 256
@@ -25,7 +26,8 @@ PAGE = 4096
 POINTER_CHUNK = 512           # bytes of pointers read at once (never past a page end)
 
 
-class PendingExec(collections.namedtuple("PendingExec", "exe comm setuid_to setgid_to")):
+class PendingExec(collections.namedtuple("PendingExec", "exe comm setuid_to setgid_to file_caps",
+                                          defaults=(None,))):
     """What the sentry applies when the host reports the exec done (Kernel.on_exec)."""
 
     __slots__ = ()
@@ -34,6 +36,7 @@ class PendingExec(collections.namedtuple("PendingExec", "exe comm setuid_to setg
     # comm: bytes
     # setuid_to: int | None    # the file's owner, when its set-id bit counts
     # setgid_to: int | None
+    # file_caps: FileCaps | None = None   # its security.capability, when that counts
 
 
 def open_executable(ctx, base: str, path: str):
@@ -80,10 +83,27 @@ def prepare_exec(ctx, base: str, path: str, argv_addr: int, envp_addr: int) -> E
         argv_addr, empty_addr = _write_argv(ctx, prefix, argv[1:])
     elif not empty_addr:
         empty_addr = ctx.push_scratch(b"\0")
-    setuid_to, setgid_to = ctx.process.creds.setid_of(res.stat, res.mount.options)
+    creds = ctx.process.creds
+    setuid_to, setgid_to = creds.setid_of(res.stat, res.mount.options)
+    try:
+        file_caps = file_capabilities(res)
+        creds.copy().on_exec(setuid_to, setgid_to, file_caps)   # its EPERM, before the host execs
+    except SyscallError:
+        os.close(res.fd)
+        raise
     ctx.task.exec_pending = PendingExec(res.path, os.fsencode(posixpath.basename(as_given))[:15],
-                                        setuid_to, setgid_to)
+                                        setuid_to, setgid_to, file_caps)
     return ExecVia(res.fd, argv_addr, envp_addr, empty_addr)
+
+
+def file_capabilities(res) -> FileCaps | None:
+    """The program's file capabilities (its security.capability xattr: the
+    host file's, read through the fd the gofer opened, or a tmpfs file's),
+    as get_file_caps reads them: never on a nosuid mount. EINVAL for a
+    malformed value fails the exec, as on Linux."""
+    if "nosuid" in res.mount.options:
+        return None
+    return parse_file_caps(res.mount.fs.file_caps(res.node, res.fd))
 
 
 def pointer_array(ctx, addr: int) -> tuple[list[int], int]:

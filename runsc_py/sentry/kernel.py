@@ -340,8 +340,10 @@ class Kernel:
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
             self.tasks.exited_uids.pop(vtid, None)   # the pid is reused
+            self.tasks.zombies.evict(vtid)            # so its zombie was reaped
             proc.pidfd = _pidfd_or_none(child_tid)
         self._add_task(Task(child_tid, vtid, proc))
+        self.tasks.zombies.collect()   # forget those reaped since: the table stays small
         if pidfd_addr:  # the child's fd table was copied before the host made the pidfd
             self._record_clone_pidfd(parent_tid, parent, pidfd_addr)
 
@@ -370,7 +372,10 @@ class Kernel:
         pending, task.exec_pending = task.exec_pending, None
         if pending is not None:
             proc.exe, proc.comm = pending.exe, pending.comm
-            secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to)
+            try:
+                secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to, pending.file_caps)
+            except SyscallError:   # the credentials changed since the exec's stop made sure
+                secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to)
         else:
             secure = proc.creds.on_exec()
         if secure:
@@ -424,7 +429,10 @@ class Kernel:
                 for key in [k for k in self._sent_for if k[0] == proc.vpid]:
                     del self._sent_for[key]
             self._reparent_children(proc)
-            if proc.pidfd is not None:
+            # a zombie until its parent reaps it (init's parent is the sentry)
+            self.tasks.zombies.collect()
+            if (proc is self.tasks.init or not self.tasks.zombies.hold(proc, task)) \
+                    and proc.pidfd is not None:
                 os.close(proc.pidfd)
                 proc.pidfd = None
             if proc is self.tasks.init:
@@ -441,7 +449,7 @@ class Kernel:
         while heir is not None and not (heir.subreaper and heir.exit_status is None):
             heir = heir.parent
         heir = heir or self.tasks.init
-        for proc in self.tasks.processes.values():
+        for proc in [*self.tasks.processes.values(), *self.tasks.zombies.by_vpid.values()]:
             if proc.parent is dead:
                 proc.parent = heir
                 self.credentials_changed(proc)  # republishes getppid for the fast path

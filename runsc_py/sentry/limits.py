@@ -44,7 +44,8 @@ def over_nproc(tasks, in_flight, task, uid: int, slack: int, caps_exempt: bool =
     `uid` has more than `slack` tasks past `task`'s limit, counting threads
     and the clones `in_flight` (host tids of tasks whose clone is under way),
     for a caller the limit binds: not uid 0, and (for clone: `caps_exempt`)
-    without CAP_SYS_RESOURCE or CAP_SYS_ADMIN.
+    without CAP_SYS_RESOURCE or CAP_SYS_ADMIN. A zombie counts until its
+    parent reaps it, as on Linux (its leader is released only then).
 
     The host cannot enforce it: every sandbox task has the sandbox's host
     uid, whatever uid it has switched to in the sandbox. The limit itself is
@@ -59,5 +60,6 @@ def over_nproc(tasks, in_flight, task, uid: int, slack: int, caps_exempt: bool =
     if limit == resource.RLIM_INFINITY:
         return False
     count = sum(1 for t in tasks.by_host_tid.values() if t.process.creds.uid == uid)
+    count += sum(1 for p in tasks.zombies.all() if p.creds.uid == uid)   # counted until reaped
     count += sum(1 for tid in in_flight if tasks.by_host_tid[tid].process.creds.uid == uid)
     return count > limit - 1 + slack

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from runsc_py.sentry.credentials import Credentials  # noqa: F401 - re-exported
 from runsc_py.sentry.fdtable import FdTable
+from runsc_py.sentry.zombies import Zombies
 
 
 class FsContext:
@@ -51,6 +52,7 @@ class Process:
         self.pidfd: int | None = None       # host pidfd, to borrow fds with pidfd_getfd
         self.subreaper = False              # PR_SET_CHILD_SUBREAPER
         self.nproc_exceeded = False         # PF_NPROC_EXCEEDED: set_user found its user over RLIMIT_NPROC
+        self.exited_leader: Task | None = None  # a zombie's leader, as it was at its exit
 
     @property
     def vppid(self) -> int:
@@ -74,6 +76,7 @@ class TaskTable:
     def __init__(self):
         self.by_host_tid: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}  # by vpid, while alive
+        self.zombies = Zombies()                 # exited, not yet reaped by their parent
         self.init: Process | None = None
         # real uids of processes that exited, by vpid, until the pid is reused
         # (or the oldest are dropped): a SIGCHLD or waitid names them after

@@ -158,6 +158,11 @@ class Filesystem(abc.ABC):
 
     # -- extended attributes (only tmpfs keeps them) --
 
+    def file_caps(self, node: object, fd: int | None) -> bytes | None:
+        """The raw security.capability of a file exec is about to run (a
+        lookup's node, and the host fd it opened), or None if it has none."""
+        return None
+
     def getxattr(self, path: str, name: str, node: object = None) -> bytes:
         raise SyscallError(errno.ENOTSUP)
 

@@ -10,7 +10,7 @@ import select
 import struct
 
 from runsc_py.platform import NATIVE, FdInstall, InstallFds
-from runsc_py.sentry import files
+from runsc_py.sentry import files, sessions
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.vfs import Scope
@@ -79,7 +79,15 @@ def openat(ctx, dirfd, path, flags, mode):
                                     path, flags, mode)
     if path.startswith("/") and host_fd is not None:  # the C fast path may replay this open
         ctx.kernel.answer_cache.offer_open(proc, path, flags, file, host_fd)
-    return install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC))
+    return _maybe_controlling(ctx, file, host_fd, flags, install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC)))
+
+
+def _maybe_controlling(ctx, file: OpenFile, host_fd: int, flags: int, result: InstallFds) -> InstallFds:
+    """An open of a terminal may make it the caller's controlling one (sessions.py)."""
+    if file.kind == "device":
+        result.then = sessions.controlling_terminal_call(ctx.kernel.tasks, ctx.task, host_fd,
+                                                         result.value, flags)
+    return result
 
 
 RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
@@ -125,7 +133,7 @@ def openat2(ctx, dirfd, path, how, size):
     proc = ctx.process
     file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, base, path,
                                     flags, mode, scope)
-    return install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC))
+    return _maybe_controlling(ctx, file, host_fd, flags, install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC)))
 
 
 def close(ctx, fd):

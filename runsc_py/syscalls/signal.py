@@ -29,7 +29,8 @@ def kill(ctx, pid, sig):
     if not 0 <= sig <= 64:
         raise SyscallError(errno.EINVAL)
     if pid > 0:
-        _check_permission(ctx, ctx.kernel.tasks.processes.get(pid), sig)
+        tasks = ctx.kernel.tasks
+        _check_permission(ctx, tasks.processes.get(pid) or tasks.zombies.get(pid), sig)
     elif not ctx.process.creds.capable(CAP_KILL):
         # a group or -1: Linux signals only the members the caller may signal
         targets = sessions.signal_targets(ctx.kernel.tasks, ctx.task, pid)
@@ -55,7 +56,7 @@ def kill(ctx, pid, sig):
 
 def _check_permission(ctx, target, sig: int) -> None:
     """kill(2)'s permission rule, with the sandbox's own credentials (not the host's)."""
-    if target is None:  # exited (a zombie, or gone): the host answers
+    if target is None:  # gone (reaped): the host answers ESRCH
         return
     if not _permitted(ctx, target, sig):
         raise SyscallError(errno.EPERM)

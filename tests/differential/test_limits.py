@@ -73,6 +73,31 @@ if pid == 0:
 os.waitpid(pid, 0)
 '''
 
+# A zombie counts against its user's limit until its parent reaps it.
+ZOMBIES = r'''
+import os, resource
+resource.setrlimit(resource.RLIMIT_NPROC, (3, 3))
+os.setgid(1000); os.setuid(1000)
+zombies = []
+for i in range(2):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)   # exited, not reaped
+    zombies.append(pid)
+try:
+    pid = os.fork()
+    if pid == 0: os._exit(0)
+    os.waitpid(pid, 0); print("fork beside two zombies works")
+except BlockingIOError:
+    print("fork beside two zombies: EAGAIN")
+os.waitpid(zombies.pop(), 0)
+pid = os.fork()
+if pid == 0: os._exit(0)
+os.waitpid(pid, 0); print("fork after reaping one works")
+os.waitpid(zombies.pop(), 0)
+'''
+
 
 def _host_tasks_of(uid: int) -> int:
     count = 0
@@ -89,3 +114,10 @@ def test_rlimit_nproc(platform):
     if _host_tasks_of(1000):
         pytest.skip("uid 1000 has host processes: natively they count against its limit")
     assert_same(platform, ["python3", "-c", NPROC])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the native side must start as root to change ids")
+def test_rlimit_nproc_counts_zombies(platform):
+    if _host_tasks_of(1000):
+        pytest.skip("uid 1000 has host processes: natively they count against its limit")
+    assert_same(platform, ["python3", "-c", ZOMBIES])

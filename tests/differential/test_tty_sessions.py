@@ -107,3 +107,10 @@ os.waitpid(target, 0)
 def test_groups_and_sessions_as_they_are_now(platform):
     """setpgid and setsid run natively: kill's checks must see the groups as they are."""
     assert_same(platform, ["python3", "-c", GROUPS_AND_SIGNALS])
+
+
+def test_open_makes_the_controlling_terminal(platform):
+    """tty_open's rule: a session leader with no terminal that opens one
+    without O_NOCTTY, for reading, gets it (not with O_NOCTTY, write-only,
+    as a non-leader, or when another session has it)."""
+    assert_same(platform, ["python3", str(PROGRAMS / "tty_open.py")], timeout=60)

@@ -13,7 +13,8 @@
   reopens *that* inode, so a pty number the host hands to someone else
   after the sandbox's master closed can never be reached by name. Every
   open is O_NOCTTY on the host: the sentry never takes a controlling
-  terminal, so the workload's TIOCSCTTY is the only way to get one.
+  terminal, so the workload's TIOCSCTTY is the only way to get one (an
+  open without O_NOCTTY has the caller make it: sessions.py).
 - shm/: an empty directory; the VFS mounts a tmpfs over it.
 - fd -> /proc/self/fd, stdin/stdout/stderr -> /proc/self/fd/0..2.
 Nothing else exists (ENOENT); nothing can be created (the mount is read-only).

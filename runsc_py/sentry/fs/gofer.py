@@ -108,6 +108,17 @@ class GoferFilesystem(Filesystem):
             if len(self._held) > HELD_FILES:
                 os.close(self._held.popitem(last=False)[1])
 
+    def file_caps(self, node: object, fd: int | None) -> bytes | None:
+        """Read from the host file the gofer opened: fgetxattr names no path."""
+        if fd is None:
+            return None
+        try:
+            return os.getxattr(fd, "security.capability")
+        except OSError as exc:
+            if exc.errno in (errno.ENODATA, errno.EOPNOTSUPP):
+                return None
+            raise
+
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
         out = []
         prefix = path + "/" if path else ""

@@ -170,7 +170,9 @@ class OverlayFilesystem(Filesystem):
         elif kind == statmod.S_IFREG:
             node.data_fd = self.upper.store.new_file()
             with writable(node.data_fd) as dst:
-                self._copy_bytes(lower_path, dst, st.size)
+                caps = self._copy_bytes(lower_path, dst, st.size)
+            if caps is not None:   # as overlayfs copies xattrs up: a chmod keeps them
+                node.xattrs["security.capability"] = caps
             set_times(node.data_fd, st.atime_ns, st.mtime_ns)
         elif kind == statmod.S_IFIFO:
             node.fifo = self.upper.store.new_fifo()
@@ -178,7 +180,8 @@ class OverlayFilesystem(Filesystem):
             node.rdev = st.rdev  # a device or socket node: kept as a name, never opened
         return node
 
-    def _copy_bytes(self, lower_path: str, dst: int, size: int) -> None:
+    def _copy_bytes(self, lower_path: str, dst: int, size: int) -> bytes | None:
+        """Copy a lower file's bytes into `dst`; returns its file capabilities."""
         src = self.lower.lookup(lower_path, os.O_RDONLY).fd
         try:
             done = 0  # sendfile, not copy_file_range: that refuses to cross filesystems
@@ -187,6 +190,7 @@ class OverlayFilesystem(Filesystem):
                 if n == 0:
                     break
                 done += n
+            return self.lower.file_caps(None, src)
         finally:
             os.close(src)
 
@@ -345,6 +349,11 @@ class OverlayFilesystem(Filesystem):
 
     def setxattr(self, path: str, name: str, value: bytes, flags: int, node: Node | None = None) -> None:
         self.upper.setxattr(path, name, value, flags, node or self.copy_up(path))
+
+    def file_caps(self, node: Node | None, fd: int | None) -> bytes | None:
+        if isinstance(node, Node):
+            return self.upper.file_caps(node, fd)
+        return self.lower.file_caps(None, fd)   # a rootfs file (a lookup below gives no node)
 
     def listxattr(self, path: str, node: Node | None = None) -> list[str]:
         if node is None:

@@ -394,6 +394,9 @@ class TmpFilesystem(Filesystem):
     def listxattr(self, path: str, node: Node | None = None) -> list[str]:
         return list((node or self.node_at(path)).xattrs)
 
+    def file_caps(self, node: Node | None, fd: int | None) -> bytes | None:
+        return node.xattrs.get("security.capability") if isinstance(node, Node) else None
+
     def removexattr(self, path: str, name: str, node: Node | None = None) -> None:
         node = node or self.node_at(path)
         _check_xattr_name(name)

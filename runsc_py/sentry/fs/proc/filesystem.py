@@ -1,8 +1,8 @@
 """/proc's root: the sandbox's processes, self, thread-self and the system files.
 
 Only the sandbox's own processes are listed, by the pid its namespace gives
-them; a thread's id is accepted as a directory too but not listed, as on
-Linux. `self` and `thread-self` need the caller: the kernel keeps the task
+them, zombies included until their parent reaps them (sentry/zombies.py); a
+thread's id is accepted as a directory too but not listed, as on Linux. `self` and `thread-self` need the caller: the kernel keeps the task
 whose syscall is being answered (`kernel.current`).
 """
 from __future__ import annotations
@@ -50,8 +50,10 @@ class ProcFilesystem(SyntheticFilesystem):
 
     def _root_listing(self) -> dict[str, Entry]:
         listed: dict[str, Entry] = dict(self._system)
-        for pid in sorted(list(self.kernel.tasks.processes)):
-            listed[str(pid)] = ProcessView(self, self.kernel.tasks.processes[pid]).directory()
+        tasks = self.kernel.tasks
+        procs = {**{p.vpid: p for p in tasks.zombies.all()}, **tasks.processes}
+        for pid in sorted(procs):
+            listed[str(pid)] = ProcessView(self, procs[pid]).directory()
         return listed
 
     def _root_child(self, name: str) -> Entry | None:
@@ -61,7 +63,7 @@ class ProcFilesystem(SyntheticFilesystem):
         if not name.isdigit() or name != str(int(name)):   # "01" is not pid 1
             return None
         tasks = self.kernel.tasks
-        proc = tasks.processes.get(int(name))
+        proc = tasks.processes.get(int(name)) or tasks.zombies.get(int(name))
         if proc is not None:
             return ProcessView(self, proc).directory()
         for task in list(tasks.by_host_tid.values()):  # a thread: reachable, not listed

@@ -12,6 +12,10 @@ sandbox names it, or not at all when it is outside the sandbox's root.
 Files that reveal more than a process's name (environ, maps, fd/, fdinfo/,
 the exe/cwd/root links) need ptrace access, as on Linux: the caller's own
 process, the same uid throughout, or CAP_SYS_PTRACE.
+
+A zombie (exited, not yet reaped: sentry/zombies.py) keeps its directory
+as on Linux: its host files show state Z and the ids it died with; it has
+no fds, and its exe, cwd and root links are gone (ENOENT).
 """
 from __future__ import annotations
 
@@ -79,8 +83,8 @@ class ProcessView:
                 "fd": Dir(self._fd_links, 0o500, owner, self._fd_numbers, self._fd_link),
                 "fdinfo": Dir(self._fd_infos, 0o500, owner, self._fd_numbers, self._fd_info),
                 "exe": self._link(lambda: self._for_reader(self._exe())),
-                "cwd": self._link(lambda: self._for_reader(self.process.fs.cwd)),
-                "root": self._link(lambda: self._for_reader(self.process.fs.root)),
+                "cwd": self._link(lambda: self._for_reader(self._fs_path(self.process.fs.cwd))),
+                "root": self._link(lambda: self._for_reader(self._fs_path(self.process.fs.root))),
                 "net": net_dir(self.kernel),
             }
             if self.task is None:   # what only a process, not a thread, has
@@ -98,6 +102,9 @@ class ProcessView:
                     (self.process.creds.euid, self.process.creds.egid), size=0)
 
     def _threads(self) -> dict[str, Entry]:
+        if self._zombie():   # its leader stays listed until the zombie is reaped
+            leader = self.process.exited_leader
+            return {str(leader.vtid): ProcessView(self.procfs, self.process, leader).directory()}
         return {str(t.vtid): ProcessView(self.procfs, self.process, t).directory()
                 for t in sorted(list(self.process.threads.values()), key=lambda t: t.vtid)}
 
@@ -111,16 +118,24 @@ class ProcessView:
 
     # -- host files, translated ---------------------------------------------------
 
+    def _zombie(self) -> bool:
+        return self.process.exit_status is not None
+
     def _host_tid(self) -> int:
         if self.task is not None:
             return self.task.host_tid
+        if self._zombie():
+            return self.process.exited_leader.host_tid
         host = self.kernel.tasks.host_pid_of(self.process.vpid)
         if host is None:
             raise SyscallError(errno.ESRCH)
         return host
 
     def _host(self, name: str) -> bytes:
-        return hostinfo.task_file(self._host_tid(), name)
+        data = hostinfo.task_file(self._host_tid(), name)
+        if self._zombie() and not self.kernel.tasks.zombies.still_held(self.process):
+            raise SyscallError(errno.ESRCH)   # reaped meanwhile: the pid may be another's now
+        return data
 
     def _comm(self) -> bytes:
         return self.process.comm or self._host("comm").rstrip(b"\n")
@@ -242,15 +257,22 @@ class ProcessView:
         return path[len(root.rstrip("/")):] or "/"
 
     def _exe(self) -> str:
-        if not self.process.exe:
+        if not self.process.exe or self._zombie():   # a zombie has no memory map
             raise SyscallError(errno.ENOENT)
         return self.process.exe
+
+    def _fs_path(self, path: str) -> str:
+        if self._zombie():   # nor a cwd or root
+            raise SyscallError(errno.ENOENT)
+        return path
 
     # -- fd/ and fdinfo/ -----------------------------------------------------------
 
     def _fd_numbers(self) -> list[int]:
         if not may_inspect(self.kernel.current, self.process):
             raise SyscallError(errno.EACCES)
+        if self._zombie():   # its fds closed at exit (the table may be another's too)
+            return []
         return sorted(list(self.process.fds.entries))
 
     def _fd_links(self) -> dict[str, Entry]:
@@ -268,7 +290,8 @@ class ProcessView:
         """The open fd `name` names ("3", not "03"), after the ptrace access check."""
         if not may_inspect(self.kernel.current, self.process):
             raise SyscallError(errno.EACCES)
-        if not name.isdigit() or name != str(int(name)) or int(name) not in self.process.fds.entries:
+        if not name.isdigit() or name != str(int(name)) or int(name) not in self.process.fds.entries \
+                or self._zombie():
             return None
         return int(name)
 
