@@ -90,6 +90,10 @@ class Sandbox:
         kernel.network_factory = _network_factory(kernel, self.flags)
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
+        # runc writes linux.sysctl after setting the names: kernel.hostname and
+        # kernel.domainname there are the names (the sentry's, /proc/sys shows them)
+        kernel.hostname = kernel.sysctl.get("kernel.hostname", kernel.hostname)
+        kernel.domainname = kernel.sysctl.get("kernel.domainname", kernel.domainname)
         build_vfs(GoferClient(gofer_sock), kernel, overlay, spec.mounts,
                   masked=spec.masked_paths, readonly_paths=spec.readonly_paths,
                   root_readonly=root_readonly)

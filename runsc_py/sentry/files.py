@@ -92,7 +92,10 @@ def _open_existing(vfs, creds, base: str, path: str, flags: int,
             raise SyscallError(errno.ELOOP)
         kind = _check_open(res, flags, creds, writes)
         if not at_once:
-            res.fd = res.mount.fs.lookup(res.rel, _host_flags(flags)).fd
+            opened = res.mount.fs.lookup(res.rel, _host_flags(flags))
+            res.fd = opened.fd
+            if res.node is None:  # a file that exists only opened (a written /proc/sys value)
+                res.node = opened.node
         return _opened(res, flags, kind)
     except BaseException:
         _close(res.fd)
@@ -116,7 +119,8 @@ def _check_open(res, flags: int, creds, writes: bool) -> str:
     if writes and res.mount.readonly and not is_dev:
         raise SyscallError(errno.EROFS)
     want = WANT[flags & ACCESS_MODE] | (permissions.W_OK if flags & os.O_TRUNC else 0)
-    permissions.check(creds, res.stat, want)
+    if not res.mount.fs.permission(res.rel, res.stat, creds, want):
+        raise SyscallError(errno.EACCES)
     return "dir" if is_dir else "device" if is_dev else "file"
 
 
@@ -140,6 +144,8 @@ def _create(vfs, creds, base: str, path: str, flags: int, mode: int, links: int,
                 return _create(vfs, creds, entry.parent.path, found.target, flags, mode, links + 1,
                                scope)
         return None
+    if entry.mount.fs.fixed_names:
+        raise SyscallError(errno.ENOENT)
     if entry.mount.readonly:
         raise SyscallError(errno.EROFS)
     permissions.check_create(creds, entry.parent.stat)

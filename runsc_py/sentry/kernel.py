@@ -29,6 +29,7 @@ from runsc_py.sentry import limits
 from runsc_py.sentry.limits import SandboxLimits
 from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable
 from runsc_py.sentry.vfs import VFS
+from runsc_py.sentry.writeback import WriteBacks
 from runsc_py.syscalls.context import Abandoned, SyscallContext
 
 CLONE_FS, CLONE_FILES, CLONE_THREAD, CLONE_PARENT = 0x200, 0x400, 0x10000, 0x8000
@@ -63,6 +64,7 @@ class Kernel:
         self.on_process_exit = None          # callback(process, wait status): the OCI exec waiter
         self._network = None                 # the network table (sentry/net), made when first needed
         self.answer_cache = AnswerCache(vfs, platform, table)  # stat and open answers C may replay
+        self.writebacks = WriteBacks()       # /proc/sys files open for writing (writeback.py)
         self.network_factory = None          # how to make it
         vfs.caller_creds = self._caller_creds
         vfs.caller_root = self._caller_root
@@ -223,6 +225,8 @@ class Kernel:
         self.current = task
         if task.process.fds.quarantine:
             task.process.fds.settle(call.tid)
+        if self.writebacks.open:  # what the workload wrote to /proc/sys counts from now on
+            self.writebacks.settle()
         entry = self.table.rows.get(call.nr)
         ctx = SyscallContext(self, task, call)
         if entry is None or entry.handler is None:
@@ -257,6 +261,14 @@ class Kernel:
 
             sys.stderr.write(f"runsc-py: sentry error in {entry.name}:\n{traceback.format_exc()}")
             return -errno.EIO
+
+    def release_writebacks(self) -> None:
+        """Some guest fds went away (close, exec, exit): forget the written-back
+        files none is left of."""
+        if self.writebacks.open:
+            tables = {id(p.fds): p.fds for p in list(self.tasks.processes.values())}
+            self.writebacks.release(e.file.node for t in tables.values()
+                                    for e in list(t.entries.values()))
 
     def answers(self, nr: int) -> bool:
         """Whether the sentry, not the host, answers syscall `nr` (all but native and denied)."""
@@ -369,6 +381,7 @@ class Kernel:
             self.platform.retract_ids(former_tid)
             self.tasks.rekey(task, host_tid, proc.vpid)
         proc.fds.on_exec()
+        self.release_writebacks()
         pending, task.exec_pending = task.exec_pending, None
         if pending is not None:
             proc.exe, proc.comm = pending.exe, pending.comm
@@ -425,6 +438,7 @@ class Kernel:
             proc = task.process
             proc.exit_status = status
             self.tasks.remember_exited(proc)
+            self.release_writebacks()
             if self._sent_for:   # signals it never took
                 for key in [k for k in self._sent_for if k[0] == proc.vpid]:
                     del self._sent_for[key]

@@ -67,7 +67,7 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
               options=frozenset({"nosuid"}))
     vfs.mount("/dev/shm", TmpFilesystem(dir_fd_source=fresh_dir_fd),
               options=frozenset({"nosuid", "nodev"}))
-    vfs.mount("/proc", procfs(), readonly=True, source="proc",
+    vfs.mount("/proc", procfs(), readonly=False, source="proc",
               options=frozenset({"nosuid", "nodev", "noexec"}))
     vfs.mount("/sys", SysFilesystem(kernel, fresh_dir_fd), readonly=True, source="sysfs",
               options=frozenset({"nosuid", "nodev", "noexec"}))
@@ -208,6 +208,10 @@ class Subtree(Filesystem):
         self.prefix = prefix
         self.fstype = fs.fstype
         self.magic = fs.magic
+        self.fixed_names = fs.fixed_names
+
+    def permission(self, path: str, st, creds, want: int) -> bool:
+        return self.fs.permission(self._path(path), st, creds, want)
 
     def _path(self, path: str) -> str:
         return "/".join(p for p in (self.prefix, path) if p)

@@ -32,6 +32,8 @@ def new_entry(vfs: VFS, creds, base: str, path: str, allow_slash: bool = False) 
     exists = vfs.lookup_entry(entry) is not None
     if exists:
         raise SyscallError(errno.EEXIST)
+    if entry.mount.fs.fixed_names:  # its lookup of the new name fails (procfs)
+        raise SyscallError(errno.ENOENT)
     if entry.trailing_slash and not allow_slash:
         raise SyscallError(errno.ENOENT)
     _writable(entry)
@@ -164,6 +166,8 @@ def rename(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
         raise SyscallError(errno.ENOENT)
     src_is_dir = statmod.S_ISDIR(src_found.stat.mode)
     dst_found = vfs.lookup_entry(dst)
+    if dst_found is None and dst.mount.fs.fixed_names:
+        raise SyscallError(errno.ENOENT)
     if (src.trailing_slash or (dst.trailing_slash and dst_found is None)) and not src_is_dir:
         raise SyscallError(errno.ENOTDIR)
     permissions.check_delete(creds, src.parent.stat, src_found.stat)

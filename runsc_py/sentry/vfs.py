@@ -95,6 +95,9 @@ class Filesystem(abc.ABC):
     # (not per caller like procfs's `self`, not behind its back like a host
     # bind mount): the C loop may replay walks through it (answer_cache.py).
     names_stable = False
+    # Whether a name that is not there cannot even be looked up (procfs: the
+    # lookup fails ENOENT), so nothing can be created in it, by anyone.
+    fixed_names = False
 
     @abc.abstractmethod
     def lookup(self, path: str, open_flags: int = -1) -> Lookup:
@@ -142,6 +145,12 @@ class Filesystem(abc.ABC):
 
     def setattr(self, path: str, attrs: SetAttr, node: object = None) -> None:
         raise SyscallError(errno.EPERM)
+
+    def permission(self, path: str, st: Stat, creds, want: int) -> bool:
+        """May `creds` have `want` (R_OK|W_OK|X_OK) of the file at `path` (whose
+        attributes are `st`)? inode_operations.permission: the mode bits by
+        generic_permission's rules unless the filesystem has its own."""
+        return creds.may_access(st, want)
 
     def stat_node(self, node: object) -> Stat | None:
         """The attributes of an open file, or None to ask the host fd."""

@@ -141,6 +141,7 @@ def close(ctx, fd):
     files.closed(ctx.kernel.vfs, entry.file)
     if entry.file.kind == "socket" and ctx.kernel.network is not None:
         ctx.kernel.network.closing(ctx, as_int(fd), entry.file.sock)
+    ctx.kernel.release_writebacks()
     return NATIVE if entry.backed else 0  # an unbacked (O_PATH) fd: nothing on the host
 
 
@@ -156,6 +157,7 @@ def close_range(ctx, first, last, flags):
             entry = ctx.fds.close(fd, ctx.task.host_tid)
             if entry.file.kind == "socket" and ctx.kernel.network is not None:
                 ctx.kernel.network.closing(ctx, fd, entry.file.sock)
+    ctx.kernel.release_writebacks()
     return NATIVE
 
 

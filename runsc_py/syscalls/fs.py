@@ -110,15 +110,18 @@ def faccessat2(ctx, dirfd, path, mode, flags):
     if mode & ~7 or flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
         raise SyscallError(errno.EINVAL)
     path_s = ctx.path(path)
+    creds = ctx.process.creds
     if path_s == "" and flags & AT_EMPTY_PATH:
         st, readonly = _stat_fd(ctx, as_int(dirfd)), _fd_readonly(ctx, as_int(dirfd))
+        allowed = creds.may_access(st, mode)
     else:
         res = ctx.kernel.vfs.resolve(ctx.base_dir(dirfd), path_s,
                                      follow=not flags & AT_SYMLINK_NOFOLLOW)
         st, readonly = res.stat, res.mount.readonly
+        allowed = res.mount is None or res.mount.fs.permission(res.rel, st, creds, mode)
     if mode & W_OK and readonly and not statmod.S_ISCHR(st.mode):
         raise SyscallError(errno.EROFS)
-    if not ctx.process.creds.may_access(st, mode):
+    if not allowed:
         raise SyscallError(errno.EACCES)
     return 0
 

@@ -141,3 +141,26 @@ def test_noexec_tmpfs_mount_refuses_exec(bundle):
     proc = bundle.cli("run", "--bundle", str(bundle.path), "noexec")
     assert "Permission denied" in proc.stdout and "hi" not in proc.stdout.replace("hi:", ""), proc.stdout
     assert "ok-elsewhere" in proc.stdout, proc.stdout
+
+
+def test_sysctl_values_are_the_sandboxs(bundle):
+    """linux.sysctl reads back in /proc/sys, kernel.domainname is the domain name,
+    and root in the container can change them; the host's /proc/sys never changes."""
+    host_somaxconn = open("/proc/sys/net/core/somaxconn").read()
+    script = ("cat /proc/sys/net/core/somaxconn /proc/sys/kernel/domainname;"
+              " echo 77 > /proc/sys/net/core/somaxconn; cat /proc/sys/net/core/somaxconn;"
+              " echo renamed > /proc/sys/kernel/hostname; hostname")
+    doc = bundle.config(["sh", "-c", script])
+    doc["linux"]["sysctl"] = {"net.core.somaxconn": "1234", "kernel.domainname": "example.test"}
+    doc["linux"]["readonlyPaths"] = [p for p in doc["linux"]["readonlyPaths"] if p != "/proc/sys"]
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    proc = bundle.cli("run", "-b", str(bundle.path), "c1")
+    assert proc.stdout == "1234\nexample.test\n77\nrenamed\n", proc.stdout
+    assert open("/proc/sys/net/core/somaxconn").read() == host_somaxconn
+
+
+def test_proc_sys_in_readonly_paths_refuses_writes(bundle):
+    """runc's default spec lists /proc/sys in readonlyPaths: EROFS, as with runc."""
+    _set(bundle, ["sh", "-c", "echo x > /proc/sys/kernel/hostname; hostname"], hostname="web")
+    proc = bundle.cli("run", "-b", str(bundle.path), "c1")
+    assert "Read-only file system" in proc.stdout and proc.stdout.endswith("web\n"), proc.stdout

@@ -27,6 +27,7 @@ from runsc_py.sentry.fs.synthetic import SyntheticFilesystem, listing
 from runsc_py.sentry.limits import SandboxLimits
 from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable
 from runsc_py.sentry.vfs import VFS
+from runsc_py.sentry.writeback import WriteBacks
 from runsc_py.syscalls.misc import SANDBOX_RELEASE
 
 VPID = 7
@@ -40,6 +41,7 @@ class StandInKernel:
         self.limits = SandboxLimits()
         self.sysctl: dict[str, str] = {}
         self.hostname, self.domainname = "sandbox-host", "(none)"
+        self.writebacks = WriteBacks()
         self.namespaces = False
         self.vfs = VFS()
         self.host_fds: dict[int, int] = {}   # guest fd -> a host fd standing behind it

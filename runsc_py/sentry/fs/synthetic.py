@@ -10,6 +10,13 @@ A file's content is a snapshot made at open and handed to the workload as a
 read-only memfd, so read, lseek and pread run natively and later reads of
 the same open file see the same bytes, as Linux's seq_file gives for a
 reader that reads it whole. Stat reports size 0, as Linux does for proc files.
+
+A File with a `write` takes writes (a /proc/sys value): opened for writing
+it is a memfd of its own, empty (O_WRONLY) or holding the snapshot (O_RDWR),
+whose content the sentry hands to `write` after the workload wrote it
+(sentry/writeback.py). Opened for writing, a File without one is EACCES
+(Linux opens it and fails the write with EIO). A File's `permission`, when
+given, replaces the mode-bit rules (sysctl's: no capability overrides it).
 """
 from __future__ import annotations
 
@@ -29,12 +36,15 @@ BOOT_NS = time.time_ns()
 DT_CHR, DT_DIR, DT_REG, DT_LNK = 2, 4, 8, 10
 
 
-class File(collections.namedtuple("File", "render mode owner", defaults=(0o444, (0, 0)))):
+class File(collections.namedtuple("File", "render mode owner write permission",
+                                   defaults=(0o444, (0, 0), None, None))):
     __slots__ = ()
     # fields:
     # render: Callable[[], bytes]
     # mode: int = 0o444
     # owner: tuple[int, int] = (0, 0)
+    # write: Callable[[bytes], None] | None = None   # takes the content written
+    # permission: Callable[[creds, int], bool] | None = None   # may creds have R_OK|W_OK|X_OK?
 
 
 class Dir(collections.namedtuple(
@@ -96,6 +106,17 @@ def snapshot(data: bytes) -> int:
         os.close(memfd)
 
 
+def writable(data: bytes, open_flags: int) -> int:
+    """A host fd for writing a File: a memfd holding `data`, opened as `open_flags` ask."""
+    memfd = os.memfd_create("runsc-py-written", os.MFD_CLOEXEC)
+    try:
+        _write_all(memfd, data)
+        flags = open_flags & (os.O_ACCMODE | os.O_APPEND | os.O_NONBLOCK)
+        return os.open(f"/proc/self/fd/{memfd}", flags | os.O_CLOEXEC)
+    finally:
+        os.close(memfd)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -104,15 +125,33 @@ def _write_all(fd: int, data: bytes) -> None:
 
 class SyntheticFilesystem(Filesystem):
     """Walks a tree of entries; subclasses give `root` and their fstype.
-    Nothing here can be created or changed (the Filesystem defaults: EPERM)."""
+    Nothing here can be created (no name that is not there can be looked
+    up: ENOENT) or changed (the Filesystem defaults: EPERM); a File with a
+    `write` can be written when `writebacks` (the kernel's) is given."""
 
     readonly = True
     fstype = "none"
     magic = 0
+    fixed_names = True
 
-    def __init__(self, root: Dir, dir_fd_source: Callable[[], int]):
+    def __init__(self, root: Dir, dir_fd_source: Callable[[], int], writebacks=None):
         self.root = root
         self.dir_fd_source = dir_fd_source
+        self.writebacks = writebacks   # sentry.writeback.WriteBacks, or None: nothing takes writes
+
+    def permission(self, path: str, st: Stat, creds, want: int) -> bool:
+        entry = self._entry(path)
+        if isinstance(entry, File) and entry.permission is not None:
+            return entry.permission(creds, want)
+        return super().permission(path, st, creds, want)
+
+    def _entry(self, path: str) -> "Entry | None":
+        entry = self.root
+        for name in path.split("/") if path else []:
+            entry = entry.find(name) if isinstance(entry, Dir) else None
+            if entry is None:
+                return None
+        return entry
 
     def lookup(self, path: str, open_flags: int = -1) -> Lookup:
         names = path.split("/") if path else []
@@ -129,11 +168,9 @@ class SyntheticFilesystem(Filesystem):
         return self._found(path, entry, open_flags)
 
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
-        entry = self.root
-        for name in path.split("/") if path else []:
-            entry = entry.find(name) if isinstance(entry, Dir) else None
-            if entry is None:
-                raise SyscallError(errno.ENOENT)
+        entry = self._entry(path)
+        if entry is None:
+            raise SyscallError(errno.ENOENT)
         if not isinstance(entry, Dir):
             raise SyscallError(errno.ENOTDIR)
         prefix = path + "/" if path else ""
@@ -155,8 +192,16 @@ class SyntheticFilesystem(Filesystem):
             return Lookup("found", stat=st, fd=fd)
         if isinstance(entry, File):
             st = _stat(statmod.S_IFREG | entry.mode, ino, uid, gid)
-            fd = snapshot(entry.render()) if open_flags >= 0 else None
-            return Lookup("found", stat=st, fd=fd)
+            if open_flags < 0 or open_flags & os.O_ACCMODE == os.O_RDONLY:
+                fd = snapshot(entry.render()) if open_flags >= 0 else None
+                return Lookup("found", stat=st, fd=fd)
+            if entry.write is None or self.writebacks is None:
+                raise SyscallError(errno.EACCES)
+            fd = writable(entry.render() if open_flags & os.O_RDWR else b"", open_flags)
+            os.fchmod(fd, entry.mode)   # what fstat of the open file shows
+            token = object()            # the OpenFile's node: its guest fds are found by it
+            self.writebacks.watch(token, fd, entry.write)
+            return Lookup("found", stat=st, fd=fd, node=token)
         target = entry.target()
         size = len(os.fsencode(target)) if entry.size is None else entry.size
         st = _stat(statmod.S_IFLNK | entry.mode, ino, uid, gid, size=size)

@@ -22,6 +22,7 @@ PROC_SUPER_MAGIC = 0x9FA0
 class ProcFilesystem(SyntheticFilesystem):
     fstype = "proc"
     magic = PROC_SUPER_MAGIC
+    readonly = False   # as Linux mounts it: /proc/sys takes writes (sysctl.py)
 
     def __init__(self, kernel, dir_fd_source: Callable[[], int],
                  host_paths: list[tuple[str, str]] = (("/", "/"),)):
@@ -46,7 +47,19 @@ class ProcFilesystem(SyntheticFilesystem):
             "swaps": File(system.render_swaps),
             "sys": sys_tree(kernel),
         }
-        super().__init__(Dir(self._root_listing, child=self._root_child), dir_fd_source)
+        super().__init__(Dir(self._root_listing, child=self._root_child), dir_fd_source,
+                         writebacks=kernel.writebacks)
+
+    # Removing: EPERM (no such operation) at the root and in the process
+    # directories; /proc/sys's directories refuse the write permission first.
+    def unlink(self, path: str) -> None:
+        raise SyscallError(errno.EACCES if path.startswith("sys/") else errno.EPERM)
+
+    def rmdir(self, path: str) -> None:
+        raise SyscallError(errno.EACCES if path.startswith("sys/") else errno.EPERM)
+
+    def rename(self, old: str, new: str, flags: int) -> None:
+        raise SyscallError(errno.EACCES if old.startswith("sys/") else errno.EPERM)
 
     def _root_listing(self) -> dict[str, Entry]:
         listed: dict[str, Entry] = dict(self._system)
