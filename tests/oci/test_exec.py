@@ -128,6 +128,26 @@ def test_kill_all_reaches_exec_processes(bundle):
     assert bundle.wait_status("c1", "stopped")["status"] == "stopped"
 
 
+def _parked_listener(bundle, port: int, argv0: str, timeout: float = 30) -> None:
+    """Wait until, in the sandbox, a TCP socket listens on `port` (/proc/net/tcp
+    or tcp6, state 0A) and the process whose argv starts with `argv0` sleeps
+    (the sentry holds it in its parked accept)."""
+    probe = ("cat /proc/net/tcp /proc/net/tcp6; for p in /proc/[0-9]*; do "
+             "echo; echo \"== $(cut -d' ' -f3 $p/stat)\"; cat $p/cmdline; done")
+    deadline = time.monotonic() + timeout
+    while True:
+        out = bundle.cli("exec", "c1", "sh", "-c", probe).stdout
+        tables, _, procs = out.partition("\n== ")
+        listening = any(f[1].endswith(f":{port:04X}") and f[3] == "0A"
+                        for f in (line.split() for line in tables.splitlines()) if len(f) > 3)
+        sleeping = any(block.startswith("S\n") and block[2:].split("\0")[0] == argv0
+                       for block in ("== " + procs).split("\n== ")[1:])
+        if listening and sleeping:
+            return
+        assert time.monotonic() < deadline, out
+        time.sleep(0.05)
+
+
 def test_a_parked_call_of_an_exec_process_is_answered(bundle, platform):
     """A blocking accept in an exec'd process is parked by the sentry and answered
     later, through that process's own seccomp listener (not init's)."""
@@ -137,13 +157,20 @@ def test_a_parked_call_of_an_exec_process_is_answered(bundle, platform):
     bundle.wait_status("c1", "running")
     out = bundle.path / "served.txt"
     with open(out, "wb") as f:
+        # The server's stdin stays open (a pipe this test holds): at EOF on its
+        # stdin busybox nc shuts its sending side as soon as it accepts, and the
+        # client, which exits at its peer's EOF, may see that EOF before `echo`
+        # has written to its stdin, and leave without sending anything (native
+        # Linux does the same).
         server = subprocess.Popen(RUNSC_PY + ["--root", str(bundle.root), "exec", "c1", "busybox", "nc",
-                                              "-l", "-p", "7000"], stdout=f, stderr=subprocess.STDOUT)
+                                              "-l", "-p", "7000"], stdin=subprocess.PIPE, stdout=f,
+                                  stderr=subprocess.STDOUT)
         try:
-            time.sleep(1.0)  # the server is parked in accept
+            _parked_listener(bundle, 7000, "busybox")
             client = bundle.cli("exec", "c1", "sh", "-c", "echo through-the-park | busybox nc 127.0.0.1 7000")
             assert server.wait(timeout=20) == 0, out.read_text()
         finally:
             server.kill()
+            server.stdin.close()
     assert client.returncode == 0, client.stdout
     assert out.read_text() == "through-the-park\n"
