@@ -76,6 +76,48 @@ def test_groups_and_broadcast_inside_the_sandbox(platform):
     assert r.out.decode().splitlines() == ["b'v6 group'", "b'broadcast' b'subnet broadcast'"], r
 
 
+REFUSED_THEN_PARKED = """
+import errno, os, socket, sys, time
+bound = socket.socket()
+bound.bind(("127.0.0.1", 0))
+try:
+    socket.create_connection(bound.getsockname(), timeout=5)
+    print("connect to a bound, unlistened port: connected")
+except OSError as exc:
+    print("connect to a bound, unlistened port:", errno.errorcode.get(exc.errno, exc.errno))
+bound.listen(1)
+sys.stdout.flush()
+ready_r, ready_w = os.pipe()
+pid = os.fork()
+if pid == 0:   # the server: blocks in accept, shuts its sending side at once, then reads
+    os.write(ready_w, b"r")
+    conn, _ = bound.accept()
+    conn.shutdown(socket.SHUT_WR)
+    got = b""
+    while chunk := conn.recv(100):
+        got += chunk
+    print("server got", got, flush=True)
+    os._exit(0)
+os.read(ready_r, 1)
+time.sleep(0.3)   # the server is (all but surely) blocked in accept by now
+c = socket.create_connection(bound.getsockname(), timeout=5)
+seen = [c.recv(100)]               # the server's half-close: EOF before anything was sent
+c.sendall(b"sent after the EOF")   # still delivered: only one direction is closed
+c.shutdown(socket.SHUT_WR)
+seen.append(c.recv(100))
+os.waitpid(pid, 0)
+print("client read", seen)
+"""
+
+
+def test_refused_then_parked_accept_and_early_half_close(platform):
+    """The rules the exec'd `busybox nc` pair relies on (tests/oci/test_exec.py): a
+    connect to a bound port nobody listens on is refused; a connection accepted by
+    another process blocked in accept, whose end shuts its sending side at once,
+    still carries what the client sends after reading that EOF."""
+    assert_same(platform, ["python3", "-c", REFUSED_THEN_PARKED])
+
+
 def test_busybox_nc_tcp(platform, busybox, tmp_path):
     # The client reads a file, not a pipe: busybox nc exits at its peer's EOF without
     # reading a stdin that is not ready yet, and the server (stdin /dev/null) sends EOF at once.
