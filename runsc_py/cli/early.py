@@ -42,7 +42,7 @@ class EarlySandbox:
 
     def __init__(self, pid: int, orders_fd: int, ready_fd: int):
         self.pid = pid
-        self.orders_fd = orders_fd   # create -> sandbox: the orders, then b"j"
+        self.orders_fd = orders_fd   # create -> sandbox: the orders
         self.ready_fd = ready_fd     # sandbox -> create: "ok" or "error: why"
 
 
@@ -136,8 +136,12 @@ def _child(orders_fd: int, ready_fd: int) -> None:
         orders = _read_orders(orders_fd)
         if orders is not None:
             _obey(orders, orders_fd, ready_fd)   # never returns
-    except BaseException:  # noqa: BLE001 - never return into the CLI's code
+    except BaseException as exc:  # noqa: BLE001 - never return into the CLI's code
         code = 1
+        try:   # `create` reports it (the orders came, or it would not be reading)
+            os.write(ready_fd, f"error: the sandbox could not take its orders: {exc}\n".encode())
+        except OSError:
+            pass
     os._exit(code)
 
 

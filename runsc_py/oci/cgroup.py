@@ -56,17 +56,22 @@ class Cgroup:
         return {c: os.path.join(CGROUP_ROOT, c, rel) for c in V1_CONTROLLERS
                 if os.path.isdir(os.path.join(CGROUP_ROOT, c))}
 
-    def create(self) -> None:
-        """Make the directories. One that already holds processes belongs to
-        someone else (a container of the same id under another --root, whose
-        delete would kill ours, or ours theirs): refused, as runc refuses it."""
+    def create(self, drain_s: float = 2.0) -> None:
+        """Make the directories. One that still holds processes after
+        `drain_s` (a container of this id just deleted may still be dying)
+        belongs to someone else: a container of the same id under another
+        --root, whose delete would kill ours, or ours theirs. It is refused,
+        as runc refuses it."""
+        deadline = time.monotonic() + drain_s
         for controller, d in self.dirs().items():
             self._makedirs(controller, d)
-            procs = _read(os.path.join(d, "cgroup.procs")).split()
-            if procs:
-                raise CgroupError(f"cgroup {self.path} is not empty ({len(procs)} processes in "
-                                  f"{d}): is a container of the same id running under another "
-                                  "--root? Set linux.cgroupsPath to tell them apart")
+            while procs := _read(os.path.join(d, "cgroup.procs")).split():
+                if time.monotonic() > deadline:
+                    raise CgroupError(
+                        f"cgroup {self.path} is not empty ({len(procs)} processes in {d}): is a "
+                        "container of the same id running under another --root? Set "
+                        "linux.cgroupsPath to tell them apart")
+                time.sleep(0.01)
 
     def _makedirs(self, controller: str, d: str) -> None:
         parent = os.path.dirname(d)
