@@ -88,12 +88,11 @@ def _start_sandbox(config: dict, bundle: str, container: Container, cgroup: cgro
         early.send_orders(sandbox, {"config": config, "bundle": bundle, "id": container.id,
                                     "control_path": container.control_path,
                                     "cgroup": cgroup.path, "flags": vars(args)})
-        os.close(sandbox.orders_fd)
-    except BaseException:
+        early.close(sandbox, "orders_fd")
+        answer = early.read_ready(sandbox)
+    except BaseException:   # ^C or a kill while it boots: it must not live on unseen
         early.kill(sandbox)
         raise
-    with os.fdopen(sandbox.ready_fd, "rb") as ready:   # one line: the gofer inherits the pipe too
-        answer = ready.readline().decode(errors="replace").rstrip("\n")
     if answer != "ok":
         with contextlib.suppress(ChildProcessError):
             os.waitpid(sandbox.pid, 0)

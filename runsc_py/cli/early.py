@@ -99,13 +99,26 @@ def discard() -> None:
         kill(early)
 
 
+def close(early: EarlySandbox, which: str) -> None:
+    """Close one of the pipes (once: the number may be reused after)."""
+    fd = getattr(early, which)
+    if fd >= 0:
+        setattr(early, which, -1)
+        os.close(fd)
+
+
+def read_ready(early: EarlySandbox) -> str:
+    """The sandbox's one line: "ok", "error: why", or "" if it died first."""
+    with os.fdopen(early.ready_fd, "rb") as ready:   # one line: the gofer inherits the pipe too
+        early.ready_fd = -1
+        return ready.readline().decode(errors="replace").rstrip("\n")
+
+
 def kill(early: EarlySandbox) -> None:
-    """End a sandbox process that has not booted, and reap it."""
-    for fd in (early.orders_fd, early.ready_fd):
-        try:
-            os.close(fd)
-        except OSError:
-            pass   # already closed: the orders were sent
+    """End a sandbox process that has not said "ok", and reap it (a gofer or
+    init it forked dies with it: PDEATHSIG, PTRACE_O_EXITKILL)."""
+    close(early, "orders_fd")
+    close(early, "ready_fd")
     try:
         os.kill(early.pid, 9)   # SIGKILL
         os.waitpid(early.pid, 0)
