@@ -336,6 +336,8 @@ class Network:
             raise SyscallError(errno.EAFNOSUPPORT)
         if sock.listening:
             raise SyscallError(errno.EINVAL)
+        if sock.refused:
+            return self._after_refusal(ctx, fd, sock)
         if sock.peer is not None:
             raise SyscallError(errno.EISCONN)
         if isinstance(addr, UnixAddress):
@@ -347,7 +349,48 @@ class Network:
             return self._connect_to(ctx, fd, sock, listener, dest)
         if self.config.mode != "none" and self.config.egress.allows(dest.ip, dest.port):
             return self._connect_egress(ctx, fd, sock, dest)
-        raise SyscallError(errno.ECONNREFUSED if self.config.is_local(dest.ip) else errno.ENETUNREACH)
+        if not self.config.is_local(dest.ip):
+            raise SyscallError(errno.ENETUNREACH)
+        return self._refuse(ctx, fd, sock, dest)
+
+    def _refuse(self, ctx, fd: int, sock: Socket, dest: InetAddress):
+        """Nobody listens at `dest`. A blocking connect is refused; a non-blocking
+        one, as on Linux's loopback, says EINPROGRESS and leaves the refusal
+        pending: the fd becomes a TCP socket loopback has just reset (made in
+        the sandbox's namespace), whose poll, SO_ERROR, recv and send are
+        then Linux's own. The next connect is `_after_refusal`."""
+        entry = ctx.fds.get(fd)
+        with borrowed(self.kernel, ctx.task, fd) as old:
+            blocking = os.get_blocking(old.fileno())
+        host_fd = None if blocking else self.host.refused_socket(sock.family, dest.port)
+        if host_fd is None:
+            raise SyscallError(errno.ECONNREFUSED)
+        source = _source_for(sock.family, dest, self.config)
+        if sock.local is None:   # Linux keeps the ephemeral port it chose for getsockname
+            port = socket.socket(fileno=os.dup(host_fd))
+            try:
+                sock.local = source.with_port(port.getsockname()[1])
+            finally:
+                port.close()
+        elif sock.local.ip.is_unspecified:
+            sock.local = source.with_port(sock.local.port)
+        sock.backing, sock.refused = "host", True
+        return InstallFds(-errno.EINPROGRESS, [FdInstall(host_fd, fd, entry.cloexec)])
+
+    def _after_refusal(self, ctx, fd: int, sock: Socket):
+        """A connect on a refused socket: the pending error if nobody took it,
+        else ECONNABORTED; either way the socket is then as new (Linux
+        disconnects it), so the fd gets a fresh sandbox socket."""
+        with borrowed(self.kernel, ctx.task, fd) as s:
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) or errno.ECONNABORTED
+            blocking = os.get_blocking(s.fileno())
+        entry = ctx.fds.get(fd)
+        host_fd = self.host.sandbox_socket(socket.SOCK_STREAM)
+        os.set_blocking(host_fd, blocking)
+        if sock.local is not None and sock not in self.ports.holders("tcp", sock.local.port):
+            sock.local = None   # the port Linux chose is given up; a bound one stays
+        sock.backing, sock.refused = "sandbox", False
+        return InstallFds(-err, [FdInstall(host_fd, fd, entry.cloexec)])
 
     def _host_only(self, sock: Socket):
         """A host socket's bind/listen run natively only with --network=host.
