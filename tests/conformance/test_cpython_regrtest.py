@@ -20,7 +20,9 @@ def listed_exceptions() -> set[str]:
 def test_module_passes_as_natively(module, tmp_path):
     native = cpython_regrtest.run_module(module, None, 1200, str(tmp_path))
     sandbox = cpython_regrtest.run_module(module, "seccomp", 1200, str(tmp_path))
-    assert native["tests"], native["tail"]
+    # natively at least one test must pass (a module that cannot be imported
+    # leaves only its loader's error, and nothing to compare)
+    assert any(outcome == "pass" for outcome in native["tests"].values()), native["tail"]
     unexplained = {t: o for t, o in cpython_regrtest.only_in_sandbox(native["tests"], sandbox["tests"]).items()
                    if t not in listed_exceptions()}
     assert not unexplained, (unexplained, sandbox["tail"])

@@ -32,7 +32,11 @@ def _statuses(text: str) -> dict[str, str]:
 def test_cpython_module(module):
     native = _statuses(run([sys.executable, RUNNER, module], timeout=900).out.decode())
     inside = _statuses(sandboxed("seccomp", sys.executable, RUNNER, module, timeout=1800).out.decode())
-    assert native and inside
+    # natively at least one test must pass: a module that cannot even be imported
+    # (Debian ships CPython's tests apart, in libpython3.11-testsuite) would
+    # otherwise leave nothing to compare and the test could not fail
+    assert any(status == "PASS" for status in native.values()), native
+    assert inside
     regressions = []
     for test, status in native.items():
         if status != "PASS" or inside.get(test) == "PASS":
