@@ -41,8 +41,6 @@ def run_oci_command(args) -> int:
 
         log.error(describe(args.command, exc))
         return 1
-    finally:
-        early.discard()   # a create that failed before its sandbox got orders
 
 
 def _runc_spelling(argv: list[str]) -> list[str]:
@@ -74,15 +72,18 @@ def main(argv: list[str] | None = None) -> int:
     argv = _runc_spelling(sys.argv[1:] if argv is None else argv)
     early.fork_if_creating(argv, GLOBAL_VALUE_FLAGS)
     try:
-        from runsc_py.cli.parser import build_parser, command_word
+        return _dispatch(argv)
+    finally:
+        early.discard()   # whatever did not become a container's sandbox goes
 
-        parser = build_parser(command_word(argv))
-        args = parser.parse_args(argv)
-    except BaseException:
-        early.discard()
-        raise
+
+def _dispatch(argv: list[str]) -> int:
+    from runsc_py.cli.parser import build_parser, command_word
+
+    parser = build_parser(command_word(argv))
+    args = parser.parse_args(argv)
     if args.command not in early.CREATING:
-        early.discard()
+        early.discard()   # a wrong guess: not left importing while the command runs
     if args.version:
         print(f"runsc-py version {VERSION}\nspec: {OCI_SPEC_VERSION}")
         return 0
