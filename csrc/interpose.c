@@ -9,8 +9,9 @@
  * catches calls, answers the trivial identity ones, and applies replies.
  *
  * Compiled by cffi (runsc_py/_build_interpose.py) as one translation unit
- * together with the generated extern "Python" trampolines. Single-threaded:
- * the sentry runs one loop, so there is no locking here.
+ * together with the generated extern "Python" trampolines. The sentry
+ * serves everything on one thread; the only other thread, waiting.c's
+ * watcher, polls fds and serves nothing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -121,6 +122,7 @@ void rp_fast_path_enable(int on) { fast_path_on = on; }
 uint64_t rp_fast_path_count(int nr) { return (nr >= 0 && nr < 512) ? fast_count[nr] : 0; }
 
 #include "answer_cache.c"
+#include "waiting.c"
 
 /* What the fast path did with a call. */
 enum fast { FAST_NONE, FAST_VALUE, FAST_ANSWERED, FAST_CONTINUE };
@@ -234,8 +236,17 @@ int rp_notify_addfd(int fd, uint64_t id, int srcfd, int newfd, uint32_t newfd_fl
     struct seccomp_notif_addfd add = {
         .id = id, .flags = flags, .srcfd = (uint32_t)srcfd,
         .newfd = (uint32_t)newfd, .newfd_flags = newfd_flags};
+    /* A wake signal must not interrupt an ADDFD that also answers the call
+     * (SEND): the kernel marks the call answered before it waits, and an
+     * interrupted wait withdraws the fd, so the caller would return 0 with
+     * no fd installed. */
+    sigset_t old;
+    int held = (flags & SECCOMP_ADDFD_FLAG_SEND) && hold_wakes(&old);
     int rc = ioctl(fd, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-    return rc < 0 ? -errno : rc;
+    int err = errno;
+    if (held)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc < 0 ? -err : rc;
 }
 
 int rp_notify_id_valid(int fd, uint64_t id)
@@ -292,12 +303,10 @@ static int loop_notify_fd = -1;
 
 void rp_loop_set_notify_fd(int notify_fd) { loop_notify_fd = notify_fd; }
 
-static int serve_notification(int fd)
+/* Answer one received notification: the fast path, else Python. */
+static int serve_request(int fd, const struct seccomp_notif *r)
 {
-    struct seccomp_notif req;
-    memset(&req, 0, sizeof req);
-    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
-        return 0; /* ENOENT: the caller died or was interrupted; EINTR */
+    const struct seccomp_notif req = *r;
     int64_t val;
     switch (fast_path((int32_t)req.pid, req.data.nr, (const uint64_t *)req.data.args, fd, req.id,
                       &val)) {
@@ -335,6 +344,15 @@ static int serve_notification(int fd)
     return stop;
 }
 
+static int serve_notification(int fd)
+{
+    struct seccomp_notif req;
+    memset(&req, 0, sizeof req);
+    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0)
+        return 0; /* ENOENT: the caller died or was interrupted; EINTR */
+    return serve_request(fd, &req);
+}
+
 static int serve_seccomp_stop(int32_t pid)
 {
     struct user_regs_struct regs;
@@ -362,11 +380,9 @@ static int serve_seccomp_stop(int32_t pid)
     return stop;
 }
 
-static int serve_sigchld(int sigfd)
+/* Serve every child that stopped or exited (ptrace stops, lifecycle events). */
+static int serve_children(void)
 {
-    struct signalfd_siginfo si;
-    while (read(sigfd, &si, sizeof si) == sizeof si)
-        ;
     for (;;) {
         int status;
         pid_t pid = waitpid(-1, &status, WNOHANG | __WALL);
@@ -382,65 +398,97 @@ static int serve_sigchld(int sigfd)
     }
 }
 
-/* The fds the loop watches besides the listener and the signalfd. */
-#define RP_MAX_WATCH 64
-static struct pollfd watched[RP_MAX_WATCH + 2];
-static int n_watched = 0;
-
-int rp_loop_watch(int fd)
+static int serve_sigchld(int sigfd)
 {
-    for (int i = 0; i < n_watched; i++)
-        if (watched[i].fd == fd)
-            return 0;
-    if (n_watched >= RP_MAX_WATCH)
-        return -ENOSPC;
-    watched[n_watched++] = (struct pollfd){.fd = fd, .events = POLLIN};
-    return 0;
+    struct signalfd_siginfo si;
+    while (read(sigfd, &si, sizeof si) == sizeof si)
+        ;
+    return serve_children();
 }
 
-void rp_loop_unwatch(int fd)
+
+/* One turn of the loop through poll(): every fd at once, waiting up to
+ * `timeout_ms`. The listener is left out when it is -1, the signalfd when
+ * SIGCHLD wakes the loop instead (direct receive). */
+static int poll_turn(int listener, int sigchld_fd, int timeout_ms)
 {
-    for (int i = 0; i < n_watched; i++)
-        if (watched[i].fd == fd) {
-            watched[i] = watched[--n_watched];
-            return;
+    struct pollfd fds[RP_MAX_WATCH + 2];
+    fds[0] = (struct pollfd){.fd = listener, .events = POLLIN};
+    fds[1] = (struct pollfd){.fd = direct_on ? -1 : sigchld_fd, .events = POLLIN};
+    int n = copy_watched(fds, 2);
+    long rc = rp_cancellable_syscall(SYS_poll, (long)fds, n, timeout_ms, &wake_pending);
+    if (rc < 0)
+        return rc == -EINTR ? 0 : (int)rc;
+    int stop = 0;
+    if (fds[0].revents & POLLIN)
+        stop = serve_notification(listener);
+    if (!stop && fds[1].revents)
+        stop = serve_sigchld(sigchld_fd);
+    for (int i = 2; i < n && !stop; i++)
+        if (fds[i].revents) {
+            stop = rp_py_event(fds[i].fd, (uint32_t)fds[i].revents);
+            rp_stat_cache_flush(); /* a parked call finished, a control request... */
         }
+    return stop;
+}
+
+/* One turn of direct receive: sleep in RECV until a call or a wake-up. */
+static int receive_turn(int listener, int sigchld_fd)
+{
+    struct seccomp_notif req;
+    memset(&req, 0, sizeof req);
+    long rc = rp_cancellable_syscall(SYS_ioctl, listener, (long)SECCOMP_IOCTL_NOTIF_RECV,
+                                     (long)&req, &wake_pending);
+    if (rc == 0)
+        return serve_request(listener, &req);
+    if (rc == -EINTR)
+        return 0;
+    /* ENOENT: a caller died before we took its call, or no process is left
+     * under the filter (then RECV fails at once, and poll() sees POLLHUP
+     * until the last exit is served): one turn through poll. */
+    return poll_turn(listener, sigchld_fd, -1);
+}
+
+/* Serve what the wake-ups say came: children first, then the watched fds. */
+static int serve_wakes(int wakes, int sigchld_fd)
+{
+    int stop = 0;
+    if (wakes & WAKE_CHILD)
+        stop = serve_children();
+    if (wakes & WAKE_WATCHED) {
+        if (!stop)
+            stop = poll_turn(-1, sigchld_fd, 0);
+        release_watcher();
+    }
+    return stop;
 }
 
 /* Run the sentry's event loop until a Python callback returns nonzero.
  *
  * poll(), not epoll: a seccomp notification with SYNC_WAKE_UP wakes its
  * waiter on the current CPU, and poll's wake function passes that flag on
- * where epoll's callback drops it (measured: bench/README.md). The set of
- * fds is small (listener, signalfd, gofer, control sockets). */
-int rp_loop_run(int notify_fd, int sigchld_fd)
+ * where epoll's callback drops it (measured: bench/README.md). With
+ * `direct_receive` (the seccomp platform) the loop sleeps in RECV instead,
+ * woken by signals for everything else (waiting.c). */
+int rp_loop_run(int notify_fd, int sigchld_fd, int direct_receive)
 {
     loop_notify_fd = notify_fd;
-    for (;;) {
-        struct pollfd fds[RP_MAX_WATCH + 2];
-        int n = 0;
-        fds[n++] = (struct pollfd){.fd = loop_notify_fd, .events = POLLIN};
-        fds[n++] = (struct pollfd){.fd = sigchld_fd, .events = POLLIN};
-        memcpy(&fds[n], watched, sizeof(struct pollfd) * (size_t)n_watched);
-        n += n_watched;
-        if (poll(fds, (nfds_t)n, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        int stop = 0;
-        if (fds[0].revents & POLLIN)
-            stop = serve_notification(loop_notify_fd);
-        if (!stop && fds[1].revents)
-            stop = serve_sigchld(sigchld_fd);
-        for (int i = 2; i < n && !stop; i++)
-            if (fds[i].revents) {
-                stop = rp_py_event(fds[i].fd, (uint32_t)fds[i].revents);
-                rp_stat_cache_flush(); /* a parked call finished, a control request... */
-            }
-        if (stop)
-            return stop;
+    if (direct_receive)
+        (void)direct_start(); /* if it cannot start, poll() serves */
+    /* Children may have stopped or exited before the loop began. */
+    __atomic_or_fetch(&wake_pending, WAKE_CHILD, __ATOMIC_SEQ_CST);
+    int stop = 0;
+    while (!stop) {
+        int wakes = take_wakes();
+        if (wakes)
+            stop = serve_wakes(wakes, sigchld_fd);
+        else if (direct_receive_allowed())
+            stop = receive_turn(loop_notify_fd, sigchld_fd);
+        else
+            stop = poll_turn(loop_notify_fd, sigchld_fd, -1);
     }
+    direct_stop();
+    return stop;
 }
 
 /* ------------------------------------------------------------------ */

@@ -121,8 +121,8 @@ struct rp_cond_rule {
  * a nonzero return from any of them stops the loop. */
 
 /* -- the loop -- */
-int rp_loop_run(int notify_fd, int sigchld_fd);
-int rp_loop_watch(int fd);
+int rp_loop_run(int notify_fd, int sigchld_fd, int direct_receive);
+int rp_loop_watch(int fd, int is_listener);
 void rp_loop_unwatch(int fd);
 void rp_loop_set_notify_fd(int notify_fd);
 void rp_fast_path_enable(int on);

@@ -32,7 +32,7 @@ ffibuilder.set_source(
     include_dirs=[str(CSRC)],
     libraries=["seccomp"],
     extra_compile_args=["-O2", "-Wall", "-Wno-unused-function"],
-    depends=[str(CSRC / name) for name in ("interpose.c", "interpose.h", "answer_cache.c")],
+    depends=[str(CSRC / name) for name in ("interpose.c", "interpose.h", "answer_cache.c", "waiting.c")],
 )
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
  *
  * What one getppid answered by a seccomp user-notify supervisor written in
  * C costs on this machine: no Python, no sentry. POLL waits in poll()
- * before NOTIF_RECV (as runsc-py's loop does); PTRACE seizes the child as
+ * before NOTIF_RECV (as runsc-py's loop does on the ptrace platform; on
+ * the seccomp platform it sleeps in NOTIF_RECV, POLL=0); PTRACE seizes the child as
  * runsc-py does; SYNC sets SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP. Prints one
  * JSON line. bench/run.py reports it next to runsc-py's fast path.
  */

@@ -102,6 +102,10 @@ class Interposer(abc.ABC):
 
     name = "abstract"
     trap_action = lib.RP_ACT_NOTIFY
+    # Whether the loop sleeps in the listener's RECV, with a watcher thread
+    # for the other fds, rather than in poll(): worth it only where most
+    # events are notifications (csrc/waiting.c).
+    direct_receive = False
 
     def __init__(self, pin_cpu: int | None = None):
         self.pin_cpu = pin_cpu
@@ -171,7 +175,7 @@ class Interposer(abc.ABC):
             os.close(pidfd)
             os.close(own_pidns)
         lib.rp_notify_set_sync_wakeup(listener)
-        self.watch(listener, lambda events: self._serve_listener(listener, events))
+        self.watch(listener, lambda events: self._serve_listener(listener, events), listener=True)
         return pid
 
     def _serve_listener(self, listener: int, events: int) -> int:
@@ -243,10 +247,11 @@ class Interposer(abc.ABC):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
         self.sigchld_fd = _check(lib.rp_signalfd_sigchld(), "signalfd")
 
-    def watch(self, fd: int, handler) -> None:
-        """Call handler(events) from the loop whenever `fd` is readable."""
+    def watch(self, fd: int, handler, listener: bool = False) -> None:
+        """Call handler(events) from the loop whenever `fd` is readable.
+        A seccomp `listener` keeps the loop in poll() while it is watched."""
         self._event_handlers[fd] = handler
-        _check(lib.rp_loop_watch(fd), "watch")
+        _check(lib.rp_loop_watch(fd, listener), "watch")
 
     def unwatch(self, fd: int) -> None:
         self._event_handlers.pop(fd, None)
@@ -256,7 +261,7 @@ class Interposer(abc.ABC):
 
     def run(self) -> None:
         """Serve the workload until the sentry says it is over."""
-        rc = lib.rp_loop_run(self.notify_fd, self.sigchld_fd)
+        rc = lib.rp_loop_run(self.notify_fd, self.sigchld_fd, self.direct_receive)
         if self._failure is not None:
             failure, self._failure = self._failure, None
             raise failure

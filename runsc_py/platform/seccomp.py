@@ -14,6 +14,7 @@ from runsc_py.platform.interposer import PTRACE_INTERRUPT, Interposer
 class SeccompPlatform(Interposer):
     name = "seccomp"
     trap_action = lib.RP_ACT_NOTIFY
+    direct_receive = True   # the loop sleeps in RECV (csrc/waiting.c)
 
     def install(self, call: TrappedCall, result: InstallFds) -> None:
         if result.then is None:
