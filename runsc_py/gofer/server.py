@@ -344,12 +344,10 @@ def open_root(path: str) -> tuple[int, str | None]:
 def run(sock: socket.socket, roots: list[tuple[str, bool]]) -> None:
     """The gofer process's main: open its roots (the container's root first,
     then each bind mount's source), confine itself to them, then serve."""
-    import ctypes
-
     from runsc_py.gofer import landlock
     from runsc_py.platform.policy import confine_self
 
-    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the sentry
+    hostcalls.set_pdeathsig(9)   # SIGKILL: never outlive the sentry
     opened = [(open_root(path), readonly) for path, readonly in roots]
     (root_fd, _), root_readonly = opened[0]
     gofer = Gofer(root_fd, root_readonly)
