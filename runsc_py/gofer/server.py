@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import gc
 import os
 import socket
 import stat as statmod
@@ -361,6 +362,8 @@ def run(sock: socket.socket, roots: list[tuple[str, bool]]) -> None:
         sys.stderr.write("runsc-py: this kernel has no Landlock: the gofer is confined by "
                          "chroot and its syscall filter only\n")
     confine_self(ALLOWED_SYSCALLS, errno.EPERM)
+    gc.freeze()   # forked by a booting sandbox, with collection off (cli/early.py)
+    gc.enable()
     gofer.serve(sock)
 
 

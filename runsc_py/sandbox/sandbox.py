@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import json
 import os
 import signal
@@ -353,6 +354,8 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
             raise SystemExit(1)
         os.write(ready_fd, b"ok\n")
         os.close(ready_fd)
+        gc.freeze()   # start-up's objects live as long as the sandbox: never traverse them
+        gc.enable()   # (off since the fork: cli/early.py)
         if sandbox.wait_for_start():
             code = sandbox.run()
         else:
