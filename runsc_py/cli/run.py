@@ -22,7 +22,7 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signa
 
 
 def run_run(args, log) -> int:
-    container = create_container(args, log)
+    container, sandbox = create_container(args, log)
     pid, path = container.pid, container.control_path
 
     def forward(sig, _frame) -> None:
@@ -32,7 +32,7 @@ def run_run(args, log) -> int:
     # Caught from before start: a signal while the program starts still reaches it.
     previous = {} if args.detach else {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
-        start_container(container, log)
+        start_container(container, log, sandbox)
     except BaseException:
         delete_container(container, True, log)
         raise
