@@ -322,18 +322,18 @@ class Sandbox:
 def _network_factory(kernel, flags):
     """The network table's factory. --egress and --publish are checked (and
     published ports listen) now, so a bad flag fails `create`; without them
-    even the network's configuration is loaded at the first socket call (the
-    table is anyway: see sentry/net/factory.py)."""
-    from runsc_py.sentry.net.factory import network_factory
-
+    nothing of the network, not even its package, is loaded before the first
+    socket call (the table is anyway: see sentry/net/factory.py)."""
     if flags.egress or flags.publish:
         from runsc_py.sentry.net.config import config_from_flags
+        from runsc_py.sentry.net.factory import network_factory
 
         return network_factory(kernel, config_from_flags(flags.network, flags.egress or [],
                                                          flags.publish or []))
 
     def build():
         from runsc_py.sentry.net.config import config_from_flags
+        from runsc_py.sentry.net.factory import network_factory
 
         return network_factory(kernel, config_from_flags(flags.network, [], []))()
 
