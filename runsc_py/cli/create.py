@@ -19,15 +19,16 @@ from runsc_py.oci.state import Container, ContainerError, check_id, now_rfc3339,
 
 
 def run_create(args, log) -> int:
-    container, sandbox = create_container(args, log)
+    container, sandbox, _ = create_container(args, log)
     early.close(sandbox, "orders_fd")   # it starts when `runsc-py start` asks
     container.unlock()
     return 0
 
 
-def create_container(args, log) -> tuple[Container, early.EarlySandbox]:
-    """The container, created, and its sandbox process, whose orders pipe
-    is still open: `run` starts it with `early.start` (cli/early.py)."""
+def create_container(args, log) -> tuple[Container, early.EarlySandbox, specs.ContainerSpec]:
+    """The container, created; its sandbox process, whose orders pipe is
+    still open (`run` starts it with `early.start`: cli/early.py); and its
+    parsed config."""
     check_id(args.id)
     bundle = os.path.abspath(args.bundle or ".")
     config = specs.read_document(bundle)
@@ -77,7 +78,7 @@ def create_container(args, log) -> tuple[Container, early.EarlySandbox]:
             cgroup.destroy()
         container.remove()
         raise
-    return container, sandbox
+    return container, sandbox, spec
 
 
 def _start_sandbox(config: dict, bundle: str, container: Container, cgroup: cgroups.Cgroup,

@@ -14,14 +14,17 @@ def run_start(args, log) -> int:
     return 0
 
 
-def start_container(c: Container, log, sandbox=None) -> None:
-    """Let c's program run. `sandbox`: `run`'s own child (cli/early.py's
-    EarlySandbox), started down its orders pipe instead of the socket."""
+def start_container(c: Container, log, spec: specs.ContainerSpec | None = None,
+                    sandbox: early.EarlySandbox | None = None) -> None:
+    """Let c's program run. `run` passes what it has: the parsed config
+    (else it is read again, for the hooks) and its own child, started down
+    its orders pipe instead of the control socket (cli/early.py)."""
     status = c.status()
     if status != "created":
         raise ContainerError(f"cannot start container {c.id}: it is {status} "
                              "(only a created container can start)")
-    spec = _spec_or_none(c)
+    if spec is None:
+        spec = _spec_or_none(c)
     hooks = spec.hooks if spec else {}
     run_hooks("startContainer", hooks.get("startContainer", []), c.oci_state())
     if sandbox is not None:
