@@ -1,8 +1,8 @@
 """The sandbox process, forked before the command line is even parsed.
 
 A cold `create` (or `run`) has two long jobs: the CLI's (argparse, the OCI
-modules, config.json, the state directory, the cgroup: ~20 ms) and the
-sandbox's (importing the sentry: ~30 ms). Neither needs the other's
+modules, config.json, the state directory, the cgroup: ~22 ms) and the
+sandbox's (importing the sentry: ~26 ms). Neither needs the other's
 result until the sandbox boots, so on a machine with two cores they need
 not run one after the other: when argv names `create` or `run`, `main`
 forks the sandbox process first. The child imports what `Sandbox.boot`
