@@ -82,7 +82,7 @@ def fork_if_creating(argv: list[str], value_flags: frozenset[str]) -> None:
     and `run` only waits once started, and in either what start-up makes
     lives to the end, so collecting freed nothing and cost the CLI ~3 ms
     (a cold `create` sets off ~25 collections, each traversing everything
-    loaded so far). The sandbox turns it back on once booted (`_child`)."""
+    loaded so far). The sandbox turns it back on once booted (see `_child`)."""
     if command_of(argv, value_flags) in CREATING:
         global _waiting
         gc.disable()
