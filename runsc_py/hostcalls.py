@@ -1,59 +1,88 @@
-"""Host calls Python's os module lacks, through ctypes, each raising OSError as os does.
+"""Host calls Python's os module lacks, each raising OSError as os does.
 
-The gofer's (renameat2 without glibc's fallback, fchmodat2, linking an
-fd, fstatfs's f_type), and raw `syscall()` for the tmpfs store's
-fsopen/fsmount and the gofer's Landlock set-up. Not the hot path: that is C.
+The C is csrc/hostcalls.c (in runsc_py._interpose, which the sentry loads
+anyway; ctypes would cost ~1.8 ms of every cold start). The gofer's
+(renameat2 without glibc's fallback, fchmodat2, linking an fd, fstatfs's
+f_type, Landlock, its parent-death signal), the tmpfs store's detached
+mount (fsopen, fsconfig, fsmount), and the signalfd and timerfd objects the
+sentry makes for the workload. Not the hot path: that is C too.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 
+from runsc_py._interpose import ffi, lib
+
 AT_SYMLINK_NOFOLLOW = 0x100
-NR_FCHMODAT2 = 452
-NR_RENAMEAT2 = 316
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-
-
-def syscall(nr: int, *args) -> int:
-    """syscall(2) by number; OSError on failure."""
-    return _check(_libc.syscall(nr, *args))
 
 
 def _check(rc: int) -> int:
     if rc < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
+        raise OSError(-rc, os.strerror(-rc))
     return rc
 
 
 def renameat2(olddirfd: int, old: str, newdirfd: int, new: str, flags: int) -> None:
     """The raw syscall: glibc's wrapper makes a renameat call instead when flags
     are 0, which the gofer's filter does not allow."""
-    syscall(NR_RENAMEAT2, olddirfd, os.fsencode(old), newdirfd, os.fsencode(new), flags)
-
-
-AT_EMPTY_PATH = 0x1000
+    _check(lib.rp_renameat2(olddirfd, os.fsencode(old), newdirfd, os.fsencode(new), flags))
 
 
 def link_fd(fd: int, dirfd: int, name: str) -> None:
     """linkat(fd, "", dirfd, name, AT_EMPTY_PATH): a name for an open file (an O_TMPFILE)."""
-    _check(_libc.linkat(fd, b"", dirfd, os.fsencode(name), AT_EMPTY_PATH))
+    _check(lib.rp_link_fd(fd, dirfd, os.fsencode(name)))
 
 
 def fchmodat_nofollow(dirfd: int, name: str, mode: int) -> None:
     """chmod a name without following it, even if it is a symlink (fchmodat2, Linux 6.6)."""
-    syscall(NR_FCHMODAT2, dirfd, os.fsencode(name), mode, AT_SYMLINK_NOFOLLOW)
-
-
-class _StatFs(ctypes.Structure):
-    _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 14)]
+    _check(lib.rp_fchmodat2(dirfd, os.fsencode(name), mode, AT_SYMLINK_NOFOLLOW))
 
 
 def fstatfs_type(fd: int) -> int:
     """The filesystem's magic number (f_type), which os.fstatvfs does not give."""
-    buf = _StatFs()
-    _check(_libc.fstatfs(fd, ctypes.byref(buf)))
-    return buf.f_type
+    return _check(lib.rp_fstatfs_type(fd))
+
+
+def fsopen(fsname: str, flags: int) -> int:
+    return _check(lib.rp_fsopen(os.fsencode(fsname), flags))
+
+
+def fsconfig(fd: int, cmd: int, key: str | None = None, value: str | None = None,
+             aux: int = 0) -> None:
+    _check(lib.rp_fsconfig(fd, cmd, ffi.NULL if key is None else os.fsencode(key),
+                           ffi.NULL if value is None else os.fsencode(value), aux))
+
+
+def fsmount(fd: int, flags: int, attr_flags: int = 0) -> int:
+    return _check(lib.rp_fsmount(fd, flags, attr_flags))
+
+
+def signalfd(fd: int, mask: int, flags: int) -> int:
+    """signalfd4 with a 64-bit mask (bit N-1 for signal N): a new one (fd -1) or a new mask."""
+    return _check(lib.rp_signalfd(fd, mask, flags))
+
+
+def timerfd_create(clockid: int, flags: int) -> int:
+    return _check(lib.rp_timerfd_create(clockid, flags))
+
+
+def set_pdeathsig(sig: int) -> None:
+    """The signal this process gets when its parent dies (PR_SET_PDEATHSIG)."""
+    _check(lib.rp_set_pdeathsig(sig))
+
+
+def landlock_abi() -> int:
+    """The host's Landlock ABI version; 0 when Landlock is not there."""
+    return max(lib.rp_landlock_abi(), 0)
+
+
+def landlock_create_ruleset(handled_access_fs: int) -> int:
+    return _check(lib.rp_landlock_create_ruleset(handled_access_fs))
+
+
+def landlock_add_path_rule(ruleset: int, allowed_access: int, parent_fd: int) -> None:
+    _check(lib.rp_landlock_add_path_rule(ruleset, allowed_access, parent_fd))
+
+
+def landlock_restrict_self(ruleset: int) -> None:
+    _check(lib.rp_landlock_restrict_self(ruleset))

@@ -19,12 +19,16 @@ from runsc_py.oci.state import Container, ContainerError, check_id, now_rfc3339,
 
 
 def run_create(args, log) -> int:
-    container = create_container(args, log)
+    container, sandbox, _ = create_container(args, log)
+    early.close(sandbox, "orders_fd")   # it starts when `runsc-py start` asks
     container.unlock()
     return 0
 
 
-def create_container(args, log) -> Container:
+def create_container(args, log) -> tuple[Container, early.EarlySandbox, specs.ContainerSpec]:
+    """The container, created; its sandbox process, whose orders pipe is
+    still open (`run` starts it with `early.start`: cli/early.py); and its
+    parsed config."""
     check_id(args.id)
     bundle = os.path.abspath(args.bundle or ".")
     config = specs.read_document(bundle)
@@ -39,6 +43,7 @@ def create_container(args, log) -> Container:
     container = Container.make(args.root, args.id)
     pid = 0
     cgroup = None
+    sandbox = None
     try:
         container.record = {
             "ociVersion": spec.oci_version, "id": args.id, "status": "creating",
@@ -51,7 +56,8 @@ def create_container(args, log) -> Container:
         made.create()   # refuses someone else's: not ours to destroy below
         cgroup = made
         cgroup.apply(spec.limits, spec.cpu_shares)
-        pid = _start_sandbox(config, bundle, container, cgroup, args)
+        sandbox = _start_sandbox(config, bundle, container, cgroup, args)
+        pid = sandbox.pid
         container.record.update(pid=pid, status="created",
                                 pid_start=_start_time(pid))
         container.save()
@@ -62,6 +68,8 @@ def create_container(args, log) -> Container:
         if args.pid_file:
             write_pid_file(args.pid_file, pid)
     except BaseException:
+        if sandbox is not None:
+            early.close(sandbox, "orders_fd")
         if pid:
             with contextlib.suppress(ProcessLookupError, ChildProcessError):
                 os.kill(pid, signal.SIGKILL)
@@ -70,12 +78,12 @@ def create_container(args, log) -> Container:
             cgroup.destroy()
         container.remove()
         raise
-    return container
+    return container, sandbox, spec
 
 
 def _start_sandbox(config: dict, bundle: str, container: Container, cgroup: cgroups.Cgroup,
-                   args) -> int:
-    """Give the sandbox process its orders; returns its pid once it has booted.
+                   args) -> early.EarlySandbox:
+    """Give the sandbox process its orders; returns it once it has booted.
 
     The process was forked before the command line was parsed (cli/early.py)
     and has been loading the sentry since. The orders name the cgroup, made
@@ -88,17 +96,17 @@ def _start_sandbox(config: dict, bundle: str, container: Container, cgroup: cgro
         early.send_orders(sandbox, {"config": config, "bundle": bundle, "id": container.id,
                                     "control_path": container.control_path,
                                     "cgroup": cgroup.path, "flags": vars(args)})
-        early.close(sandbox, "orders_fd")
         answer = early.read_ready(sandbox)
     except BaseException:   # ^C or a kill while it boots: it must not live on unseen
         early.kill(sandbox)
         raise
     if answer != "ok":
+        early.close(sandbox, "orders_fd")
         with contextlib.suppress(ChildProcessError):
             os.waitpid(sandbox.pid, 0)
         why = answer.removeprefix("error: ") or "the sandbox died while starting (see --log)"
         raise ContainerError(f"cannot start container {container.id}: {why}")
-    return sandbox.pid
+    return sandbox
 
 
 def _start_time(pid: int):

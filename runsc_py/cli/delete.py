@@ -32,7 +32,10 @@ def run_delete(args, log) -> int:
     return 0
 
 
-def delete_container(c: Container, force: bool, log) -> None:
+def delete_container(c: Container, force: bool, log,
+                     spec: specs.ContainerSpec | None = None) -> None:
+    """Forget c, killing it first if `force`. `spec`: its parsed config when
+    the caller has it (`run`), for the poststop hooks; else read again."""
     status = c.status()
     if status not in ("stopped", "created") and not force:
         raise ContainerError(f"cannot delete container {c.id}: it is {status} "
@@ -46,7 +49,8 @@ def delete_container(c: Container, force: bool, log) -> None:
         _wait_gone(c)
     cgroup.destroy()
     try:
-        spec = specs.load(c.record.get("bundle", ""))
+        if spec is None:
+            spec = specs.load(c.record.get("bundle", ""))
         run_hooks("poststop", spec.hooks.get("poststop", []), c.oci_state())
     except specs.SpecError:
         pass

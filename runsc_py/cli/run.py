@@ -22,7 +22,7 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signa
 
 
 def run_run(args, log) -> int:
-    container = create_container(args, log)
+    container, sandbox, spec = create_container(args, log)
     pid, path = container.pid, container.control_path
 
     def forward(sig, _frame) -> None:
@@ -32,9 +32,9 @@ def run_run(args, log) -> int:
     # Caught from before start: a signal while the program starts still reaches it.
     previous = {} if args.detach else {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
-        start_container(container, log)
+        start_container(container, log, spec, sandbox)
     except BaseException:
-        delete_container(container, True, log)
+        delete_container(container, True, log, spec)
         raise
     container.unlock()
     if args.detach:
@@ -48,5 +48,5 @@ def run_run(args, log) -> int:
     for sig, old in previous.items():
         signal.signal(sig, old)
     with Container.open(args.root, args.id) as c:
-        delete_container(c, True, log)
+        delete_container(c, True, log, spec)
     return exit_code(status)

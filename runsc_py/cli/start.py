@@ -1,6 +1,7 @@
 """`runsc-py start ID`: let a created container's init run its program."""
 from __future__ import annotations
 
+from runsc_py.cli import early
 from runsc_py.oci import spec as specs
 from runsc_py.oci.hooks import run_hooks
 from runsc_py.oci.state import Container, ContainerError
@@ -13,15 +14,23 @@ def run_start(args, log) -> int:
     return 0
 
 
-def start_container(c: Container, log) -> None:
+def start_container(c: Container, log, spec: specs.ContainerSpec | None = None,
+                    sandbox: early.EarlySandbox | None = None) -> None:
+    """Let c's program run. `run` passes what it has: the parsed config
+    (else it is read again, for the hooks) and its own child, started down
+    its orders pipe instead of the control socket (cli/early.py)."""
     status = c.status()
     if status != "created":
         raise ContainerError(f"cannot start container {c.id}: it is {status} "
                              "(only a created container can start)")
-    spec = _spec_or_none(c)
+    if spec is None:
+        spec = _spec_or_none(c)
     hooks = spec.hooks if spec else {}
     run_hooks("startContainer", hooks.get("startContainer", []), c.oci_state())
-    control.request(c.control_path, "start")
+    if sandbox is not None:
+        early.start(sandbox)
+    else:
+        control.request(c.control_path, "start")
     c.record["status"] = "running"
     c.save()
     try:

@@ -9,15 +9,10 @@ Read-only roots get only the rights to read.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import stat as statmod
 
-from runsc_py.hostcalls import syscall
-
-NR_CREATE_RULESET, NR_ADD_RULE, NR_RESTRICT_SELF = 444, 445, 446
-LANDLOCK_CREATE_RULESET_VERSION = 1
-LANDLOCK_RULE_PATH_BENEATH = 1
+from runsc_py import hostcalls
 
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
@@ -28,22 +23,10 @@ WRITE = (WRITE_FILE | REMOVE_DIR | REMOVE_FILE | MAKE_DIR | MAKE_REG | MAKE_SOCK
          | MAKE_SYM | REFER | TRUNCATE)
 FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # what a rule on a file may hold
 
-class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
-                ("scoped", ctypes.c_uint64)]
-
-
-class _PathBeneath(ctypes.Structure):
-    _pack_ = 1
-    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
-
 
 def abi() -> int:
     """The host's Landlock ABI version; 0 when Landlock is not there."""
-    try:
-        return syscall(NR_CREATE_RULESET, None, 0, LANDLOCK_CREATE_RULESET_VERSION)
-    except OSError:
-        return 0
+    return hostcalls.landlock_abi()
 
 
 def handled_rights(version: int) -> int:
@@ -63,16 +46,14 @@ def restrict_to(roots: list[tuple[int, bool]]) -> bool:
     if version == 0:
         return False
     handled = handled_rights(version)
-    attr = _RulesetAttr(handled, 0, 0)
-    ruleset = syscall(NR_CREATE_RULESET, ctypes.byref(attr), 8, 0)  # the ABI 1 struct: fs rights only
+    ruleset = hostcalls.landlock_create_ruleset(handled)   # filesystem rights only
     try:
         for fd, readonly in roots:
             rights = (READ if readonly else READ | WRITE) & handled
             if not statmod.S_ISDIR(os.fstat(fd).st_mode):
                 rights &= FILE_RIGHTS
-            rule = _PathBeneath(rights, fd)
-            syscall(NR_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0)
-        syscall(NR_RESTRICT_SELF, ruleset, 0)
+            hostcalls.landlock_add_path_rule(ruleset, rights, fd)
+        hostcalls.landlock_restrict_self(ruleset)
     finally:
         os.close(ruleset)
     return True

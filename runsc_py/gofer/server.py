@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import gc
 import os
 import socket
 import stat as statmod
@@ -344,12 +345,10 @@ def open_root(path: str) -> tuple[int, str | None]:
 def run(sock: socket.socket, roots: list[tuple[str, bool]]) -> None:
     """The gofer process's main: open its roots (the container's root first,
     then each bind mount's source), confine itself to them, then serve."""
-    import ctypes
-
     from runsc_py.gofer import landlock
     from runsc_py.platform.policy import confine_self
 
-    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: never outlive the sentry
+    hostcalls.set_pdeathsig(9)   # SIGKILL: never outlive the sentry
     opened = [(open_root(path), readonly) for path, readonly in roots]
     (root_fd, _), root_readonly = opened[0]
     gofer = Gofer(root_fd, root_readonly)
@@ -363,6 +362,8 @@ def run(sock: socket.socket, roots: list[tuple[str, bool]]) -> None:
         sys.stderr.write("runsc-py: this kernel has no Landlock: the gofer is confined by "
                          "chroot and its syscall filter only\n")
     confine_self(ALLOWED_SYSCALLS, errno.EPERM)
+    gc.freeze()   # forked by a booting sandbox, with collection off (cli/early.py)
+    gc.enable()
     gofer.serve(sock)
 
 

@@ -6,7 +6,6 @@ act on. Errors also go to stderr for people at a terminal.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -21,6 +20,7 @@ class Log:
 
     def line(self, level: str, msg: str) -> str:
         import datetime   # here: most runs log nothing
+        import json
 
         now = datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
         if self.fmt == "json":

@@ -9,10 +9,15 @@ the connection early kills the process (its waiter was SIGKILLed).
 The socket lives in the state directory; its path is reached through
 /proc/self/fd of an O_PATH descriptor of that directory, so long
 `--root`s (containerd's are) never meet sun_path's 108-byte limit.
+
+json is imported by the functions that use it, not at the top: the
+sandbox imports this module to listen before it says "ok", and json with
+re would cost ~3 ms of its start-up. A sandbox `run` started needs it only
+if asked something later; one `create` made loads it (`preload`) once
+create is done, before `runsc-py start` comes.
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 
@@ -59,6 +64,8 @@ def connect(path: str, timeout: float | None = TIMEOUT) -> socket.socket:
 
 def request(path: str, op: str, timeout: float = TIMEOUT, **args) -> dict:
     """Ask the sandbox; returns its answer, raises ControlError on failure."""
+    import json
+
     with connect(path, timeout) as sock:
         try:
             sock.sendall(json.dumps({"op": op, **args}).encode() + b"\n")
@@ -71,6 +78,8 @@ def request(path: str, op: str, timeout: float = TIMEOUT, **args) -> dict:
 
 def open_stream(path: str, op: str, fds: list[int], **args) -> tuple[socket.socket, dict]:
     """Send a request with fds and keep the connection: (socket, first answer)."""
+    import json
+
     sock = connect(path)
     try:
         socket.send_fds(sock, [json.dumps({"op": op, **args}).encode() + b"\n"], fds)
@@ -97,6 +106,8 @@ def read_line(sock: socket.socket) -> bytes:
 
 
 def _answer(op: str, reply: bytes) -> dict:
+    import json
+
     if not reply:
         raise ControlError(f"the sandbox closed the connection during {op!r} (it has exited)")
     answer = json.loads(reply)
@@ -105,11 +116,18 @@ def _answer(op: str, reply: bytes) -> dict:
     return answer
 
 
+def preload() -> None:
+    """Import what serving a request needs, while no one is waiting for an answer."""
+    import json  # noqa: F401
+
+
 def serve_one(listener: socket.socket, handle) -> None:
     """Accept one connection and answer it with handle(request, fds, conn) -> dict.
 
     A handler that returns {KEEP: True, ...} keeps the connection (and
     answers it itself); the received fds are the handler's to close."""
+    import json
+
     try:
         conn, _ = listener.accept()
     except BlockingIOError:
@@ -131,12 +149,19 @@ def serve_one(listener: socket.socket, handle) -> None:
             answer = {"ok": False, "error": str(exc)}
             for fd in fds:
                 os.close(fd)
-        conn.sendall(json.dumps(answer).encode() + b"\n")
+        send_line(conn, answer)
     except (OSError, ValueError, socket.timeout):
         keep = False
     finally:
         if not keep:
             conn.close()
+
+
+def send_line(conn: socket.socket, message: dict) -> None:
+    """One line of the protocol: an answer, or an exec's exit status."""
+    import json
+
+    conn.sendall(json.dumps(message).encode() + b"\n")
 
 
 def _recv_all(sock: socket.socket) -> bytes:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
+import gc
 import os
+import select
 import signal
 import sys
 
@@ -170,10 +171,26 @@ class Sandbox:
 
     # -- 2. created -----------------------------------------------------------
 
-    def wait_for_start(self) -> bool:
-        """Serve the CLI until `start` (True) or a kill ends the container (False)."""
+    def wait_for_start(self, start_fd: int = -1) -> bool:
+        """Serve the CLI until `start` (True) or a kill ends the container (False).
+
+        `start` is a control request (`runsc-py start`), or a byte on
+        `start_fd` from `run`, this process's parent (cli/early.py): the
+        control socket loads json at its first request, ~3 ms `run` would
+        wait for. The pipe's end without a byte means `create` is done:
+        `start` will come to the socket, so json is loaded now."""
+        watched = [self.listener] + ([start_fd] if start_fd >= 0 else [])
         while not self.started and self.exit_now is None:
-            control.serve_one(self.listener, self._handle)
+            readable, _, _ = select.select(watched, [], [])
+            if start_fd in readable:
+                self.started = os.read(start_fd, 1) != b""
+                watched.remove(start_fd)
+                if not self.started:
+                    control.preload()
+            if self.listener in readable:
+                control.serve_one(self.listener, self._handle)
+        if start_fd >= 0:
+            os.close(start_fd)
         return self.started
 
     # -- 3. running -----------------------------------------------------------
@@ -269,7 +286,7 @@ class Sandbox:
         self.kernel.platform.unwatch(conn.fileno())
         with contextlib.suppress(OSError):
             conn.setblocking(True)
-            conn.sendall(json.dumps({"exit": exit_code(status)}).encode() + b"\n")
+            control.send_line(conn, {"exit": exit_code(status)})
         conn.close()
 
     def _kill(self, sig: int, everyone: bool) -> None:
@@ -305,18 +322,18 @@ class Sandbox:
 def _network_factory(kernel, flags):
     """The network table's factory. --egress and --publish are checked (and
     published ports listen) now, so a bad flag fails `create`; without them
-    even the network's configuration is loaded at the first socket call (the
-    table is anyway: see sentry/net/factory.py)."""
-    from runsc_py.sentry.net.factory import network_factory
-
+    nothing of the network, not even its package, is loaded before the first
+    socket call (the table is anyway: see sentry/net/factory.py)."""
     if flags.egress or flags.publish:
         from runsc_py.sentry.net.config import config_from_flags
+        from runsc_py.sentry.net.factory import network_factory
 
         return network_factory(kernel, config_from_flags(flags.network, flags.egress or [],
                                                          flags.publish or []))
 
     def build():
         from runsc_py.sentry.net.config import config_from_flags
+        from runsc_py.sentry.net.factory import network_factory
 
         return network_factory(kernel, config_from_flags(flags.network, [], []))()
 
@@ -333,10 +350,11 @@ def _strace(flags, table):
 
 
 def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: str,
-                 flags, log: Log, ready_fd: int) -> None:
+                 flags, log: Log, ready_fd: int, start_fd: int = -1) -> None:
     """The forked sandbox process; never returns. It boots in the cgroup at
-    `cgroup_path` (made and limited by `create`), and says "ok" or why not
-    on `ready_fd`."""
+    `cgroup_path` (made and limited by `create`), says "ok" or why not on
+    `ready_fd`, and starts when asked on its control socket or `start_fd`
+    (`run`'s: cli/early.py)."""
     code = 1
     sandbox = None
     try:
@@ -353,7 +371,9 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
             raise SystemExit(1)
         os.write(ready_fd, b"ok\n")
         os.close(ready_fd)
-        if sandbox.wait_for_start():
+        gc.freeze()   # start-up's objects live as long as the sandbox: never traverse them
+        gc.enable()   # (off since the fork: cli/early.py)
+        if sandbox.wait_for_start(start_fd):
             code = sandbox.run()
         else:
             _reap(sandbox.init_pid)

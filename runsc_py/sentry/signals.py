@@ -10,11 +10,10 @@ workload would have died with.
 """
 from __future__ import annotations
 
-import ctypes
-import functools
-import os
 import signal
 import struct
+
+from runsc_py import hostcalls
 
 # Default action "terminate" or "core" (signal(7)); realtime signals terminate too.
 FATAL_BY_DEFAULT = frozenset(
@@ -135,14 +134,4 @@ def host_signalfd(fd: int, mask: int, flags: int) -> int:
     it, so an object made here and installed in the workload reads the
     workload's own pending signals. Its mask can never name SIGKILL/SIGSTOP.
     """
-    mask_buf = ctypes.c_uint64(mask & ~_UNBLOCKABLE)
-    rc = _libc().signalfd(fd, ctypes.byref(mask_buf), flags)
-    if rc < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return rc
-
-
-@functools.lru_cache(maxsize=1)
-def _libc():
-    return ctypes.CDLL(None, use_errno=True)
+    return hostcalls.signalfd(fd, mask & ~_UNBLOCKABLE, flags)

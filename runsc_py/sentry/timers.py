@@ -7,23 +7,18 @@ only the calling process, and the host runs them.
 """
 from __future__ import annotations
 
-import ctypes
 import errno
-import os
+
+from runsc_py import hostcalls
 
 TFD_CLOEXEC, TFD_NONBLOCK = 0o2000000, 0o4000
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME = 0, 1, 7
 CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM = 8, 9
 TIMERFD_CLOCKS = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME,
                   CLOCK_REALTIME_ALARM, CLOCK_BOOTTIME_ALARM}
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def host_timerfd(clockid: int, flags: int) -> int:
     if clockid not in TIMERFD_CLOCKS or flags & ~(TFD_CLOEXEC | TFD_NONBLOCK):
         raise OSError(errno.EINVAL, "timerfd_create")
-    rc = _libc.timerfd_create(clockid, flags | TFD_CLOEXEC)
-    if rc < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return rc
+    return hostcalls.timerfd_create(clockid, flags | TFD_CLOEXEC)

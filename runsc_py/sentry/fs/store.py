@@ -21,24 +21,23 @@ import errno
 import itertools
 import os
 
-from runsc_py.hostcalls import syscall
+from runsc_py import hostcalls
 
 FSOPEN_CLOEXEC = 1
 FSMOUNT_CLOEXEC = 1
 FSCONFIG_SET_STRING = 1
 FSCONFIG_CMD_CREATE = 6
-NR_FSOPEN, NR_FSCONFIG, NR_FSMOUNT = 430, 431, 432
 TMPFS_MAGIC = 0x01021994
 DEFAULT_SIZE = 1 << 40  # "no limit" as Linux's tmpfs reports it: half of RAM; we say 1 TiB
 
 def detached_tmpfs(size: int | None) -> int:
     """A host tmpfs attached to no mount point; returns its mount fd."""
-    fs_fd = syscall(NR_FSOPEN, b"tmpfs", FSOPEN_CLOEXEC)
+    fs_fd = hostcalls.fsopen("tmpfs", FSOPEN_CLOEXEC)
     try:
         if size is not None:
-            syscall(NR_FSCONFIG, fs_fd, FSCONFIG_SET_STRING, b"size", str(size).encode(), 0)
-        syscall(NR_FSCONFIG, fs_fd, FSCONFIG_CMD_CREATE, None, None, 0)
-        return syscall(NR_FSMOUNT, fs_fd, FSMOUNT_CLOEXEC, 0)
+            hostcalls.fsconfig(fs_fd, FSCONFIG_SET_STRING, "size", str(size))
+        hostcalls.fsconfig(fs_fd, FSCONFIG_CMD_CREATE)
+        return hostcalls.fsmount(fs_fd, FSMOUNT_CLOEXEC)
     finally:
         os.close(fs_fd)
 

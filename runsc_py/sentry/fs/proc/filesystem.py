@@ -4,6 +4,12 @@ Only the sandbox's own processes are listed, by the pid its namespace gives
 them, zombies included until their parent reaps them (sentry/zombies.py); a
 thread's id is accepted as a directory too but not listed, as on Linux. `self` and `thread-self` need the caller: the kernel keeps the task
 whose syscall is being answered (`kernel.current`).
+
+Every sandbox mounts a procfs as it boots, and walks its root for the
+masked and read-only paths, but most workloads never look inside a
+process's directory or /proc/sys: process.py (with fdlinks, mounts, net)
+and sysctl.py are imported, and /proc/sys's table built, at the first walk
+into them (~1 ms of every sandbox's start-up otherwise).
 """
 from __future__ import annotations
 
@@ -12,8 +18,6 @@ from collections.abc import Callable
 
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fs.proc import system
-from runsc_py.sentry.fs.proc.process import ProcessView
-from runsc_py.sentry.fs.proc.sysctl import sys_tree
 from runsc_py.sentry.fs.synthetic import Dir, Entry, File, Link, SyntheticFilesystem
 
 PROC_SUPER_MAGIC = 0x9FA0
@@ -31,6 +35,7 @@ class ProcFilesystem(SyntheticFilesystem):
         self.kernel = kernel
         self.host_paths = list(host_paths)
         self.host_root = self.host_paths[0][0]   # the root's: the first
+        self._sys: Dir | None = None             # /proc/sys, built at the first walk into it
         k = kernel
         self._system: dict[str, Entry] = {
             "self": Link(self._self_target, size=0),
@@ -45,7 +50,7 @@ class ProcFilesystem(SyntheticFilesystem):
             "version": File(system.render_version),
             "filesystems": File(system.render_filesystems),
             "swaps": File(system.render_swaps),
-            "sys": sys_tree(kernel),
+            "sys": Dir(self._sys_children),
         }
         super().__init__(Dir(self._root_listing, child=self._root_child), dir_fd_source,
                          writebacks=kernel.writebacks)
@@ -61,7 +66,16 @@ class ProcFilesystem(SyntheticFilesystem):
     def rename(self, old: str, new: str, flags: int) -> None:
         raise SyscallError(errno.EACCES if old.startswith("sys/") else errno.EPERM)
 
+    def _sys_children(self) -> dict[str, Entry]:
+        if self._sys is None:
+            from runsc_py.sentry.fs.proc.sysctl import sys_tree
+
+            self._sys = sys_tree(self.kernel)
+        return self._sys.children()
+
     def _root_listing(self) -> dict[str, Entry]:
+        from runsc_py.sentry.fs.proc.process import ProcessView
+
         listed: dict[str, Entry] = dict(self._system)
         tasks = self.kernel.tasks
         procs = {**{p.vpid: p for p in tasks.zombies.all()}, **tasks.processes}
@@ -75,6 +89,8 @@ class ProcFilesystem(SyntheticFilesystem):
     def process_dir(self, name: str) -> Dir | None:
         if not name.isdigit() or name != str(int(name)):   # "01" is not pid 1
             return None
+        from runsc_py.sentry.fs.proc.process import ProcessView
+
         tasks = self.kernel.tasks
         proc = tasks.processes.get(int(name)) or tasks.zombies.get(int(name))
         if proc is not None:

@@ -1,0 +1,125 @@
+/*
+ * hostcalls.c — host calls Python 3.11's os module lacks, for
+ * runsc_py/hostcalls.py (which raises OSError from the -errno these return).
+ *
+ * The gofer's (renameat2 without glibc's fallback, fchmodat2, linking an
+ * O_TMPFILE, fstatfs's f_type, Landlock, its parent-death signal), the
+ * tmpfs store's detached mount (fsopen, fsconfig, fsmount), and the
+ * signalfd and timerfd objects the sentry makes for the workload. They were
+ * ctypes calls; ctypes costs ~1.8 ms to import, on the sandbox's start-up
+ * path. None is on the syscall hot path.
+ *
+ * Compiled into runsc_py._interpose beside interpose.c (one cffi module).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "hostcalls.h"
+
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
+static int rp_rc(long rc)
+{
+    return rc < 0 ? -errno : (int)rc;
+}
+
+/* The raw syscall: glibc's wrapper makes a renameat call instead when flags
+ * are 0, which the gofer's filter does not allow. */
+int rp_renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+                 unsigned int flags)
+{
+    return rp_rc(syscall(SYS_renameat2, olddirfd, oldpath, newdirfd, newpath, flags));
+}
+
+/* fchmodat2 (Linux 6.6): chmod of a name without following a symlink. */
+int rp_fchmodat2(int dirfd, const char *path, unsigned int mode, int flags)
+{
+    return rp_rc(syscall(SYS_fchmodat2, dirfd, path, mode, flags));
+}
+
+/* linkat(fd, "", dirfd, name, AT_EMPTY_PATH): a name for an open file. */
+int rp_link_fd(int fd, int dirfd, const char *name)
+{
+    return rp_rc(linkat(fd, "", dirfd, name, AT_EMPTY_PATH));
+}
+
+/* The filesystem's magic number (f_type), which os.fstatvfs does not give. */
+int64_t rp_fstatfs_type(int fd)
+{
+    struct statfs st;
+    if (fstatfs(fd, &st) < 0)
+        return -errno;
+    return (int64_t)(uint64_t)(unsigned long)st.f_type;
+}
+
+int rp_fsopen(const char *fsname, unsigned int flags)
+{
+    return rp_rc(syscall(SYS_fsopen, fsname, flags));
+}
+
+int rp_fsconfig(int fd, unsigned int cmd, const char *key, const char *value, int aux)
+{
+    return rp_rc(syscall(SYS_fsconfig, fd, cmd, key, value, aux));
+}
+
+int rp_fsmount(int fd, unsigned int flags, unsigned int attr_flags)
+{
+    return rp_rc(syscall(SYS_fsmount, fd, flags, attr_flags));
+}
+
+/* signalfd4 with the kernel's 8-byte mask: a new signalfd (fd -1) or a new
+ * mask for one. */
+int rp_signalfd(int fd, uint64_t mask, int flags)
+{
+    return rp_rc(syscall(SYS_signalfd4, fd, &mask, sizeof mask, flags));
+}
+
+int rp_timerfd_create(int clockid, int flags)
+{
+    return rp_rc(timerfd_create(clockid, flags));
+}
+
+/* The signal this process gets when its parent dies (PR_SET_PDEATHSIG). */
+int rp_set_pdeathsig(int sig)
+{
+    return rp_rc(prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0));
+}
+
+/* The host's Landlock ABI version (-errno when Landlock is absent). */
+int rp_landlock_abi(void)
+{
+    return rp_rc(syscall(SYS_landlock_create_ruleset, NULL, 0,
+                         LANDLOCK_CREATE_RULESET_VERSION));
+}
+
+/* A ruleset handling these filesystem rights (the ABI 1 struct: nothing else). */
+int rp_landlock_create_ruleset(uint64_t handled_access_fs)
+{
+    struct { uint64_t handled_access_fs; } attr = { handled_access_fs };
+    return rp_rc(syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0));
+}
+
+int rp_landlock_add_path_rule(int ruleset_fd, uint64_t allowed_access, int parent_fd)
+{
+    struct landlock_path_beneath_attr rule = {
+        .allowed_access = allowed_access, .parent_fd = parent_fd,
+    };
+    return rp_rc(syscall(SYS_landlock_add_rule, ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &rule, 0));
+}
+
+int rp_landlock_restrict_self(int ruleset_fd)
+{
+    return rp_rc(syscall(SYS_landlock_restrict_self, ruleset_fd, 0));
+}
