@@ -32,9 +32,9 @@ OPS = st.one_of(
     st.tuples(st.sampled_from(["mkdir", "rmdir", "create", "unlink"]), NAME),
     st.tuples(st.just("append"), NAME, st.integers(1, 4096)),
     st.tuples(st.sampled_from(["rename", "link"]), NAME, NAME),
-    # Link targets stay in the compared tree: the native run is real root on
-    # the host, and a link to "/" would let `b/c` create /c there; ".." would
-    # show the test's temporary directory, which differs between the two runs.
+    # Link targets stay near the compared tree: the native run is real root on
+    # the host, and a link to "/" would let `b/c` create /c there. "a/.." can
+    # reach the tree's parent (through `a` -> "."), made alike on both sides.
     st.tuples(st.just("symlink"), st.sampled_from(NAMES + [".", "a/..", "nowhere"]), NAME),
     st.tuples(st.just("chmod"), NAME, st.sampled_from([0o700, 0o644, 0o000, 0o1777])),
     st.tuples(st.just("truncate"), NAME, st.integers(0, 5000)),
@@ -43,9 +43,13 @@ OPS = st.one_of(
 
 def _compare(platform: str, workdir, ops) -> None:
     spec = json.dumps([list(op) for op in ops])
-    native = run(["python3", PROGRAM, str(workdir / "native"), spec])
+    # Each tree's parent holds only the tree, so a link that climbs out of it
+    # (`a` -> ".", `b` -> "a/..") finds the same directory on both sides.
+    for side in ("native", "sandbox"):
+        (workdir / side).mkdir()
+    native = run(["python3", PROGRAM, str(workdir / "native" / "tree"), spec])
     # a directory the host does not have: in the sandbox it lives in the overlay's upper layer
-    inside = sandboxed(platform, "python3", PROGRAM, str(workdir / "sandbox"), spec)
+    inside = sandboxed(platform, "python3", PROGRAM, str(workdir / "sandbox" / "tree"), spec)
     assert native.code == 0, native
     assert (inside.code, inside.out, inside.err) == (native.code, native.out, native.err)
 
