@@ -15,6 +15,7 @@
 /* SECCOMP_RET_DATA values the filter attaches to RET_TRACE actions. */
 #define RP_TRACE_SYSCALL 1
 #define RP_TRACE_EXEC 2
+#define RP_TRACE_SIGNALFD_READ 3 /* a signalfd's own filter (sentry/signalfd.py) */
 
 #define RP_VIA_NOTIFY 1
 #define RP_VIA_PTRACE 2

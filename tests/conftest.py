@@ -41,6 +41,17 @@ def runsc_py(*args: str, timeout: float = TIMEOUT, **kw) -> Result:
     return run(RUNSC_PY + list(args), timeout=timeout, **kw)
 
 
+def finish(proc: subprocess.Popen, timeout: float = 30):
+    """Wait for a sandbox a test started with Popen; kill it if it will not end,
+    so a failing test leaves no sandbox behind."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
 def sandboxed(platform: str, *argv: str, flags: tuple[str, ...] = (), timeout: float = TIMEOUT,
               **kw) -> Result:
     return runsc_py("do", f"--platform={platform}", *flags, "--", *argv, timeout=timeout, **kw)

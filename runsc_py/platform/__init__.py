@@ -53,7 +53,9 @@ class InstallFds:
     its own instructions run, as part of the same call: its result is
     dropped and the call still answers `value`. It is made only if the
     install succeeded. (An open of a terminal that makes it the controlling
-    one: only the process itself can, with TIOCSCTTY.)"""
+    one: only the process itself can, with TIOCSCTTY.) `then` may instead
+    be a function (platform, tid, rsp) -> such a call or None, called at
+    the stop where it is made (sentry/signalfd_reads.py writes there first)."""
 
     __slots__ = ("value", "fds", "then")
 

@@ -41,6 +41,8 @@ from runsc_py.platform import (
     TrappedCall,
 )
 from runsc_py.platform.policy import (
+    NR_READ,
+    NR_READV,
     SECCOMP_FILTER_FLAG_NEW_LISTENER,
     SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
     build_filter,
@@ -80,6 +82,8 @@ ERESTARTSYS, ERESTARTNOINTR = 512, 513
 NR_INSTALL = lib.RP_NR_INSTALL
 VIA_PTRACE = lib.RP_VIA_PTRACE
 TRACE_EXEC = lib.RP_TRACE_EXEC
+TRACE_SIGNALFD_READ = lib.RP_TRACE_SIGNALFD_READ
+TRACED_READS = (NR_READ, NR_READV)
 REPLY_VALUE, REPLY_ERRNO = lib.RP_REPLY_VALUE, lib.RP_REPLY_ERRNO
 REPLY_CONTINUE, REPLY_HELD = lib.RP_REPLY_CONTINUE, lib.RP_REPLY_HELD
 JOB_CONTROL_STOPS = (signal.SIGSTOP, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
@@ -290,7 +294,11 @@ class Interposer(abc.ABC):
             else:
                 reply.kind = REPLY_CONTINUE
             return 0
-        result = self.sentry.handle_syscall(call)
+        if via_ptrace and trap.data == TRACE_SIGNALFD_READ and call.nr in TRACED_READS:
+            result = self.sentry.handle_signalfd_read(call)   # any other call a workload's
+            # own filter traced with this value is the table's, as always
+        else:
+            result = self.sentry.handle_syscall(call)
         if type(result) is int and result >= 0:
             reply.kind = REPLY_VALUE
             reply.value = result
@@ -428,6 +436,11 @@ class Interposer(abc.ABC):
         regs = ffi.new("struct rp_regs *")
         if lib.rp_get_regs(tid, regs) < 0:
             return   # killed at the stop: its exit event follows
+        if callable(call):   # a call that needs the caller's registers to be made
+            call = call(self, tid, regs.rsp)
+            if call is None:
+                self._ptrace(PTRACE_CONT, tid, 0, 0, ignore_esrch=True)
+                return
         saved = ffi.new("struct rp_regs *")
         ffi.memmove(saved, regs, ffi.sizeof("struct rp_regs"))
         nr, *args = call

@@ -113,6 +113,29 @@ def argument_rules(rules: list[tuple[int, int]]) -> bytes:
     return b"".join(_INSN.pack(*insn) for insn in head + body + tail)
 
 
+NR_READ, NR_READV = 0, 19
+SECCOMP_RET_TRACE = 0x7FF00000
+
+
+def reads_traced(fd: int, data: int) -> bytes:
+    """Classic BPF for a filter a workload process stacks on its own:
+    `read` and `readv` of `fd` trace (RET_TRACE with `data`), all else is
+    allowed (the sandbox's filter below still decides). The fd is compared
+    in its low 32 bits, as the kernel reads it."""
+    program = [
+        (_BPF_LD_ABS, 0, 0, 4),                          # arch
+        (_BPF_JEQ, 0, 6, AUDIT_ARCH_X86_64),
+        (_BPF_LD_ABS, 0, 0, 0),                          # nr
+        (_BPF_JEQ, 1, 0, NR_READ),
+        (_BPF_JEQ, 0, 3, NR_READV),
+        (_BPF_LD_ABS, 0, 0, 16),                         # args[0], low half
+        (_BPF_JEQ, 0, 1, fd),
+        (_BPF_RET, 0, 0, SECCOMP_RET_TRACE | data),
+        (_BPF_RET, 0, 0, SECCOMP_RET_ALLOW),
+    ]
+    return b"".join(_INSN.pack(*insn) for insn in program)
+
+
 def _action(policy: Policy, errno: int, trap_action: int) -> int:
     if policy is Policy.NATIVE:
         return lib.RP_ACT_ALLOW

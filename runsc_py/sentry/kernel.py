@@ -19,9 +19,9 @@ import time
 
 from runsc_py._interpose import lib
 from runsc_py.gofer.client import GoferGone
-from runsc_py.platform import MemoryFault
+from runsc_py.platform import NATIVE, MemoryFault
 from runsc_py.platform.policy import Policy
-from runsc_py.sentry import signals
+from runsc_py.sentry import signalfd_reads, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.answer_cache import AnswerCache
 from runsc_py.sentry.fdtable import FdTable, OpenFile
@@ -351,6 +351,7 @@ class Kernel:
                 parent.fs if flags & CLONE_FS else parent.fs.copy(),
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
+            proc.reads_traced = set(parent.reads_traced)   # filters outlive fork
             self.tasks.exited_uids.pop(vtid, None)   # the pid is reused
             self.tasks.zombies.evict(vtid)            # so its zombie was reaped
             proc.pidfd = _pidfd_or_none(child_tid)
@@ -507,7 +508,7 @@ class Kernel:
     def amend_siginfo_at_delivery(self, host_tid: int) -> None:
         """Give the siginfo a handler is about to see the sandbox's ids."""
         try:
-            fixed = self._sandbox_siginfo(host_tid, self.platform.siginfo(host_tid))
+            fixed = self.sandbox_siginfo(host_tid, self.platform.siginfo(host_tid))
             if fixed is not None:
                 self.platform.set_siginfo(host_tid, fixed)
         except OSError:  # killed at the stop: its exit event follows
@@ -517,13 +518,20 @@ class Kernel:
         """The same, for a siginfo_t a call (waitid, rt_sigtimedwait) wrote at `addr`."""
         try:
             info = self.platform.read(host_tid, addr, 24)
-            fixed = self._sandbox_siginfo(host_tid, info)
+            fixed = self.sandbox_siginfo(host_tid, info)
             if fixed is not None:
                 self.platform.write(host_tid, addr + 16, fixed[16:24])
         except (MemoryFault, OSError):  # unmapped since, or the task was killed
             pass
 
-    def _sandbox_siginfo(self, host_tid: int, info: bytes) -> bytes | None:
+    def handle_signalfd_read(self, call):
+        """A read a signalfd's filter traced (sentry/signalfd_reads.py)."""
+        task = self.tasks.by_host_tid.get(call.tid)
+        if task is None:
+            return NATIVE
+        return signalfd_reads.traced_read(self, task, call)
+
+    def sandbox_siginfo(self, host_tid: int, info: bytes) -> bytes | None:
         """`info` (at least its first 24 bytes) with the sandbox's si_pid and
         si_uid where the host wrote its own, or None if it is right as it is."""
         if self._sent_for and signals.sent_from_outside(info):  # the sentry's, for a sender?

@@ -53,6 +53,8 @@ class Process:
         self.subreaper = False              # PR_SET_CHILD_SUBREAPER
         self.nproc_exceeded = False         # PF_NPROC_EXCEEDED: set_user found its user over RLIMIT_NPROC
         self.exited_leader: Task | None = None  # a zombie's leader, as it was at its exit
+        # guest fds whose reads a filter of this process's traces (sentry/signalfd_reads.py)
+        self.reads_traced: set[int] = set()
 
     @property
     def vppid(self) -> int:

@@ -10,7 +10,7 @@ import select
 import struct
 
 from runsc_py.platform import NATIVE, FdInstall, InstallFds
-from runsc_py.sentry import files, sessions
+from runsc_py.sentry import files, sessions, signalfd_reads
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.vfs import Scope
@@ -188,9 +188,13 @@ def _dup_to(ctx, oldfd: int, newfd: int | None, cloexec: bool, start: int = 0) -
         return _dup_o_path(ctx, entry.file, newfd, cloexec, start)
     host_fd = ctx.kernel.borrow_fd(ctx.task, oldfd)
     if newfd is None:
-        return install_new(ctx, entry.file, host_fd, cloexec, start)
-    ctx.fds.install(newfd, entry.file, cloexec)
-    return InstallFds(newfd, [FdInstall(host_fd, newfd, cloexec)])
+        result = install_new(ctx, entry.file, host_fd, cloexec, start)
+    else:
+        ctx.fds.install(newfd, entry.file, cloexec)
+        result = InstallFds(newfd, [FdInstall(host_fd, newfd, cloexec)])
+    if entry.file.kind == "signalfd":   # a copy's reads are traced too
+        result = signalfd_reads.trace_reads(ctx.process, result)
+    return result
 
 
 def _dup_o_path(ctx, file: OpenFile, newfd: int | None, cloexec: bool, start: int):

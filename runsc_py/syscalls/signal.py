@@ -14,7 +14,7 @@ import os
 import struct
 
 from runsc_py.platform import NATIVE, AtExit
-from runsc_py.sentry import sessions, signals
+from runsc_py.sentry import sessions, signalfd_reads, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.syscalls.context import as_int
@@ -122,7 +122,8 @@ def signalfd(ctx, fd, mask, sizemask):
 
 
 def signalfd4(ctx, fd, mask, sizemask, flags):
-    """A host signalfd at the guest fd; reading it (natively) reads the reader's signals."""
+    """A host signalfd at the guest fd; reading it (natively) reads the reader's
+    signals, and the sandbox's ids are put in them (sentry/signalfd_reads.py)."""
     fd = as_int(fd)
     if sizemask != 8 or flags & ~(signals.SFD_CLOEXEC | signals.SFD_NONBLOCK):
         raise SyscallError(errno.EINVAL)
@@ -137,8 +138,9 @@ def signalfd4(ctx, fd, mask, sizemask, flags):
             os.close(host_fd)
         return fd
     host_fd = signals.host_signalfd(-1, sigmask, flags | signals.SFD_CLOEXEC)
-    return install_new(ctx, OpenFile("signalfd", path="anon_inode:[signalfd]"), host_fd,
-                       bool(flags & signals.SFD_CLOEXEC))
+    return signalfd_reads.trace_reads(ctx.process, install_new(
+        ctx, OpenFile("signalfd", path="anon_inode:[signalfd]"), host_fd,
+        bool(flags & signals.SFD_CLOEXEC)))
 
 
 def rt_sigqueueinfo(ctx, tgid, sig, info):

@@ -3,7 +3,8 @@
 The host kernel fills si_uid with the host thread's uid, which is the
 sandbox's host uid whatever uid the sender switched to in the sandbox: the
 sentry puts the sandbox's uid back at the signal's delivery stop (handlers),
-and at the exit of waitid and rt_sigtimedwait (sigwaitinfo). Each sender in
+at the exit of waitid and rt_sigtimedwait (sigwaitinfo), and at the exit of
+a signalfd read its own filter traced. Each sender in
 tests/programs/siginfo_ids.c first takes a real uid of its own.
 """
 import os

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import RUNSC_PY, sandboxed
+from tests.conftest import RUNSC_PY, finish, sandboxed
 
 # A thread forks and reaps children as fast as it can, so SIGCHLD reaches the
 # sentry all the time, while the main thread makes calls whose fds the
@@ -80,5 +80,5 @@ def test_watched_fds_wake_the_loop(platform):
                 c.sendall(b"%d" % i)
                 assert c.recv(100) == b"%d" % i
     finally:
-        proc.communicate(timeout=30)
+        finish(proc)
     assert proc.returncode == 0

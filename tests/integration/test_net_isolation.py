@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from tests.conftest import RUNSC_PY, sandboxed
+from tests.conftest import RUNSC_PY, finish, sandboxed
 
 LISTEN_AND_WAIT = textwrap.dedent("""
     import socket, sys
@@ -154,7 +154,7 @@ def test_publish_forwards_a_host_port(platform):
             c.sendall(b" hello")
             assert c.recv(200) == b"10.0.2.2 ('10.0.2.15', 8000) hello"
     finally:
-        proc.communicate(timeout=30)
+        finish(proc)
     assert proc.returncode == 0
 
 
@@ -168,7 +168,7 @@ def test_published_port_without_sandbox_listener_is_refused():
         with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
             assert c.recv(10) == b""   # accepted by the host side, closed at once
     finally:
-        proc.communicate(timeout=30)
+        finish(proc)
 
 
 EGRESS_SOCKET_ABUSE = textwrap.dedent("""

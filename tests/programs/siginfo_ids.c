@@ -1,5 +1,6 @@
 /* The pids and uids in every siginfo_t a process reads: a handler's (kill,
- * tgkill, sigqueue, SIGCHLD), sigwaitinfo's and waitid's. Each sender first
+ * tgkill, sigqueue, SIGCHLD), sigwaitinfo's and waitid's, and a signalfd's
+ * records (read, readv, through a dup). Each sender first
  * takes a real uid of its own (keeping euid 0, so it may still signal its
  * root parent). Run as root natively and sandboxed: the lines must match. */
 #define _GNU_SOURCE
@@ -7,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +31,17 @@ static void show(const char *what, const siginfo_t *si, pid_t child)
            (unsigned)si->si_uid);
     if (si->si_signo == SIGCHLD)
         printf(" status %d", si->si_status);
+    printf("\n");
+    fflush(stdout);
+}
+
+static void show_record(const char *what, const struct signalfd_siginfo *si, pid_t child)
+{
+    printf("%-22s signo %u code %d pid %s uid %u", what, si->ssi_signo, si->ssi_code,
+           (pid_t)si->ssi_pid == child ? "child" : (pid_t)si->ssi_pid == getpid() ? "self" : "other",
+           si->ssi_uid);
+    if (si->ssi_signo == SIGCHLD)
+        printf(" status %d", si->ssi_status);
     printf("\n");
     fflush(stdout);
 }
@@ -120,5 +134,33 @@ int main(void)
     if (sigtimedwait(&block, &si, &ts) > 0)
         show("kill -> sigtimedwait", &si, c);
     waitpid(c, NULL, 0);
+    struct timespec none = {0, 0};
+    while (sigtimedwait(&chld, &si, &none) > 0)   /* the last child's SIGCHLD */
+        ;
+
+    int sfd = signalfd(-1, &block, SFD_CLOEXEC);
+    struct signalfd_siginfo rec;
+    c = child_as(1008, 0);
+    if (read(sfd, &rec, sizeof rec) == sizeof rec)
+        show_record("kill -> signalfd", &rec, c);
+    waitpid(c, NULL, 0);
+    if (read(sfd, &rec, sizeof rec) == sizeof rec)
+        show_record("SIGCHLD signalfd", &rec, c);
+    int copy = dup(sfd);   /* a record split across two buffers, through a copy */
+    struct iovec iov[2] = {{&rec, 14}, {(char *)&rec + 14, sizeof rec - 14}};
+    c = child_as(1009, 2);
+    if (readv(copy, iov, 2) == sizeof rec)
+        show_record("sigqueue -> readv", &rec, c);
+    waitpid(c, NULL, 0);
+    if (read(copy, &rec, sizeof rec) == sizeof rec)
+        show_record("SIGCHLD dup'd signalfd", &rec, c);
+    close(sfd);
+    close(copy);
+    int p[2];   /* takes the numbers the signalfds had, whose reads stay traced */
+    if (pipe(p) == 0 && write(p[1], "reused fd reads\n", 16) == 16) {
+        char line[32];
+        ssize_t n = read(p[0], line, sizeof line);
+        printf("%d %.*s", p[0] == sfd, (int)(n > 0 ? n : 0), line);
+    }
     return 0;
 }

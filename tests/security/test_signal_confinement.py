@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import RUNSC_PY, sandboxed
+from tests.conftest import RUNSC_PY, finish, sandboxed
 
 
 def test_kill_minus_one_reaches_only_the_sandbox(platform, busybox):
@@ -75,7 +75,7 @@ def test_double_fork_daemon_leaves_no_zombie(platform, busybox):
         states = [state for _pid, state in _descendants(proc.pid)]
         assert states and "Z" not in states, states
     finally:
-        proc.communicate(timeout=30)
+        finish(proc)
     assert proc.returncode == 0
 
 
