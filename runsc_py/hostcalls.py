@@ -1,8 +1,9 @@
 """Host calls Python's os module lacks, through ctypes, each raising OSError as os does.
 
 The gofer's (renameat2 without glibc's fallback, fchmodat2, linking an
-fd, fstatfs's f_type), and raw `syscall()` for the tmpfs store's
-fsopen/fsmount and the gofer's Landlock set-up. Not the hot path: that is C.
+fd, fstatfs's f_type), raw `syscall()` for the tmpfs store's
+fsopen/fsmount and the gofer's Landlock set-up, and the sentry's own host
+inotify instance. Not the hot path: that is C.
 """
 from __future__ import annotations
 
@@ -57,3 +58,16 @@ def fstatfs_type(fd: int) -> int:
     buf = _StatFs()
     _check(_libc.fstatfs(fd, ctypes.byref(buf)))
     return buf.f_type
+
+
+def inotify_init1(flags: int) -> int:
+    """A host inotify instance (the sentry's own: sentry/inotify_host.py)."""
+    return _check(_libc.inotify_init1(flags))
+
+
+def inotify_add_watch(fd: int, path: str, mask: int) -> int:
+    return _check(_libc.inotify_add_watch(fd, os.fsencode(path), ctypes.c_uint32(mask)))
+
+
+def inotify_rm_watch(fd: int, wd: int) -> None:
+    _check(_libc.inotify_rm_watch(fd, wd))

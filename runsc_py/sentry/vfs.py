@@ -165,6 +165,13 @@ class Filesystem(abc.ABC):
     def statfs(self) -> StatFs:
         return StatFs(self.magic, 4096, 0, 0, 0, 0, 0)
 
+    def host_inode(self, path: str) -> int | None:
+        """An O_PATH fd (the caller closes it) of the host inode that holds the
+        bytes of the regular file at `path`, where the workload's native reads
+        and writes land, or None: not a regular file, or a file the sentry
+        serves itself. The sentry's host inotify watches it (inotify_host.py)."""
+        return None
+
     # -- extended attributes (only tmpfs keeps them) --
 
     def file_caps(self, node: object, fd: int | None) -> bytes | None:
