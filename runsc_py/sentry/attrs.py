@@ -54,7 +54,9 @@ def by_file(file: OpenFile, stat: Stat, vfs):
 def _apply(target: Target, attrs: SetAttr) -> None:
     if target.mount.readonly:
         raise SyscallError(errno.EROFS)
-    target.mount.fs.setattr(target.rel, attrs, target.node)
+    # the host sees the sentry's truncate of the file's inode: not a native write
+    with target.events.quiet(target.mount.mount_id, target.rel):
+        target.mount.fs.setattr(target.rel, attrs, target.node)
     _changed(target, inotify.IN_MODIFY if attrs.size is not None else inotify.IN_ATTRIB)
 
 

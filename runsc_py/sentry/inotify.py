@@ -1,24 +1,56 @@
-"""inotify on the sentry's filesystems: events for what the sentry sees happen.
+"""inotify on the sentry's filesystems: events for what the sentry sees
+happen, and for the reads and writes it does not see, which the host sees.
 
 An inotify instance is a host pipe: the workload holds the read end at its
 guest fd, so read, poll and epoll on it are native (and IN_NONBLOCK is the
 pipe's O_NONBLOCK); the sentry holds the write end, non-blocking, and
 writes `struct inotify_event`s into it. The sentry makes every change of
-the tree and sees every open and close, so it delivers IN_CREATE,
-IN_DELETE, IN_MOVED_FROM/IN_MOVED_TO (with one cookie), IN_ATTRIB, IN_OPEN,
-IN_CLOSE_WRITE/IN_CLOSE_NOWRITE, IN_DELETE_SELF, IN_MOVE_SELF and
-IN_IGNORED. It never sees a native read or write, so IN_ACCESS and
-IN_MODIFY come only from truncate. A full pipe loses events and queues
-IN_Q_OVERFLOW, as a full queue does on Linux.
+the tree and sees every open, close and directory read, so it raises
+IN_CREATE, IN_DELETE, IN_MOVED_FROM/IN_MOVED_TO (with one cookie),
+IN_ATTRIB, IN_OPEN, IN_CLOSE_WRITE/IN_CLOSE_NOWRITE, IN_DELETE_SELF,
+IN_MOVE_SELF, IN_IGNORED, IN_ACCESS of a directory listed (getdents64)
+and IN_ACCESS/IN_MODIFY of the attribute changes that mean them (truncate,
+an open with O_TRUNC, utimensat of one time). A full pipe loses events and
+queues IN_Q_OVERFLOW, as a full queue does on Linux; an event identical to
+the last one still unread (same wd, mask and name) is merged into it, as
+Linux's inotify_merge does.
+
+Native reads and writes (IN_ACCESS, IN_MODIFY of regular files) run in the
+workload, where the sentry never sees them; the host does. Every *name* a
+workload watch with IN_ACCESS or IN_MODIFY in its mask covers -- the
+watched file, and each regular file directly in a watched directory, made,
+linked or moved there later too -- has its host inode watched by the
+sentry's own host inotify instance (`HostWatches`, inotify_host.py), kept
+right as names come and go, files are copied up and watches change. A host
+event becomes the workload's: for the file's own watches, and for its
+directory's with the name. A file with several covered names (hard links)
+reports to the directories of the names its open descriptions for that
+access were opened by, or to all of them when the sentry cannot tell.
+The host queues an event in the write itself, the sentry reads it later
+(its loop watches the host fd), so the sentry *drains* the host instance
+first before anything it raises itself and before every call it answers:
+a write made before a call is reported before what the call raises
+(IN_MODIFY before IN_CLOSE_WRITE), as on Linux. What the sentry itself
+does to a file's bytes (a truncate it makes, a copy-up) is not native
+I/O and is not reported as such. Files the sentry serves itself (procfs,
+sysfs, devfs's devices) have no host inode to watch: no IN_ACCESS or
+IN_MODIFY from their reads and writes.
 
 Watches are keyed by mount and path within it; a rename moves the watches
 beneath it to the new path.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import itertools
 import os
+import select
+import stat as statmod
 import struct
+
+from runsc_py.sentry.errors import SyscallError
 
 IN_ACCESS, IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x1, 0x2, 0x4, 0x8
 IN_CLOSE_NOWRITE, IN_OPEN, IN_MOVED_FROM, IN_MOVED_TO = 0x10, 0x20, 0x40, 0x80
@@ -28,7 +60,11 @@ IN_ONLYDIR, IN_DONT_FOLLOW, IN_EXCL_UNLINK = 0x01000000, 0x02000000, 0x04000000
 IN_MASK_CREATE, IN_MASK_ADD, IN_ISDIR, IN_ONESHOT = 0x10000000, 0x20000000, 0x40000000, 0x80000000
 IN_ALL_EVENTS = 0xFFF
 ALWAYS = IN_IGNORED | IN_Q_OVERFLOW | IN_UNMOUNT  # delivered whatever the mask
+NATIVE_IO = IN_ACCESS | IN_MODIFY  # what only the host sees
 EVENT = struct.Struct("<iIII")
+FIONREAD = 0x541B
+DT_REG = 8
+_NOTHING = contextlib.nullcontext()
 
 
 class Watch:
@@ -42,12 +78,15 @@ class Watch:
 class Inotify:
     """One inotify instance: its pipe's write end and its watches."""
 
-    def __init__(self, write_fd: int):
+    def __init__(self, write_fd: int, table: "InotifyTable | None" = None):
         self.write_fd = write_fd
+        self.table = table  # told when the workload closed every copy of the read end
         self.watches: dict[tuple[int, str], Watch] = {}  # (mount id, path) -> watch
         self._wds = itertools.count(1)
         self.overflowed = False
         self.closed = False
+        self._last: tuple | None = None  # (wd, mask, name) of the last event written
+        self._last_size = 0
 
     def add(self, key: tuple[int, str], mask: int) -> int:
         watch = self.watches.get(key)
@@ -60,13 +99,14 @@ class Inotify:
         self.watches[key] = watch
         return watch.wd
 
-    def remove(self, wd: int) -> bool:
+    def remove(self, wd: int) -> tuple[int, str] | None:
+        """Drop watch `wd` (IN_IGNORED); returns the key it had, None if there is none."""
         for key, watch in list(self.watches.items()):
             if watch.wd == wd:
                 del self.watches[key]
                 self.send(wd, IN_IGNORED)
-                return True
-        return False
+                return key
+        return None
 
     def send(self, wd: int, mask: int, cookie: int = 0, name: str = "") -> None:
         if self.closed:
@@ -74,31 +114,54 @@ class Inotify:
         raw = os.fsencode(name)
         if raw:
             raw += bytes(EVENT.size - len(raw) % EVENT.size)  # NUL-padded, as Linux pads
+        last = (wd, mask, raw)
+        if last == self._last and not mask & IN_IGNORED and self._unread() >= self._last_size:
+            return  # the same as the last event, still unread: Linux merges them
         event = EVENT.pack(wd, mask, cookie, len(raw)) + raw
         try:
             if self.overflowed:
                 os.write(self.write_fd, EVENT.pack(-1, IN_Q_OVERFLOW, 0, 0))
                 self.overflowed = False
             os.write(self.write_fd, event)
+            self._last, self._last_size = last, len(event)
         except BlockingIOError:
             self.overflowed = True
+            self._last = None
         except BrokenPipeError:  # the workload closed every copy of the read end
+            self.close()
+
+    def _unread(self) -> int:
+        """How many bytes the workload has not read yet."""
+        return struct.unpack("<i", fcntl.ioctl(self.write_fd, FIONREAD, bytes(4)))[0]
+
+    def close(self) -> None:
+        if not self.closed:
             self.closed = True
             os.close(self.write_fd)
+            if self.table is not None:
+                self.table.instance_closed(self)
 
 
 class InotifyTable:
     """Every instance of the sandbox, and the one place events are raised."""
 
-    def __init__(self):
+    def __init__(self, mount_by_id=lambda _mount_id: None):
         self.instances: list[Inotify] = []
         self._cookies = itertools.count(1)
+        self._mount_by_id = mount_by_id  # mount id -> the VFS's Mount
+        self.host_watches = None         # inotify_host.HostWatches, made at the first need
+        # set by the Kernel: how to have the loop call us when the host fd is
+        # readable, and every open file description of the sandbox
+        self.loop_watch = None
+        self.open_files = lambda: ()
+        self._draining = False
+        self._closing: set[int] = set()  # host tids that closed an inotify fd
 
     def new(self) -> tuple[Inotify, int]:
         """A new instance; returns it and the read end for the workload."""
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         os.set_blocking(write_fd, False)
-        instance = Inotify(write_fd)
+        instance = Inotify(write_fd, self)
         self.instances = [i for i in self.instances if not i.closed] + [instance]
         return instance, read_fd
 
@@ -106,31 +169,108 @@ class InotifyTable:
         """Whether any instance watches anything (an open replayed in C makes no event)."""
         return any(i.watches and not i.closed for i in self.instances)
 
-    def _deliver(self, key: tuple[int, str], mask: int, cookie: int = 0, name: str = "") -> None:
+    # -- watches --------------------------------------------------------------
+
+    def add_watch(self, instance: Inotify, key: tuple[int, str], mask: int) -> int:
+        """inotify_add_watch: EEXIST (FileExistsError) for IN_MASK_CREATE on a
+        watched file; ENOSPC when the host cannot watch what it covers."""
+        self.drain()
+        before = instance.watches.get(key)
+        before_mask = before.mask if before is not None else None
+        wd = instance.add(key, mask)
+        try:
+            self._watches_changed(key, added=True)
+        except OSError as exc:
+            if before is None:
+                del instance.watches[key]
+            else:
+                before.mask = before_mask
+            self._watches_changed(key, added=False)
+            raise SyscallError(errno.ENOSPC if exc.errno in (errno.ENOSPC, errno.EMFILE,
+                                                             errno.ENFILE) else exc.errno) from None
+        return wd
+
+    def remove_watch(self, instance: Inotify, wd: int) -> bool:
+        """inotify_rm_watch: False when `wd` is not a watch of the instance."""
+        self.drain()
+        return self._unwatch(instance, wd)
+
+    def _unwatch(self, instance: Inotify, wd: int) -> bool:
+        key = instance.remove(wd)
+        if key is None:
+            return False
+        self._watches_changed(key, added=False)
+        return True
+
+    def instance_closed(self, instance: Inotify) -> None:
+        keys = list(instance.watches)
+        instance.watches.clear()
+        for key in keys:
+            self._watches_changed(key, added=False)
+
+    def closing(self, tid: int) -> None:
+        """`tid` is closing a guest fd of an instance; it may be its last."""
+        if self.host_watches is not None:
+            self._closing.add(tid)
+
+    def reap(self) -> None:
+        """Close the instances whose read end the workload no longer has
+        anywhere (its pipe's write end polls POLLERR), and drop their watches."""
+        live = [i for i in self.instances if not i.closed and i.watches]
+        if not live:
+            return
+        poller = select.poll()
+        for instance in live:
+            poller.register(instance.write_fd, 0)
+        gone = {fd for fd, events in poller.poll(0) if events & select.POLLERR}
+        for instance in live:
+            if instance.write_fd in gone:
+                instance.close()
+
+    def settle(self, tid: int) -> None:
+        """Before a call the sentry answers: what the workload did natively
+        before it comes first; an instance `tid` closed is gone by now."""
+        if tid in self._closing:
+            self._closing.discard(tid)
+            self.reap()
+        self.drain()
+
+    # -- events the sentry raises ---------------------------------------------
+
+    def _deliver(self, key: tuple[int, str], mask: int, cookie: int = 0, name: str = "",
+                 unlinked: bool = False) -> None:
         for instance in self.instances:
             watch = instance.watches.get(key)
             if watch is None or not (watch.mask & mask & IN_ALL_EVENTS or mask & ALWAYS):
                 continue
+            if unlinked and watch.mask & IN_EXCL_UNLINK:
+                continue
             instance.send(watch.wd, mask, cookie, name)
             if watch.mask & IN_ONESHOT:
-                instance.remove(watch.wd)
+                self._unwatch(instance, watch.wd)
 
     def event(self, mount_id: int, path: str, mask: int, is_dir: bool = False, cookie: int = 0) -> None:
         """`mask` happened to `path` (within mount): tell watchers of it and of its directory."""
         if not self.instances:
             return
+        self.drain()
         flag = IN_ISDIR if is_dir else 0
         parent, _, name = path.rpartition("/")
         if path:
             self._deliver((mount_id, parent), mask | flag, cookie, name)
         if not mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO):
             self._deliver((mount_id, path), mask | flag, cookie)
+        if mask & IN_CREATE and not is_dir and self.host_watches is not None:
+            self._cover((mount_id, path))
 
     def removed(self, mount_id: int, path: str, is_dir: bool) -> None:
         self.event(mount_id, path, IN_DELETE, is_dir)
+        if self.host_watches is not None and not is_dir:
+            name = (mount_id, path)
+            self.host_watches.unlink(name, keep=self._keeps_unlinked(name))
         self._self_gone(mount_id, path, IN_DELETE_SELF)
 
-    def moved(self, mount_id: int, old: str, new: str, is_dir: bool) -> None:
+    def moved(self, mount_id: int, old: str, new: str, is_dir: bool, exchange: bool = False) -> None:
         if not self.instances:
             return
         cookie = next(self._cookies)
@@ -142,10 +282,201 @@ class InotifyTable:
                 if mid == mount_id and (path == old or path.startswith(old + "/")):
                     del instance.watches[(mid, path)]
                     instance.watches[(mid, new + path[len(old):])] = watch
+        if self.host_watches is not None:
+            self._names_moved(mount_id, old, new, is_dir, exchange)
 
     def _self_gone(self, mount_id: int, path: str, mask: int) -> None:
         for instance in self.instances:
             watch = instance.watches.get((mount_id, path))
             if watch is not None:
                 instance.send(watch.wd, mask)
-                instance.remove(watch.wd)
+                self._unwatch(instance, watch.wd)
+
+    # -- native reads and writes: the host's events ---------------------------------
+
+    def opened(self, mount_id: int, path: str, host_fd: int) -> None:
+        """`path` was opened as `host_fd`: if it is covered, watch the inode
+        the workload gets (an overlay open for writing copies the file up)."""
+        name = (mount_id, path)
+        if self.host_watches is None or not self._covers(name):
+            return
+        if statmod.S_ISREG(os.fstat(host_fd).st_mode):
+            self._cover(name, host_fd)
+
+    def quiet(self, mount_id: int, path: str):
+        """A context for the sentry's own I/O on the file at `path` (a
+        truncate): what the host reports of that file meanwhile is not the
+        workload's doing."""
+        if self.host_watches is None:
+            return _NOTHING
+        return self._quiet((mount_id, path))
+
+    @contextlib.contextmanager
+    def _quiet(self, name: tuple[int, str]):
+        self.drain()
+        wd = self.host_watches.by_name.get(name)
+        try:
+            yield
+        finally:
+            self.drain(discard=wd)
+
+    def drain(self, discard: int | None = None) -> None:
+        """Deliver what the host has seen so far (but what is for host wd `discard`)."""
+        if self.host_watches is None or self._draining:
+            return
+        self._draining = True
+        try:
+            for wd, mask in self.host_watches.read():
+                if wd != discard:
+                    self._native(wd, mask)
+        finally:
+            self._draining = False
+
+    def _on_host_events(self, _events: int) -> None:
+        self.drain()
+
+    def _native(self, wd: int, mask: int) -> None:
+        """The host saw `mask` (IN_ACCESS or IN_MODIFY) happen to the inode of host watch `wd`."""
+        if mask & IN_Q_OVERFLOW:
+            for instance in self.instances:
+                if any(w.mask & NATIVE_IO for w in instance.watches.values()):
+                    instance.send(-1, IN_Q_OVERFLOW)
+            return
+        inode = self.host_watches.inodes.get(wd)
+        if inode is None:
+            return
+        live, gone = set(inode.names), set(inode.gone)
+        names = live | gone
+        if len(names) > 1:
+            names = self._opened_through(names, mask) or names
+        for mount_id, path in sorted(names):  # its directory's watches first, as Linux does
+            parent, _, base = path.rpartition("/")
+            if path:
+                self._deliver((mount_id, parent), mask, 0, base, (mount_id, path) in gone)
+        for name in sorted(live):
+            self._deliver(name, mask)
+
+    def _opened_through(self, names: set, mask: int) -> set:
+        """Which of `names` the sandbox's open descriptions that could make
+        `mask` (IN_MODIFY: writable, IN_ACCESS: readable) were opened by."""
+        modes = (os.O_WRONLY, os.O_RDWR) if mask & IN_MODIFY else (os.O_RDONLY, os.O_RDWR)
+        found = set()
+        for file in self.open_files():
+            if file.mount is not None and not file.flags & os.O_PATH \
+                    and file.flags & os.O_ACCMODE in modes:
+                name = (file.mount.mount_id, file.rel)
+                if name in names:
+                    found.add(name)
+        return found
+
+    # -- which names are covered ----------------------------------------------------
+
+    def _covers(self, name: tuple[int, str]) -> bool:
+        """Whether a watch wanting IN_ACCESS or IN_MODIFY is on `name` or on its directory."""
+        mount_id, path = name
+        parent = (mount_id, path.rpartition("/")[0]) if path else None
+        for instance in self.instances:
+            if instance.closed:
+                continue
+            watch = instance.watches.get(name)
+            if watch is not None and watch.mask & NATIVE_IO:
+                return True
+            watch = instance.watches.get(parent) if parent is not None else None
+            if watch is not None and watch.mask & NATIVE_IO:
+                return True
+        return False
+
+    def _keeps_unlinked(self, name: tuple[int, str]) -> bool:
+        """Whether a directory watch still wants events of `name` once it is
+        unlinked (its mask wants them, without IN_EXCL_UNLINK)."""
+        mount_id, path = name
+        parent = (mount_id, path.rpartition("/")[0])
+        for instance in self.instances:
+            watch = instance.watches.get(parent) if not instance.closed else None
+            if watch is not None and watch.mask & NATIVE_IO and not watch.mask & IN_EXCL_UNLINK:
+                return True
+        return False
+
+    def _watches_changed(self, key: tuple[int, str], added: bool) -> None:
+        """A watch on `key` was added, changed or removed: cover what it
+        now covers, let go of what nothing covers. OSError(ENOSPC) when the
+        host cannot watch another inode."""
+        if self.host_watches is None:
+            if not added or not self._covers(key):
+                return
+            self._start()
+        names = {key} | {n for n in self.host_watches.by_name
+                         if n[0] == key[0] and n[1] and n[1].rpartition("/")[0] == key[1]}
+        if added and self._covers(key):
+            names |= self._children(key)
+        for name in sorted(names):
+            if added:
+                self._refresh(name)
+            elif not self._covers(name):
+                self.host_watches.drop(name)
+        self.host_watches.forget_gone(self._keeps_unlinked)
+
+    def _start(self) -> None:
+        from runsc_py.sentry.inotify_host import HostWatches
+
+        self.host_watches = HostWatches()
+        if self.loop_watch is not None:
+            self.loop_watch(self.host_watches.fd, self._on_host_events)
+
+    def _children(self, key: tuple[int, str]) -> set:
+        """The regular files directly in the directory `key` (none if it is not one)."""
+        mount = self._mount_by_id(key[0])
+        try:
+            entries = mount.fs.readdir(key[1]) if mount is not None else []
+        except SyscallError:  # not a directory
+            return set()
+        prefix = key[1] + "/" if key[1] else ""
+        return {(key[0], prefix + os.fsdecode(name)) for _ino, dtype, name in entries
+                if dtype == DT_REG}
+
+    def _refresh(self, name: tuple[int, str], host_fd: int | None = None) -> None:
+        """Watch the inode at `name` if it is covered, else let it go."""
+        if not self._covers(name):
+            self.host_watches.drop(name)
+            return
+        fd = host_fd
+        if fd is None:
+            mount = self._mount_by_id(name[0])
+            fd = mount.fs.host_inode(name[1]) if mount is not None else None
+            if fd is None:  # gone, not a regular file, or served by the sentry itself
+                self.host_watches.drop(name)
+                return
+        try:
+            self.host_watches.watch(name, fd)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise
+            self.host_watches.drop(name)  # the host would not watch it (EACCES): no events
+        finally:
+            if host_fd is None:
+                os.close(fd)
+
+    def _cover(self, name: tuple[int, str], host_fd: int | None = None) -> None:
+        """A name appeared or changed files: cover it; if the host cannot,
+        the events it would have had are lost (IN_Q_OVERFLOW)."""
+        try:
+            self._refresh(name, host_fd)
+        except OSError:
+            for instance in self.instances:
+                parent = (name[0], name[1].rpartition("/")[0])
+                if name in instance.watches or parent in instance.watches:
+                    instance.send(-1, IN_Q_OVERFLOW)
+
+    def _names_moved(self, mount_id: int, old: str, new: str, is_dir: bool, exchange: bool) -> None:
+        host = self.host_watches
+        old_name, new_name = (mount_id, old), (mount_id, new)
+        if host.by_name.get(old_name) is not None and host.by_name.get(old_name) == host.by_name.get(new_name):
+            return  # two names of one file: rename does nothing
+        if not exchange and not is_dir and new_name in host.by_name:
+            host.unlink(new_name, keep=self._keeps_unlinked(new_name))  # the file renamed over
+        host.rename(mount_id, old, new, exchange)
+        if not is_dir:
+            self._cover(new_name)
+        if exchange:
+            self._cover(old_name)
+        host.forget_gone(self._keeps_unlinked)

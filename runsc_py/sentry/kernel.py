@@ -68,6 +68,8 @@ class Kernel:
         self.network_factory = None          # how to make it
         vfs.caller_creds = self._caller_creds
         vfs.caller_root = self._caller_root
+        vfs.inotify.loop_watch = platform.watch  # the host inotify fd behind IN_ACCESS/IN_MODIFY
+        vfs.inotify.open_files = self._open_files
 
     @property
     def network(self):
@@ -227,6 +229,8 @@ class Kernel:
             task.process.fds.settle(call.tid)
         if self.writebacks.open:  # what the workload wrote to /proc/sys counts from now on
             self.writebacks.settle()
+        if self.vfs.inotify.host_watches is not None:  # native reads and writes come first
+            self.vfs.inotify.settle(call.tid)
         entry = self.table.rows.get(call.nr)
         ctx = SyscallContext(self, task, call)
         if entry is None or entry.handler is None:
@@ -261,6 +265,13 @@ class Kernel:
 
             sys.stderr.write(f"runsc-py: sentry error in {entry.name}:\n{traceback.format_exc()}")
             return -errno.EIO
+
+    def _open_files(self):
+        """Every open file description in the sandbox's fd tables (some more than once)."""
+        tables = {id(p.fds): p.fds for p in list(self.tasks.processes.values())}
+        for table in tables.values():
+            for entry in list(table.entries.values()):
+                yield entry.file
 
     def release_writebacks(self) -> None:
         """Some guest fds went away (close, exec, exit): forget the written-back
@@ -382,6 +393,7 @@ class Kernel:
             self.tasks.rekey(task, host_tid, proc.vpid)
         proc.fds.on_exec()
         self.release_writebacks()
+        self.vfs.inotify.reap()   # its close-on-exec fds are closed
         pending, task.exec_pending = task.exec_pending, None
         if pending is not None:
             proc.exe, proc.comm = pending.exe, pending.comm
@@ -439,6 +451,7 @@ class Kernel:
             proc.exit_status = status
             self.tasks.remember_exited(proc)
             self.release_writebacks()
+            self.vfs.inotify.reap()   # its fds are closed
             if self._sent_for:   # signals it never took
                 for key in [k for k in self._sent_for if k[0] == proc.vpid]:
                     del self._sent_for[key]

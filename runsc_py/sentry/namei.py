@@ -180,4 +180,5 @@ def rename(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
     if src.busy or dst.busy:
         raise SyscallError(errno.EBUSY)
     src.mount.fs.rename(src.rel, dst.rel, flags)
-    vfs.inotify.moved(src.mount.mount_id, src.rel, dst.rel, src_is_dir)
+    vfs.inotify.moved(src.mount.mount_id, src.rel, dst.rel, src_is_dir,
+                      exchange=bool(flags & RENAME_EXCHANGE))

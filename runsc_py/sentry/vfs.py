@@ -327,7 +327,7 @@ class VFS:
         # and a chroot'ed caller's walks stop at its root
         self.caller_creds: Callable[[], object] = lambda: None
         self.caller_root: Callable[[], str] = lambda: "/"
-        self.inotify = InotifyTable()  # watchers of changes made through this VFS
+        self.inotify = InotifyTable(self.mount_by_id)  # watchers of changes made through this VFS
         # whether the last walk went only through `names_stable` filesystems and
         # no magic link: its answer may be replayed in C (answer_cache.py)
         self.walk_stable = True
@@ -342,6 +342,12 @@ class VFS:
         self._depths = {len(n) for n in self._by_names if n}
         self._depths_desc = sorted({len(n) for n in self._by_names}, reverse=True)
         return m
+
+    def mount_by_id(self, mount_id: int) -> Mount | None:
+        for m in self.mounts.values():
+            if m.mount_id == mount_id:
+                return m
+        return None
 
     def mount_of(self, names: list[str]) -> tuple[Mount, str]:
         """The mount holding the canonical path `names`, and the path within it."""

@@ -139,6 +139,8 @@ def openat2(ctx, dirfd, path, how, size):
 def close(ctx, fd):
     entry = ctx.fds.close(as_int(fd), ctx.task.host_tid)
     files.closed(ctx.kernel.vfs, entry.file)
+    if entry.file.kind == "inotify":
+        ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
     if entry.file.kind == "socket" and ctx.kernel.network is not None:
         ctx.kernel.network.closing(ctx, as_int(fd), entry.file.sock)
     ctx.kernel.release_writebacks()
@@ -155,6 +157,8 @@ def close_range(ctx, first, last, flags):
             ctx.fds.entries[fd].cloexec = True
         else:
             entry = ctx.fds.close(fd, ctx.task.host_tid)
+            if entry.file.kind == "inotify":
+                ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
             if entry.file.kind == "socket" and ctx.kernel.network is not None:
                 ctx.kernel.network.closing(ctx, fd, entry.file.sock)
     ctx.kernel.release_writebacks()
