@@ -73,6 +73,12 @@ def o_path_stand_in() -> int:
         os.close(memfd)
 
 
+def listed(vfs, file: OpenFile) -> None:
+    """A directory was read (getdents64): IN_ACCESS, as Linux's iterate_dir raises it."""
+    if file.mount is not None:
+        vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_ACCESS, True)
+
+
 def closed(vfs, file: OpenFile) -> None:
     """A guest fd of `file` was closed: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE."""
     if file.mount is not None and not file.flags & os.O_PATH:

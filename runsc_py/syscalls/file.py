@@ -361,4 +361,5 @@ def getdents64(ctx, fd, buf, count):
         os.lseek(host_fd, pos, os.SEEK_SET)
     finally:
         os.close(host_fd)
+    files.listed(ctx.kernel.vfs, file)
     return len(out)
