@@ -21,7 +21,7 @@ from runsc_py._interpose import lib
 from runsc_py.gofer.client import GoferGone
 from runsc_py.platform import MemoryFault
 from runsc_py.platform.policy import Policy
-from runsc_py.sentry import signals
+from runsc_py.sentry import files, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.answer_cache import AnswerCache
 from runsc_py.sentry.fdtable import FdTable, OpenFile
@@ -273,6 +273,20 @@ class Kernel:
             for entry in list(table.entries.values()):
                 yield entry.file
 
+    def descriptions_released(self, released: list[OpenFile]) -> None:
+        """Guest fds of these open descriptions went away (close, dup2 over
+        one, exec, exit), in this order: those no fd in the sandbox holds any
+        more are closed, and raise IN_CLOSE_WRITE/IN_CLOSE_NOWRITE as Linux's
+        last fput does (a mapping still holding one is not seen: munmap is native)."""
+        released = [f for f in released if f.mount is not None]
+        if not released or not self.vfs.inotify.instances:
+            return
+        held = {id(f) for f in self._open_files()}
+        for file in released:
+            if id(file) not in held:
+                held.add(id(file))  # once
+                files.closed(self.vfs, file)
+
     def release_writebacks(self) -> None:
         """Some guest fds went away (close, exec, exit): forget the written-back
         files none is left of."""
@@ -391,7 +405,9 @@ class Kernel:
                     self.platform.retract_ids(other.host_tid)
             self.platform.retract_ids(former_tid)
             self.tasks.rekey(task, host_tid, proc.vpid)
+        closing = [e.file for _fd, e in sorted(proc.fds.entries.items()) if e.cloexec]
         proc.fds.on_exec()
+        self.descriptions_released(closing)
         self.release_writebacks()
         self.vfs.inotify.reap()   # its close-on-exec fds are closed
         pending, task.exec_pending = task.exec_pending, None
@@ -450,6 +466,7 @@ class Kernel:
             proc = task.process
             proc.exit_status = status
             self.tasks.remember_exited(proc)
+            self.descriptions_released([e.file for _fd, e in sorted(proc.fds.entries.items())])
             self.release_writebacks()
             self.vfs.inotify.reap()   # its fds are closed
             if self._sent_for:   # signals it never took
