@@ -259,9 +259,25 @@ class InotifyTable:
         if path:
             self._deliver((mount_id, parent), mask | flag, cookie, name)
         if not mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO):
-            self._deliver((mount_id, path), mask | flag, cookie)
+            for name in self._same_file((mount_id, path)):
+                self._deliver(name, mask | flag, cookie)
         if mask & IN_CREATE and not is_dir and self.host_watches is not None:
             self._cover((mount_id, path))
+
+    def inode_event(self, mount_id: int, path: str, mask: int) -> None:
+        """`mask` happened to the file itself, not to a name in its directory
+        (Linux's fsnotify_inode: a link count): only its own watches hear it."""
+        if self.instances:
+            self.drain()
+            for name in self._same_file((mount_id, path)):
+                self._deliver(name, mask)
+
+    def _same_file(self, name: tuple[int, str]) -> list:
+        """`name` and the other names of its file that watches cover (hard
+        links: a watch is on the file, whichever name it was added by). Only
+        the host watches know which names are one file, so only covered ones."""
+        wd = self.host_watches.by_name.get(name) if self.host_watches is not None else None
+        return [name] if wd is None else sorted(self.host_watches.inodes[wd].names)
 
     def removed(self, mount_id: int, path: str, is_dir: bool) -> None:
         self.event(mount_id, path, IN_DELETE, is_dir)
