@@ -397,6 +397,7 @@ class Kernel:
         task = self.tasks.by_host_tid.get(former_tid)
         if task is None:
             return
+        self.vfs.inotify.drain()  # its native I/O, told while its fds are still known
         proc = task.process
         if former_tid != host_tid:  # a non-leader exec'd: it becomes the leader
             for other in list(proc.threads.values()):
@@ -456,6 +457,7 @@ class Kernel:
             self.job_control_stopped.discard(host_tid)
 
     def on_exit(self, host_tid: int, status: int) -> None:
+        self.vfs.inotify.drain()  # its native I/O, told while its fds are still known
         self.job_control_stopped.discard(host_tid)
         task = self.tasks.remove(host_tid)
         self.platform.retract_ids(host_tid)
