@@ -83,7 +83,8 @@ def closed(vfs, file: OpenFile) -> None:
     """A guest fd of `file` was closed: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE."""
     if file.mount is not None and not file.flags & os.O_PATH:
         mask = inotify.IN_CLOSE_WRITE if file.flags & (os.O_WRONLY | os.O_RDWR) else inotify.IN_CLOSE_NOWRITE
-        vfs.inotify.event(file.mount.mount_id, file.rel, mask, file.kind == "dir")
+        vfs.inotify.event(file.mount.mount_id, file.rel, mask, file.kind == "dir",
+                          unlinked=file.unlinked)
 
 
 def _open_existing(vfs, creds, base: str, path: str, flags: int,

@@ -249,15 +249,18 @@ class InotifyTable:
             if watch.mask & IN_ONESHOT:
                 self._unwatch(instance, watch.wd)
 
-    def event(self, mount_id: int, path: str, mask: int, is_dir: bool = False, cookie: int = 0) -> None:
-        """`mask` happened to `path` (within mount): tell watchers of it and of its directory."""
+    def event(self, mount_id: int, path: str, mask: int, is_dir: bool = False, cookie: int = 0,
+              unlinked: bool = False) -> None:
+        """`mask` happened to `path` (within mount): tell watchers of it and of
+        its directory (unless `unlinked`, the name removed since, and the
+        directory's watch has IN_EXCL_UNLINK)."""
         if not self.instances:
             return
         self.drain()
         flag = IN_ISDIR if is_dir else 0
         parent, _, name = path.rpartition("/")
         if path:
-            self._deliver((mount_id, parent), mask | flag, cookie, name)
+            self._deliver((mount_id, parent), mask | flag, cookie, name, unlinked)
         if not mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO):
             for name in self._same_file((mount_id, path)):
                 self._deliver(name, mask | flag, cookie)
@@ -280,6 +283,11 @@ class InotifyTable:
         return [name] if wd is None else sorted(self.host_watches.inodes[wd].names)
 
     def removed(self, mount_id: int, path: str, is_dir: bool) -> None:
+        if not self.instances:
+            return
+        for file in self.open_files():  # what they raise now is an unlinked child's
+            if file.mount is not None and file.mount.mount_id == mount_id and file.rel == path:
+                file.unlinked = True
         self.event(mount_id, path, IN_DELETE, is_dir)
         if self.host_watches is not None and not is_dir:
             name = (mount_id, path)

@@ -70,6 +70,7 @@ class Kernel:
         vfs.caller_root = self._caller_root
         vfs.inotify.loop_watch = platform.watch  # the host inotify fd behind IN_ACCESS/IN_MODIFY
         vfs.inotify.open_files = self._open_files
+        vfs.open_files = self._open_files
 
     @property
     def network(self):

@@ -182,5 +182,6 @@ def rename(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
     src.mount.fs.rename(src.rel, dst.rel, flags)
     if dst_found is not None and dst_found.stat.ino == src_found.stat.ino:
         return  # two names of one file: vfs_rename does nothing, and says nothing
+    vfs.renamed(src.mount, src.rel, dst.rel, bool(flags & RENAME_EXCHANGE))
     vfs.inotify.moved(src.mount.mount_id, src.rel, dst.rel, src_is_dir,
                       exchange=bool(flags & RENAME_EXCHANGE))

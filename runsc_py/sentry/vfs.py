@@ -327,6 +327,8 @@ class VFS:
         # and a chroot'ed caller's walks stop at its root
         self.caller_creds: Callable[[], object] = lambda: None
         self.caller_root: Callable[[], str] = lambda: "/"
+        # every open file description of the sandbox (the Kernel sets it): they follow renames
+        self.open_files: Callable[[], object] = lambda: ()
         self.inotify = InotifyTable(self.mount_by_id)  # watchers of changes made through this VFS
         # whether the last walk went only through `names_stable` filesystems and
         # no magic link: its answer may be replayed in C (answer_cache.py)
@@ -342,6 +344,25 @@ class VFS:
         self._depths = {len(n) for n in self._by_names if n}
         self._depths_desc = sorted({len(n) for n in self._by_names}, reverse=True)
         return m
+
+    def renamed(self, mount: Mount, old: str, new: str, exchange: bool) -> None:
+        """`old` (within `mount`) is now `new`, and with `exchange` the reverse:
+        open files by those names or beneath them follow, as Linux's dentries
+        do (their /proc/self/fd link, fchmod, fchdir, the names inotify gives).
+        A file that was at `new` is unlinked."""
+        pairs = ((old, new), (new, old)) if exchange else ((old, new),)
+        prefix = mount.mountpoint.rstrip("/") + "/"
+        for file in self.open_files():
+            if file.mount is not mount:
+                continue
+            if not exchange and file.rel == new:
+                file.unlinked = True
+                continue
+            for a, b in pairs:
+                if file.rel == a or file.rel.startswith(a + "/"):
+                    file.rel = b + file.rel[len(a):]
+                    file.path = prefix + file.rel
+                    break
 
     def mount_by_id(self, mount_id: int) -> Mount | None:
         for m in self.mounts.values():
