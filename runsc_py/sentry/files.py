@@ -56,7 +56,7 @@ def _announce(vfs, opened: tuple[OpenFile, int]) -> tuple[OpenFile, int | None]:
         return file, None
     vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_OPEN, file.kind == "dir")
     if file.kind == "file":  # the inode its reads and writes will reach, if it is watched
-        vfs.inotify.opened(file.mount.mount_id, file.rel, fd)
+        vfs.inotify.opened(file, fd)
     return opened
 
 

@@ -22,10 +22,13 @@ watched file, and each regular file directly in a watched directory, made,
 linked or moved there later too -- has its host inode watched by the
 sentry's own host inotify instance (`HostWatches`, inotify_host.py), kept
 right as names come and go, files are copied up and watches change. A host
-event becomes the workload's: for the file's own watches, and for its
-directory's with the name. A file with several covered names (hard links)
-reports to the directories of the names its open descriptions for that
-access were opened by, or to all of them when the sentry cannot tell.
+event becomes the workload's: for the file's own watches, and for the
+directory of the name it was opened by, with that name, as Linux reports
+to the opened dentry's parent. Which name that was the host does not say:
+the sentry looks for the sandbox's open descriptions of that inode (noted
+at open) that could make the access; when two, opened by different names,
+could, both names' directories hear it, and when none is left (a process
+gone), every watched name's does.
 The host queues an event in the write itself, the sentry reads it later
 (its loop watches the host fd), so the sentry *drains* the host instance
 first before anything it raises itself and before every call it answers:
@@ -155,6 +158,7 @@ class InotifyTable:
         self.loop_watch = None
         self.open_files = lambda: ()
         self._draining = False
+        self._openers = None  # while draining: host inode or name -> the descriptions open on it
         self._closing: set[int] = set()  # host tids that closed an inotify fd
 
     def new(self) -> tuple[Inotify, int]:
@@ -318,13 +322,18 @@ class InotifyTable:
 
     # -- native reads and writes: the host's events ---------------------------------
 
-    def opened(self, mount_id: int, path: str, host_fd: int) -> None:
-        """`path` was opened as `host_fd`: if it is covered, watch the inode
+    def opened(self, file, host_fd: int) -> None:
+        """`file` was opened as `host_fd`: note its host inode (which names a
+        native access came through), and if it is covered, watch the inode
         the workload gets (an overlay open for writing copies the file up)."""
-        name = (mount_id, path)
-        if self.host_watches is None or not self._covers(name):
+        if self.host_watches is None:
             return
-        if statmod.S_ISREG(os.fstat(host_fd).st_mode):
+        st = os.fstat(host_fd)
+        if not statmod.S_ISREG(st.st_mode):
+            return
+        file.host_ino = (st.st_dev, st.st_ino)
+        name = (file.mount.mount_id, file.rel)
+        if self._covers(name):
             self._cover(name, host_fd)
 
     def quiet(self, mount_id: int, path: str):
@@ -349,12 +358,14 @@ class InotifyTable:
         if self.host_watches is None or self._draining:
             return
         self._draining = True
+        self._openers = None
         try:
             for wd, mask in self.host_watches.read():
                 if wd != discard:
                     self._native(wd, mask)
         finally:
             self._draining = False
+            self._openers = None
 
     def _on_host_events(self, _events: int) -> None:
         self.drain()
@@ -371,8 +382,9 @@ class InotifyTable:
             return
         live, gone = set(inode.names), set(inode.gone)
         names = live | gone
-        if len(names) > 1:
-            names = self._opened_through(names, mask) or names
+        through = self._opened_through(inode.ino, names, mask)
+        if through is not None:
+            names &= through
         for mount_id, path in sorted(names):  # its directory's watches first, as Linux does
             parent, _, base = path.rpartition("/")
             if path:
@@ -380,18 +392,25 @@ class InotifyTable:
         for name in sorted(live):
             self._deliver(name, mask)
 
-    def _opened_through(self, names: set, mask: int) -> set:
-        """Which of `names` the sandbox's open descriptions that could make
-        `mask` (IN_MODIFY: writable, IN_ACCESS: readable) were opened by."""
+    def _opened_through(self, ino: tuple[int, int], names: set, mask: int) -> set | None:
+        """The names by which the sandbox's open descriptions of the file that
+        could make `mask` (IN_MODIFY: writable, IN_ACCESS: readable) were
+        opened (Linux reports to the directory of the name the file was opened
+        by), or None when none is known: a description opened before the host
+        watches began is known by its name alone, and one the sandbox no longer
+        has (passed away, or the access came through a mapping) not at all."""
+        if self._openers is None:  # once per drain
+            self._openers = {}
+            for file in self.open_files():
+                if file.mount is not None and not file.flags & os.O_PATH and file.kind == "file":
+                    key = file.host_ino or (file.mount.mount_id, file.rel)
+                    self._openers.setdefault(key, []).append(
+                        ((file.mount.mount_id, file.rel), file.flags & os.O_ACCMODE))
         modes = (os.O_WRONLY, os.O_RDWR) if mask & IN_MODIFY else (os.O_RDONLY, os.O_RDWR)
-        found = set()
-        for file in self.open_files():
-            if file.mount is not None and not file.flags & os.O_PATH \
-                    and file.flags & os.O_ACCMODE in modes:
-                name = (file.mount.mount_id, file.rel)
-                if name in names:
-                    found.add(name)
-        return found
+        found = {name for name, mode in self._openers.get(ino, ()) if mode in modes}
+        for name in names:
+            found |= {n for n, mode in self._openers.get(name, ()) if mode in modes}
+        return found or None
 
     # -- which names are covered ----------------------------------------------------
 

@@ -40,9 +40,10 @@ Name = tuple  # (mount id, path within the mount)
 class HostInode:
     """One host watch: the names its inode is covered by."""
 
-    __slots__ = ("names", "gone")
+    __slots__ = ("ino", "names", "gone")
 
-    def __init__(self):
+    def __init__(self, ino: tuple[int, int]):
+        self.ino = ino                 # (st_dev, st_ino) on the host
         self.names: set[Name] = set()  # names it has now
         self.gone: set[Name] = set()   # names unlinked while open, still reported to their directory
 
@@ -61,7 +62,11 @@ class HostWatches:
             return
         self.drop(name)  # it named another inode (a copy-up, a rename over it)
         self.by_name[name] = wd
-        self.inodes.setdefault(wd, HostInode()).names.add(name)
+        inode = self.inodes.get(wd)
+        if inode is None:
+            st = os.fstat(host_fd)
+            inode = self.inodes[wd] = HostInode((st.st_dev, st.st_ino))
+        inode.names.add(name)
 
     def drop(self, name: Name) -> None:
         """`name` is no longer covered."""
