@@ -462,9 +462,14 @@ class InotifyTable:
     def _start(self) -> None:
         from runsc_py.sentry.inotify_host import HostWatches
 
-        self.host_watches = HostWatches()
-        if self.loop_watch is not None:
-            self.loop_watch(self.host_watches.fd, self._on_host_events)
+        host = HostWatches()
+        try:
+            if self.loop_watch is not None:
+                self.loop_watch(host.fd, self._on_host_events)
+        except OSError:
+            os.close(host.fd)
+            raise
+        self.host_watches = host
 
     def _children(self, key: tuple[int, str]) -> set:
         """The regular files directly in the directory `key` (none if it is not one)."""

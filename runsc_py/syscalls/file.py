@@ -200,6 +200,8 @@ def _dup_to(ctx, oldfd: int, newfd: int | None, cloexec: bool, start: int = 0) -
     ctx.fds.install(newfd, entry.file, cloexec)
     if replaced is not None:  # dup2 closes what was at newfd
         ctx.kernel.descriptions_released([replaced.file])
+        if replaced.file.kind == "inotify":
+            ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
     return InstallFds(newfd, [FdInstall(host_fd, newfd, cloexec)])
 
 
