@@ -32,6 +32,7 @@ EVERY_STEP = [
     ["link", "c/n", "b/n"], ["write", "b/n", 1], ["move", "a/n", "c/m"], ["write", "c/m", 1],
     ["move", "c/m", "b/m"], ["write", "b/m", 1], ["unlink", "a/h"], ["list", "a"], ["list", "c"],
     ["watch", "c", IN_MODIFY], ["write", "c/k", 1], ["read", "c/k", 1],
+    ["touch", "a/f", 0], ["touch", "b/g", 1], ["touch", "c/k", 2],
     ["rmwatch", "a/f", 3], ["write", "a/f", 1], ["read", "c/k", 0],
 ]
 
@@ -113,6 +114,7 @@ STEPS = st.one_of(
     st.tuples(st.sampled_from(["trunc", "mmap", "child", "inherited", "unlink", "list"]),
               st.sampled_from(FILES + ["a", "b", "c"])),
     st.tuples(st.just("held"), st.sampled_from(LOOSE)),
+    st.tuples(st.just("touch"), st.sampled_from(FILES), st.sampled_from([0, 1, 2])),
     st.tuples(st.sampled_from(["move", "link"]), st.sampled_from(LOOSE), st.sampled_from(LOOSE)),
     # not b's (2): b/g would be left a name no watch covers, through which
     # opens and closes do not reach a/f's own watch (docs/compatibility.md)

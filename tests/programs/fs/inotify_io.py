@@ -23,6 +23,7 @@ Steps: [kind, name, (count)] with kind
   move NEW             rename name to NEW
   unlink               unlink name through an open fd, write through it, close
   list                 list the directory name
+  touch                utimensat: count 0 both times, 1 the access time, 2 the modification time
   rmwatch              remove the watch with wd count
   watch                add (or change) a watch of name with mask count; prints its wd
 A step that fails prints its errno name instead.
@@ -129,6 +130,11 @@ def step(kind, name, arg=0):
         os.close(fd)
     elif kind == "list":
         os.listdir(p(name))
+    elif kind == "touch":
+        omit = ctypes.c_long((1 << 30) - 2)  # UTIME_OMIT
+        times = (ctypes.c_long * 4)(5, 0 if arg != 2 else omit.value, 7, 0 if arg != 1 else omit.value)
+        if libc.utimensat(-100, os.fsencode(p(name)), times, 0) < 0:
+            raise OSError(ctypes.get_errno(), "utimensat")
     elif kind == "rmwatch":
         if libc.inotify_rm_watch(ino, arg) < 0:
             raise OSError(ctypes.get_errno(), "inotify_rm_watch")
