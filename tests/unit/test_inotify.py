@@ -33,8 +33,21 @@ def tree():
         opened.append((file, fd))
     vfs.open_files = vfs.inotify.open_files = lambda: [f for f, _fd in opened]
     yield vfs, mount.mount_id, opened
-    for _file, fd in opened:
+    release(vfs, [fd for _file, fd in opened])
+    for node in {id(n): n for n in mount.fs._files()}.values():  # hard links: one node
+        os.close(node.data_fd)
+    if mount.fs.store.mount_fd is not None:
+        os.close(mount.fs.store.mount_fd)
+
+
+def release(vfs: VFS, fds=()) -> None:
+    """Close what a test made: the suite runs in one process."""
+    for fd in fds:
         os.close(fd)
+    for instance in vfs.inotify.instances:
+        instance.close()
+    if vfs.inotify.host_watches is not None:
+        os.close(vfs.inotify.host_watches.fd)
 
 
 def events(read_end: int) -> list[tuple[int, int, str]]:
@@ -154,4 +167,4 @@ def test_identical_unread_events_merge():
     instance.send(1, inotify.IN_IGNORED)            # never merged
     assert events(read_end) == [(1, inotify.IN_MODIFY, "g"), (1, inotify.IN_IGNORED, ""),
                                 (1, inotify.IN_IGNORED, "")]
-    os.close(read_end)
+    release(vfs, [read_end])
