@@ -329,7 +329,7 @@ class VFS:
         self.caller_root: Callable[[], str] = lambda: "/"
         # every open file description of the sandbox (the Kernel sets it): they follow renames
         self.open_files: Callable[[], object] = lambda: ()
-        self.inotify = InotifyTable(self.mount_by_id)  # watchers of changes made through this VFS
+        self.inotify = InotifyTable(self.mounts)  # watchers of changes made through this VFS
         # whether the last walk went only through `names_stable` filesystems and
         # no magic link: its answer may be replayed in C (answer_cache.py)
         self.walk_stable = True
@@ -363,12 +363,6 @@ class VFS:
                     file.rel = b + file.rel[len(a):]
                     file.path = prefix + file.rel
                     break
-
-    def mount_by_id(self, mount_id: int) -> Mount | None:
-        for m in self.mounts.values():
-            if m.mount_id == mount_id:
-                return m
-        return None
 
     def mount_of(self, names: list[str]) -> tuple[Mount, str]:
         """The mount holding the canonical path `names`, and the path within it."""
