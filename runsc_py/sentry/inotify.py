@@ -380,7 +380,7 @@ class InotifyTable:
         inode = self.host_watches.inodes.get(wd)
         if inode is None:
             return
-        live, gone = set(inode.names), set(inode.gone)
+        live, gone = inode.names | inode.former, set(inode.gone)
         names = live | gone
         through = self._opened_through(inode.ino, names, mask)
         if through is not None:

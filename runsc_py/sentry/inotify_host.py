@@ -40,12 +40,15 @@ Name = tuple  # (mount id, path within the mount)
 class HostInode:
     """One host watch: the names its inode is covered by."""
 
-    __slots__ = ("ino", "names", "gone")
+    __slots__ = ("ino", "names", "gone", "former")
 
     def __init__(self, ino: tuple[int, int]):
         self.ino = ino                 # (st_dev, st_ino) on the host
         self.names: set[Name] = set()  # names it has now
         self.gone: set[Name] = set()   # names unlinked while open, still reported to their directory
+        # names that now mean another inode though nothing unlinked them (an
+        # overlay copy-up): descriptions opened before still reach this one
+        self.former: set[Name] = set()
 
 
 class HostWatches:
@@ -53,26 +56,43 @@ class HostWatches:
         self.fd = hostcalls.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         self.by_name: dict[Name, int] = {}      # a covered name -> the host wd of its inode
         self.inodes: dict[int, HostInode] = {}  # host wd -> its names
+        self.former: dict[Name, int] = {}       # a name -> the wd of the inode it meant before
 
     def watch(self, name: Name, host_fd: int) -> None:
         """Cover `name`, whose file is the host inode behind `host_fd` (any fd of it).
         OSError(ENOSPC) when the host's watch limit is reached."""
         wd = hostcalls.inotify_add_watch(self.fd, f"/proc/self/fd/{host_fd}", WATCHED)
-        if self.by_name.get(name) == wd:
+        before = self.by_name.get(name)
+        if before == wd:
             return
-        self.drop(name)  # it named another inode (a copy-up, a rename over it)
+        older = self.former.pop(name, None)
+        if older is not None:
+            self.inodes[older].former.discard(name)
+        if before is not None:  # the name means another inode now: a copy-up
+            self.inodes[before].names.discard(name)
+            self.inodes[before].former.add(name)
+            self.former[name] = before
         self.by_name[name] = wd
         inode = self.inodes.get(wd)
         if inode is None:
             st = os.fstat(host_fd)
             inode = self.inodes[wd] = HostInode((st.st_dev, st.st_ino))
         inode.names.add(name)
+        if older is not None:
+            self._release(older)
 
     def drop(self, name: Name) -> None:
         """`name` is no longer covered."""
         wd = self.by_name.pop(name, None)
         if wd is not None:
             self.inodes[wd].names.discard(name)
+            self._release(wd)
+        self._forget_former(name)
+
+    def _forget_former(self, name: Name) -> None:
+        wd = self.former.pop(name, None)
+        if wd is not None:
+            self.inodes[wd].former.discard(name)
             self._release(wd)
 
     def unlink(self, name: Name, keep: bool) -> None:
@@ -84,6 +104,7 @@ class HostWatches:
             if keep:
                 inode.gone.add(name)
             self._release(wd)
+        self._forget_former(name)
 
     def forget_gone(self, keep) -> None:
         """Drop the gone names `keep(name)` no longer wants."""
@@ -109,13 +130,15 @@ class HostWatches:
             return name
 
         self.by_name = {moved(n): wd for n, wd in self.by_name.items()}
+        self.former = {moved(n): wd for n, wd in self.former.items()}
         for inode in self.inodes.values():
             inode.names = {moved(n) for n in inode.names}
+            inode.former = {moved(n) for n in inode.former}
             inode.gone = {moved(n, gone=True) for n in inode.gone}
 
     def _release(self, wd: int) -> None:
         inode = self.inodes[wd]
-        if not inode.names and not inode.gone:
+        if not inode.names and not inode.gone and not inode.former:
             del self.inodes[wd]
             try:
                 hostcalls.inotify_rm_watch(self.fd, wd)
@@ -141,5 +164,7 @@ class HostWatches:
                     inode = self.inodes.pop(wd, None)
                     for name in inode.names if inode is not None else ():
                         del self.by_name[name]
+                    for name in inode.former if inode is not None else ():
+                        del self.former[name]
                 elif mask & IN_Q_OVERFLOW or wd in self.inodes:
                     out.append((wd, mask & (WATCHED | IN_Q_OVERFLOW)))
