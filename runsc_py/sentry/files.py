@@ -107,8 +107,9 @@ def _open_existing(vfs, creds, base: str, path: str, flags: int,
         kind = _check_open(res, flags, creds, writes)
         if not at_once:
             # a truncate here is the open's, raised after IN_OPEN, not a native write
-            with vfs.inotify.quiet(res.mount.mount_id, res.rel):
+            with vfs.inotify.quiet(res.mount.mount_id, res.rel) as opened_as:
                 opened = res.mount.fs.lookup(res.rel, _host_flags(flags))
+                opened_as(opened.fd)
             res.fd = opened.fd
             if res.node is None:  # a file that exists only opened (a written /proc/sys value)
                 res.node = opened.node

@@ -67,7 +67,7 @@ NATIVE_IO = IN_ACCESS | IN_MODIFY  # what only the host sees
 EVENT = struct.Struct("<iIII")
 FIONREAD = 0x541B
 DT_REG = 8
-_NOTHING = contextlib.nullcontext()
+_NOTHING = contextlib.nullcontext(lambda _host_fd: None)
 
 
 class Watch:
@@ -339,7 +339,8 @@ class InotifyTable:
     def quiet(self, mount_id: int, path: str):
         """A context for the sentry's own I/O on the file at `path` (a
         truncate): what the host reports of that file meanwhile is not the
-        workload's doing."""
+        workload's doing. It gives a callable to name the file's host fd by,
+        where the I/O opened one (an open with O_TRUNC)."""
         if self.host_watches is None:
             return _NOTHING
         return self._quiet((mount_id, path))
@@ -347,21 +348,38 @@ class InotifyTable:
     @contextlib.contextmanager
     def _quiet(self, name: tuple[int, str]):
         self.drain()
-        wd = self.host_watches.by_name.get(name)
+        noted: list[int] = []
         try:
-            yield
+            yield noted.append
         finally:
-            self.drain(discard=wd)
+            self.drain(discard=self._host_ino(name, noted[0] if noted else None))
 
-    def drain(self, discard: int | None = None) -> None:
-        """Deliver what the host has seen so far (but what is for host wd `discard`)."""
+    def _host_ino(self, name: tuple[int, str], host_fd: int | None) -> tuple[int, int] | None:
+        """(st_dev, st_ino) of the host inode behind `host_fd`, or else behind `name`."""
+        if host_fd is None:
+            mount = self._mount_by_id(name[0])
+            fd = mount.fs.host_inode(name[1]) if mount is not None else None
+            if fd is None:
+                return None
+            try:
+                st = os.fstat(fd)
+            finally:
+                os.close(fd)
+        else:
+            st = os.fstat(host_fd)
+        return st.st_dev, st.st_ino
+
+    def drain(self, discard: tuple[int, int] | None = None) -> None:
+        """Deliver what the host has seen so far (but what it saw of the host
+        inode (st_dev, st_ino) `discard`)."""
         if self.host_watches is None or self._draining:
             return
         self._draining = True
         self._openers = None
         try:
             for wd, mask in self.host_watches.read():
-                if wd != discard:
+                inode = self.host_watches.inodes.get(wd)
+                if discard is None or inode is None or inode.ino != discard:
                     self._native(wd, mask)
         finally:
             self._draining = False
