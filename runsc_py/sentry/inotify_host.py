@@ -16,7 +16,9 @@ hard links share it; the wd maps back to the names.
 A name unlinked while a directory watch without IN_EXCL_UNLINK covers it
 stays on its inode as *gone*: on Linux the open file still reports to the
 directory under its old name. The host ends the watch (IN_IGNORED) when the
-inode dies, at its last close, and the name goes with it.
+inode dies, at its last close, and the name goes with it. A name that
+comes to mean another inode without an unlink (an overlay copy-up) stays
+on the old one as *former*, for the descriptions opened before.
 
 What this module holds: the host fd, names -> wd, wd -> HostInode. What it
 does not decide: which names are covered, and whom an event is for.
