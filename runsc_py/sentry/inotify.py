@@ -160,6 +160,7 @@ class InotifyTable:
         self._draining = False
         self._openers = None  # while draining: host inode or name -> the descriptions open on it
         self._closing: set[int] = set()  # host tids that closed an inotify fd
+        self.settled = False  # drained as the call being answered began (the Kernel resets it)
 
     def new(self) -> tuple[Inotify, int]:
         """A new instance; returns it and the read end for the workload."""
@@ -238,6 +239,15 @@ class InotifyTable:
             self._closing.discard(tid)
             self.reap()
         self.drain()
+        self.settled = True
+
+    def _drain_first(self) -> None:
+        """Before an event the sentry raises: what the host saw first comes
+        first. Within a call the sentry answers that was done as the call
+        began (`settle`), and only the sentry's own I/O, which is not
+        reported, or another thread's, which is not ordered, came since."""
+        if not self.settled:
+            self.drain()
 
     # -- events the sentry raises ---------------------------------------------
 
@@ -260,7 +270,7 @@ class InotifyTable:
         directory's watch has IN_EXCL_UNLINK)."""
         if not self.instances:
             return
-        self.drain()
+        self._drain_first()
         flag = IN_ISDIR if is_dir else 0
         parent, _, name = path.rpartition("/")
         if path:
@@ -275,7 +285,7 @@ class InotifyTable:
         """`mask` happened to the file itself, not to a name in its directory
         (Linux's fsnotify_inode: a link count): only its own watches hear it."""
         if self.instances:
-            self.drain()
+            self._drain_first()
             for name in self._same_file((mount_id, path)):
                 self._deliver(name, mask)
 
@@ -333,6 +343,9 @@ class InotifyTable:
             return
         file.host_ino = (st.st_dev, st.st_ino)
         name = (file.mount.mount_id, file.rel)
+        wd = self.host_watches.by_name.get(name)
+        if wd is not None and self.host_watches.inodes[wd].ino == file.host_ino:
+            return  # watched already, and the same file
         if self._covers(name):
             self._cover(name, host_fd)
 

@@ -230,8 +230,9 @@ class Kernel:
             task.process.fds.settle(call.tid)
         if self.writebacks.open:  # what the workload wrote to /proc/sys counts from now on
             self.writebacks.settle()
-        if self.vfs.inotify.host_watches is not None:  # native reads and writes come first
-            self.vfs.inotify.settle(call.tid)
+        inotify = self.vfs.inotify
+        if inotify.host_watches is not None:  # native reads and writes come first
+            inotify.settle(call.tid)
         entry = self.table.rows.get(call.nr)
         ctx = SyscallContext(self, task, call)
         if entry is None or entry.handler is None:
@@ -245,6 +246,7 @@ class Kernel:
                 for other in list(self.tasks.by_host_tid.values()):  # CLONE_FILES shares it
                     if other.process.fds is fds:
                         self._publish(other)
+        inotify.settled = False
         if self.strace is not None:
             self.strace.record(ctx, entry, result)
         return result
