@@ -31,7 +31,7 @@ could, both names' directories hear it, and when none is left (a process
 gone), every watched name's does.
 The host queues an event in the write itself, the sentry reads it later
 (its loop watches the host fd), so the sentry *drains* the host instance
-first before anything it raises itself and before every call it answers:
+as every call it answers begins and before anything it raises outside one:
 a write made before a call is reported before what the call raises
 (IN_MODIFY before IN_CLOSE_WRITE), as on Linux. What the sentry itself
 does to a file's bytes (a truncate it makes, a copy-up) is not native
