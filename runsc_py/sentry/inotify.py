@@ -7,10 +7,11 @@ pipe's O_NONBLOCK); the sentry holds the write end, non-blocking, and
 writes `struct inotify_event`s into it. The sentry makes every change of
 the tree and sees every open, close and directory read, so it raises
 IN_CREATE, IN_DELETE, IN_MOVED_FROM/IN_MOVED_TO (with one cookie),
-IN_ATTRIB, IN_OPEN, IN_CLOSE_WRITE/IN_CLOSE_NOWRITE, IN_DELETE_SELF,
-IN_MOVE_SELF, IN_IGNORED, IN_ACCESS of a directory listed (getdents64)
-and IN_ACCESS/IN_MODIFY of the attribute changes that mean them (truncate,
-an open with O_TRUNC, utimensat of one time). A full pipe loses events and
+IN_ATTRIB, IN_OPEN, IN_CLOSE_WRITE/IN_CLOSE_NOWRITE (when a description's
+last fd goes), IN_DELETE_SELF, IN_MOVE_SELF, IN_IGNORED, IN_ACCESS of a
+directory listed (getdents64) and IN_ACCESS/IN_MODIFY of the attribute
+changes that mean them (truncate, an open with O_TRUNC, utimensat of one
+time). A full pipe loses events and
 queues IN_Q_OVERFLOW, as a full queue does on Linux; an event identical to
 the last one still unread (same wd, mask and name) is merged into it, as
 Linux's inotify_merge does.
@@ -29,6 +30,7 @@ the sentry looks for the sandbox's open descriptions of that inode (noted
 at open) that could make the access; when two, opened by different names,
 could, both names' directories hear it, and when none is left (a process
 gone), every watched name's does.
+
 The host queues an event in the write itself, the sentry reads it later
 (its loop watches the host fd), so the sentry *drains* the host instance
 as every call it answers begins and before anything it raises outside one:
@@ -40,7 +42,7 @@ sysfs, devfs's devices) have no host inode to watch: no IN_ACCESS or
 IN_MODIFY from their reads and writes.
 
 Watches are keyed by mount and path within it; a rename moves the watches
-beneath it to the new path.
+beneath it to the new path, as it moves open files (VFS.renamed).
 """
 from __future__ import annotations
 
