@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <linux/landlock.h>
 #include <stdint.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -122,4 +123,20 @@ int rp_landlock_add_path_rule(int ruleset_fd, uint64_t allowed_access, int paren
 int rp_landlock_restrict_self(int ruleset_fd)
 {
     return rp_rc(syscall(SYS_landlock_restrict_self, ruleset_fd, 0));
+}
+
+/* The sentry's own host inotify instance (sentry/inotify_host.py). */
+int rp_inotify_init1(int flags)
+{
+    return rp_rc(inotify_init1(flags));
+}
+
+int rp_inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+    return rp_rc(inotify_add_watch(fd, path, mask));
+}
+
+int rp_inotify_rm_watch(int fd, int wd)
+{
+    return rp_rc(inotify_rm_watch(fd, wd));
 }

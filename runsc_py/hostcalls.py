@@ -4,8 +4,9 @@ The C is csrc/hostcalls.c (in runsc_py._interpose, which the sentry loads
 anyway; ctypes would cost ~1.8 ms of every cold start). The gofer's
 (renameat2 without glibc's fallback, fchmodat2, linking an fd, fstatfs's
 f_type, Landlock, its parent-death signal), the tmpfs store's detached
-mount (fsopen, fsconfig, fsmount), and the signalfd and timerfd objects the
-sentry makes for the workload. Not the hot path: that is C too.
+mount (fsopen, fsconfig, fsmount), the signalfd and timerfd objects the
+sentry makes for the workload, and the sentry's own host inotify instance
+(sentry/inotify_host.py). Not the hot path: that is C too.
 """
 from __future__ import annotations
 
@@ -86,3 +87,16 @@ def landlock_add_path_rule(ruleset: int, allowed_access: int, parent_fd: int) ->
 
 def landlock_restrict_self(ruleset: int) -> None:
     _check(lib.rp_landlock_restrict_self(ruleset))
+
+
+def inotify_init1(flags: int) -> int:
+    """A host inotify instance (the sentry's own: sentry/inotify_host.py)."""
+    return _check(lib.rp_inotify_init1(flags))
+
+
+def inotify_add_watch(fd: int, path: str, mask: int) -> int:
+    return _check(lib.rp_inotify_add_watch(fd, os.fsencode(path), mask))
+
+
+def inotify_rm_watch(fd: int, wd: int) -> None:
+    _check(lib.rp_inotify_rm_watch(fd, wd))

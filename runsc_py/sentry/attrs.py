@@ -54,8 +54,25 @@ def by_file(file: OpenFile, stat: Stat, vfs):
 def _apply(target: Target, attrs: SetAttr) -> None:
     if target.mount.readonly:
         raise SyscallError(errno.EROFS)
-    target.mount.fs.setattr(target.rel, attrs, target.node)
-    _changed(target, inotify.IN_MODIFY if attrs.size is not None else inotify.IN_ATTRIB)
+    # the host sees the sentry's truncate of the file's inode: not a native write
+    with target.events.quiet(target.mount.mount_id, target.rel):
+        target.mount.fs.setattr(target.rel, attrs, target.node)
+    _changed(target, _event_of(attrs))
+
+
+def _event_of(attrs: SetAttr) -> int:
+    """The inotify event of a change, as Linux's fsnotify_change() picks it."""
+    mask = inotify.IN_ATTRIB if attrs.mode is not None or attrs.uid is not None \
+        or attrs.gid is not None else 0
+    if attrs.size is not None:
+        mask |= inotify.IN_MODIFY
+    if attrs.atime_ns is not None and attrs.mtime_ns is not None:
+        mask |= inotify.IN_ATTRIB
+    elif attrs.atime_ns is not None:
+        mask |= inotify.IN_ACCESS   # utimensat with the modification time omitted
+    elif attrs.mtime_ns is not None:
+        mask |= inotify.IN_MODIFY
+    return mask
 
 
 def _changed(target: Target, mask: int) -> None:

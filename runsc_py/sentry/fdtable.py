@@ -38,7 +38,8 @@ class OpenFile:
     of runsc-py, such as its stdio), "memfd", "epoll", "eventfd".
     """
 
-    __slots__ = ("kind", "path", "flags", "mount", "rel", "node", "dir_entries")
+    __slots__ = ("kind", "path", "flags", "mount", "rel", "node", "dir_entries", "unlinked",
+                 "host_ino")
 
     def __init__(self, kind: str, path: str = "", flags: int = 0, mount=None, rel: str = "",
                  node=None, dir_entries: list | None = None):
@@ -49,6 +50,8 @@ class OpenFile:
         self.rel = rel                  # the path within that mount
         self.node = node                # the filesystem's handle on the file, if it keeps one
         self.dir_entries = dir_entries  # a directory's listing, read once
+        self.unlinked = False           # its name was removed since (inotify's IN_EXCL_UNLINK)
+        self.host_ino = None            # (st_dev, st_ino) of its host inode, if inotify asked
 
     def copy(self, **changes) -> "OpenFile":
         """Another description like this one (a fresh open of the same file)."""

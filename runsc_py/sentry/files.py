@@ -42,7 +42,11 @@ def open_path(vfs, creds, umask: int, base: str, path: str, flags: int,
         if made is not None:
             vfs.inotify.event(made[0].mount.mount_id, made[0].rel, inotify.IN_CREATE)
             return _announce(vfs, made)
-    return _announce(vfs, _open_existing(vfs, creds, base, path, flags, scope))
+    file, fd, truncated = _open_existing(vfs, creds, base, path, flags, scope)
+    opened = _announce(vfs, (file, fd))
+    if truncated:  # Linux truncates once the file is open, after IN_OPEN
+        vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_MODIFY)
+    return opened
 
 
 def _announce(vfs, opened: tuple[OpenFile, int]) -> tuple[OpenFile, int | None]:
@@ -51,6 +55,8 @@ def _announce(vfs, opened: tuple[OpenFile, int]) -> tuple[OpenFile, int | None]:
         _close(fd if fd >= 0 else None)  # (fdtable.py); the sentry answers by its path
         return file, None
     vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_OPEN, file.kind == "dir")
+    if file.kind == "file":  # the inode its reads and writes will reach, if it is watched
+        vfs.inotify.opened(file, fd)
     return opened
 
 
@@ -67,15 +73,23 @@ def o_path_stand_in() -> int:
         os.close(memfd)
 
 
+def listed(vfs, file: OpenFile) -> None:
+    """A directory was read (getdents64): IN_ACCESS, as Linux's iterate_dir raises it."""
+    if file.mount is not None:
+        vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_ACCESS, True)
+
+
 def closed(vfs, file: OpenFile) -> None:
     """A guest fd of `file` was closed: IN_CLOSE_WRITE or IN_CLOSE_NOWRITE."""
     if file.mount is not None and not file.flags & os.O_PATH:
         mask = inotify.IN_CLOSE_WRITE if file.flags & (os.O_WRONLY | os.O_RDWR) else inotify.IN_CLOSE_NOWRITE
-        vfs.inotify.event(file.mount.mount_id, file.rel, mask, file.kind == "dir")
+        vfs.inotify.event(file.mount.mount_id, file.rel, mask, file.kind == "dir",
+                          unlinked=file.unlinked)
 
 
 def _open_existing(vfs, creds, base: str, path: str, flags: int,
-                   scope: Scope) -> tuple[OpenFile, int]:
+                   scope: Scope) -> tuple[OpenFile, int, bool]:
+    """Open a file that exists; returns (OpenFile, host fd, whether O_TRUNC truncated it)."""
     follow = not flags & os.O_NOFOLLOW
     o_path = bool(flags & os.O_PATH)
     writes = bool(flags & WRITE_INTENT) and not o_path
@@ -88,15 +102,19 @@ def _open_existing(vfs, creds, base: str, path: str, flags: int,
     try:
         if res.target is not None:  # an unfollowed symlink: only O_PATH opens it
             if o_path:
-                return OpenFile("file", res.path, flags, res.mount, res.rel, res.node), -1
+                return OpenFile("file", res.path, flags, res.mount, res.rel, res.node), -1, False
             raise SyscallError(errno.ELOOP)
         kind = _check_open(res, flags, creds, writes)
         if not at_once:
-            opened = res.mount.fs.lookup(res.rel, _host_flags(flags))
+            # a truncate here is the open's, raised after IN_OPEN, not a native write
+            with vfs.inotify.quiet(res.mount.mount_id, res.rel) as opened_as:
+                opened = res.mount.fs.lookup(res.rel, _host_flags(flags))
+                opened_as(opened.fd)
             res.fd = opened.fd
             if res.node is None:  # a file that exists only opened (a written /proc/sys value)
                 res.node = opened.node
-        return _opened(res, flags, kind)
+        truncated = bool(flags & os.O_TRUNC) and not o_path and statmod.S_ISREG(res.stat.mode)
+        return (*_opened(res, flags, kind), truncated)
     except BaseException:
         _close(res.fd)
         raise

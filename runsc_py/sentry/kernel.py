@@ -21,7 +21,7 @@ from runsc_py._interpose import lib
 from runsc_py.gofer.client import GoferGone
 from runsc_py.platform import NATIVE, MemoryFault
 from runsc_py.platform.policy import Policy
-from runsc_py.sentry import signalfd_reads, signals
+from runsc_py.sentry import files, signalfd_reads, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.answer_cache import AnswerCache
 from runsc_py.sentry.fdtable import FdTable, OpenFile
@@ -68,6 +68,9 @@ class Kernel:
         self.network_factory = None          # how to make it
         vfs.caller_creds = self._caller_creds
         vfs.caller_root = self._caller_root
+        vfs.inotify.loop_watch = platform.watch  # the host inotify fd behind IN_ACCESS/IN_MODIFY
+        vfs.inotify.open_files = self._open_files
+        vfs.open_files = self._open_files
 
     @property
     def network(self):
@@ -227,6 +230,9 @@ class Kernel:
             task.process.fds.settle(call.tid)
         if self.writebacks.open:  # what the workload wrote to /proc/sys counts from now on
             self.writebacks.settle()
+        inotify = self.vfs.inotify
+        if inotify.host_watches is not None:  # native reads and writes come first
+            inotify.settle(call.tid)
         entry = self.table.rows.get(call.nr)
         ctx = SyscallContext(self, task, call)
         if entry is None or entry.handler is None:
@@ -240,6 +246,7 @@ class Kernel:
                 for other in list(self.tasks.by_host_tid.values()):  # CLONE_FILES shares it
                     if other.process.fds is fds:
                         self._publish(other)
+        inotify.settled = False
         if self.strace is not None:
             self.strace.record(ctx, entry, result)
         return result
@@ -261,6 +268,27 @@ class Kernel:
 
             sys.stderr.write(f"runsc-py: sentry error in {entry.name}:\n{traceback.format_exc()}")
             return -errno.EIO
+
+    def _open_files(self):
+        """Every open file description in the sandbox's fd tables (some more than once)."""
+        tables = {id(p.fds): p.fds for p in list(self.tasks.processes.values())}
+        for table in tables.values():
+            for entry in list(table.entries.values()):
+                yield entry.file
+
+    def descriptions_released(self, released: list[OpenFile]) -> None:
+        """Guest fds of these open descriptions went away (close, dup2 over
+        one, exec, exit), in this order: those no fd in the sandbox holds any
+        more are closed, and raise IN_CLOSE_WRITE/IN_CLOSE_NOWRITE as Linux's
+        last fput does (a mapping still holding one is not seen: munmap is native)."""
+        released = [f for f in released if f.mount is not None]
+        if not released or not self.vfs.inotify.instances:
+            return
+        held = {id(f) for f in self._open_files()}
+        for file in released:
+            if id(file) not in held:
+                held.add(id(file))  # once
+                files.closed(self.vfs, file)
 
     def release_writebacks(self) -> None:
         """Some guest fds went away (close, exec, exit): forget the written-back
@@ -373,6 +401,7 @@ class Kernel:
         task = self.tasks.by_host_tid.get(former_tid)
         if task is None:
             return
+        self.vfs.inotify.drain()  # its native I/O, told while its fds are still known
         proc = task.process
         if former_tid != host_tid:  # a non-leader exec'd: it becomes the leader
             for other in list(proc.threads.values()):
@@ -381,8 +410,11 @@ class Kernel:
                     self.platform.retract_ids(other.host_tid)
             self.platform.retract_ids(former_tid)
             self.tasks.rekey(task, host_tid, proc.vpid)
+        closing = [e.file for _fd, e in sorted(proc.fds.entries.items()) if e.cloexec]
         proc.fds.on_exec()
+        self.descriptions_released(closing)
         self.release_writebacks()
+        self.vfs.inotify.reap()   # its close-on-exec fds are closed
         pending, task.exec_pending = task.exec_pending, None
         if pending is not None:
             proc.exe, proc.comm = pending.exe, pending.comm
@@ -429,6 +461,7 @@ class Kernel:
             self.job_control_stopped.discard(host_tid)
 
     def on_exit(self, host_tid: int, status: int) -> None:
+        self.vfs.inotify.drain()  # its native I/O, told while its fds are still known
         self.job_control_stopped.discard(host_tid)
         task = self.tasks.remove(host_tid)
         self.platform.retract_ids(host_tid)
@@ -439,7 +472,9 @@ class Kernel:
             proc = task.process
             proc.exit_status = status
             self.tasks.remember_exited(proc)
+            self.descriptions_released([e.file for _fd, e in sorted(proc.fds.entries.items())])
             self.release_writebacks()
+            self.vfs.inotify.reap()   # its fds are closed
             if self._sent_for:   # signals it never took
                 for key in [k for k in self._sent_for if k[0] == proc.vpid]:
                     del self._sent_for[key]

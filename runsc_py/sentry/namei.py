@@ -87,7 +87,7 @@ def link(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
     if statmod.S_ISDIR(src.stat.mode):
         raise SyscallError(errno.EPERM)
     entry.mount.fs.link(src.rel, entry.rel)
-    vfs.inotify.event(src.mount.mount_id, src.rel, inotify.IN_ATTRIB)  # its link count
+    vfs.inotify.inode_event(src.mount.mount_id, src.rel, inotify.IN_ATTRIB)  # its link count
     _created(vfs, entry)
 
 
@@ -180,4 +180,8 @@ def rename(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
     if src.busy or dst.busy:
         raise SyscallError(errno.EBUSY)
     src.mount.fs.rename(src.rel, dst.rel, flags)
-    vfs.inotify.moved(src.mount.mount_id, src.rel, dst.rel, src_is_dir)
+    if dst_found is not None and dst_found.stat.ino == src_found.stat.ino:
+        return  # two names of one file: vfs_rename does nothing, and says nothing
+    vfs.renamed(src.mount, src.rel, dst.rel, bool(flags & RENAME_EXCHANGE))
+    vfs.inotify.moved(src.mount.mount_id, src.rel, dst.rel, src_is_dir,
+                      exchange=bool(flags & RENAME_EXCHANGE))

@@ -165,6 +165,13 @@ class Filesystem(abc.ABC):
     def statfs(self) -> StatFs:
         return StatFs(self.magic, 4096, 0, 0, 0, 0, 0)
 
+    def host_inode(self, path: str) -> int | None:
+        """An O_PATH fd (the caller closes it) of the host inode that holds the
+        bytes of the regular file at `path`, where the workload's native reads
+        and writes land, or None: not a regular file, or a file the sentry
+        serves itself. The sentry's host inotify watches it (inotify_host.py)."""
+        return None
+
     # -- extended attributes (only tmpfs keeps them) --
 
     def file_caps(self, node: object, fd: int | None) -> bytes | None:
@@ -320,7 +327,9 @@ class VFS:
         # and a chroot'ed caller's walks stop at its root
         self.caller_creds: Callable[[], object] = lambda: None
         self.caller_root: Callable[[], str] = lambda: "/"
-        self.inotify = InotifyTable()  # watchers of changes made through this VFS
+        # every open file description of the sandbox (the Kernel sets it): they follow renames
+        self.open_files: Callable[[], object] = lambda: ()
+        self.inotify = InotifyTable(self.mounts)  # watchers of changes made through this VFS
         # whether the last walk went only through `names_stable` filesystems and
         # no magic link: its answer may be replayed in C (answer_cache.py)
         self.walk_stable = True
@@ -335,6 +344,25 @@ class VFS:
         self._depths = {len(n) for n in self._by_names if n}
         self._depths_desc = sorted({len(n) for n in self._by_names}, reverse=True)
         return m
+
+    def renamed(self, mount: Mount, old: str, new: str, exchange: bool) -> None:
+        """`old` (within `mount`) is now `new`, and with `exchange` the reverse:
+        open files by those names or beneath them follow, as Linux's dentries
+        do (their /proc/self/fd link, fchmod, fchdir, the names inotify gives).
+        A file that was at `new` is unlinked."""
+        pairs = ((old, new), (new, old)) if exchange else ((old, new),)
+        prefix = mount.mountpoint.rstrip("/") + "/"
+        for file in self.open_files():
+            if file.mount is not mount:
+                continue
+            if not exchange and file.rel == new:
+                file.unlinked = True
+                continue
+            for a, b in pairs:
+                if file.rel == a or file.rel.startswith(a + "/"):
+                    file.rel = b + file.rel[len(a):]
+                    file.path = prefix + file.rel
+                    break
 
     def mount_of(self, names: list[str]) -> tuple[Mount, str]:
         """The mount holding the canonical path `names`, and the path within it."""

@@ -138,7 +138,9 @@ def openat2(ctx, dirfd, path, how, size):
 
 def close(ctx, fd):
     entry = ctx.fds.close(as_int(fd), ctx.task.host_tid)
-    files.closed(ctx.kernel.vfs, entry.file)
+    ctx.kernel.descriptions_released([entry.file])
+    if entry.file.kind == "inotify":
+        ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
     if entry.file.kind == "socket" and ctx.kernel.network is not None:
         ctx.kernel.network.closing(ctx, as_int(fd), entry.file.sock)
     ctx.kernel.release_writebacks()
@@ -150,13 +152,18 @@ def close_range(ctx, first, last, flags):
         raise SyscallError(errno.EINVAL)
     # CLOSE_RANGE_UNSHARE: the host unshares the caller's table; the sentry
     # keeps one table per process, which the closes below keep exact.
-    for fd in [fd for fd in ctx.fds.entries if first <= fd <= last]:
+    released = []
+    for fd in sorted(fd for fd in ctx.fds.entries if first <= fd <= last):
         if flags & CLOSE_RANGE_CLOEXEC:
             ctx.fds.entries[fd].cloexec = True
         else:
             entry = ctx.fds.close(fd, ctx.task.host_tid)
+            released.append(entry.file)
+            if entry.file.kind == "inotify":
+                ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
             if entry.file.kind == "socket" and ctx.kernel.network is not None:
                 ctx.kernel.network.closing(ctx, fd, entry.file.sock)
+    ctx.kernel.descriptions_released(released)
     ctx.kernel.release_writebacks()
     return NATIVE
 
@@ -190,7 +197,12 @@ def _dup_to(ctx, oldfd: int, newfd: int | None, cloexec: bool, start: int = 0) -
     if newfd is None:
         result = install_new(ctx, entry.file, host_fd, cloexec, start)
     else:
+        replaced = ctx.fds.entries.get(newfd)
         ctx.fds.install(newfd, entry.file, cloexec)
+        if replaced is not None:  # dup2 closes what was at newfd
+            ctx.kernel.descriptions_released([replaced.file])
+            if replaced.file.kind == "inotify":
+                ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
         result = InstallFds(newfd, [FdInstall(host_fd, newfd, cloexec)])
     if entry.file.kind == "signalfd":   # a copy's reads are traced too
         result = signalfd_reads.trace_reads(ctx.process, result)
@@ -361,4 +373,5 @@ def getdents64(ctx, fd, buf, count):
         os.lseek(host_fd, pos, os.SEEK_SET)
     finally:
         os.close(host_fd)
+    files.listed(ctx.kernel.vfs, file)
     return len(out)

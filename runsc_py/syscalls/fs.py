@@ -583,12 +583,12 @@ def inotify_add_watch(ctx, fd, path, mask):
     if not ctx.process.creds.may_access(res.stat, R_OK):
         raise SyscallError(errno.EACCES)
     try:
-        return instance.add((res.mount.mount_id, res.rel), mask)
+        return ctx.kernel.vfs.inotify.add_watch(instance, (res.mount.mount_id, res.rel), mask)
     except FileExistsError:
         raise SyscallError(errno.EEXIST) from None
 
 
 def inotify_rm_watch(ctx, fd, wd):
-    if not _instance(ctx, fd).remove(as_int(wd)):
+    if not ctx.kernel.vfs.inotify.remove_watch(_instance(ctx, fd), as_int(wd)):
         raise SyscallError(errno.EINVAL)
     return 0

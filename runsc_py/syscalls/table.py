@@ -73,8 +73,9 @@ PID_NS = "ids are the sandbox's pid namespace's (virtual)"
 MEMORY = "the workload's own address space"
 TREE = "the sentry's VFS (sentry/namei.py); EROFS on read-only mounts"
 ATTRS = "the sentry's VFS (sentry/attrs.py); EROFS on read-only mounts"
-INOTIFY = ("events for what the sentry sees: changes, opens, closes; no IN_ACCESS/IN_MODIFY "
-           "from native reads and writes")
+INOTIFY = ("events for what the sentry sees (changes, opens, closes, listings) and, through a "
+           "host watch on each covered file's host inode, IN_ACCESS/IN_MODIFY of native reads "
+           "and writes; none for procfs/sysfs/devfs files")
 XATTRS = "tmpfs and the overlay's upper layer keep user.*/trusted.*; elsewhere ENOTSUP"
 
 ROWS = [

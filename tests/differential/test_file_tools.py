@@ -82,3 +82,27 @@ def test_busybox_tools(platform, busybox, tmp_path, name):
 @pytest.mark.parametrize("name", sorted(PYTHON_SCRIPTS))
 def test_python_tools(platform, tmp_path, name):
     _compare(platform, tmp_path, [sys.executable, "-c", PYTHON_SCRIPTS[name]])
+
+
+FOLLOW_RENAMES = (  # an open file is its file, whatever its name becomes
+    "import os, sys; d = sys.argv[1]; os.makedirs(d + '/x'); open(d + '/x/f', 'w').write('data');"
+    "fd = os.open(d + '/x/f', os.O_RDWR); dfd = os.open(d + '/x', os.O_RDONLY);"
+    "os.rename(d + '/x', d + '/y'); os.rename(d + '/y/f', d + '/y/g');"
+    "show = lambda n: os.readlink(f'/proc/self/fd/{n}').replace(d, 'D');"
+    "print(show(fd), show(dfd)); os.fchmod(fd, 0o604); os.fchdir(dfd);"
+    "print(oct(os.stat(d + '/y/g').st_mode), os.getcwd().replace(d, 'D'), os.listdir('.'));"
+    "open(d + '/y/h', 'w'); os.rename(d + '/y/h', d + '/y/g');"
+    "print(show(fd))")
+
+
+@pytest.mark.parametrize("backend", ["tmpfs", "overlay", "bind"])
+def test_open_files_follow_renames(platform, tmp_path, backend):
+    native_dir, sandbox_dir = tmp_path / "native", tmp_path / "sandbox"
+    native_dir.mkdir()
+    sandbox_dir.mkdir()
+    flags = {"tmpfs": ("--tmpfs", str(sandbox_dir)), "overlay": (),
+             "bind": ("-v", f"{sandbox_dir}:{sandbox_dir}")}[backend]
+    native = run([sys.executable, "-c", FOLLOW_RENAMES, str(native_dir)])
+    inside = sandboxed(platform, sys.executable, "-c", FOLLOW_RENAMES, str(sandbox_dir), flags=flags)
+    assert native.code == 0 and b"D/y/g" in native.out, native
+    assert (inside.code, inside.out, inside.err) == (native.code, native.out, native.err)

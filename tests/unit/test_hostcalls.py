@@ -135,3 +135,22 @@ def test_landlock_abi_and_a_ruleset():
     with pytest.raises(OSError) as exc:
         hostcalls.landlock_restrict_self(-1)
     assert exc.value.errno == errno.EBADF
+
+
+def test_inotify_watches_a_file_and_lets_it_go(tmp_path):
+    target = tmp_path / "f"
+    target.write_bytes(b"")
+    fd = hostcalls.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        wd = hostcalls.inotify_add_watch(fd, str(target), 0x2)   # IN_MODIFY
+        target.write_bytes(b"x")
+        event_wd, mask = struct.unpack_from("<iI", os.read(fd, 4096))
+        assert (event_wd, mask) == (wd, 0x2)
+        hostcalls.inotify_rm_watch(fd, wd)
+        with pytest.raises(OSError) as err:
+            hostcalls.inotify_rm_watch(fd, wd)
+        assert err.value.errno == errno.EINVAL
+        with pytest.raises(FileNotFoundError):
+            hostcalls.inotify_add_watch(fd, str(tmp_path / "missing"), 0x2)
+    finally:
+        os.close(fd)

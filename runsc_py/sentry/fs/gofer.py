@@ -108,6 +108,17 @@ class GoferFilesystem(Filesystem):
             if len(self._held) > HELD_FILES:
                 os.close(self._held.popitem(last=False)[1])
 
+    def host_inode(self, path: str) -> int | None:
+        """The file the gofer opens, O_PATH (a held fd costs no round trip)."""
+        try:
+            found = self.lookup(path, os.O_PATH)
+        except SyscallError:
+            return None
+        if found.fd is not None and not (found.target is None and statmod.S_ISREG(found.stat.mode)):
+            os.close(found.fd)
+            return None
+        return found.fd
+
     def file_caps(self, node: object, fd: int | None) -> bytes | None:
         """Read from the host file the gofer opened: fgetxattr names no path."""
         if fd is None:

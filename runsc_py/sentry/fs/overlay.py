@@ -24,6 +24,7 @@ numbers above the host's range.
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import stat as statmod
 
@@ -40,6 +41,29 @@ WRITE_INTENT = os.O_WRONLY | os.O_RDWR | os.O_TRUNC
 
 def _join(*parts: str) -> str:
     return "/".join(p for p in parts if p)
+
+
+def _copy_mapped(src: int, dst: int, size: int) -> None:
+    """Copy `size` bytes of `src` to `dst` through a mapping of `src`: a read
+    would be an IN_ACCESS on the rootfs file, which the sentry's host inotify
+    may be watching for the workload (sentry/inotify_host.py), and a copy-up
+    is no read of the workload's. Page faults raise no inotify event."""
+    try:
+        mapped = mmap.mmap(src, size, prot=mmap.PROT_READ) if size else None
+    except (OSError, ValueError):  # a file that cannot be mapped, or shorter than it said
+        mapped = None
+    if mapped is None:
+        done = 0  # sendfile, not copy_file_range: that refuses to cross filesystems
+        while done < size:
+            n = os.sendfile(dst, src, done, size - done)
+            if n == 0:
+                break
+            done += n
+        return
+    with mapped, memoryview(mapped) as view:
+        done = 0
+        while done < size:
+            done += os.write(dst, view[done:])
 
 
 class OverlayFilesystem(Filesystem):
@@ -122,6 +146,19 @@ class OverlayFilesystem(Filesystem):
             return self.upper.stat_is_stable(node, mode)
         return statmod.S_ISREG(mode) or statmod.S_ISDIR(mode) or statmod.S_ISLNK(mode)
 
+    def host_inode(self, path: str) -> int | None:
+        """The upper file's inode, or the rootfs file's while it is not copied up."""
+        names = path.split("/") if path else []
+        node, taken = self._walk(names)
+        if taken == len(names):
+            return self.upper.node_host_inode(node)
+        if node.target is not None:
+            return None
+        try:
+            return self.lower.host_inode(self._lower_path(node, names, taken))
+        except SyscallError:
+            return None
+
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
         names = path.split("/") if path else []
         node, taken = self._walk(names)
@@ -184,12 +221,7 @@ class OverlayFilesystem(Filesystem):
         """Copy a lower file's bytes into `dst`; returns its file capabilities."""
         src = self.lower.lookup(lower_path, os.O_RDONLY).fd
         try:
-            done = 0  # sendfile, not copy_file_range: that refuses to cross filesystems
-            while done < size:
-                n = os.sendfile(dst, src, done, size - done)
-                if n == 0:
-                    break
-                done += n
+            _copy_mapped(src, dst, size)
             return self.lower.file_caps(None, src)
         finally:
             os.close(src)

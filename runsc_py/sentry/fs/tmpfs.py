@@ -158,6 +158,16 @@ class TmpFilesystem(Filesystem):
         return Stat(node.mode, node.ino, 0, node.nlink, node.uid, node.gid, node.rdev,
                     size, 4096, blocks, atime, mtime, ctime)
 
+    def host_inode(self, path: str) -> int | None:
+        try:
+            return self.node_host_inode(self.node_at(path))
+        except SyscallError:
+            return None
+
+    def node_host_inode(self, node: Node) -> int | None:
+        """A copy of the O_PATH fd of a regular file's host inode (None for anything else)."""
+        return None if node.data_fd is None else os.dup(node.data_fd)
+
     def stat_is_stable(self, node: Node | None, mode: int) -> bool:
         """Directories and symlinks: only the sentry changes them. A file's
         size and times follow its host inode, which the workload writes natively."""
