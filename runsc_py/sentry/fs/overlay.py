@@ -66,6 +66,9 @@ def _copy_mapped(src: int, dst: int, size: int) -> None:
             done += os.write(dst, view[done:])
 
 
+DT_DIR = 4   # a directory entry's type, as getdents64 and the gofer give it
+
+
 class OverlayFilesystem(Filesystem):
     readonly = False
     fstype = "overlay"
@@ -75,6 +78,9 @@ class OverlayFilesystem(Filesystem):
     def __init__(self, lower: Filesystem, upper: TmpFilesystem):
         self.lower = lower
         self.upper = upper
+        # lower directory -> the names of its subdirectories, listed once: a
+        # changed merged directory's link count needs them at every stat
+        self._lower_subdirs: dict[str, frozenset[str]] = {}
         root = upper.root
         root.lower = ""
         st = lower.lookup("").stat  # the root keeps the rootfs's attributes
@@ -135,7 +141,7 @@ class OverlayFilesystem(Filesystem):
             below = self.lower.lookup(node.lower).stat
             nlink = below.nlink
             if node.children or node.whiteouts:  # changed: count what is visible (find relies on it)
-                nlink = 2 + sum(1 for _i, dtype, _n in self._merged_entries(node) if dtype == 4)
+                nlink = 2 + self._visible_subdirs(node)
             st = st._replace(size=below.size, blocks=below.blocks, nlink=nlink)
         return st._replace(ino=node.lower_ino or UPPER_INO_BASE + node.ino)
 
@@ -167,6 +173,20 @@ class OverlayFilesystem(Filesystem):
         if not node.is_dir:
             raise SyscallError(errno.ENOTDIR)
         return self._merged_entries(node)
+
+    def _visible_subdirs(self, node: Node) -> int:
+        """How many subdirectories a changed merged directory shows: its upper
+        ones, and the rootfs's it neither hides nor replaces. Without a
+        listing of the rootfs directory per stat, which made `rm -rf` of a
+        rootfs directory quadratic (each unlink's walk stats the parent)."""
+        below = self._lower_subdirs.get(node.lower)
+        if below is None:
+            below = frozenset(os.fsdecode(name) for _i, dtype, name in self.lower.readdir(node.lower)
+                              if dtype == DT_DIR)
+            self._lower_subdirs[node.lower] = below
+        children = node.children
+        upper = sum(1 for child in children.values() if child.is_dir)
+        return upper + sum(1 for name in below if name not in node.whiteouts and name not in children)
 
     def _merged_entries(self, node: Node) -> list[tuple[int, int, bytes]]:
         out = [(c.lower_ino or UPPER_INO_BASE + c.ino, statmod.S_IFMT(c.mode) >> 12, os.fsencode(n))
