@@ -16,6 +16,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/openat2.h>
@@ -30,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -501,21 +504,74 @@ static void child_fail(int sync_fd, int err)
     _exit(127);
 }
 
-/* Make a read-only bind of `root` the host root of this (new) mount
- * namespace. The sentry answers every path the workload names; the host
- * kernel itself only opens a dynamic binary's PT_INTERP by path, and that
- * must be found in the container's rootfs, never written through. */
+/* mount_setattr(2), by number: Debian 12's headers lack its wrapper. */
+#define RP_NR_MOUNT_SETATTR 442
+#define RP_AT_RECURSIVE 0x8000
+#define RP_MOUNT_ATTR_RDONLY 0x1
+#define RP_MOUNT_ATTR_NOSUID 0x2
+#define RP_MOUNT_ATTR_NODEV 0x4
+struct rp_mount_attr {
+    uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* Every mount at and beneath `path` read-only, nosuid, nodev. */
+static int seal_tree(const char *path)
+{
+    struct rp_mount_attr attr = {
+        .attr_set = RP_MOUNT_ATTR_RDONLY | RP_MOUNT_ATTR_NOSUID | RP_MOUNT_ATTR_NODEV};
+    return syscall(RP_NR_MOUNT_SETATTR, AT_FDCWD, path, RP_AT_RECURSIVE, &attr, sizeof attr) < 0
+               ? -errno : 0;
+}
+
+/* Make a read-only view of `root` the host root of this (new) mount
+ * namespace, and its cwd. The sentry answers every path the workload
+ * names; the host kernel itself only opens a dynamic binary's PT_INTERP by
+ * path, and that must be found in the sandbox's root, never written
+ * through. "/" (`runsc-py do`) is the host's own tree, sealed in place in
+ * this namespace's copy, without the host's /proc, /sys and /dev, which
+ * the sandbox sees as the sentry's; any other root (a container's rootfs)
+ * is bound and pivoted to. */
 static int enter_root(const char *root)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return -errno;
-    if (mount(root, root, NULL, MS_BIND, NULL) < 0)
+    if (strcmp(root, "/") == 0) {
+        static const char *const host_views[] = {"/proc", "/sys", "/dev"};
+        for (size_t i = 0; i < sizeof host_views / sizeof *host_views; i++)
+            if (umount2(host_views[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+                return -errno;
+        int rc = seal_tree("/");
+        return rc < 0 ? rc : (chdir("/") < 0 ? -errno : 0);
+    }
+    if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
         return -errno;
-    if (mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-        return -errno;
+    int rc = seal_tree(root);
+    if (rc < 0)
+        return rc;
     if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
         return -errno;
     if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+        return -errno;
+    return 0;
+}
+
+/* Become an unprivileged host user: no capability in any set (the
+ * bounding set and ambient set emptied while CAP_SETPCAP is still ours),
+ * no supplementary groups, real = effective = saved = fs ids. The
+ * sandbox's identities are the sentry's; the host's only decide what a
+ * call that slipped through could reach, which must be nothing. */
+static int drop_privileges(uint32_t uid, uint32_t gid)
+{
+    for (int cap = 0; cap < 64; cap++)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+            return -errno;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return -errno;
+    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+        return -errno;
+    struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct none[2] = {{0}};
+    if (syscall(SYS_capset, &header, none) < 0)
         return -errno;
     return 0;
 }
@@ -541,7 +597,19 @@ static void child_main(const struct rp_spawn *s)
         for (int i = 0; i < 3; i++)
             if (dup2(s->stdio[i], i) < 0)
                 child_fail(s->sync_fd, errno);
-    if (s->ctty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+    /* A session and process group of its own, always: kill(0) and killpg
+     * from the workload then reach only the sandbox's processes. */
+    if (setsid() < 0 || (s->ctty && ioctl(0, TIOCSCTTY, 0) < 0))
+        child_fail(s->sync_fd, errno);
+    /* The host writes no core for a workload process, whatever it asks
+     * (its own limit is the sentry's): the hard limit is 0 for good. */
+    for (int i = 0; i < s->n_rlimits; i++) {
+        struct rlimit limit = {s->rlimits[3 * i + 1], s->rlimits[3 * i + 2]};
+        if (setrlimit((int)s->rlimits[3 * i], &limit) < 0)
+            child_fail(s->sync_fd, errno);
+    }
+    struct rlimit no_core = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &no_core) < 0)
         child_fail(s->sync_fd, errno);
     if (s->sync_fd == 3 ? fcntl(3, F_SETFD, FD_CLOEXEC) < 0 : dup3(s->sync_fd, 3, O_CLOEXEC) < 0)
         _exit(127);
@@ -561,6 +629,9 @@ static void child_main(const struct rp_spawn *s)
         if (rc < 0)
             child_fail(sync, -rc);
     }
+    int dropped = drop_privileges(s->host_uid, s->host_gid);
+    if (dropped < 0)
+        child_fail(sync, -dropped);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         child_fail(sync, errno);
     if (s->profile_bpf) {

@@ -89,15 +89,22 @@ struct rp_spawn {
     uint32_t clone_flags;      /* CLONE_NEW* for the workload's namespaces */
     int32_t sync_fd;           /* child end of a socketpair to the sentry */
     int32_t cpu;               /* pin the child to this cpu, or -1 */
-    const char *root;          /* NULL: keep the host root; else pivot_root to a
+    const char *root;          /* "/": the host root, made read-only in place (with
+                                  no /proc, /sys or /dev); else pivot_root to a
                                   read-only bind of this directory (a container's
-                                  rootfs), so PT_INTERP is opened inside it */
+                                  rootfs); either way PT_INTERP is opened there */
     int32_t join_pidfd;        /* -1, or a pidfd whose mount, net, ipc and uts
                                   namespaces the child joins (an exec into a
                                   container; the pid namespace is the caller's
                                   pid_for_children) */
     const int32_t *stdio;      /* NULL, or three fds to become the child's 0, 1, 2 */
-    int32_t ctty;              /* nonzero: a new session whose controlling tty is fd 0 */
+    int32_t ctty;              /* nonzero: fd 0 becomes the controlling tty of the
+                                  child's session (it always has a session of its own) */
+    uint32_t host_uid;         /* the unprivileged host ids the child drops to (all */
+    uint32_t host_gid;         /* capabilities gone, no supplementary groups) */
+    const uint64_t *rlimits;   /* NULL, or n_rlimits triples (resource, soft, hard) the
+                                  child sets while it still may (OCI process.rlimits) */
+    int32_t n_rlimits;
     const void *profile_bpf;   /* NULL, or an OCI seccomp profile's filter, loaded
                                   before the sentry's so its denials win */
     int32_t profile_bpf_len;

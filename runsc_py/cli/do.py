@@ -30,8 +30,6 @@ def run_do(args) -> int:
     except MountError as exc:
         sys.stderr.write(f"runsc-py do: {exc}\n")
         return 2
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the workload gets the tty's ^C itself
-    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
     gofer_pid, gofer_sock = start_gofer(gofer_roots("/", True, mounts))
     try:
         return _run_sentry(args, argv, gofer_sock, mounts)
@@ -107,7 +105,9 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         sys.stderr.write(f"runsc-py: {exc}\n")
         return 2
     try:
-        status = kernel.run(argv, dict(os.environ), _guest_cwd())
+        kernel.spawn(argv, dict(os.environ), _guest_cwd())
+        forwarding = forward_signals(kernel)  # noqa: F841 - open while the loop runs
+        status = kernel.serve()
     except FileNotFoundError as exc:
         sys.stderr.write(f"runsc-py: {exc.strerror}\n")
         return 127
@@ -118,6 +118,35 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         report.count_fast_path(kernel.platform)
         sys.stderr.write(report.json() if args.report_format == "json" else report.text())
     return exit_code(status)
+
+
+# What `do` passes on to the workload's init, as `runsc-py run` and runc do.
+FORWARDED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1,
+             signal.SIGUSR2, signal.SIGWINCH)
+
+
+def forward_signals(kernel) -> tuple[socket.socket, socket.socket]:
+    """The workload has a session of its own (it must not reach the caller's
+    process group), so the caller's terminal no longer signals it: its ^C
+    and ^\\, and a kill of runsc-py, come here and go on to init.
+
+    Python's handlers run only between bytecodes, and the sentry may sleep in
+    C for long; the wake-up fd puts each signal's number on a socket the loop
+    watches, and forwarding happens there."""
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    theirs.setblocking(False)
+    signal.set_wakeup_fd(theirs.fileno(), warn_on_full_buffer=False)
+    for sig in FORWARDED:
+        signal.signal(sig, lambda *_: None)
+
+    def forward(_events: int) -> None:
+        with contextlib.suppress(BlockingIOError):
+            for sig in ours.recv(256):
+                kernel.signal_init(sig)
+
+    kernel.platform.watch(ours.fileno(), forward)
+    return ours, theirs
 
 
 def _guest_cwd() -> str:

@@ -78,6 +78,16 @@ CLONE_VM, CLONE_VFORK = 0x100, 0x4000
 CLONE_NEWPID = 0x20000000
 CLONE_NAMESPACES = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000 | 0x40000000  # NS UTS IPC PID NET
 ERRNO_MAX = 4095
+# The workload's host uid and gid: this base plus the sentry's host pid, so
+# each live sandbox has ids of its own (pid_max is at most 2^22) that no
+# host user, subordinate-id range or other sandbox holds. Per-uid host
+# limits (RLIMIT_NPROC, inotify instances) then count one sandbox each.
+HOST_ID_BASE = 2_000_000_000
+
+
+def workload_host_id() -> int:
+    """The unprivileged host uid (and gid) of this sandbox's processes."""
+    return HOST_ID_BASE + os.getpid()
 ERESTARTSYS, ERESTARTNOINTR = 512, 513
 NR_INSTALL = lib.RP_NR_INSTALL
 VIA_PTRACE = lib.RP_VIA_PTRACE
@@ -137,23 +147,28 @@ class Interposer(abc.ABC):
 
     def start(self, sentry, path: bytes, argv: list[bytes], envp: list[bytes],
               policies: dict, namespaces: bool = True, root: bytes | None = None,
-              stdio: tuple[int, int, int] | None = None, ctty: bool = False) -> int:
+              stdio: tuple[int, int, int] | None = None, ctty: bool = False,
+              rlimits=()) -> int:
         """Clone the workload's first process, seize it, take its listener.
 
         Returns its host pid. The child execs `path` next; that exec is
         trapped like any other and rewritten by the sentry. With `root`
         (a container's rootfs) the child's host root becomes a read-only
         bind of it (it needs `namespaces`, for its own mount namespace).
-        `stdio` replaces the child's fds 0-2; `ctty` makes fd 0 its
-        controlling terminal in a new session (a container's pty).
+        Without `root`, the host's own root is its root, sealed read-only
+        in its mount namespace. `stdio` replaces the child's fds 0-2; `ctty`
+        makes fd 0 the controlling terminal of its session (a container's pty);
+        `rlimits` are (resource, soft, hard) it sets while it still may.
         """
         global _active
         _active = self
         self.sentry = sentry
         self._bpf = build_filter(policies, self.trap_action)
         self._setup_loop()
+        if root is None and namespaces:
+            root = b"/"
         pid, self.notify_fd = self._spawn(path, argv, envp, CLONE_NAMESPACES if namespaces else 0,
-                                          root=root, stdio=stdio, ctty=ctty)
+                                          root=root, stdio=stdio, ctty=ctty, rlimits=rlimits)
         lib.rp_notify_set_sync_wakeup(self.notify_fd)  # best effort: Linux >= 6.6
         return pid
 
@@ -197,7 +212,8 @@ class Interposer(abc.ABC):
 
     def _spawn(self, path: bytes, argv: list[bytes], envp: list[bytes], clone_flags: int, *,
                root: bytes | None = None, join_pidfd: int = -1,
-               stdio: tuple[int, int, int] | None = None, ctty: bool = False) -> tuple[int, int]:
+               stdio: tuple[int, int, int] | None = None, ctty: bool = False,
+               rlimits=()) -> tuple[int, int]:
         """Clone a workload process, seize it, take its listener: (pid, listener fd)."""
         bpf = self._bpf
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -208,6 +224,7 @@ class Interposer(abc.ABC):
         c_envp = ffi.new("char *[]", keep[len(argv): len(argv) + len(envp)] + [ffi.NULL])
         c_bpf = ffi.from_buffer(bpf)
         c_profile = ffi.from_buffer(self.profile_bpf) if self.profile_bpf else ffi.NULL
+        c_rlimits = ffi.new("uint64_t[]", [v for triple in rlimits for v in triple] or [0])
         spawn = ffi.new("struct rp_spawn *", {
             "path": keep[-1], "argv": c_argv, "envp": c_envp, "bpf": c_bpf,
             "bpf_len": len(bpf) // 8,
@@ -219,6 +236,10 @@ class Interposer(abc.ABC):
             "join_pidfd": join_pidfd,
             "stdio": c_stdio,
             "ctty": 1 if ctty else 0,
+            "host_uid": workload_host_id(),
+            "host_gid": workload_host_id(),
+            "rlimits": c_rlimits,
+            "n_rlimits": len(rlimits),
             "profile_bpf": c_profile,
             "profile_bpf_len": len(self.profile_bpf) // 8 if self.profile_bpf else 0,
         })

@@ -32,9 +32,12 @@ SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 1 << 5
 # socket the sentry installed, the data path of a connection; with an
 # address they trap so the sentry can translate it. Nothing else the call
 # can name: the flags and buffer are the workload's own. prlimit64 without a
-# new limit only reads (every dynamic program's loader asks for RLIMIT_STACK).
+# new limit only reads (every dynamic program's loader asks for RLIMIT_STACK),
+# except the limits the sentry keeps (RLIMIT_CORE, RLIMIT_NPROC: the host's
+# differ), which trap whatever the call.
 NATIVE_WHEN_ARG_ZERO = {44: 4, 45: 4,   # sendto(dest_addr), recvfrom(src_addr)
                         302: 2}         # prlimit64(new_limit)
+TRAP_WHEN_ARG_IS = {302: (1, (4, 6))}   # prlimit64(resource): RLIMIT_CORE, RLIMIT_NPROC
 AUDIT_ARCH_X86_64 = 0xC000003E
 SECCOMP_RET_ALLOW = 0x7FFF0000
 _BPF_LD_ABS, _BPF_JEQ, _BPF_JA, _BPF_RET = 0x20, 0x15, 0x05, 0x06
@@ -84,33 +87,54 @@ def build_filter(policies: dict[int, tuple[Policy, int]], trap_action: int,
 
 
 def argument_rules(rules: list[tuple[int, int]]) -> bytes:
-    """Classic BPF run before libseccomp's program: ALLOW (nr, arg) calls whose arg is 0.
+    """Classic BPF run before libseccomp's program: ALLOW (nr, arg) calls whose
+    arg is 0, unless TRAP_WHEN_ARG_IS names a value of another argument.
 
     Every other call falls through to the first instruction of the
     libseccomp program (jumps are relative, so prepending keeps it intact).
     """
     if not rules:
         return b""
-    body: list[tuple[int, int, int, int]] = []
-    block = 5
-    n_blocks = len(rules)
-    # layout: ld arch; jeq x86_64; ld nr; blocks...; ja +1; ret ALLOW; <libseccomp>
-    for i, (nr, arg) in enumerate(rules):
-        after = (n_blocks - 1 - i) * block        # instructions in later blocks
-        to_end = after + 2                         # past `ja` and `ret ALLOW`
-        to_allow = after + 1                       # onto `ret ALLOW`
-        lo = 16 + 8 * arg
-        body += [
-            (_BPF_JEQ, 0, 4, nr),                  # not this call: next block
-            (_BPF_LD_ABS, 0, 0, lo),
-            (_BPF_JEQ, 0, 2 + to_end, 0),
-            (_BPF_LD_ABS, 0, 0, lo + 4),
-            (_BPF_JEQ, to_allow, to_end, 0),
-        ]
+    # Instructions with symbolic jump targets: "next" (the next call's
+    # block), "end" (libseccomp's program), "allow"; resolved below.
+    blocks = [_argument_block(nr, arg) for nr, arg in rules]
+    body = [insn for block in blocks for insn in block]
+    starts, at = [], 0
+    for block in blocks:
+        starts.append(at)
+        at += len(block)
+    allow_at, end_at = len(body) + 1, len(body) + 2    # after `ja +1`: `ret ALLOW`, then libseccomp
+    resolved, index = [], 0
+    for b, block in enumerate(blocks):
+        next_at = starts[b + 1] if b + 1 < len(blocks) else len(body)
+        where = {"next": next_at, "end": end_at, "allow": allow_at}
+        for code, jt, jf, k in block:
+            jt, jf, k = (where[v] - index - 1 if isinstance(v, str) else v for v in (jt, jf, k))
+            resolved.append((code, jt, jf, k))
+            index += 1
     head = [(_BPF_LD_ABS, 0, 0, 4), (_BPF_JEQ, 0, len(body) + 3, AUDIT_ARCH_X86_64),
             (_BPF_LD_ABS, 0, 0, 0)]
     tail = [(_BPF_JA, 0, 0, 1), (_BPF_RET, 0, 0, SECCOMP_RET_ALLOW)]
-    return b"".join(_INSN.pack(*insn) for insn in head + body + tail)
+    return b"".join(_INSN.pack(*insn) for insn in head + resolved + tail)
+
+
+def _argument_block(nr: int, arg: int) -> list[tuple]:
+    """One call's test: the accumulator holds the syscall number on entry,
+    and does again wherever the block jumps to "next"."""
+    lo = 16 + 8 * arg
+    block = [
+        (_BPF_JEQ, 0, "next", nr),
+        (_BPF_LD_ABS, 0, 0, lo),
+        (_BPF_JEQ, 0, "end", 0),
+        (_BPF_LD_ABS, 0, 0, lo + 4),
+    ]
+    trapped = TRAP_WHEN_ARG_IS.get(nr)
+    if trapped is None:
+        return block + [(_BPF_JEQ, "allow", "end", 0)]
+    other, values = trapped
+    block += [(_BPF_JEQ, 0, "end", 0), (_BPF_LD_ABS, 0, 0, 16 + 8 * other)]
+    block += [(_BPF_JEQ, "end", 0, v) for v in values]
+    return block + [(_BPF_JA, 0, 0, "allow")]
 
 
 NR_READ, NR_READV = 0, 19

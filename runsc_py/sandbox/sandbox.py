@@ -106,13 +106,14 @@ class Sandbox:
             self.init_pid = kernel.spawn(list(spec.process.args), spec.process.env,
                                          spec.process.cwd, root=spec.root_path,
                                          creds=self._creds(spec.process.user),
-                                         stdio=stdio, ctty=stdio is not None)
+                                         stdio=stdio, ctty=stdio is not None,
+                                         rlimits=self._host_rlimits())
         finally:
             if stdio is not None:
                 os.close(stdio[0])
         if spec.process.user.umask is not None:
             kernel.tasks.init.fs.umask = spec.process.user.umask
-        self._apply_rlimits()
+        self._sandbox_rlimits()
         self.listener = control.listen(self.control_path)
 
     def _console(self, size, socket_path: str | None = None) -> tuple[int, int, int]:
@@ -153,21 +154,39 @@ class Sandbox:
                            groups=tuple(u.additional_gids),
                            no_new_privs=self.spec.process.no_new_privileges, **sets)
 
-    def _apply_rlimits(self) -> None:
-        """Apply process.rlimits to init; above what the host lets us raise,
-        apply the host's hard limit and say so (rootful podman asks for
-        RLIMIT_NOFILE=1048576 on hosts where that is not allowed)."""
+    def _host_rlimits(self) -> list[tuple[int, int, int]]:
+        """process.rlimits the host keeps, for init to set before it drops its
+        privileges; above what the host lets us raise, the host's hard limit,
+        said so (rootful podman asks for RLIMIT_NOFILE=1048576 on hosts where
+        that is not allowed)."""
         import resource
 
+        from runsc_py.sentry.limits import SANDBOX_RLIMITS
+
+        out = []
         for rl in self.spec.process.rlimits:
-            try:
-                resource.prlimit(self.init_pid, rl.resource, (rl.soft, rl.hard))
-            except (OSError, ValueError):
-                _, host_hard = resource.getrlimit(rl.resource)
-                capped = (min(rl.soft, host_hard), min(rl.hard, host_hard))
+            if rl.resource in SANDBOX_RLIMITS:
+                continue
+            _, host_hard = resource.getrlimit(rl.resource)
+            host_hard = (1 << 64) - 1 if host_hard == resource.RLIM_INFINITY else host_hard
+            soft, hard = min(rl.soft, host_hard), min(rl.hard, host_hard)
+            if (soft, hard) != (rl.soft, rl.hard):
                 self.log.warning(f"process.rlimits {rl.name}={rl.soft}:{rl.hard} is above what "
-                                 f"this host allows; applied {capped[0]}:{capped[1]}")
-                resource.prlimit(self.init_pid, rl.resource, capped)
+                                 f"this host allows; applied {soft}:{hard}")
+            out.append((rl.resource, soft, hard))
+        return out
+
+    def _sandbox_rlimits(self) -> None:
+        """process.rlimits the sentry keeps (RLIMIT_CORE, RLIMIT_NPROC; the
+        host's core limit stays 0), and RLIMIT_NOFILE as the fd table's."""
+        from runsc_py.sentry.limits import RLIMIT_NOFILE, SANDBOX_RLIMITS
+
+        init = self.kernel.tasks.init
+        for rl in self.spec.process.rlimits:
+            if rl.resource in SANDBOX_RLIMITS:
+                init.rlimits[rl.resource] = (rl.soft, rl.hard)
+            elif rl.resource == RLIMIT_NOFILE:
+                init.fds.limit = min(rl.soft, init.fds.limit)
 
     # -- 2. created -----------------------------------------------------------
 
@@ -303,9 +322,7 @@ class Sandbox:
             if pid != init_host:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-        if init_host is not None and sig != 0 and not kernel.apply_default_to_init(sig):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(init_host, sig)
+        kernel.signal_init(sig)
 
     def _host_pids(self) -> list[int]:
         if self.kernel is None or not self.started:

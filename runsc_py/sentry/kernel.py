@@ -99,14 +99,16 @@ class Kernel:
 
     def spawn(self, argv: list[str], env: dict[str, str], cwd: str, *,
               root: str | None = None, creds: Credentials | None = None,
-              stdio: tuple[int, int, int] | None = None, ctty: bool = False) -> int:
+              stdio: tuple[int, int, int] | None = None, ctty: bool = False,
+              rlimits: list[tuple[int, int, int]] = ()) -> int:
         """Start argv as the sandbox's init, stopped at its first exec until
         `serve` runs the loop (so a container is created before it starts).
 
         `root` is the host directory the workload's host root becomes,
         read-only (a container's rootfs); `creds` its credentials
         (default: the caller's); `stdio` host fds for its 0-2, and `ctty`
-        to make them its controlling terminal. Returns init's host pid.
+        to make them its controlling terminal; `rlimits` (resource, soft,
+        hard) the host limits it starts with. Returns init's host pid.
         """
         path = self.find_command(argv[0], env.get("PATH", DEFAULT_PATH), cwd)
         envp = [os.fsencode(f"{k}={v}") for k, v in env.items()]
@@ -114,7 +116,7 @@ class Kernel:
         host_pid = self.platform.start(self, os.fsencode(path), [os.fsencode(a) for a in argv],
                                        envp, self.table.policies(), self.namespaces,
                                        root=None if root is None else os.fsencode(root),
-                                       stdio=stdio, ctty=ctty)
+                                       stdio=stdio, ctty=ctty, rlimits=rlimits)
         self._register_init(host_pid, cwd, creds, all_stdio=stdio is not None)
         _raise_own_nofile_limit()
         self.tasks.init.exe = self.vfs.resolve(cwd, path).path   # what /proc/1/exe names
@@ -138,6 +140,7 @@ class Kernel:
             fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
         proc = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds,
                        self.vfs.resolve(cwd, path).path, os.fsencode(os.path.basename(path))[:15])
+        proc.rlimits = limits.initial_rlimits()
         proc.pidfd = os.pidfd_open(host_pid)
         self._add_task(Task(host_pid, proc.vpid, proc))
         return proc
@@ -172,6 +175,7 @@ class Kernel:
         init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd),
                        creds or Credentials.of_host_process())
         init.pidfd = os.pidfd_open(host_pid)
+        init.rlimits = limits.initial_rlimits()
         self.tasks.init = init
         self._add_task(Task(host_pid, init.vpid, init))
 
@@ -379,6 +383,7 @@ class Kernel:
                 parent.fs if flags & CLONE_FS else parent.fs.copy(),
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
+            proc.rlimits = dict(parent.rlimits)   # the caller's, even with CLONE_PARENT
             proc.reads_traced = set(parent.reads_traced)   # filters outlive fork
             self.tasks.exited_uids.pop(vtid, None)   # the pid is reused
             self.tasks.zombies.evict(vtid)            # so its zombie was reaped
@@ -528,6 +533,16 @@ class Kernel:
             os.kill(host, signal.SIGSTOP)  # from outside the namespace: always delivered
             return True
         return False
+
+    def signal_init(self, sig: int) -> None:
+        """A signal from outside the sandbox (the CLI forwarding its own, an
+        OCI kill) to init: Linux's default action if init has no handler,
+        which the host would not take for a namespace's init."""
+        init = self.tasks.init
+        host = self.tasks.host_pid_of(init.vpid) if init else None
+        if host is not None and sig != 0 and not self.apply_default_to_init(sig):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(host, sig)
 
     def signal_delivery(self, host_tid: int, sig: int) -> int:
         """A signal is about to be delivered (ptrace signal-delivery-stop):

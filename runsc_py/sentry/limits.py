@@ -1,5 +1,5 @@
 """What the sandbox is allowed, as its configuration says (OCI `linux.resources`),
-and the per-process limits the sentry enforces itself (RLIMIT_NPROC).
+and the per-process limits the sentry keeps itself (RLIMIT_CORE, RLIMIT_NPROC).
 
 The sentry reports these where a program looks (meminfo, cpuinfo,
 sysinfo, sched_getaffinity) and enforces the ones it owns (the pids limit
@@ -8,9 +8,40 @@ sandbox. None means "no limit set": the host's own figure shows through.
 """
 from __future__ import annotations
 
+import errno
 import resource
 
+from runsc_py.sentry.errors import SyscallError
+
 CAP_SYS_ADMIN, CAP_SYS_RESOURCE = 21, 24
+RLIMIT_CORE, RLIMIT_NPROC, RLIMIT_NOFILE = 4, 6, 7
+RLIM_INFINITY = (1 << 64) - 1
+# Limits the sandbox sees and sets but the host must not follow: the host's
+# RLIMIT_CORE of a workload process is 0 for good (no core ever lands on the
+# host), and its RLIMIT_NPROC would count every task of the sandbox, which
+# has one host uid, against whatever user a task is in the sandbox.
+SANDBOX_RLIMITS = (RLIMIT_CORE, RLIMIT_NPROC)
+
+
+def initial_rlimits() -> dict[int, tuple[int, int]]:
+    """The sandbox-kept limits of a first process: the sentry's own, as a
+    child inherits its parent's (OCI process.rlimits may then set them)."""
+    return {r: tuple(_unsigned(v) for v in resource.getrlimit(r)) for r in SANDBOX_RLIMITS}
+
+
+def set_rlimit(limits: dict[int, tuple[int, int]], res: int, soft: int, hard: int,
+               may_raise: bool) -> None:
+    """do_prlimit's checks for a limit the sentry keeps: soft above hard is
+    EINVAL, a raised hard limit needs CAP_SYS_RESOURCE (`may_raise`)."""
+    if soft > hard:
+        raise SyscallError(errno.EINVAL)
+    if hard > limits[res][1] and not may_raise:
+        raise SyscallError(errno.EPERM)
+    limits[res] = (soft, hard)
+
+
+def _unsigned(v: int) -> int:
+    return RLIM_INFINITY if v == resource.RLIM_INFINITY else v
 
 
 class SandboxLimits:
@@ -48,16 +79,13 @@ def over_nproc(tasks, in_flight, task, uid: int, slack: int, caps_exempt: bool =
     parent reaps it, as on Linux (its leader is released only then).
 
     The host cannot enforce it: every sandbox task has the sandbox's host
-    uid, whatever uid it has switched to in the sandbox. The limit itself is
-    the host's (setrlimit runs natively)."""
+    uid, whatever uid it has switched to in the sandbox. The limit is the
+    sentry's too (SANDBOX_RLIMITS)."""
     creds = task.process.creds
     if uid == 0 or caps_exempt and (creds.capable(CAP_SYS_RESOURCE) or creds.capable(CAP_SYS_ADMIN)):
         return False
-    try:
-        limit = resource.prlimit(task.host_tid, resource.RLIMIT_NPROC)[0]
-    except OSError:
-        return False   # the task is gone; its exit event follows
-    if limit == resource.RLIM_INFINITY:
+    limit = task.process.rlimits[RLIMIT_NPROC][0]
+    if limit == RLIM_INFINITY:
         return False
     count = sum(1 for t in tasks.by_host_tid.values() if t.process.creds.uid == uid)
     count += sum(1 for p in tasks.zombies.all() if p.creds.uid == uid)   # counted until reaped

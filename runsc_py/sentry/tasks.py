@@ -55,6 +55,8 @@ class Process:
         self.exited_leader: Task | None = None  # a zombie's leader, as it was at its exit
         # guest fds whose reads a filter of this process's traces (sentry/signalfd_reads.py)
         self.reads_traced: set[int] = set()
+        # the limits the sentry keeps (sentry/limits.py SANDBOX_RLIMITS): the parent's
+        self.rlimits: dict[int, tuple[int, int]] = dict(parent.rlimits) if parent else {}
 
     @property
     def vppid(self) -> int:

@@ -14,6 +14,7 @@ import os
 import struct
 
 from runsc_py.platform import NATIVE
+from runsc_py.sentry import limits
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.exec import prepare_exec
 from runsc_py.sentry.fdtable import OpenFile
@@ -225,8 +226,12 @@ def getgroups(ctx, size, buf):
 
 
 def prlimit64(ctx, pid, resource, new, old):
-    """RLIMIT_NOFILE is also the fd table's limit; the host keeps the rest."""
-    if resource == 7 and new:  # RLIMIT_NOFILE
+    """RLIMIT_CORE and RLIMIT_NPROC are the sentry's (sentry/limits.py);
+    RLIMIT_NOFILE is also the fd table's limit; the host keeps the rest."""
+    resource = as_int(resource)
+    if resource in limits.SANDBOX_RLIMITS:
+        return _sandbox_prlimit(ctx, _rlimit_target(ctx, as_int(pid)), resource, new, old)
+    if resource == limits.RLIMIT_NOFILE and new:
         soft, _hard = struct.unpack("<QQ", ctx.read(new, 16))
         target = ctx.process if pid == 0 else ctx.kernel.tasks.processes.get(as_int(pid))
         if target is not None:
@@ -236,3 +241,37 @@ def prlimit64(ctx, pid, resource, new, old):
 
 def setrlimit(ctx, resource, new):
     return prlimit64(ctx, 0, resource, new, 0)
+
+
+def getrlimit(ctx, resource, old):
+    resource = as_int(resource)
+    if resource in limits.SANDBOX_RLIMITS:
+        return _sandbox_prlimit(ctx, ctx.process, resource, 0, old)
+    return NATIVE
+
+
+def _rlimit_target(ctx, pid: int):
+    """prlimit's target: the caller, or a process it may change (check_prlimit_permission)."""
+    if pid == 0:
+        return ctx.process
+    target = ctx.kernel.tasks.processes.get(pid)
+    if target is None:
+        raise SyscallError(errno.ESRCH)
+    mine, theirs = ctx.process.creds, target.creds
+    same = {mine.uid} == {theirs.uid, theirs.euid, theirs.suid} and \
+        {mine.gid} == {theirs.gid, theirs.egid, theirs.sgid}
+    if target is not ctx.process and not same and not mine.capable(limits.CAP_SYS_RESOURCE):
+        raise SyscallError(errno.EPERM)
+    return target
+
+
+def _sandbox_prlimit(ctx, target, resource: int, new: int, old: int) -> int:
+    if new:
+        soft, hard = struct.unpack("<QQ", ctx.read(new, 16))
+    previous = target.rlimits[resource]
+    if new:
+        limits.set_rlimit(target.rlimits, resource, soft, hard,
+                          ctx.process.creds.capable(limits.CAP_SYS_RESOURCE))
+    if old:
+        ctx.write(old, struct.pack("<QQ", *previous))
+    return 0
