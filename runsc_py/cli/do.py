@@ -2,8 +2,10 @@
 
 Three processes: this one becomes the sentry; the gofer (forked first, so
 it shares this interpreter's pages) serves the host root read-only; the
-workload runs under the platform. The caller's stdio is passed through as
-the same open file descriptions, so `cmd >f 2>&1` keeps every line.
+workload runs under the platform, in a session of its own. The caller's
+stdio is passed through as the same open file descriptions, so `cmd >f
+2>&1` keeps every line; on a terminal, the workload gets a pty of the
+sandbox's relayed to it instead (cli/terminal.py).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import socket
 import sys
 
 from runsc_py.cli.status import exit_code
+from runsc_py.cli.terminal import TerminalRelay, caller_owns_terminal
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry.mounts import build_vfs, gofer_roots
 from runsc_py.sentry.mountspec import MountError, MountSpec
@@ -104,14 +107,20 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
     except ValueError as exc:
         sys.stderr.write(f"runsc-py: {exc}\n")
         return 2
+    relay = TerminalRelay(kernel) if caller_owns_terminal() else None
     try:
-        kernel.spawn(argv, dict(os.environ), _guest_cwd())
-        forwarding = forward_signals(kernel)  # noqa: F841 - open while the loop runs
+        kernel.spawn(argv, dict(os.environ), _guest_cwd(),
+                     stdio=relay.stdio() if relay else None, ctty=relay is not None)
+        forwarding = forward_signals(kernel, relay)  # noqa: F841 - open while the loop runs
+        if relay is not None:
+            relay.start()
         status = kernel.serve()
     except FileNotFoundError as exc:
         sys.stderr.write(f"runsc-py: {exc.strerror}\n")
         return 127
     finally:
+        if relay is not None:
+            relay.finish()
         if strace_out is not None and strace_out is not sys.stderr:
             strace_out.close()
     if args.report:
@@ -125,10 +134,12 @@ FORWARDED = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP, signa
              signal.SIGUSR2, signal.SIGWINCH)
 
 
-def forward_signals(kernel) -> tuple[socket.socket, socket.socket]:
+def forward_signals(kernel, relay=None) -> tuple[socket.socket, socket.socket]:
     """The workload has a session of its own (it must not reach the caller's
     process group), so the caller's terminal no longer signals it: its ^C
-    and ^\\, and a kill of runsc-py, come here and go on to init.
+    and ^\\, and a kill of runsc-py, come here and go on to init (with a
+    relayed terminal, ^C is a byte for the sandbox's pty, and SIGWINCH
+    resizes that pty, which signals the sandbox's foreground group).
 
     Python's handlers run only between bytecodes, and the sentry may sleep in
     C for long; the wake-up fd puts each signal's number on a socket the loop
@@ -143,7 +154,10 @@ def forward_signals(kernel) -> tuple[socket.socket, socket.socket]:
     def forward(_events: int) -> None:
         with contextlib.suppress(BlockingIOError):
             for sig in ours.recv(256):
-                kernel.signal_init(sig)
+                if sig == signal.SIGWINCH and relay is not None:
+                    relay.resize()
+                else:
+                    kernel.signal_init(sig)
 
     kernel.platform.watch(ours.fileno(), forward)
     return ours, theirs

@@ -18,6 +18,8 @@ platform's internals.
 """
 from __future__ import annotations
 
+import os
+
 # The answers are plain slotted classes, not dataclasses: every cold start
 # imports this module, and `dataclasses` costs ~6 ms to import.
 
@@ -116,6 +118,20 @@ class TrappedCall:
 
 class MemoryFault(Exception):
     """A guest address the workload passed could not be read or written (EFAULT)."""
+
+
+# The workload's host uid and gid: this base plus the sentry's host pid, so
+# each live sandbox has ids of its own (pid_max is at most 2^22) that no
+# host user, subordinate-id range or other sandbox holds. Per-uid host
+# limits (RLIMIT_NPROC, inotify instances) then count one sandbox each.
+HOST_ID_BASE = 2_000_000_000
+
+
+def workload_host_id() -> int:
+    """The unprivileged host uid (and gid) of this sandbox's processes: every
+    host object the workload must reach natively (a tmpfs file it execs) is
+    theirs, and nothing else on the host is."""
+    return HOST_ID_BASE + os.getpid()
 
 
 def create(name: str, **options):

@@ -32,6 +32,7 @@ import struct
 from runsc_py._interpose import ffi, lib
 from runsc_py.platform import (
     HELD,
+    workload_host_id,
     AtExit,
     NATIVE,
     ExecVia,
@@ -78,16 +79,7 @@ CLONE_VM, CLONE_VFORK = 0x100, 0x4000
 CLONE_NEWPID = 0x20000000
 CLONE_NAMESPACES = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000 | 0x40000000  # NS UTS IPC PID NET
 ERRNO_MAX = 4095
-# The workload's host uid and gid: this base plus the sentry's host pid, so
-# each live sandbox has ids of its own (pid_max is at most 2^22) that no
-# host user, subordinate-id range or other sandbox holds. Per-uid host
-# limits (RLIMIT_NPROC, inotify instances) then count one sandbox each.
-HOST_ID_BASE = 2_000_000_000
 
-
-def workload_host_id() -> int:
-    """The unprivileged host uid (and gid) of this sandbox's processes."""
-    return HOST_ID_BASE + os.getpid()
 ERESTARTSYS, ERESTARTNOINTR = 512, 513
 NR_INSTALL = lib.RP_NR_INSTALL
 VIA_PTRACE = lib.RP_VIA_PTRACE

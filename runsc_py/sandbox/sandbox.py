@@ -121,6 +121,8 @@ class Sandbox:
         from runsc_py.oci.console import open_console, send_master
 
         master, slave = open_console(size)
+        if self.kernel is not None:
+            self.kernel.ptys.adopt(slave)   # the sandbox's own: /dev/tty and /dev/pts show it
         try:
             send_master(socket_path or self.flags.console_socket, master)
         except BaseException:

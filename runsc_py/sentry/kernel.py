@@ -47,6 +47,7 @@ class Kernel:
         self.hostname = hostname
         self.domainname = "(none)"
         self.limits = SandboxLimits()
+        self.ptys = None   # devfs's PtyTable, once the VFS is built (sentry/mounts.py)
         self.sysctl: dict[str, str] = {}     # /proc/sys values the configuration set ("kernel.x")
         self.strace = strace
         self.report = report
@@ -117,7 +118,7 @@ class Kernel:
                                        envp, self.table.policies(), self.namespaces,
                                        root=None if root is None else os.fsencode(root),
                                        stdio=stdio, ctty=ctty, rlimits=rlimits)
-        self._register_init(host_pid, cwd, creds, all_stdio=stdio is not None)
+        self._register_init(host_pid, cwd, creds, stdio)
         _raise_own_nofile_limit()
         self.tasks.init.exe = self.vfs.resolve(cwd, path).path   # what /proc/1/exe names
         self.tasks.init.comm = os.fsencode(os.path.basename(path))[:15]
@@ -137,7 +138,7 @@ class Kernel:
                                               envp, init_host, stdio, ctty)
         fds = FdTable(limit=_nofile_limit())
         for fd in (0, 1, 2):
-            fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
+            fds.install(fd, self._stdio_file(fd, stdio))
         proc = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds,
                        self.vfs.resolve(cwd, path).path, os.fsencode(os.path.basename(path))[:15])
         proc.rlimits = limits.initial_rlimits()
@@ -167,17 +168,29 @@ class Kernel:
         raise FileNotFoundError(errno.ENOENT, f"{name}: command not found in the sandbox")
 
     def _register_init(self, host_pid: int, cwd: str, creds: Credentials | None,
-                       all_stdio: bool = False) -> None:
+                       stdio: tuple[int, int, int] | None = None) -> None:
         fds = FdTable(limit=_nofile_limit())
         for fd in (0, 1, 2):
-            if all_stdio or _is_open(fd):
-                fds.install(fd, OpenFile("host", path=f"host:[{fd}]"))
+            if stdio is not None or _is_open(fd):
+                fds.install(fd, self._stdio_file(fd, stdio))
         init = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd),
                        creds or Credentials.of_host_process())
         init.pidfd = os.pidfd_open(host_pid)
         init.rlimits = limits.initial_rlimits()
         self.tasks.init = init
         self._add_task(Task(host_pid, init.vpid, init))
+
+    def _stdio_file(self, fd: int, stdio: tuple[int, int, int] | None) -> OpenFile:
+        """What a stdio fd is to the sandbox: a pty of its own (a console) is
+        its /dev/pts device, as if opened there (so fstat, ttyname and `tty`
+        agree with /dev); anything else is the caller's file, passed in."""
+        if stdio is not None and self.ptys is not None and os.isatty(stdio[fd]):
+            number = self.ptys.find(os.fstat(stdio[fd]).st_rdev)
+            if number is not None:
+                res = self.vfs.resolve("/", f"/dev/pts/{number}")
+                return OpenFile("device", path=res.path, flags=os.O_RDWR, mount=res.mount,
+                                rel=res.rel, node=res.node)
+        return OpenFile("host", path=f"host:[{fd}]")
 
     def _vpid_of(self, host_tid: int) -> int:
         """The id the workload's pid namespace gives this host thread (NSpid)."""

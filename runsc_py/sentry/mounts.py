@@ -63,7 +63,9 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
         vfs.mount("/", OverlayFilesystem(root, TmpFilesystem(dir_fd_source=fresh_dir_fd)))
     else:
         vfs.mount("/", root, readonly=root_readonly)
-    vfs.mount("/dev", DevFilesystem(kernel, fresh_dir_fd), source="tmpfs",
+    devfs = DevFilesystem(kernel, fresh_dir_fd)
+    kernel.ptys = devfs.ptys   # the sandbox's ptys: a console given to it joins them
+    vfs.mount("/dev", devfs, source="tmpfs",
               options=frozenset({"nosuid"}))
     vfs.mount("/dev/shm", TmpFilesystem(dir_fd_source=fresh_dir_fd),
               options=frozenset({"nosuid", "nodev"}))

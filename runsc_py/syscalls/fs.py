@@ -37,8 +37,8 @@ def _stat_fd(ctx: SyscallContext, fd: int) -> Stat:
     if file.flags & os.O_PATH and mount is not None:  # nothing on the host (fdtable.py)
         return _stat_path(ctx, "/", file.path, follow=False)
     st = mount.fs.stat_node(file.node) if mount is not None and file.node is not None else None
-    if st is None and file.kind == "dir" and mount is not None:
-        st = _stat_path(ctx, "/", file.path, follow=True)
+    if st is None and file.kind in ("dir", "device") and mount is not None:
+        st = _stat_path(ctx, "/", file.path, follow=True)   # as its name shows it (ttyname)
     if st is not None and not statmod.S_ISREG(st.mode):
         return st.with_dev(mount.dev)
     host_fd = ctx.kernel.borrow_fd(ctx.task, fd)

@@ -1,7 +1,8 @@
 """Reading /proc, /dev and /sys: natively and sandboxed, on both platforms.
 
 The native side of anything that shows pids runs in a fresh pid namespace
-with its own /proc (`unshare --pid --fork --mount-proc`): that is Linux's
+with its own /proc, in a session of its own (`unshare --pid --fork
+--mount-proc setsid`, as runc starts a container's init): that is Linux's
 own answer to "what does a process see as pid 1 of its namespace", which
 is what the sandbox must show. Lines that differ for reasons outside
 procfs (the seccomp filter the platform installs, the fd table's host size,
@@ -27,7 +28,8 @@ def in_pid_namespace():
     probe = subprocess.run([unshare, "--pid", "--fork", "--mount-proc", "true"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"cannot make a pid namespace here: {probe.stderr.decode().strip()}")
-    return lambda argv: [unshare, "--pid", "--fork", "--mount-proc", *argv]
+    setsid = shutil.which("setsid")
+    return lambda argv: [unshare, "--pid", "--fork", "--mount-proc", setsid, *argv]
 
 
 def both(platform, in_pid_namespace, argv):

@@ -99,10 +99,17 @@ def session_and_hangup() -> None:
     while chunk := os.read(report_r, 1000):
         report += chunk
     sys.stdout.write("".join(sorted(report.decode().splitlines(keepends=True))))
-    try:
-        fcntl.ioctl(master, termios.TIOCSCTTY, 0)
-    except OSError as e:
-        print("TIOCSCTTY by a non-leader", e.errno)
+    sys.stdout.flush()
+    # from a child: this program may itself lead a session (a sandbox's init
+    # does, as runc's does), and a leader without a terminal may take one
+    child = os.fork()
+    if child == 0:
+        try:
+            fcntl.ioctl(master, termios.TIOCSCTTY, 0)
+        except OSError as e:
+            print("TIOCSCTTY by a non-leader", e.errno, flush=True)
+        os._exit(0)
+    os.waitpid(child, 0)
 
 
 def job_control(busybox: str) -> None:

@@ -3,10 +3,10 @@
 - null, zero, full, random, urandom: host devices the sentry opened at
   start-up; each guest open reopens them, so it gets its own open file
   description as on Linux.
-- tty, console: the caller's controlling terminal, when it has one the
-  sentry can name: the terminal runsc-py itself runs on (shared with the
-  workload by `do`), or a pty the sandbox made. Otherwise ENXIO, as Linux
-  answers a process without a controlling terminal.
+- tty, console: the caller's controlling terminal, when it is a pty of the
+  sandbox's: one it made through ptmx, or the one it was given (a
+  container's console, `do`'s on a terminal: cli/terminal.py). Otherwise
+  ENXIO, as Linux answers a process without a controlling terminal.
 - ptmx and pts/: real host ptys, but the sentry decides what pts/ shows:
   only the ptys the sandbox created through this ptmx, while their master
   is open. The sentry keeps an O_PATH fd on each slave (TIOCGPTPEER) and
@@ -74,6 +74,18 @@ class PtyTable:
             os.close(old)
         self.slaves[number] = slave
         return master
+
+    def adopt(self, slave: int) -> int:
+        """Make a pty opened outside this ptmx the sandbox's all the same (the
+        terminal a container's console or `do` on a terminal gives it): pts/
+        shows it and /dev/tty opens it. Returns its number."""
+        number = int(os.ttyname(slave).rsplit("/", 1)[1])
+        old = self.slaves.pop(number, None)
+        if old is not None:
+            os.close(old)
+        self.slaves[number] = os.open(f"/proc/self/fd/{slave}",
+                                      os.O_PATH | os.O_NOCTTY | os.O_CLOEXEC)
+        return number
 
     def live(self) -> dict[int, int]:
         """The ptys whose master is still open (a closed one's slave is unlinked)."""
@@ -156,8 +168,6 @@ class DevFilesystem(SyntheticFilesystem):
         number = self.ptys.find(tty_nr)
         if number is not None:
             return self.ptys.open_slave(number, flags)
-        if tty_nr == _own_tty():
-            return os.open("/dev/tty", _host_flags(flags) | os.O_CLOEXEC)
         raise SyscallError(errno.ENXIO)
 
 
@@ -186,7 +196,3 @@ def _controlling_tty(kernel) -> int:
         return 0
     return int(raw.rsplit(b")", 1)[1].split()[4])
 
-
-def _own_tty() -> int:
-    with open("/proc/self/stat", "rb") as f:
-        return int(f.read().rsplit(b")", 1)[1].split()[4])

@@ -22,6 +22,7 @@ import itertools
 import os
 
 from runsc_py import hostcalls
+from runsc_py.platform import workload_host_id
 
 FSOPEN_CLOEXEC = 1
 FSMOUNT_CLOEXEC = 1
@@ -58,13 +59,16 @@ class FileStore:
 
         Not a writable fd: exec refuses (ETXTBSY) a file anyone holds open for
         writing, and the sandbox must be able to run what it wrote. The host
-        inode's mode (0700) only lets the sentry and exec use it; the mode the
-        sandbox sees is the tmpfs node's."""
+        inode (mode 0700, owned by the workload's unprivileged host user) lets
+        only the sentry and the workload's exec use it; the mode and owner the
+        sandbox sees are the tmpfs node's."""
         if self.mount_fd is not None:
             fd = os.open(".", os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o700, dir_fd=self.mount_fd)
         else:
             fd = os.memfd_create("runsc-py-tmpfs", os.MFD_CLOEXEC)
         try:
+            os.fchown(fd, workload_host_id(), workload_host_id())
+            os.fchmod(fd, 0o700)   # a memfd is born 0777
             return reopen(fd, os.O_PATH)
         finally:
             os.close(fd)
