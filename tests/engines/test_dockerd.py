@@ -144,7 +144,8 @@ def _assert_host_untouched(engine) -> None:
     links, sysctls = engine.host_before
     now_links, now_sysctls = _host_network()
     for index, name in links.items():
-        assert now_links.get(index) == name, f"host link {index} {name} is now {now_links.get(index)}"
+        assert now_links.get(index) == name, \
+            f"host link {index} {name} is now {now_links.get(index)}"
     assert now_sysctls == sysctls, "libnetwork's hook changed the host's disable_ipv6"
 
 

@@ -232,7 +232,8 @@ def _check_hooks_saw_a_new_namespace(seen: dict[str, pathlib.Path], host_network
         assert path.exists(), f"the {kind} hook did not run"
         record = json.loads(path.read_text())
         assert record["hook_ns"] == own
-        assert record["ns"] != own, f"the {kind} hook's pid {record['pid']} is in the host's namespace"
+        assert record["ns"] != own, \
+            f"the {kind} hook's pid {record['pid']} is in the host's namespace"
         for name in host_network["names"].values():
             if kind == "createRuntime" or name == host_network["names"][kind]:
                 assert f" {name}:" in record["links"], record["links"]   # prestart's stays
@@ -318,7 +319,8 @@ def test_without_a_network_entry_the_sandbox_stays_in_the_callers_namespace(bund
     namespace; with runsc-py's default --network=sandbox the workload still has
     an empty namespace of its own."""
     doc = bundle.config(["sleep", "100"])
-    doc["linux"]["namespaces"] = [ns for ns in doc["linux"]["namespaces"] if ns["type"] != "network"]
+    doc["linux"]["namespaces"] = [ns for ns in doc["linux"]["namespaces"]
+                                  if ns["type"] != "network"]
     bundle.config(linux=doc["linux"])
     assert bundle.cli("create", "--bundle", str(bundle.path), "hostns").returncode == 0
     pid = bundle.state("hostns")["pid"]
