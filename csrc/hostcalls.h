@@ -29,6 +29,7 @@ int rp_landlock_restrict_self(int ruleset_fd);
 int rp_inotify_init1(int flags);
 int rp_inotify_add_watch(int fd, const char *path, uint32_t mask);
 int rp_inotify_rm_watch(int fd, int wd);
+int rp_unshare_net(void);
 /* RP_CDEF_END */
 
 #endif

@@ -92,7 +92,7 @@ class ProcessSpec(collections.namedtuple(
 class ContainerSpec(collections.namedtuple(
         "ContainerSpec",
         "oci_version root_path root_readonly process hostname domainname mounts hooks "
-        "annotations limits cpu_shares netns_path masked_paths readonly_paths sysctl "
+        "annotations limits cpu_shares netns_path netns_new masked_paths readonly_paths sysctl "
         "cgroups_path devices seccomp")):
     __slots__ = ()
     # fields:
@@ -108,6 +108,7 @@ class ContainerSpec(collections.namedtuple(
     # limits: SandboxLimits
     # cpu_shares: int | None
     # netns_path: str | None      # a network namespace to join (docs/architecture.md, "OCI")
+    # netns_new: bool             # a `network` entry without a path: make a new namespace
     # masked_paths: list[str]
     # readonly_paths: list[str]
     # sysctl: dict[str, str]
@@ -184,14 +185,14 @@ def parse(doc: dict, bundle: str) -> ContainerSpec:
         devices=_devices(_get(linux, "devices", list, [])),
     )
     limits, cpu_shares = resources(_get(linux, "resources", dict, {}))
-    netns_path = _namespaces(_get(linux, "namespaces", list, []))
+    netns_path, netns_new = _namespaces(_get(linux, "namespaces", list, []))
     seccomp = _get(linux, "seccomp", dict, None)
     if seccomp:
         from runsc_py.oci.seccomp import parse as parse_seccomp
 
         seccomp = parse_seccomp(seccomp)
     return ContainerSpec(**fields, limits=limits, cpu_shares=cpu_shares, netns_path=netns_path,
-                         seccomp=seccomp or None)
+                         netns_new=netns_new, seccomp=seccomp or None)
 
 
 def _process(proc: dict | None) -> ProcessSpec:
@@ -342,8 +343,12 @@ def parse_cpuset(text: str) -> tuple[int, ...]:
     return tuple(sorted(cpus))
 
 
-def _namespaces(items: list) -> str | None:
-    netns = None
+def _namespaces(items: list) -> tuple[str | None, bool]:
+    """(the network namespace's path to join, whether to make a new one).
+
+    As runc: a `network` entry with a path joins it, one without makes a
+    new namespace, and no entry leaves the sandbox in the caller's."""
+    netns, new = None, False
     for item in items:
         kind = item.get("type", "") if isinstance(item, dict) else ""
         path = item.get("path", "")
@@ -352,14 +357,14 @@ def _namespaces(items: list) -> str | None:
                             "credentials are its own); remove it or run rootful")
         if kind not in OWN_NAMESPACES and kind != "time":
             raise SpecError(f"linux.namespaces: unknown namespace type {kind!r}")
-        if path and kind == "network":
-            netns = path
+        if kind == "network":
+            netns, new = (path, False) if path else (None, True)
         elif path:
             raise SpecError(f"linux.namespaces: joining an existing {kind} namespace ({path}) "
                             "is not supported: each container is its own sandbox, so containers "
                             "share only a network namespace (several containers in one sandbox, "
                             "as a pod sharing pid, ipc or uts needs, is not built yet)")
-    return netns
+    return netns, new
 
 
 def _devices(items: list) -> list[dict]:

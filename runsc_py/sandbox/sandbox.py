@@ -7,7 +7,9 @@ subreaper) reaps it as it would runc's init. Its life:
 
 1. boot: load the sentry while `create` parses, reads the spec and makes
    the cgroup (cli/early.py), move into the cgroup, join the network
-   namespace the spec names (if it names one), fork the gofer on the
+   namespace the spec names by path or make the new one it asks for
+   (this process's pid is the one hooks and engines inspect, so
+   /proc/PID/ns/net must be the container's), fork the gofer on the
    rootfs, build the VFS,
    create the Kernel from the spec, and spawn init, which stays stopped at
    its first exec (its host root already the read-only rootfs);
@@ -69,6 +71,8 @@ class Sandbox:
         Cgroup(cgroup_path).join_self()   # before anything is forked: gofer, init
         if spec.netns_path:
             join_network_namespace(spec.netns_path)
+        elif spec.netns_new:
+            new_network_namespace()
         if spec.process.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
@@ -431,6 +435,25 @@ def join_network_namespace(path: str) -> None:
     if rc < 0:
         why = "not a network namespace" if rc == -errno.EINVAL else os.strerror(-rc)
         raise RuntimeError(f"linux.namespaces: cannot join the network namespace {path}: {why}")
+
+
+def new_network_namespace() -> None:
+    """linux.namespaces' network entry without a path (dockerd's default
+    bridge, podman's, a plain `runc run`): a new namespace, as runc makes.
+
+    The sandbox process moves into it before it makes any socket or forks
+    anything. Its pid is the container's (`state`, `--pid-file`), so the
+    hooks that configure /proc/PID/ns/net (libnetwork's, CNI's) configure
+    this namespace, never the host's; and the sentry's host sockets
+    (`--network=host`'s, egress, `--publish`, rtnetlink reads) live here.
+    `lo` is brought up, as runc's "loopback" network does."""
+    from runsc_py._interpose import lib
+
+    rc = lib.rp_unshare_net()
+    if rc < 0:
+        raise RuntimeError("linux.namespaces: cannot make a new network namespace: "
+                           f"{os.strerror(-rc)} (runsc-py must run as root to make one; "
+                           "remove the network entry to stay in the caller's)")
 
 
 def _release_stdio() -> None:

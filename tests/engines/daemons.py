@@ -142,23 +142,34 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
 
 class Dockerd:
-    def __init__(self, tmp: pathlib.Path, runtime: pathlib.Path, extra: tuple[str, ...] = ()):
+    def __init__(self, tmp: pathlib.Path, runtime: pathlib.Path, extra: tuple[str, ...] = (),
+                 bridge: str = "none", runtimes: dict | None = None):
+        """BRIDGE: an existing host bridge for the default network (or none);
+        RUNTIMES: more daemon.json runtimes, NAME -> runtimeArgs for RUNTIME."""
         self.tmp = tmp
         self.host = f"unix://{tmp}/docker.sock"
         self.log = tmp / "dockerd.log"
         self.runtime = runtime
         self.extra = extra
+        self.bridge = bridge
+        self.runtimes = runtimes or {}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Dockerd":
         if shutil.which("dockerd") is None or shutil.which("docker") is None:
             raise EngineUnavailable("docker.io is not installed (./setup.sh installs it)")
         t = self.tmp
-        (t / "daemon.json").write_text(f'{{"deprecated-key-path": "{t}/key.json"}}')
+        import json
+
+        config = {"deprecated-key-path": f"{t}/key.json"}
+        if self.runtimes:
+            config["runtimes"] = {name: {"path": str(self.runtime), "runtimeArgs": list(args)}
+                                  for name, args in self.runtimes.items()}
+        (t / "daemon.json").write_text(json.dumps(config))
         argv = ["dockerd", "--config-file", str(t / "daemon.json"), "--data-root", str(t / "data"),
                 "--exec-root", str(t / "exec"), "--pidfile", str(t / "docker.pid"),
                 "-H", self.host, "--iptables=false", "--ip6tables=false", "--ip-masq=false",
-                "--bridge=none", "--userland-proxy=false",
+                f"--bridge={self.bridge}", "--userland-proxy=false",
                 "--add-runtime", f"runsc-py={self.runtime}", *self.extra]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,

@@ -2,7 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
+import pathlib
+import random
+import shutil
+import subprocess
 import time
+
+import pytest
+
+from tests.engines import daemons, images
 
 RUN = ("run", "--rm", "--runtime", "runsc-py", "--network", "none")
 
@@ -69,3 +78,100 @@ def test_docker_exec_with_a_tty(dockerd):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "exec-tty"
     dockerd.docker("rm", "-f", "ttyexec")
+
+
+# -- dockerd's default bridge network: libnetwork's prestart hook -----------------
+#
+# For a bridge (and for --network none) dockerd sends a `network` namespace
+# entry without a path and configures /proc/PID/ns/net of the pid the runtime
+# reports from its libnetwork-setkey prestart hook: it moves a veth in, renames
+# it eth0, gives it an address and sets net.ipv6.conf.{all,default}.disable_ipv6.
+# That namespace must be the container's new one, never the host's.
+
+DISABLE_IPV6 = ("/proc/sys/net/ipv6/conf/all/disable_ipv6",
+                "/proc/sys/net/ipv6/conf/default/disable_ipv6")
+
+
+def _host_network() -> tuple[dict[str, str], dict[str, str]]:
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    links = {line.split(":")[0]: line.split(":")[1].strip().partition("@")[0]
+             for line in out.splitlines()}
+    return links, {path: pathlib.Path(path).read_text() for path in DISABLE_IPV6}
+
+
+@pytest.fixture(scope="module")
+def bridged_dockerd(tmp_path_factory):
+    """dockerd whose default network is a bridge made for it (172.31.251.1/24),
+    with a second runtime `runsc-host` = runsc-py --network=host. The bridge is
+    removed and the host's disable_ipv6 restored afterwards."""
+    if shutil.which("dockerd") is None or shutil.which("ip") is None:
+        pytest.skip("needs docker.io and iproute2")
+    links, sysctls = _host_network()
+    if any("172.31.251." in line for line in subprocess.run(
+            ["ip", "-o", "addr"], capture_output=True, text=True).stdout.splitlines()):
+        pytest.skip("172.31.251.0/24 is in use on this host")
+    tmp = tmp_path_factory.mktemp("dockerd-bridge")
+    bridge = f"rpbr{random.randrange(1 << 16):04x}"
+    leftovers = daemons.Leftovers()
+    subprocess.run(["ip", "link", "add", bridge, "type", "bridge"], check=True)
+    engine = None
+    try:
+        subprocess.run(["ip", "addr", "add", "172.31.251.1/24", "dev", bridge], check=True)
+        subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
+        engine = daemons.Dockerd(tmp, daemons.runtime_wrapper(tmp), bridge=bridge,
+                                 runtimes={"runsc-host": ["--network=host"]})
+        try:
+            engine.start()
+        except daemons.EngineUnavailable as exc:
+            pytest.skip(f"dockerd cannot start here: {exc}")
+        engine.image = "runsc-py-busybox:latest"
+        engine.docker("load", "-i", images.docker_archive(str(tmp / "image.tar"), engine.image))
+        engine.host_before = (links, sysctls)
+        yield engine
+    finally:
+        if engine is not None and engine.proc is not None:
+            ids = engine.docker("ps", "-aq", check=False).stdout.split()
+            if ids:
+                engine.docker("rm", "-f", *ids, check=False)
+            engine.stop()
+        subprocess.run(["ip", "link", "del", bridge], check=False)
+        for path, value in sysctls.items():
+            pathlib.Path(path).write_text(value)
+        leftovers.clean()
+
+
+def _assert_host_untouched(engine) -> None:
+    links, sysctls = engine.host_before
+    now_links, now_sysctls = _host_network()
+    for index, name in links.items():
+        assert now_links.get(index) == name, \
+            f"host link {index} {name} is now {now_links.get(index)}"
+    assert now_sysctls == sysctls, "libnetwork's hook changed the host's disable_ipv6"
+
+
+def test_the_bridge_network_is_configured_in_the_containers_namespace(bridged_dockerd):
+    engine = bridged_dockerd
+    engine.docker("run", "-d", "--name", "bridged", "--runtime", "runsc-py", engine.image,
+                  "sleep", "100")
+    try:
+        pid = int(engine.docker("inspect", "-f", "{{.State.Pid}}", "bridged").stdout)
+        ns = f"/proc/{pid}/ns/net"
+        assert os.readlink(ns) != os.readlink("/proc/self/ns/net")
+        inside = subprocess.run(["nsenter", f"--net={ns}", "ip", "-o", "addr"],
+                                capture_output=True, text=True, check=True).stdout
+        assert " eth0 " in inside and "inet 172.31.251." in inside, inside
+        _assert_host_untouched(engine)
+    finally:
+        engine.docker("rm", "-f", "bridged", check=False)
+    _assert_host_untouched(engine)
+
+
+def test_network_host_workload_sees_the_bridge_address(bridged_dockerd):
+    """runsc-py --network=host under a docker bridge: the workload's network
+    is the container's namespace libnetwork configured."""
+    engine = bridged_dockerd
+    proc = engine.docker("run", "--rm", "--runtime", "runsc-host", engine.image,
+                         "busybox", "ip", "-o", "addr", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "eth0" in proc.stdout and "inet 172.31.251." in proc.stdout, proc.stdout
+    _assert_host_untouched(engine)

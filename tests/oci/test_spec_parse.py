@@ -41,7 +41,17 @@ def test_fields_are_carried(bundle_dir):
     assert spec.limits.memory_bytes == 1 << 30 and spec.limits.swap_bytes == 1 << 29
     assert spec.limits.cpus == 1.5 and spec.limits.cpuset == (0, 1, 3) and spec.limits.pids == 10
     assert spec.sysctl == {"kernel.msgmax": "8192"} and spec.masked_paths == ["/proc/kcore"]
-    assert spec.netns_path == "/var/run/netns/x"
+    assert spec.netns_path == "/var/run/netns/x" and not spec.netns_new
+
+
+@pytest.mark.parametrize("namespaces, path, new", [
+    ([{"type": "network", "path": "/run/netns/x"}], "/run/netns/x", False),
+    ([{"type": "network"}, {"type": "pid"}], None, True),     # runc makes a new one
+    ([{"type": "pid"}], None, False),                         # runc stays in the caller's
+])
+def test_the_network_namespace_entry(bundle_dir, namespaces, path, new):
+    spec = specs.parse(_doc(linux={"namespaces": namespaces}), bundle_dir)
+    assert (spec.netns_path, spec.netns_new) == (path, new)
 
 
 @pytest.mark.parametrize("over, words", [

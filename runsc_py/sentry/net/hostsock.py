@@ -5,7 +5,11 @@ workload's own (empty) network namespace, so the abstract names the
 sentry binds there (for listeners and datagram endpoints) cannot be
 reached from the host's namespace. The workload cannot name them either:
 bind and connect are always the sentry's. Outbound (egress) and
-`--network=host` sockets are made in the sentry's, the host's, namespace.
+`--network=host` sockets are made in the sentry's own namespace: "host"
+below means that one. Under an OCI spec it is the container's (the
+namespace `linux.namespaces` names by path, or the new one the sandbox
+made for an entry without a path: sandbox/sandbox.py); it is the caller's
+only when the spec has no network entry, and for `runsc-py do`.
 """
 from __future__ import annotations
 
@@ -97,7 +101,7 @@ class HostSockets:
             return None
 
     def host_socket(self, family: int, sock_type: int, proto: int) -> int:
-        """A socket in the host's namespace (egress, --network=host)."""
+        """A socket in the sentry's namespace (egress, --network=host): the container's."""
         return _new_socket(family, sock_type, proto)
 
     def unique_name(self, what: str) -> bytes:
