@@ -3,14 +3,16 @@
 The clone family and wait4/waitid/exit run natively: the workload lives in
 its own pid namespace, whose ids are the virtual ids the sentry's task
 table records (sentry/tasks.py), and ptrace reports every clone/exec/exit
-to the sentry. clone, clone3, fork and vfork are checked first, so a
+to the sentry. clone, fork and vfork are checked first, so a
 workload cannot create host namespaces, slip out of tracing, or pass the
-sandbox's pids limit (EAGAIN). The set*id calls are in ids.py.
+sandbox's pids limit (EAGAIN). clone3 is refused (ENOSYS) in the filter:
+its flags are in memory another thread could change after the check. The set*id calls are in ids.py.
 """
 from __future__ import annotations
 
 import errno
 import os
+import resource as resource_mod
 import struct
 
 from runsc_py.platform import NATIVE
@@ -27,9 +29,12 @@ PIDFD_THREAD = os.O_EXCL
 SECCOMP_SET_MODE_FILTER, SECCOMP_GET_ACTION_AVAIL = 1, 2
 SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
 SECCOMP_RET_USER_NOTIF, SECCOMP_RET_TRACE = 0x7FC00000, 0x7FF00000
+# KILL_PROCESS, KILL_THREAD, TRAP, ERRNO, LOG, ALLOW (not TRACE or USER_NOTIF: the sentry's)
+SECCOMP_ACTIONS_OFFERED = {0x80000000, 0, 0x00030000, 0x00050000, 0x7FFC0000, 0x7FFF0000}
 CLONE_NEW_ANY = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
                  | 0x20000000 | 0x40000000 | 0x00000080)  # NS CGROUP UTS IPC USER PID NET TIME
 AT_EMPTY_PATH = 0x1000
+RLIMIT_NOFILE = 7
 AT_SYMLINK_NOFOLLOW = 0x100
 
 
@@ -66,14 +71,6 @@ def _check_clone_flags(ctx, flags: int, pidfd_addr: int = 0) -> None:
 
 def clone(ctx, flags, stack, parent_tid, child_tid, tls):
     _check_clone_flags(ctx, flags, parent_tid)  # CLONE_PIDFD writes the fd at parent_tid
-    return NATIVE
-
-
-def clone3(ctx, args, size):
-    if size < 64:
-        raise SyscallError(errno.EINVAL)
-    flags, pidfd_addr = struct.unpack("<QQ", ctx.read(args, 16))
-    _check_clone_flags(ctx, flags, pidfd_addr)
     return NATIVE
 
 
@@ -171,14 +168,23 @@ def seccomp(ctx, op, flags, args):
     has one): notifications are the sentry's channel. A filter returning
     SECCOMP_RET_TRACE or USER_NOTIF reaches no tracer or listener of the
     workload's, and the call fails with ENOSYS as on Linux without one.
+
+    The decision reads registers only: the filter program is the kernel's
+    to read (CONFINED in the table: whatever it holds, it only restricts the
+    caller, and a forged trace stop is refused, tests/security/test_forged_trace.py).
+    SECCOMP_GET_ACTION_AVAIL is answered here: the kernel would re-read the
+    action after the sentry looked.
     """
     op, flags = as_int(op), as_int(flags)
     if op == SECCOMP_SET_MODE_FILTER and flags & SECCOMP_FILTER_FLAG_NEW_LISTENER:
         raise SyscallError(errno.EBUSY)
     if op == SECCOMP_GET_ACTION_AVAIL:
+        if flags:
+            raise SyscallError(errno.EINVAL)
         (action,) = struct.unpack("<I", ctx.read(args, 4))
-        if action in (SECCOMP_RET_USER_NOTIF, SECCOMP_RET_TRACE):
+        if action not in SECCOMP_ACTIONS_OFFERED:
             raise SyscallError(errno.EOPNOTSUPP)
+        return 0
     return NATIVE
 
 
@@ -225,13 +231,32 @@ def getgroups(ctx, size, buf):
 
 
 def prlimit64(ctx, pid, resource, new, old):
-    """RLIMIT_NOFILE is also the fd table's limit; the host keeps the rest."""
-    if resource == 7 and new:  # RLIMIT_NOFILE
-        soft, _hard = struct.unpack("<QQ", ctx.read(new, 16))
-        target = ctx.process if pid == 0 else ctx.kernel.tasks.processes.get(as_int(pid))
-        if target is not None:
-            target.fds.limit = min(soft, 1 << 20)
-    return NATIVE
+    """RLIMIT_NOFILE is also the fd table's limit: the sentry sets that one
+    itself from the copy it read (the kernel would re-read it after the
+    sentry looked); the host keeps the rest, natively (their values only
+    bind the sandbox's own processes, within the host's hard limits)."""
+    if as_int(resource) != RLIMIT_NOFILE or not new:
+        return NATIVE
+    soft, hard = struct.unpack("<qq", ctx.read(new, 16))   # RLIM_INFINITY reads as -1, as Python has it
+    target = ctx.process if as_int(pid) == 0 else ctx.kernel.tasks.processes.get(as_int(pid))
+    if target is None:
+        raise SyscallError(errno.ESRCH)
+    if target is not ctx.process and not ctx.process.creds.may_inspect(target.creds):
+        raise SyscallError(errno.EPERM)
+    host = ctx.kernel.host_tid_of(target.vpid)
+    was = resource_mod.prlimit(host, RLIMIT_NOFILE)
+    def above(a: int, b: int) -> bool:
+        return b != resource_mod.RLIM_INFINITY and (a == resource_mod.RLIM_INFINITY or a > b)
+
+    if above(soft, hard):
+        raise SyscallError(errno.EINVAL)
+    if above(hard, was[1]):
+        raise SyscallError(errno.EPERM)   # the workload has no CAP_SYS_RESOURCE on the host
+    resource_mod.prlimit(host, RLIMIT_NOFILE, (soft, hard))
+    if old:
+        ctx.write(old, struct.pack("<qq", *was))
+    target.fds.limit = 1 << 20 if soft == resource_mod.RLIM_INFINITY else min(soft, 1 << 20)
+    return 0
 
 
 def setrlimit(ctx, resource, new):
