@@ -40,6 +40,7 @@ SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
 MSG_PEEK, MSG_DONTWAIT, MSG_TRUNC, MSG_CTRUNC, MSG_WAITALL = 2, 0x40, 0x20, 0x8, 0x100
 MSG_CMSG_CLOEXEC, MSG_WAITFORONE, MSG_FASTOPEN = 0x40000000, 0x10000, 0x20000000
 MSG_NOSIGNAL, SIGPIPE = 0x4000, 13
+CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN = 6, 7, 21
 MMSGHDR_SIZE = 64
 RECV_FLAGS = MSG_PEEK | MSG_WAITALL | 1  # MSG_OOB
 SEND_FLAGS = 0x4000 | 1 | 4 | 0x8000     # MSG_NOSIGNAL, MSG_OOB, MSG_DONTROUTE, MSG_MORE
@@ -127,6 +128,28 @@ class Messages:
             return {}
         return ancillary.packet_options(_cmsgs(ctx.read(control, min(controllen, 1 << 16))),
                                         sock.family)
+
+    def _credentials(self, ctx, control: int, controllen: int) -> list:
+        """SCM_CREDENTIALS for a message the sentry sends on a unix socket: the
+        caller's claim, checked with the sandbox's ids as Linux checks it
+        (its own pid, one of its uids and gids, unless privileged), or else
+        its own ids; the pid goes as its host pid, so the receiving side
+        (the sentry's recvmsg) maps it back. A receiver without SO_PASSCRED
+        gets none, as from the kernel."""
+        creds = ctx.process.creds
+        pid, uid, gid = ctx.process.vpid, creds.euid, creds.egid
+        if control and controllen >= CMSGHDR.size:
+            for level, kind, payload in _cmsgs(ctx.read(control, min(controllen, 1 << 16))):
+                if level == socket.SOL_SOCKET and kind == SCM_CREDENTIALS and len(payload) >= 12:
+                    pid, uid, gid = struct.unpack_from("<iII", payload)
+                    if pid != ctx.process.vpid and not creds.capable(CAP_SYS_ADMIN) \
+                            or uid not in (creds.uid, creds.euid, creds.suid) and not creds.capable(CAP_SETUID) \
+                            or gid not in (creds.gid, creds.egid, creds.sgid) and not creds.capable(CAP_SETGID):
+                        raise SyscallError(errno.EPERM)
+        host_pid = self.kernel.tasks.host_pid_of(pid)
+        if host_pid is None:
+            raise SyscallError(errno.ESRCH)
+        return [(socket.SOL_SOCKET, SCM_CREDENTIALS, struct.pack("<iII", host_pid, uid, gid))]
 
     def _refuse_fastopen(self, sock, flags: int) -> None:
         """MSG_FASTOPEN connects a host TCP socket to the message's address: not outside
@@ -370,6 +393,8 @@ class Messages:
                 raise SyscallError(-result)
             return result, len(data)
         anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+        if sock.family == socket.AF_UNIX and sock.backing != "host":
+            anc += self._credentials(ctx, control, controllen)
         address = ()
         if name and not sock.stream and sock.backing == "host":   # --network=host's UDP
             address = (_host_address(sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)),)
