@@ -104,6 +104,37 @@ def chown(creds, target: Target, uid: int, gid: int) -> None:
         _drop_file_caps(target)
 
 
+def chown_anonymous(creds, host_fd: int, stat: Stat, uid: int, gid: int) -> None:
+    """chown of an anonymous host object (a pipe, a memfd, a socket) the caller
+    named by path "" and AT_EMPTY_PATH: the sentry changes its own copy of the
+    fd with the ids it read. The kernel never runs such a call: it would
+    re-read the path, which another thread can have changed from "" since."""
+    uid = None if uid in (-1, 0xFFFFFFFF) else uid & 0xFFFFFFFF
+    gid = None if gid in (-1, 0xFFFFFFFF) else gid & 0xFFFFFFFF
+    permissions.check_chown(creds, stat, uid, gid)
+    os.fchown(host_fd, -1 if uid is None else uid, -1 if gid is None else gid)
+
+
+def utimes_anonymous(creds, host_fd: int, stat: Stat,
+                     times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
+    """utimensat/futimesat of an anonymous host object by path "" (see chown_anonymous)."""
+    now = time.time_ns()
+    if times is None:
+        times = ((0, UTIME_NOW), (0, UTIME_NOW))
+    for _sec, nsec in times:
+        if not (0 <= nsec < 10**9 or nsec in (UTIME_NOW, UTIME_OMIT)):
+            raise SyscallError(errno.EINVAL)
+    if all(nsec == UTIME_OMIT for _s, nsec in times):
+        return
+    explicit = any(nsec not in (UTIME_NOW, UTIME_OMIT) for _s, nsec in times)
+    permissions.check_utimes(creds, stat, explicit)
+    st = os.fstat(host_fd)
+    atime, mtime = (old if nsec == UTIME_OMIT else now if nsec == UTIME_NOW
+                    else _clamp_ns(sec * 10**9 + nsec)
+                    for (sec, nsec), old in zip(times, (st.st_atime_ns, st.st_mtime_ns)))
+    os.utime(host_fd, ns=(atime, mtime))
+
+
 def _drop_file_caps(target: Target) -> None:
     """A chown drops the file's capabilities as it drops set-uid (cap_inode_killpriv)."""
     try:

@@ -19,7 +19,7 @@ import time
 
 from runsc_py._interpose import lib
 from runsc_py.gofer.client import GoferGone
-from runsc_py.platform import NATIVE, MemoryFault
+from runsc_py.platform import NATIVE, AtExit, MemoryFault
 from runsc_py.platform.policy import Policy
 from runsc_py.sentry import files, signalfd_reads, signals
 from runsc_py.sentry.errors import SyscallError
@@ -270,7 +270,14 @@ class Kernel:
 
     def _invoke(self, ctx: SyscallContext, entry, call):
         try:
-            return entry.handler(ctx, *call.args[: entry.nargs])
+            result = entry.handler(ctx, *call.args[: entry.nargs])
+            if entry.pointers is None and (result is NATIVE or isinstance(result, AtExit)):
+                # only a row that declares its pointers may let the kernel run the call
+                # (syscalls/table.py: no check-then-continue): a sentry bug, fail closed
+                sys.stderr.write(f"runsc-py: sentry error: {entry.name} answered NATIVE "
+                                 f"but its row declares no pointers\n")
+                return -errno.EIO
+            return result
         except SyscallError as exc:
             return -exc.errno
         except OSError as exc:  # a host call made for the workload said no: that is the answer

@@ -15,30 +15,49 @@ from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.vfs import Scope
 from runsc_py.syscalls.context import AT_FDCWD, SyscallContext, as_int
+from runsc_py.syscalls.pointers import CONFINED, DATA
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL = 0, 1, 2, 3
 F_DUPFD_CLOEXEC = 1030
 FD_CLOEXEC = 1
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
 # fcntl commands that only touch the host object (status flags, locks,
-# owners, pipe size, seals): the host runs them on the installed fd.
-NATIVE_FCNTLS = {3, 4, 5, 6, 7, 8, 9, 10, 11, 15, 16, 36, 37, 38, 1024, 1025, 1031, 1032, 1033, 1034}
+# owners, pipe size, seals): the host runs them on the installed fd. The
+# value is what the kernel reads at `arg` (syscalls/table.py's classes).
+NATIVE_FCNTLS = {
+    3: None, 4: None,                  # F_GETFL, F_SETFL
+    5: DATA, 6: DATA, 7: DATA,         # F_GETLK, F_SETLK, F_SETLKW: a range of the fd's file
+    8: None, 9: None, 10: None, 11: None,  # F_SETOWN, F_GETOWN (pids in the registers), F_SETSIG, F_GETSIG
+    15: CONFINED,                      # F_SETOWN_EX: a tid/pid/pgrp of the sandbox's pid namespace
+    16: DATA,                          # F_GETOWN_EX
+    36: DATA, 37: DATA, 38: DATA,      # F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW
+    1024: None, 1025: None,            # F_SETLEASE, F_GETLEASE
+    1031: None, 1032: None, 1033: None, 1034: None,  # pipe size, seals
+}
 # ioctls a terminal or pipe answers itself; the caller's stdio may be a tty.
 NATIVE_IOCTLS = {
-    0x5401, 0x5402, 0x5403, 0x5404,  # TCGETS, TCSETS, TCSETSW, TCSETSF
-    0x5405, 0x5406, 0x5407, 0x5408,  # TCGETA, TCSETA, TCSETAW, TCSETAF
-    0x540B, 0x540F, 0x5410,          # TCFLSH, TIOCGPGRP, TIOCSPGRP
-    0x5413, 0x5414,                  # TIOCGWINSZ, TIOCSWINSZ
-    0x541B, 0x5421, 0x5452,          # FIONREAD, FIONBIO, FIOASYNC
-    0x80045430, 0x40045431,          # TIOCGPTN, TIOCSPTLCK (unlockpt) on a /dev/ptmx master
-    0x80045439, 0x5420, 0x80045438,  # TIOCGPTLCK, TIOCPKT, TIOCGPKT
-    0x5409, 0x5425, 0x540A, 0x5411,  # TCSBRK, TCSBRKP, TCXONC, TIOCOUTQ
-    0x5424,                          # TIOCGETD
+    0x5401: DATA, 0x5402: DATA, 0x5403: DATA, 0x5404: DATA,  # TCGETS, TCSETS, TCSETSW, TCSETSF
+    0x5405: DATA, 0x5406: DATA, 0x5407: DATA, 0x5408: DATA,  # TCGETA, TCSETA, TCSETAW, TCSETAF
+    0x540B: None,                      # TCFLSH
+    0x540F: DATA,                      # TIOCGPGRP
+    0x5410: CONFINED,                  # TIOCSPGRP: a group of the caller's session (the kernel checks)
+    0x5413: DATA, 0x5414: DATA,        # TIOCGWINSZ, TIOCSWINSZ
+    0x541B: DATA, 0x5421: DATA, 0x5452: DATA,  # FIONREAD, FIONBIO, FIOASYNC
+    0x80045430: DATA, 0x40045431: DATA,  # TIOCGPTN, TIOCSPTLCK (unlockpt) on a /dev/ptmx master
+    0x80045439: DATA, 0x5420: DATA, 0x80045438: DATA,  # TIOCGPTLCK, TIOCPKT, TIOCGPKT
+    0x5409: None, 0x5425: None, 0x540A: None,  # TCSBRK, TCSBRKP, TCXONC
+    0x5411: DATA, 0x5424: DATA,        # TIOCOUTQ, TIOCGETD
     # Sessions: the sandbox's sessions and process groups are the host's,
     # numbered by the sandbox's pid namespace, so the tty layer does the rest
     # (SIGHUP to the foreground group when its session leader exits, SIGTTOU...).
-    0x5422, 0x5429,                  # TIOCNOTTY, TIOCGSID
+    0x5422: None, 0x5429: DATA,        # TIOCNOTTY, TIOCGSID
+    0x5450: None, 0x5451: None,        # FIONCLEX, FIOCLEX (the table keeps the flag too)
+    0x540E: None,                      # TIOCSCTTY (arg is a register; a steal is checked)
 }
+# --network=host: the interface getters run on the host socket (sentry/net/ifreq.py's
+# GETTERS); the name in the ifreq is one of the host's, which that mode shows.
+HOST_NETWORK_IOCTLS = dict.fromkeys((0x8910, 0x8912, 0x8913, 0x8915, 0x8919, 0x891B, 0x8921,
+                                     0x8927, 0x8933, 0x8942), CONFINED)
 TIOCSCTTY = 0x540E
 CAP_SYS_ADMIN = 21
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
@@ -289,7 +308,7 @@ def _interface_ioctl(ctx, entry, request: int, arg: int):
     if not ifreq.is_interface_ioctl(request):
         raise SyscallError(errno.ENOTTY)
     if entry.file.sock.backing == "host" and ctx.kernel.network.config.mode == "host":
-        if request in ifreq.GETTERS:
+        if request in HOST_NETWORK_IOCTLS:
             return NATIVE   # --network=host shows the host's interfaces, never changes them
         raise SyscallError(errno.EPERM)
     return ifreq.interface_ioctl(ctx, ctx.kernel.network.config, request, arg)

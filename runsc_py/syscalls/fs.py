@@ -4,6 +4,7 @@ statfs and extended attributes.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat as statmod
@@ -362,10 +363,23 @@ def fchownat(ctx, dirfd, path, uid, gid, flags):
         raise SyscallError(errno.EINVAL)
     target = _target_at(ctx, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW,
                         empty_ok=bool(flags & AT_EMPTY_PATH))
-    if target is NATIVE:
-        return NATIVE
+    if target is NATIVE:  # "" on an anonymous host object: done here, never by the kernel
+        with _borrowed(ctx, dirfd) as (host_fd, stat):
+            attrs.chown_anonymous(ctx.process.creds, host_fd, stat, as_int(uid), as_int(gid))
+        return 0
     attrs.chown(ctx.process.creds, target, as_int(uid), as_int(gid))
     return 0
+
+
+@contextlib.contextmanager
+def _borrowed(ctx, fd):
+    """The sentry's own copy of the host fd behind `fd`, and its attributes."""
+    stat = _stat_fd(ctx, as_int(fd))
+    host_fd = ctx.kernel.borrow_fd(ctx.task, as_int(fd))
+    try:
+        yield host_fd, stat
+    finally:
+        os.close(host_fd)
 
 
 def fchown(ctx, fd, uid, gid):
@@ -394,8 +408,16 @@ def utimensat(ctx, dirfd, path, times, flags):
     else:
         target = _target_at(ctx, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW,
                             empty_ok=bool(flags & AT_EMPTY_PATH))
+    return _utimes(ctx, dirfd, target, values)
+
+
+def _utimes(ctx, fd, target, values) -> int:
+    """Set the times; an anonymous host object's on the sentry's own copy of
+    the fd, since the kernel would re-read the path and the times."""
     if target is NATIVE:
-        return NATIVE
+        with _borrowed(ctx, fd) as (host_fd, stat):
+            attrs.utimes_anonymous(ctx.process.creds, host_fd, stat, values)
+        return 0
     attrs.utimes(ctx.process.creds, target, values)
     return 0
 
@@ -408,10 +430,7 @@ def futimesat(ctx, dirfd, path, times):
             raise SyscallError(errno.EINVAL)
         values = ((sec_a, usec_a * 1000), (sec_m, usec_m * 1000))
     target = _target_at(ctx, dirfd, path, follow=True) if path else _target_fd(ctx, as_int(dirfd))
-    if target is NATIVE:
-        return NATIVE
-    attrs.utimes(ctx.process.creds, target, values)
-    return 0
+    return _utimes(ctx, dirfd, target, values)
 
 
 def utimes(ctx, path, times):

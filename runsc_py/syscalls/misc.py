@@ -11,6 +11,7 @@ from runsc_py.sentry.credentials import CAP_SYS_ADMIN, cap_valid
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.sysinfo import sysinfo_bytes
 from runsc_py.syscalls.context import as_int
+from runsc_py.syscalls.pointers import CONFINED, DATA
 
 UTS_FIELD = 65
 HOST_NAME_MAX = 64
@@ -26,15 +27,20 @@ PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER, PR_CAP_AMBIENT_CLEAR_ALL = 1, 2, 3, 4
 # prctl options that only concern the caller's own host thread or
-# restrict it further; the host answers them.
+# restrict it further; the host answers them. The value is what the kernel
+# reads or writes through the option's pointer (syscalls/table.py's classes).
 NATIVE_PRCTLS = {
-    2,               # PR_GET_PDEATHSIG
-    3, 4,            # PR_GET/SET_DUMPABLE
-    21, 22,          # PR_GET/SET_SECCOMP (mode 2 takes no listener flag: only restricts)
-    29, 30,          # PR_SET/GET_TIMERSLACK
-    40, 41, 42,      # PR_GET_TID_ADDRESS, PR_SET/GET_THP_DISABLE
-    0x53564D41,      # PR_SET_VMA (naming anonymous memory)
+    2: DATA,          # PR_GET_PDEATHSIG
+    3: None, 4: None,  # PR_GET/SET_DUMPABLE
+    21: None,         # PR_GET_SECCOMP
+    22: CONFINED,     # PR_SET_SECCOMP: mode 2's filter only restricts the caller (see process.seccomp)
+    29: None, 30: None,  # PR_SET/GET_TIMERSLACK
+    40: DATA,         # PR_GET_TID_ADDRESS
+    41: None, 42: None,  # PR_SET/GET_THP_DISABLE
+    0x53564D41: DATA,  # PR_SET_VMA (naming the caller's own anonymous memory)
 }
+# Options the sentry records and then lets the host run too (registers only).
+RECORDED_PRCTLS = {PR_SET_PDEATHSIG: None, PR_SET_CHILD_SUBREAPER: None, PR_SET_NO_NEW_PRIVS: None}
 # PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER and PR_SET_NO_NEW_PRIVS are
 # recorded by the sentry and also run on the host: the host's reparenting,
 # death signal and exec rules then agree with what the sentry reports.

@@ -3,9 +3,10 @@
 The clone family and wait4/waitid/exit run natively: the workload lives in
 its own pid namespace, whose ids are the virtual ids the sentry's task
 table records (sentry/tasks.py), and ptrace reports every clone/exec/exit
-to the sentry. clone, clone3, fork and vfork are checked first, so a
+to the sentry. clone, fork and vfork are checked first, so a
 workload cannot create host namespaces, slip out of tracing, or pass the
-sandbox's pids limit (EAGAIN). The set*id calls are in ids.py.
+sandbox's pids limit (EAGAIN). clone3 is refused (ENOSYS) in the filter:
+its flags are in memory another thread could change after the check. The set*id calls are in ids.py.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ PIDFD_THREAD = os.O_EXCL
 SECCOMP_SET_MODE_FILTER, SECCOMP_GET_ACTION_AVAIL = 1, 2
 SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
 SECCOMP_RET_USER_NOTIF, SECCOMP_RET_TRACE = 0x7FC00000, 0x7FF00000
+# KILL_PROCESS, KILL_THREAD, TRAP, ERRNO, LOG, ALLOW (not TRACE or USER_NOTIF: the sentry's)
+SECCOMP_ACTIONS_OFFERED = {0x80000000, 0, 0x00030000, 0x00050000, 0x7FFC0000, 0x7FFF0000}
 CLONE_NEW_ANY = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
                  | 0x20000000 | 0x40000000 | 0x00000080)  # NS CGROUP UTS IPC USER PID NET TIME
 AT_EMPTY_PATH = 0x1000
@@ -67,14 +70,6 @@ def _check_clone_flags(ctx, flags: int, pidfd_addr: int = 0) -> None:
 
 def clone(ctx, flags, stack, parent_tid, child_tid, tls):
     _check_clone_flags(ctx, flags, parent_tid)  # CLONE_PIDFD writes the fd at parent_tid
-    return NATIVE
-
-
-def clone3(ctx, args, size):
-    if size < 64:
-        raise SyscallError(errno.EINVAL)
-    flags, pidfd_addr = struct.unpack("<QQ", ctx.read(args, 16))
-    _check_clone_flags(ctx, flags, pidfd_addr)
     return NATIVE
 
 
@@ -172,14 +167,23 @@ def seccomp(ctx, op, flags, args):
     has one): notifications are the sentry's channel. A filter returning
     SECCOMP_RET_TRACE or USER_NOTIF reaches no tracer or listener of the
     workload's, and the call fails with ENOSYS as on Linux without one.
+
+    The decision reads registers only: the filter program is the kernel's
+    to read (CONFINED in the table: whatever it holds, it only restricts the
+    caller, and a forged trace stop is refused, tests/security/test_forged_trace.py).
+    SECCOMP_GET_ACTION_AVAIL is answered here: the kernel would re-read the
+    action after the sentry looked.
     """
     op, flags = as_int(op), as_int(flags)
     if op == SECCOMP_SET_MODE_FILTER and flags & SECCOMP_FILTER_FLAG_NEW_LISTENER:
         raise SyscallError(errno.EBUSY)
     if op == SECCOMP_GET_ACTION_AVAIL:
+        if flags:
+            raise SyscallError(errno.EINVAL)
         (action,) = struct.unpack("<I", ctx.read(args, 4))
-        if action in (SECCOMP_RET_USER_NOTIF, SECCOMP_RET_TRACE):
+        if action not in SECCOMP_ACTIONS_OFFERED:
             raise SyscallError(errno.EOPNOTSUPP)
+        return 0
     return NATIVE
 
 
@@ -226,8 +230,12 @@ def getgroups(ctx, size, buf):
 
 
 def prlimit64(ctx, pid, resource, new, old):
-    """RLIMIT_CORE and RLIMIT_NPROC are the sentry's (sentry/limits.py);
-    RLIMIT_NOFILE is also the fd table's limit; the host keeps the rest."""
+    """RLIMIT_CORE and RLIMIT_NPROC are the sentry's (sentry/limits.py).
+    RLIMIT_NOFILE is also the fd table's limit, set from the copy the sentry
+    read; the host keeps the rest, natively: their values only bind the
+    sandbox's own processes, within hard limits the workload (an
+    unprivileged host user) cannot raise. The sentry cannot set them
+    itself: without CAP_SYS_RESOURCE it may not prlimit another user."""
     resource = as_int(resource)
     if resource in limits.SANDBOX_RLIMITS:
         return _sandbox_prlimit(ctx, _rlimit_target(ctx, as_int(pid)), resource, new, old)

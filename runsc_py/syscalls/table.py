@@ -14,6 +14,36 @@ Support levels:
                    the sandbox's own
     denied         refused in the filter with the errno given, no round trip
     unimplemented  traps, returns ENOSYS, and is reported
+
+No check-then-continue (docs/architecture.md, "The syscall table"): a row
+that lets the host kernel run the call — a `native` row, a `checked` row
+(its handler may return NATIVE), an AT_EXIT row — declares every pointer
+argument it has, by its name in python-ptrace's prototype, as one of:
+
+    DATA      bytes the kernel moves between the caller's own memory and the
+              object the registers name (buffers, iovecs and their contents,
+              results written back, time values, fd and signal sets); they
+              name nothing else, and the sentry decides nothing by them
+    CONFINED  a value the kernel resolves or applies (a pid, a thread, a
+              process group, a scheduling policy, a filter program, an IPC
+              object's owner) that the host's confinement already limits to
+              the sandbox's own, whatever it holds: the pid, IPC and network
+              namespaces, the caller's thread group or session, no host
+              capability; the sentry decides nothing by it
+    DECIDES   anything else the kernel resolves or acts on: a path, a
+              sockaddr, a msghdr's name or control, clone_args, open_how, a
+              value a sentry check read. Another thread can change it after
+              the sentry looked, so no row the kernel runs may have one: the
+              sentry makes such a call itself on its own copy, or refuses it
+    NULL      a DECIDES pointer the kernel only ever sees as NULL: the call
+              runs natively only when this register is 0 (the filter's
+              argument rule, or the handler's test of the register)
+
+A multiplexer (ioctl, fcntl, prctl) declares `request=`: a table from each
+request it lets run natively to the class of that request's pointer (None:
+the request takes none). Only a row with declarations may answer NATIVE:
+Kernel refuses NATIVE from any other handler (EIO, a sentry bug), and
+tests/unit/test_pointer_rule.py checks the declarations against the prototypes.
 """
 from __future__ import annotations
 
@@ -22,16 +52,22 @@ from collections.abc import Callable
 
 from runsc_py.platform.policy import Policy
 from runsc_py.syscalls import file, fs, ids, misc, process, signal, socket, time
+from runsc_py.syscalls.pointers import CONFINED, DATA, DECIDES, NULL  # noqa: F401 - the vocabulary
 
 
 class Syscall:
     """One row. A plain slotted class: a dataclass here cost ~1 ms of every
-    cold start for ~450 rows (and `dataclasses` itself ~6 ms to import)."""
+    cold start for ~450 rows (and `dataclasses` itself ~6 ms to import).
 
-    __slots__ = ("nr", "name", "policy", "support", "handler", "note", "errno", "nargs")
+    `pointers` is None for a row the kernel never runs (the sentry answers
+    it, or the filter denies it); else {argument name: DATA | CONFINED | NULL}
+    (or, for "request", {request: class or None}), possibly empty."""
+
+    __slots__ = ("nr", "name", "policy", "support", "handler", "note", "errno", "nargs", "pointers")
 
     def __init__(self, nr: int, name: str, policy: Policy, support: str,
-                 handler: Callable | None = None, note: str = "", errno: int = 0):
+                 handler: Callable | None = None, note: str = "", errno: int = 0,
+                 pointers: dict | None = None):
         self.nr = nr
         self.name = name
         self.policy = policy
@@ -41,6 +77,11 @@ class Syscall:
         self.errno = errno    # for denied calls
         # the arguments the handler takes
         self.nargs = handler.__code__.co_argcount - 1 if handler is not None else 0
+        self.pointers = pointers
+
+    @property
+    def may_run_natively(self) -> bool:
+        return self.pointers is not None
 
     def __repr__(self) -> str:
         return f"Syscall({self.nr}, {self.name!r}, {self.policy!r}, {self.support!r})"
@@ -50,13 +91,13 @@ def emulated(nr: int, handler: Callable, note: str = "", support: str = "full") 
     return Syscall(nr, handler.__name__, Policy.TRAP, support if not note else "partial", handler, note)
 
 
-def native(nr: int, name: str, note: str = "") -> Syscall:
-    return Syscall(nr, name, Policy.NATIVE, "native", None, note)
+def native(nr: int, name: str, note: str = "", **pointers: str) -> Syscall:
+    return Syscall(nr, name, Policy.NATIVE, "native", None, note, pointers=pointers)
 
 
-def checked(nr: int, handler: Callable, note: str) -> Syscall:
-    """Trapped, checked by the sentry, then run natively (the handler returns NATIVE)."""
-    return Syscall(nr, handler.__name__, Policy.TRAP, "full", handler, note)
+def checked(nr: int, handler: Callable, note: str, **pointers) -> Syscall:
+    """Trapped, checked by the sentry, then run natively (the handler may return NATIVE)."""
+    return Syscall(nr, handler.__name__, Policy.TRAP, "full", handler, note, pointers=pointers)
 
 
 def denied(nr: int, name: str, err: int, note: str) -> Syscall:
@@ -80,80 +121,88 @@ XATTRS = "tmpfs and the overlay's upper layer keep user.*/trusted.*; elsewhere E
 
 ROWS = [
     # -- file descriptors (file.py) --
-    native(0, "read", DATA_PATH),
-    native(1, "write", DATA_PATH),
+    native(0, "read", DATA_PATH, buf=DATA),
+    native(1, "write", DATA_PATH, buf=DATA),
     emulated(2, file.open),
     checked(3, file.close, "the table drops the fd, the host closes it"),
     emulated(4, fs.stat),
     emulated(5, fs.fstat),
     emulated(6, fs.lstat),
-    native(7, "poll", DATA_PATH),
+    native(7, "poll", DATA_PATH, ufds=DATA),
     native(8, "lseek", DATA_PATH),
     native(9, "mmap", MEMORY + "; file mappings of sentry-installed fds"),
     native(10, "mprotect", MEMORY),
     native(11, "munmap", MEMORY),
     native(12, "brk", MEMORY),
-    native(13, "rt_sigaction", "signal frames are host things"),
-    native(14, "rt_sigprocmask", "signal frames are host things"),
+    native(13, "rt_sigaction", "signal frames are host things", act=DATA, oldact=DATA),
+    native(14, "rt_sigprocmask", "signal frames are host things", set=DATA, oset=DATA),
     native(15, "rt_sigreturn", "signal frames are host things"),
-    checked(16, file.ioctl, "terminal and FIO* requests on host fds; others ENOTTY"),
-    native(17, "pread64", DATA_PATH),
-    native(18, "pwrite64", DATA_PATH),
-    native(19, "readv", DATA_PATH),
-    native(20, "writev", DATA_PATH),
+    checked(16, file.ioctl, "terminal and FIO* requests on host fds; others ENOTTY",
+            request={**file.NATIVE_IOCTLS, **file.HOST_NETWORK_IOCTLS}),
+    native(17, "pread64", DATA_PATH, buf=DATA),
+    native(18, "pwrite64", DATA_PATH, buf=DATA),
+    native(19, "readv", DATA_PATH, vec=DATA),
+    native(20, "writev", DATA_PATH, vec=DATA),
     emulated(21, fs.access),
     emulated(22, file.pipe),
-    native(23, "select", DATA_PATH),
+    native(23, "select", DATA_PATH, readfds=DATA, writefds=DATA, errorfds=DATA, timeout=DATA),
     native(24, "sched_yield"),
     native(25, "mremap", MEMORY),
     native(26, "msync", MEMORY),
-    native(27, "mincore", MEMORY),
+    native(27, "mincore", MEMORY, vec=DATA),
     native(28, "madvise", MEMORY),
     native(29, "shmget", "the sandbox's own IPC namespace"),
-    native(30, "shmat", "the sandbox's own IPC namespace"),
-    native(31, "shmctl", "the sandbox's own IPC namespace"),
+    native(30, "shmat", "the sandbox's own IPC namespace", shmaddr=DATA),
+    native(31, "shmctl", "the sandbox's own IPC namespace", buf=CONFINED),
     emulated(32, file.dup),
     emulated(33, file.dup2),
     native(34, "pause"),
-    native(35, "nanosleep"),
-    native(36, "getitimer"),
+    native(35, "nanosleep", rqtp=DATA, rmtp=DATA),
+    native(36, "getitimer", value=DATA),
     native(37, "alarm"),
-    native(38, "setitimer"),
+    native(38, "setitimer", value=DATA, ovalue=DATA),
     emulated(39, process.getpid, support="full"),
-    native(40, "sendfile", DATA_PATH),
+    native(40, "sendfile", DATA_PATH, offset=DATA),
     emulated(41, socket.socket, "UNIX/INET/INET6 stream and datagram, NETLINK_ROUTE; raw EPERM"),
-    emulated(42, socket.connect, "brokered to a sandbox listener, or egress by rule"),
+    checked(42, socket.connect, "brokered to a sandbox listener, or egress by rule; "
+            "native only for --network=host's host sockets", addr=CONFINED),
     emulated(43, socket.accept, "the sentry accepts; a blocking accept is parked"),
-    emulated(44, socket.sendto, "with no address: native (in the filter); with one: the sentry"),
-    emulated(45, socket.recvfrom, "with no address: native (in the filter); with one: the sentry"),
-    emulated(46, socket.sendmsg, "native unless a datagram names an address; SCM_RIGHTS noted"),
+    checked(44, socket.sendto, "with no address: native (in the filter); with one: the sentry",
+            buf=DATA, dest_addr=NULL),
+    checked(45, socket.recvfrom, "with no address: native (in the filter); with one: the sentry",
+            buf=DATA, src_addr=DATA, addrlen=DATA),
+    emulated(46, socket.sendmsg, "by the sentry from its copy of the msghdr; SCM_RIGHTS noted"),
     emulated(47, socket.recvmsg, "by the sentry: addresses translated, SCM_RIGHTS installed"),
     checked(48, socket.shutdown, "the host socket shuts down itself"),
-    emulated(49, socket.bind, "the sandbox's port table and unix names"),
-    emulated(50, socket.listen, "a host AF_UNIX listener only the sentry can name"),
-    emulated(51, socket.getsockname, "the sandbox's addresses"),
-    emulated(52, socket.getpeername, "the sandbox's addresses"),
+    checked(49, socket.bind, "the sandbox's port table and unix names; native only for "
+            "--network=host's host sockets", addr=CONFINED),
+    checked(50, socket.listen, "a host AF_UNIX listener only the sentry can name"),
+    checked(51, socket.getsockname, "the sandbox's addresses", addr=DATA, addrlen=DATA),
+    checked(52, socket.getpeername, "the sandbox's addresses", addr=DATA, addrlen=DATA),
     emulated(53, socket.socketpair, "AF_UNIX"),
-    emulated(54, socket.setsockopt, "TCP/IP options kept by the sentry; buffers, timeouts native"),
-    emulated(55, socket.getsockopt, "SO_PEERCRED with virtual ids"),
-    checked(56, process.clone, "no namespace flags, no CLONE_UNTRACED (EPERM)"),
+    checked(54, socket.setsockopt, "TCP/IP options kept by the sentry; buffers, timeouts native",
+            optval=DATA),
+    checked(55, socket.getsockopt, "SO_PEERCRED with virtual ids", optval=DATA, optlen=DATA),
+    checked(56, process.clone, "no namespace flags, no CLONE_UNTRACED (EPERM), from registers",
+            ptid=DATA, ctid=DATA),
     checked(57, process.fork, "the pids limit (EAGAIN); reported to the sentry by ptrace"),
     checked(58, process.vfork, "the pids limit (EAGAIN); reported to the sentry by ptrace"),
     Syscall(59, "execve", Policy.EXEC, "full", process.execve,
             "resolved by the sentry, run as execveat(fd); #! handled by the sentry"),
     native(60, "exit"),
-    native(61, "wait4", PID_NS),
+    native(61, "wait4", PID_NS, stat_addr=DATA, ru=DATA),
     checked(62, signal.kill, PID_NS + "; the sandbox's credentials for one target; init gets default actions"),
     emulated(63, misc.uname, support="full"),
     native(64, "semget", "the sandbox's own IPC namespace"),
-    native(65, "semop", "the sandbox's own IPC namespace"),
-    native(66, "semctl", "the sandbox's own IPC namespace"),
-    native(67, "shmdt", "the sandbox's own IPC namespace"),
+    native(65, "semop", "the sandbox's own IPC namespace", sops=DATA),
+    native(66, "semctl", "the sandbox's own IPC namespace", arg=CONFINED),
+    native(67, "shmdt", "the sandbox's own IPC namespace", shmaddr=DATA),
     native(68, "msgget", "the sandbox's own IPC namespace"),
-    native(69, "msgsnd", "the sandbox's own IPC namespace"),
-    native(70, "msgrcv", "the sandbox's own IPC namespace"),
-    native(71, "msgctl", "the sandbox's own IPC namespace"),
-    checked(72, file.fcntl, "dup and FD_CLOEXEC in the table; flags and locks on the host fd"),
+    native(69, "msgsnd", "the sandbox's own IPC namespace", msgp=DATA),
+    native(70, "msgrcv", "the sandbox's own IPC namespace", msgp=DATA),
+    native(71, "msgctl", "the sandbox's own IPC namespace", buf=CONFINED),
+    checked(72, file.fcntl, "dup and FD_CLOEXEC in the table; flags and locks on the host fd",
+            request=file.NATIVE_FCNTLS),
     native(73, "flock", DATA_PATH),
     native(74, "fsync", DATA_PATH),
     native(75, "fdatasync", DATA_PATH),
@@ -172,16 +221,17 @@ ROWS = [
     emulated(88, fs.symlink, TREE),
     emulated(89, fs.readlink),
     emulated(90, fs.chmod, ATTRS),
-    emulated(91, fs.fchmod, ATTRS),
+    checked(91, fs.fchmod, ATTRS),
     emulated(92, fs.chown, ATTRS),
-    emulated(93, fs.fchown, ATTRS),
+    checked(93, fs.fchown, ATTRS),
     emulated(94, fs.lchown, ATTRS),
     emulated(95, fs.umask),
-    native(96, "gettimeofday"),
-    checked(97, process.getrlimit, "RLIMIT_CORE and RLIMIT_NPROC are the sentry's; the host has the rest"),
-    native(98, "getrusage"),
+    native(96, "gettimeofday", tv=DATA, tz=DATA),
+    checked(97, process.getrlimit, "RLIMIT_CORE and RLIMIT_NPROC are the sentry's; the host has the rest",
+            rlim=DATA),
+    native(98, "getrusage", ru=DATA),
     emulated(99, misc.sysinfo, support="full"),
-    native(100, "times"),
+    native(100, "times", tbuf=DATA),
     denied(101, "ptrace", errno.EPERM, "no ptrace inside the sandbox"),
     emulated(102, process.getuid),
     denied(103, "syslog", errno.EPERM, "the host's kernel log"),
@@ -208,37 +258,40 @@ ROWS = [
     native(124, "getsid", PID_NS),
     emulated(125, ids.capget),
     emulated(126, ids.capset),
-    native(127, "rt_sigpending"),
+    native(127, "rt_sigpending", set=DATA),
     Syscall(128, "rt_sigtimedwait", Policy.AT_EXIT, "full", signal.rt_sigtimedwait,
-            "native; si_uid made the sandbox's at exit"),
-    checked(129, signal.rt_sigqueueinfo, PID_NS + "; as kill"),
-    native(130, "rt_sigsuspend"),
-    native(131, "sigaltstack"),
+            "native; si_uid made the sandbox's at exit",
+            pointers=dict(uthese=DATA, uinfo=DATA, uts=DATA)),
+    checked(129, signal.rt_sigqueueinfo, PID_NS + "; as kill", uinfo=CONFINED),
+    native(130, "rt_sigsuspend", unewset=DATA),
+    native(131, "sigaltstack", uss=DATA, uoss=DATA),
     emulated(132, fs.utime, ATTRS),
     emulated(133, fs.mknod, TREE + "; FIFOs and socket files; device nodes EPERM"),
     denied(134, "uselib", errno.EPERM, "obsolete"),
     native(135, "personality"),
     emulated(137, fs.statfs),
-    emulated(138, fs.fstatfs),
+    checked(138, fs.fstatfs, "the sentry's mounts; anonymous host objects native", buf=DATA),
     native(140, "getpriority", PID_NS),
     native(141, "setpriority", PID_NS),
-    native(142, "sched_setparam", PID_NS),
-    native(143, "sched_getparam", PID_NS),
-    native(144, "sched_setscheduler", PID_NS),
+    native(142, "sched_setparam", PID_NS, param=CONFINED),
+    native(143, "sched_getparam", PID_NS, param=DATA),
+    native(144, "sched_setscheduler", PID_NS, param=CONFINED),
     native(145, "sched_getscheduler", PID_NS),
     native(146, "sched_get_priority_max"),
     native(147, "sched_get_priority_min"),
-    native(148, "sched_rr_get_interval", PID_NS),
+    native(148, "sched_rr_get_interval", PID_NS, interval=DATA),
     native(149, "mlock", MEMORY),
     native(150, "munlock", MEMORY),
     native(151, "mlockall", MEMORY),
     native(152, "munlockall", MEMORY),
     denied(153, "vhangup", errno.EPERM, "host terminals"),
     denied(155, "pivot_root", errno.EPERM, "mounts are the sentry's (VFS issue)"),
-    emulated(157, misc.prctl, "names in the sentry; harmless options on the host; others EINVAL"),
-    native(158, "arch_prctl", "TLS of the calling thread"),
+    checked(157, misc.prctl, "names in the sentry; harmless options on the host; others EINVAL",
+            request={**misc.NATIVE_PRCTLS, **misc.RECORDED_PRCTLS}),
+    native(158, "arch_prctl", "TLS of the calling thread", addr=DATA),
     denied(159, "adjtimex", errno.EPERM, "the host's clock"),
-    checked(160, process.setrlimit, "RLIMIT_CORE and RLIMIT_NPROC are the sentry's (the host's core limit stays 0); RLIMIT_NOFILE is also the fd table's limit"),
+    checked(160, process.setrlimit, "RLIMIT_CORE and RLIMIT_NPROC are the sentry's (the host's "
+            "core limit stays 0); RLIMIT_NOFILE is also the fd table's limit", rlim=CONFINED),
     emulated(161, fs.chroot, "the process's root in the sentry's resolver; never the host's"),
     native(162, "sync"),
     denied(163, "acct", errno.EPERM, "host accounting"),
@@ -270,33 +323,34 @@ ROWS = [
     emulated(198, fs.lremovexattr, XATTRS),
     emulated(199, fs.fremovexattr, XATTRS),
     checked(200, signal.tkill, PID_NS + "; the sandbox's credentials; init gets default actions"),
-    native(201, "time"),
-    native(202, "futex", MEMORY),
-    native(203, "sched_setaffinity", PID_NS),
-    native(204, "sched_getaffinity", PID_NS),
+    native(201, "time", tloc=DATA),
+    native(202, "futex", MEMORY, uaddr=DATA, utime=DATA, uaddr2=DATA),
+    native(203, "sched_setaffinity", PID_NS, user_mask_ptr=DATA),
+    native(204, "sched_getaffinity", PID_NS, user_mask_ptr=DATA),
     denied(206, "io_setup", errno.ENOSYS, "AIO is not offered"),
     emulated(213, file.epoll_create),
     denied(212, "lookup_dcookie", errno.EPERM, "host profiling"),
     emulated(217, file.getdents64),
-    native(218, "set_tid_address", PID_NS),
+    native(218, "set_tid_address", PID_NS, tidptr=DATA),
     native(219, "restart_syscall"),
     native(221, "fadvise64", DATA_PATH),
-    native(222, "timer_create", PID_NS),
-    native(223, "timer_settime"),
-    native(224, "timer_gettime"),
+    native(222, "timer_create", PID_NS, timer_event_spec=CONFINED, created_timer_id=DATA),
+    native(223, "timer_settime", new_setting=DATA, old_setting=DATA),
+    native(224, "timer_gettime", setting=DATA),
     native(225, "timer_getoverrun"),
     native(226, "timer_delete"),
     denied(227, "clock_settime", errno.EPERM, "the host's clock"),
-    native(228, "clock_gettime"),
-    native(229, "clock_getres"),
-    native(230, "clock_nanosleep"),
+    native(228, "clock_gettime", tp=DATA),
+    native(229, "clock_getres", tp=DATA),
+    native(230, "clock_nanosleep", rqtp=DATA, rmtp=DATA),
     native(231, "exit_group"),
-    native(232, "epoll_wait", DATA_PATH),
-    native(233, "epoll_ctl", DATA_PATH),
+    native(232, "epoll_wait", DATA_PATH, events=DATA),
+    native(233, "epoll_ctl", DATA_PATH, event=DATA),
     checked(234, signal.tgkill, PID_NS + "; the sandbox's credentials; init gets default actions"),
     emulated(235, fs.utimes, ATTRS),
     Syscall(247, "waitid", Policy.AT_EXIT, "full", process.waitid,
-            PID_NS + "; si_uid made the sandbox's at exit"),
+            PID_NS + "; si_uid made the sandbox's at exit",
+            pointers=dict(infop=DATA, ru=DATA)),
     denied(246, "kexec_load", errno.EPERM, "the host kernel"),
     denied(248, "add_key", errno.EPERM, "host keyrings"),
     denied(249, "request_key", errno.EPERM, "host keyrings"),
@@ -319,24 +373,24 @@ ROWS = [
     emulated(267, fs.readlinkat),
     emulated(268, fs.fchmodat, ATTRS),
     emulated(269, fs.faccessat),
-    native(270, "pselect6", DATA_PATH),
-    native(271, "ppoll", DATA_PATH),
+    native(270, "pselect6", DATA_PATH, readfds=DATA, writefds=DATA, exceptfds=DATA, timeout=DATA, sigmask=DATA),
+    native(271, "ppoll", DATA_PATH, fds=DATA, tmo_p=DATA, sigmask=DATA),
     denied(272, "unshare", errno.EPERM, "namespaces inside the sandbox are not supported"),
-    native(273, "set_robust_list", MEMORY),
-    native(274, "get_robust_list", PID_NS),
-    native(275, "splice", DATA_PATH),
+    native(273, "set_robust_list", MEMORY, head=DATA),
+    native(274, "get_robust_list", PID_NS, head_ptr=DATA, len_ptr=DATA),
+    native(275, "splice", DATA_PATH, off_in=DATA, off_out=DATA),
     native(276, "tee", DATA_PATH),
     native(277, "sync_file_range", DATA_PATH),
-    native(278, "vmsplice", DATA_PATH),
+    native(278, "vmsplice", DATA_PATH, iov=DATA),
     denied(279, "move_pages", errno.EPERM, "host NUMA"),
     emulated(280, fs.utimensat, ATTRS),
-    native(281, "epoll_pwait", DATA_PATH),
+    native(281, "epoll_pwait", DATA_PATH, events=DATA, sigmask=DATA),
     emulated(282, signal.signalfd, "a host signalfd; reads traced for the sandbox's uids"),
     emulated(283, time.timerfd_create, support="full"),
     emulated(284, file.eventfd),
     native(285, "fallocate", DATA_PATH),
-    native(286, "timerfd_settime", DATA_PATH),
-    native(287, "timerfd_gettime", DATA_PATH),
+    native(286, "timerfd_settime", DATA_PATH, utmr=DATA, otmr=DATA),
+    native(287, "timerfd_gettime", DATA_PATH, otmr=DATA),
     emulated(288, socket.accept4, "the sentry accepts; a blocking accept is parked"),
     emulated(289, signal.signalfd4, "a host signalfd; reads traced for the sandbox's uids"),
     emulated(290, file.eventfd2),
@@ -344,29 +398,32 @@ ROWS = [
     emulated(292, file.dup3),
     emulated(293, file.pipe2),
     emulated(294, fs.inotify_init1, INOTIFY),
-    native(295, "preadv", DATA_PATH),
-    native(296, "pwritev", DATA_PATH),
-    checked(297, signal.rt_tgsigqueueinfo, PID_NS + "; as tgkill"),
+    native(295, "preadv", DATA_PATH, vec=DATA),
+    native(296, "pwritev", DATA_PATH, vec=DATA),
+    checked(297, signal.rt_tgsigqueueinfo, PID_NS + "; as tgkill", uinfo=CONFINED),
     denied(298, "perf_event_open", errno.EACCES, "host performance counters"),
     emulated(299, socket.recvmmsg, "by the sentry; Linux's waits and timeout (checked after each message)"),
     denied(300, "fanotify_init", errno.EPERM, "host file events"),
-    checked(302, process.prlimit64, "RLIMIT_CORE and RLIMIT_NPROC are the sentry's (the host's core limit stays 0); RLIMIT_NOFILE is also the fd table's limit"),
+    checked(302, process.prlimit64, "RLIMIT_CORE and RLIMIT_NPROC are the sentry's (the host's "
+            "core limit stays 0); RLIMIT_NOFILE is also the fd table's limit",
+            new_rlim=CONFINED, old_rlim=DATA),
     denied(303, "name_to_handle_at", errno.EOPNOTSUPP, "host file handles"),
     denied(304, "open_by_handle_at", errno.EPERM, "host file handles name host files"),
     denied(305, "clock_adjtime", errno.EPERM, "the host's clock"),
     native(306, "syncfs", DATA_PATH),
     emulated(307, socket.sendmmsg, "by the sentry, message by message; a blocking one waits for room"),
     denied(308, "setns", errno.EPERM, "namespaces inside the sandbox are not supported"),
-    native(309, "getcpu"),
+    native(309, "getcpu", cpu=DATA, node=DATA, cache=DATA),
     denied(310, "process_vm_readv", errno.EPERM, "another process's memory: not offered"),
     denied(311, "process_vm_writev", errno.EPERM, "another process's memory: not offered"),
     denied(312, "kcmp", errno.EPERM, "compares host kernel objects"),
     denied(313, "finit_module", errno.EPERM, "host kernel modules"),
-    native(314, "sched_setattr", PID_NS),
-    native(315, "sched_getattr", PID_NS),
+    native(314, "sched_setattr", PID_NS, attr=CONFINED),
+    native(315, "sched_getattr", PID_NS, attr=DATA),
     emulated(316, fs.renameat2, TREE),
-    checked(317, process.seccomp, "stacked under the sandbox's filter; no listener (EBUSY)"),
-    native(318, "getrandom"),
+    checked(317, process.seccomp, "stacked under the sandbox's filter; no listener (EBUSY)",
+            uargs=CONFINED),
+    native(318, "getrandom", buf=DATA),
     emulated(319, file.memfd_create),
     denied(320, "kexec_file_load", errno.EPERM, "the host kernel"),
     denied(321, "bpf", errno.EPERM, "the host kernel"),
@@ -375,16 +432,16 @@ ROWS = [
     denied(323, "userfaultfd", errno.EPERM, "not offered"),
     native(324, "membarrier", MEMORY),
     native(325, "mlock2", MEMORY),
-    native(326, "copy_file_range", DATA_PATH),
-    native(327, "preadv2", DATA_PATH),
-    native(328, "pwritev2", DATA_PATH),
+    native(326, "copy_file_range", DATA_PATH, off_in=DATA, off_out=DATA),
+    native(327, "preadv2", DATA_PATH, vec=DATA),
+    native(328, "pwritev2", DATA_PATH, vec=DATA),
     native(329, "pkey_mprotect", MEMORY),
     native(330, "pkey_alloc", MEMORY),
     native(331, "pkey_free", MEMORY),
     emulated(332, fs.statx, "basic fields"),
     denied(333, "io_pgetevents", errno.ENOSYS, "AIO is not offered"),
-    native(334, "rseq", MEMORY),
-    checked(424, process.pidfd_send_signal, "as kill"),
+    native(334, "rseq", MEMORY, rseq=DATA),
+    checked(424, process.pidfd_send_signal, "as kill", info=CONFINED),
     denied(425, "io_uring_setup", errno.ENOSYS, "io_uring would bypass the filter"),
     denied(426, "io_uring_enter", errno.ENOSYS, "io_uring would bypass the filter"),
     denied(427, "io_uring_register", errno.ENOSYS, "io_uring would bypass the filter"),
@@ -395,14 +452,15 @@ ROWS = [
     denied(432, "fsmount", errno.EPERM, "mounts are the sentry's (VFS issue)"),
     denied(433, "fspick", errno.EPERM, "mounts are the sentry's (VFS issue)"),
     emulated(434, process.pidfd_open, support="full"),
-    checked(435, process.clone3, "no namespace flags, no CLONE_UNTRACED (EPERM)"),
+    denied(435, "clone3", errno.ENOSYS, "its clone_args are in memory the workload can change after "
+           "a check: refused, as Docker's default profile does; libc falls back to clone"),
     checked(436, file.close_range, "the table drops the fds, the host closes them"),
     emulated(437, file.openat2, "RESOLVE_* by the sentry's resolver; RESOLVE_CACHED always resolves"),
     emulated(438, process.pidfd_getfd, support="full"),
     emulated(439, fs.faccessat2),
     denied(442, "mount_setattr", errno.EPERM, "mounts are the sentry's (VFS issue)"),
     denied(447, "memfd_secret", errno.ENOSYS, "not offered"),
-    native(449, "futex_waitv", MEMORY),
+    native(449, "futex_waitv", MEMORY, waiters=DATA, timeout=DATA),
 ]
 
 

@@ -1,15 +1,17 @@
 """Data calls the sentry takes part in: those with addresses or control messages.
 
 send/recv without an address run natively (the filter lets sendto and
-recvfrom with a NULL address through). The sentry handles:
-  - sendto/sendmsg with an address on a datagram socket: it sends from its
-    copy of the workload's socket to the destination's sentry name;
+recvfrom with a NULL address through: registers only). The sentry handles:
+  - sendto with an address, and every sendmsg and sendmmsg: it sends from
+    its copy of the workload's socket and its own copy of the msghdr, since
+    the kernel would re-read msg_name and msg_control after the sentry
+    looked (no check-then-continue); a datagram with an address goes to the
+    destination's sentry name;
   - recvfrom/recvmsg with an address: it receives and reports the sandbox
     address of the sender;
   - recvmsg always, so SCM_RIGHTS fds land in the sentry's fd table too.
-    sendmsg of SCM_RIGHTS runs natively after the sentry notes which open
-    file each passed fd is (by inode), so the receiver's table gets the
-    same OpenFile.
+    The sentry notes which open file each fd it passes is (by inode), so
+    the receiver's table gets the same OpenFile.
 A receive that would block is parked until the host socket is readable.
 """
 from __future__ import annotations
@@ -37,6 +39,8 @@ CMSGHDR = struct.Struct("<QiI")          # len level type
 SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
 MSG_PEEK, MSG_DONTWAIT, MSG_TRUNC, MSG_CTRUNC, MSG_WAITALL = 2, 0x40, 0x20, 0x8, 0x100
 MSG_CMSG_CLOEXEC, MSG_WAITFORONE, MSG_FASTOPEN = 0x40000000, 0x10000, 0x20000000
+MSG_NOSIGNAL, SIGPIPE = 0x4000, 13
+CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN = 6, 7, 21
 MMSGHDR_SIZE = 64
 RECV_FLAGS = MSG_PEEK | MSG_WAITALL | 1  # MSG_OOB
 SEND_FLAGS = 0x4000 | 1 | 4 | 0x8000     # MSG_NOSIGNAL, MSG_OOB, MSG_DONTROUTE, MSG_MORE
@@ -64,38 +68,57 @@ class Messages:
             self.network.netlink_request(sock, ctx.read(buf, min(length, 1 << 16)))
             return length
         self._refuse_fastopen(sock, flags)
-        if not addr_ptr or sock.backing == "host":
+        if not addr_ptr:   # the kernel sees only registers (the filter lets these run itself)
             return NATIVE
+        # With an address, never native: the kernel would re-read it after the sentry looked.
         if sock.stream:  # TCP ignores the address; the host unix socket would say EISCONN
             return self._send_stream(ctx, fd, ctx.read(buf, min(length, STREAM_CHUNK)), flags)
         dest = sockaddr.decode(ctx.read(addr_ptr, min(addr_len, 128)), sock.family)
-        return self._send_datagram(ctx, fd, sock, ctx.read(buf, min(length, MAX_DATAGRAM)), dest,
-                                   flags, [])
+        data = ctx.read(buf, min(length, MAX_DATAGRAM))
+        if sock.backing == "host":   # --network=host: the host's address, sent from the copy
+            return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT, lambda s: self._signalling(
+                ctx, flags, lambda: s.sendto(data, (flags & SEND_FLAGS) | MSG_DONTWAIT,
+                                             _host_address(dest))))
+        return self._send_datagram(ctx, fd, sock, data, dest, flags, [])
 
     def sendmsg(self, ctx, fd: int, msg_ptr: int, flags: int):
+        """Always by the sentry, from its one copy of the msghdr: the kernel would
+        re-read msg_name and msg_control (which name a destination and fds)
+        after the sentry looked, and another thread can set them in between.
+        A blocking stream send waits for room for all of it, as Linux's does."""
         sock = self.network.socket_of(ctx, fd)
-        name, namelen, iov, iovlen, control, controllen, _ = MSGHDR.unpack(ctx.read(msg_ptr, MSGHDR.size))
+        header = self._header(ctx, msg_ptr)
         if sock.netlink is not None:
+            _name, _namelen, iov, iovlen, *_ = header
             data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
             self.network.netlink_request(sock, data)
             return len(data)
         self._refuse_fastopen(sock, flags)
-        packet = self._packet_options(ctx, sock, control, controllen)
-        rights = self._note_rights(ctx, control, controllen)
-        if (not name and not packet) or sock.backing == "host" or sock.stream:
-            for host_fd in rights:
-                os.close(host_fd)
-            return NATIVE
-        if name:
-            dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)
-        elif sock.peer is not None:
-            dest = sock.peer
-        else:
-            for host_fd in rights:
-                os.close(host_fd)
-            raise SyscallError(errno.EDESTADDRREQ)
-        data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
-        return self._send_datagram(ctx, fd, sock, data, dest, flags, rights, packet)
+        done = [0]   # bytes of a blocking stream send already sent
+
+        def send(s: socket.socket):
+            wait = sock.stream and not flags & MSG_DONTWAIT and os.get_blocking(s.fileno())
+            n, whole = self._send_by_sentry(ctx, s, fd, sock, header, flags, done[0])
+            done[0] += n
+            if wait and done[0] < whole:
+                raise BlockingIOError(errno.EAGAIN, "waiting for room for the rest")
+            return done[0]
+
+        return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT, send)
+
+    def _signalling(self, ctx, flags: int, send):
+        """send(), raising SIGPIPE in the caller on a broken stream, as the kernel
+        would have (the sentry itself ignores SIGPIPE)."""
+        try:
+            return send()
+        except BrokenPipeError:
+            if not flags & MSG_NOSIGNAL:
+                self.kernel.sent_on_behalf(ctx.process, SIGPIPE, ctx.process)
+                try:
+                    os.kill(ctx.task.host_tid, SIGPIPE)
+                except ProcessLookupError:
+                    pass
+            raise
 
     def _packet_options(self, ctx, sock, control: int, controllen: int) -> dict:
         """A sandbox UDP socket's per-packet IP options from a sendmsg's control
@@ -106,6 +129,28 @@ class Messages:
         return ancillary.packet_options(_cmsgs(ctx.read(control, min(controllen, 1 << 16))),
                                         sock.family)
 
+    def _credentials(self, ctx, control: int, controllen: int) -> list:
+        """SCM_CREDENTIALS for a message the sentry sends on a unix socket: the
+        caller's claim, checked with the sandbox's ids as Linux checks it
+        (its own pid, one of its uids and gids, unless privileged), or else
+        its own ids; the pid goes as its host pid, so the receiving side
+        (the sentry's recvmsg) maps it back. A receiver without SO_PASSCRED
+        gets none, as from the kernel."""
+        creds = ctx.process.creds
+        pid, uid, gid = ctx.process.vpid, creds.euid, creds.egid
+        if control and controllen >= CMSGHDR.size:
+            for level, kind, payload in _cmsgs(ctx.read(control, min(controllen, 1 << 16))):
+                if level == socket.SOL_SOCKET and kind == SCM_CREDENTIALS and len(payload) >= 12:
+                    pid, uid, gid = struct.unpack_from("<iII", payload)
+                    if pid != ctx.process.vpid and not creds.capable(CAP_SYS_ADMIN) \
+                            or uid not in (creds.uid, creds.euid, creds.suid) and not creds.capable(CAP_SETUID) \
+                            or gid not in (creds.gid, creds.egid, creds.sgid) and not creds.capable(CAP_SETGID):
+                        raise SyscallError(errno.EPERM)
+        host_pid = self.kernel.tasks.host_pid_of(pid)
+        if host_pid is None:
+            raise SyscallError(errno.ESRCH)
+        return [(socket.SOL_SOCKET, SCM_CREDENTIALS, struct.pack("<iII", host_pid, uid, gid))]
+
     def _refuse_fastopen(self, sock, flags: int) -> None:
         """MSG_FASTOPEN connects a host TCP socket to the message's address: not outside
         the sentry's connect (an egress socket whose connect failed could reach anything)."""
@@ -114,8 +159,8 @@ class Messages:
 
     def _send_stream(self, ctx, fd: int, data: bytes, flags: int):
         """Send on a stream from the sentry's copy; a blocking caller waits for room."""
-        return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT,
-                                   lambda s: s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT))
+        return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT, lambda s: self._signalling(
+            ctx, flags, lambda: s.send(data, (flags & SEND_FLAGS) | MSG_DONTWAIT)))
 
     def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int],
                        packet: dict | None = None):
@@ -298,12 +343,6 @@ class Messages:
         caller waits for room for each in turn, as Linux's does."""
         sock = self.network.socket_of(ctx, fd)
         vlen = min(vlen, IOV_MAX)
-        if self.network.config.mode == "host" and sock.backing == "host":
-            for i in range(vlen):   # note SCM_RIGHTS for the receiver's fd table, then native
-                *_, control, controllen, _ = self._header(ctx, vec + i * MMSGHDR_SIZE)
-                for host_fd in self._note_rights(ctx, control, controllen):
-                    os.close(host_fd)
-            return NATIVE
         sent = [0, 0]   # messages sent, bytes of the next one already sent (a blocking stream)
 
         def send(s: socket.socket):
@@ -330,13 +369,15 @@ class Messages:
 
         return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT, send)
 
-    def _send_by_sentry(self, ctx, s: socket.socket, fd: int, sock, msg_ptr: int, flags: int,
+    def _send_by_sentry(self, ctx, s: socket.socket, fd: int, sock, msg, flags: int,
                         offset: int = 0) -> tuple[int, int]:
-        """One message of a sendmmsg, from `s` (the sentry's copy of the caller's socket),
-        from byte `offset` on: (bytes sent, the message's length). BlockingIOError
-        when there is no room yet."""
+        """One message of a sendmsg or sendmmsg (`msg`: the sentry's copy of its
+        msghdr, or the address of one to copy), from `s` (the sentry's copy of
+        the caller's socket), from byte `offset` on: (bytes sent, the message's
+        length). BlockingIOError when there is no room yet."""
         self._refuse_fastopen(sock, flags)
-        name, namelen, iov, iovlen, control, controllen, _ = self._header(ctx, msg_ptr)
+        header = msg if isinstance(msg, tuple) else self._header(ctx, msg)
+        name, namelen, iov, iovlen, control, controllen, _ = header
         data = b"".join(ctx.read(base, n) for base, n in self._iovecs(ctx, iov, iovlen) if n)
         if sock.netlink is not None:
             self.network.netlink_request(sock, data)
@@ -352,8 +393,14 @@ class Messages:
                 raise SyscallError(-result)
             return result, len(data)
         anc = [(socket.SOL_SOCKET, SCM_RIGHTS, struct.pack(f"<{len(rights)}i", *rights))] if rights else []
+        if sock.family == socket.AF_UNIX and sock.backing != "host":
+            anc += self._credentials(ctx, control, controllen)
+        address = ()
+        if name and not sock.stream and sock.backing == "host":   # --network=host's UDP
+            address = (_host_address(sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family)),)
         try:
-            return s.sendmsg([data[offset:]], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT), len(data)
+            return self._signalling(ctx, flags, lambda: s.sendmsg(
+                [data[offset:]], anc, (flags & SEND_FLAGS) | MSG_DONTWAIT, *address)), len(data)
         finally:
             for host_fd in rights:
                 os.close(host_fd)
@@ -546,6 +593,13 @@ class Messages:
             return []
         raw = ctx.read(iov, IOVEC.size * iovlen)
         return [IOVEC.unpack_from(raw, i * IOVEC.size) for i in range(iovlen)]
+
+
+def _host_address(dest):
+    """A --network=host socket's destination as the host takes it (EINVAL if none)."""
+    if dest is None:
+        raise SyscallError(errno.EINVAL)
+    return sockaddr.to_host(dest)
 
 
 def _namespace_pid(host_pid: int) -> int:
