@@ -26,8 +26,9 @@ PAGE = 4096
 POINTER_CHUNK = 512           # bytes of pointers read at once (never past a page end)
 
 
-class PendingExec(collections.namedtuple("PendingExec", "exe comm setuid_to setgid_to file_caps",
-                                          defaults=(None,))):
+class PendingExec(collections.namedtuple("PendingExec",
+                                          "exe comm setuid_to setgid_to file_caps inode",
+                                          defaults=(None, None))):
     """What the sentry applies when the host reports the exec done (Kernel.on_exec)."""
 
     __slots__ = ()
@@ -37,6 +38,7 @@ class PendingExec(collections.namedtuple("PendingExec", "exe comm setuid_to setg
     # setuid_to: int | None    # the file's owner, when its set-id bit counts
     # setgid_to: int | None
     # file_caps: FileCaps | None = None   # its security.capability, when that counts
+    # inode: tuple[int, int] | None = None  # (st_dev, st_ino) of the host file vetted
 
 
 def open_executable(ctx, base: str, path: str):
@@ -91,8 +93,10 @@ def prepare_exec(ctx, base: str, path: str, argv_addr: int, envp_addr: int) -> E
     except SyscallError:
         os.close(res.fd)
         raise
+    host = os.fstat(res.fd)
     ctx.task.exec_pending = PendingExec(res.path, os.fsencode(posixpath.basename(as_given))[:15],
-                                        setuid_to, setgid_to, file_caps)
+                                        setuid_to, setgid_to, file_caps,
+                                        (host.st_dev, host.st_ino))
     return ExecVia(res.fd, argv_addr, envp_addr, empty_addr)
 
 

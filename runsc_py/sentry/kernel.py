@@ -441,6 +441,8 @@ class Kernel:
         self.release_writebacks()
         self.vfs.inotify.reap()   # its close-on-exec fds are closed
         pending, task.exec_pending = task.exec_pending, None
+        if pending is not None and not self._execd_what_was_vetted(host_tid, pending):
+            return
         if pending is not None:
             proc.exe, proc.comm = pending.exe, pending.comm
             try:
@@ -452,6 +454,24 @@ class Kernel:
         if secure:
             self._mark_secure_exec(host_tid)
         self._publish(task)
+
+    def _execd_what_was_vetted(self, host_tid: int, pending) -> bool:
+        """The rewritten execveat(fd, "", AT_EMPTY_PATH) names its path by a
+        NUL byte in the caller's memory, which another thread may overwrite
+        before the kernel reads it: then the host exec'd a file by a path the
+        sentry never resolved. Checked here, at the exec event stop, before
+        the new image runs an instruction: any other file kills the task."""
+        try:
+            st = os.stat(f"/proc/{host_tid}/exe")
+        except OSError:
+            return True   # the task is gone; its exit event follows
+        if (st.st_dev, st.st_ino) == pending.inode:
+            return True
+        sys.stderr.write(f"runsc-py: task {host_tid} exec'd a file the sentry did not open; "
+                         "killed\n")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(host_tid, signal.SIGKILL)
+        return False
 
     def _mark_secure_exec(self, host_tid: int) -> None:
         """Set AT_SECURE in the new image's auxiliary vector, as Linux does for a
