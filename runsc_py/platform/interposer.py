@@ -123,6 +123,9 @@ class Interposer(abc.ABC):
         self._event_handlers: dict[int, object] = {}
         self._pending_exec: dict[int, ExecVia] = {}
         self._at_exit: dict[int, object] = {}   # tid -> AtExit.amend, until its exit stop
+        # tids whose parked call the sentry interrupted on purpose (interrupt()):
+        # their -ERESTARTSYS must reach the signal code as it is
+        self._interrupted: set[int] = set()
         # InstallFds.then: calls to make once the install's stop comes, and
         # those under way (tid -> (registers to restore, the call, entered))
         self._follow_up: dict[int, tuple[int, ...]] = {}
@@ -277,6 +280,8 @@ class Interposer(abc.ABC):
         if lib.rp_opened_count():
             self._adopt_opened()
         via_ptrace = trap.via == VIA_PTRACE
+        if self._interrupted:
+            self._interrupted.discard(trap.tid)   # a new call: any interruption is over
         call = TrappedCall(trap.tid, trap.nr, ffi.unpack(trap.args, 6), trap.ip, trap.id,
                            via_ptrace, via_ptrace and trap.data == TRACE_EXEC, self.notify_fd)
         if call.nr == NR_INSTALL and not via_ptrace and call.tid in self._pending:
@@ -353,6 +358,36 @@ class Interposer(abc.ABC):
             lib.rp_notify_send(self.notify_fd, call.notif_id, 0, -reply.value, 0)
         else:
             lib.rp_notify_send(self.notify_fd, call.notif_id, reply.value, 0, 0)
+
+    def interrupt(self, call: TrappedCall) -> None:
+        """Answer a parked call as a signal ends an interruptible sleep on Linux:
+        -ERESTARTSYS, which the host's signal code turns into EINTR, or into the
+        call made again after a handler with SA_RESTART or a stop (the sentry
+        saw a signal pending for the caller: sentry/interrupts.py)."""
+        self._interrupted.add(call.tid)
+        if not call.via_ptrace:
+            lib.rp_notify_send(call.listener, call.notif_id, 0, -ERESTARTSYS, 0)
+            return
+        # At a seccomp stop, a call the tracer skips has orig_rax -1, and the
+        # signal code restarts nothing for "no syscall": skip it, and at its
+        # exit stop make it the call again, returning -ERESTARTSYS.
+        regs = ffi.new("struct rp_regs *")
+        if lib.rp_get_regs(call.tid, regs) < 0:
+            return   # killed at the stop
+        nr = regs.orig_rax
+        regs.orig_rax = 0xFFFFFFFFFFFFFFFF
+        if lib.rp_set_regs(call.tid, regs) < 0:
+            return
+        self._at_exit[call.tid] = lambda _result: self._set_restart(call.tid, nr)
+        self._ptrace(PTRACE_SYSCALL, call.tid, 0, 0, ignore_esrch=True)
+
+    @staticmethod
+    def _set_restart(tid: int, nr: int) -> None:
+        regs = ffi.new("struct rp_regs *")
+        if lib.rp_get_regs(tid, regs) >= 0:
+            regs.orig_rax = nr
+            regs.rax = -ERESTARTSYS & 0xFFFFFFFFFFFFFFFF
+            lib.rp_set_regs(tid, regs)
 
     # -- fd installs ---------------------------------------------------
 
@@ -549,6 +584,9 @@ class Interposer(abc.ABC):
         Linux never does. For calls the sentry answers (and RP_NR_INSTALL),
         make it -ERESTARTNOINTR, so the call is made again after the handler.
         """
+        if tid in self._interrupted:   # the sentry's own interruption: EINTR or SA_RESTART's restart
+            self._interrupted.discard(tid)
+            return
         regs = ffi.new("struct rp_regs *")
         if lib.rp_get_regs(tid, regs) < 0:
             return
@@ -609,6 +647,7 @@ class Interposer(abc.ABC):
         self._pending.pop(pid, None)
         self._pending_exec.pop(pid, None)
         self._at_exit.pop(pid, None)
+        self._interrupted.discard(pid)
         self._exec_armed.discard(pid)
         self._awaiting_start.discard(pid)
         self._early_stops.discard(pid)
