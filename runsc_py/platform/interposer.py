@@ -126,6 +126,9 @@ class Interposer(abc.ABC):
         # tids whose parked call the sentry interrupted on purpose (interrupt()):
         # their -ERESTARTSYS must reach the signal code as it is
         self._interrupted: set[int] = set()
+        # tid -> (nr, args) of the trapped call it was last let run natively:
+        # an -ERESTARTSYS from that call is the host's answer, not a withdrawal
+        self._continued: dict[int, tuple] = {}
         # InstallFds.then: calls to make once the install's stop comes, and
         # those under way (tid -> (registers to restore, the call, entered))
         self._follow_up: dict[int, tuple[int, ...]] = {}
@@ -304,6 +307,10 @@ class Interposer(abc.ABC):
             # own filter traced with this value is the table's, as always
         else:
             result = self.sentry.handle_syscall(call)
+        if result is NATIVE:
+            self._continued[call.tid] = (call.nr, call.args)
+        elif self._continued:
+            self._continued.pop(call.tid, None)
         if type(result) is int and result >= 0:
             reply.kind = REPLY_VALUE
             reply.value = result
@@ -593,6 +600,10 @@ class Interposer(abc.ABC):
         if regs.rax != (-ERESTARTSYS & 0xFFFFFFFFFFFFFFFF):
             return
         nr = regs.orig_rax
+        ran = self._continued.pop(tid, None)
+        if ran is not None and ran[0] == nr and [a & 0xFFFFFFFFFFFFFFFF for a in ran[1]] == \
+                [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9]:
+            return   # the host ran it (a native flock or F_SETLKW) and a signal ended it
         if nr == NR_INSTALL or self.sentry.answers(nr):
             regs.rax = -ERESTARTNOINTR & 0xFFFFFFFFFFFFFFFF
             lib.rp_set_regs(tid, regs)
@@ -648,6 +659,7 @@ class Interposer(abc.ABC):
         self._pending_exec.pop(pid, None)
         self._at_exit.pop(pid, None)
         self._interrupted.discard(pid)
+        self._continued.pop(pid, None)
         self._exec_armed.discard(pid)
         self._awaiting_start.discard(pid)
         self._early_stops.discard(pid)
