@@ -61,6 +61,13 @@ def key_of(st: os.stat_result):
     return (st.st_dev, st.st_ino)
 
 
+def dir_key(mount_dev: int, ino: int):
+    """A directory's key: the sandbox's own (mount, inode), never native. A
+    directory fd's host object is not the directory (the sentry serves
+    directories itself), so its host locks would join unrelated ones."""
+    return ("dir", mount_dev, ino)
+
+
 def range_of(l_type: int, whence: int, l_start: int, l_len: int, pos, size) -> tuple[int, int]:
     """A struct flock's range as [start, end] (flock64_to_posix_lock): `pos` and
     `size` are called for SEEK_CUR and SEEK_END. EINVAL for a bad whence, a

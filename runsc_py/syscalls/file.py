@@ -366,7 +366,14 @@ def lock_key(ctx, fd: int, file: OpenFile):
     native (sentry/locks.py's key_of); asked of the host once per description."""
     if file.lock_key is None:
         file.lock_key = False
-        if file.kind in ("file", "dir", "device", "host"):
+        if file.kind == "dir" and file.mount is not None:
+            # what a directory fd holds on the host is no directory of the tree
+            # (one object stands for many): the sentry's own identity of it
+            st = file.mount.fs.stat_node(file.node) if file.node is not None else None
+            if st is None:
+                st = ctx.kernel.vfs.resolve("/", file.path, follow=True).stat
+            file.lock_key = locks.dir_key(file.mount.dev, st.ino)
+        elif file.kind in ("file", "device", "host"):
             key = locks.key_of(_host_stat(ctx, fd))
             if key is not None:
                 file.lock_key = key

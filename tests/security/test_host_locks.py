@@ -136,3 +136,17 @@ def test_locks_on_tmpfs_stay_native(platform):
             "except BlockingIOError: print('conflict')\n")
     r = sandboxed(platform, sys.executable, "-c", code, flags=("--tmpfs", "/tmp"))
     assert r.out == b"conflict\n", r
+
+
+def test_directory_locks_are_per_directory(platform):
+    """A directory fd's host object stands for many directories: its locks are
+    keyed by the sandbox's own directory, so two directories never conflict."""
+    code = ("import fcntl, os\n"
+            "os.makedirs('/tmp/a'); os.makedirs('/tmp/b')\n"
+            "a, b, a2 = (os.open(p, os.O_RDONLY) for p in ('/tmp/a', '/tmp/b', '/tmp/a'))\n"
+            "fcntl.flock(a, fcntl.LOCK_EX)\n"
+            "fcntl.flock(b, fcntl.LOCK_EX | fcntl.LOCK_NB); print('b free')\n"
+            "try: fcntl.flock(a2, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+            "except BlockingIOError: print('a taken')\n")
+    r = sandboxed(platform, sys.executable, "-c", code, flags=("--tmpfs", "/tmp"))
+    assert r.out == b"b free\na taken\n", r
