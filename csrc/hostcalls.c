@@ -98,6 +98,16 @@ int rp_timerfd_create(int clockid, int flags)
     return rp_rc(timerfd_create(clockid, flags));
 }
 
+/* Arm a timerfd of the sentry's to fire every interval_ns from now (0 disarms). */
+int rp_timerfd_every(int fd, int64_t interval_ns)
+{
+    struct itimerspec its = {
+        .it_interval = { interval_ns / 1000000000, interval_ns % 1000000000 },
+        .it_value = { interval_ns / 1000000000, interval_ns % 1000000000 },
+    };
+    return rp_rc(timerfd_settime(fd, 0, &its, NULL));
+}
+
 /* The signal this process gets when its parent dies (PR_SET_PDEATHSIG). */
 int rp_set_pdeathsig(int sig)
 {

@@ -21,6 +21,7 @@ int rp_fsconfig(int fd, unsigned int cmd, const char *key, const char *value, in
 int rp_fsmount(int fd, unsigned int flags, unsigned int attr_flags);
 int rp_signalfd(int fd, uint64_t mask, int flags);
 int rp_timerfd_create(int clockid, int flags);
+int rp_timerfd_every(int fd, int64_t interval_ns);
 int rp_set_pdeathsig(int sig);
 int rp_landlock_abi(void);
 int rp_landlock_create_ruleset(uint64_t handled_access_fs);

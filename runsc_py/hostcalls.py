@@ -67,6 +67,11 @@ def timerfd_create(clockid: int, flags: int) -> int:
     return _check(lib.rp_timerfd_create(clockid, flags))
 
 
+def timerfd_every(fd: int, interval_ns: int) -> None:
+    """Arm timerfd `fd` to fire every interval_ns from now (0 disarms it)."""
+    _check(lib.rp_timerfd_every(fd, interval_ns))
+
+
 def set_pdeathsig(sig: int) -> None:
     """The signal this process gets when its parent dies (PR_SET_PDEATHSIG)."""
     _check(lib.rp_set_pdeathsig(sig))

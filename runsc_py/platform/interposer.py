@@ -125,6 +125,12 @@ class Interposer(abc.ABC):
         self._event_handlers: dict[int, object] = {}
         self._pending_exec: dict[int, ExecVia] = {}
         self._at_exit: dict[int, object] = {}   # tid -> AtExit.amend, until its exit stop
+        # tids whose parked call the sentry interrupted on purpose (interrupt()):
+        # their -ERESTARTSYS must reach the signal code as it is
+        self._interrupted: set[int] = set()
+        # tid -> (nr, args) of the trapped call it was last let run natively:
+        # an -ERESTARTSYS from that call is the host's answer, not a withdrawal
+        self._continued: dict[int, tuple] = {}
         # InstallFds.then: calls to make once the install's stop comes, and
         # those under way (tid -> (registers to restore, the call, entered))
         self._follow_up: dict[int, tuple[int, ...]] = {}
@@ -290,6 +296,8 @@ class Interposer(abc.ABC):
         if lib.rp_opened_count():
             self._adopt_opened()
         via_ptrace = trap.via == VIA_PTRACE
+        if self._interrupted:
+            self._interrupted.discard(trap.tid)   # a new call: any interruption is over
         call = TrappedCall(trap.tid, trap.nr, ffi.unpack(trap.args, 6), trap.ip, trap.id,
                            via_ptrace, via_ptrace and trap.data == TRACE_EXEC, self.notify_fd)
         if call.nr == NR_INSTALL and not via_ptrace and call.tid in self._pending:
@@ -312,6 +320,10 @@ class Interposer(abc.ABC):
             # own filter traced with this value is the table's, as always
         else:
             result = self.sentry.handle_syscall(call)
+        if result is NATIVE:
+            self._continued[call.tid] = (call.nr, call.args)
+        elif self._continued:
+            self._continued.pop(call.tid, None)
         if type(result) is int and result >= 0:
             reply.kind = REPLY_VALUE
             reply.value = result
@@ -366,6 +378,36 @@ class Interposer(abc.ABC):
             lib.rp_notify_send(self.notify_fd, call.notif_id, 0, -reply.value, 0)
         else:
             lib.rp_notify_send(self.notify_fd, call.notif_id, reply.value, 0, 0)
+
+    def interrupt(self, call: TrappedCall) -> None:
+        """Answer a parked call as a signal ends an interruptible sleep on Linux:
+        -ERESTARTSYS, which the host's signal code turns into EINTR, or into the
+        call made again after a handler with SA_RESTART or a stop (the sentry
+        saw a signal pending for the caller: sentry/interrupts.py)."""
+        self._interrupted.add(call.tid)
+        if not call.via_ptrace:
+            lib.rp_notify_send(call.listener, call.notif_id, 0, -ERESTARTSYS, 0)
+            return
+        # At a seccomp stop, a call the tracer skips has orig_rax -1, and the
+        # signal code restarts nothing for "no syscall": skip it, and at its
+        # exit stop make it the call again, returning -ERESTARTSYS.
+        regs = ffi.new("struct rp_regs *")
+        if lib.rp_get_regs(call.tid, regs) < 0:
+            return   # killed at the stop
+        nr = regs.orig_rax
+        regs.orig_rax = 0xFFFFFFFFFFFFFFFF
+        if lib.rp_set_regs(call.tid, regs) < 0:
+            return
+        self._at_exit[call.tid] = lambda _result: self._set_restart(call.tid, nr)
+        self._ptrace(PTRACE_SYSCALL, call.tid, 0, 0, ignore_esrch=True)
+
+    @staticmethod
+    def _set_restart(tid: int, nr: int) -> None:
+        regs = ffi.new("struct rp_regs *")
+        if lib.rp_get_regs(tid, regs) >= 0:
+            regs.orig_rax = nr
+            regs.rax = -ERESTARTSYS & 0xFFFFFFFFFFFFFFFF
+            lib.rp_set_regs(tid, regs)
 
     # -- fd installs ---------------------------------------------------
 
@@ -562,12 +604,19 @@ class Interposer(abc.ABC):
         Linux never does. For calls the sentry answers (and RP_NR_INSTALL),
         make it -ERESTARTNOINTR, so the call is made again after the handler.
         """
+        if tid in self._interrupted:   # the sentry's own interruption: EINTR or SA_RESTART's restart
+            self._interrupted.discard(tid)
+            return
         regs = ffi.new("struct rp_regs *")
         if lib.rp_get_regs(tid, regs) < 0:
             return
         if regs.rax != (-ERESTARTSYS & 0xFFFFFFFFFFFFFFFF):
             return
         nr = regs.orig_rax
+        ran = self._continued.pop(tid, None)
+        if ran is not None and ran[0] == nr and [a & 0xFFFFFFFFFFFFFFFF for a in ran[1]] == \
+                [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9]:
+            return   # the host ran it (a native flock or F_SETLKW) and a signal ended it
         if nr == NR_INSTALL or self.sentry.answers(nr):
             regs.rax = -ERESTARTNOINTR & 0xFFFFFFFFFFFFFFFF
             lib.rp_set_regs(tid, regs)
@@ -622,6 +671,8 @@ class Interposer(abc.ABC):
         self._pending.pop(pid, None)
         self._pending_exec.pop(pid, None)
         self._at_exit.pop(pid, None)
+        self._interrupted.discard(pid)
+        self._continued.pop(pid, None)
         self._exec_armed.discard(pid)
         self._awaiting_start.discard(pid)
         self._early_stops.discard(pid)

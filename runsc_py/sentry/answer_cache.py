@@ -50,7 +50,7 @@ PURE = frozenset({
     "getxattr", "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr",
     "chdir", "fchdir", "umask",
     # fds that name no path
-    "close", "close_range", "dup", "dup2", "dup3", "pipe", "pipe2", "fcntl", "ioctl",
+    "close", "close_range", "dup", "dup2", "dup3", "pipe", "pipe2", "fcntl", "flock", "ioctl",
     "eventfd", "eventfd2", "epoll_create", "epoll_create1", "timerfd_create", "signalfd",
     "signalfd4", "memfd_create", "pidfd_open", "pidfd_getfd",
     # processes, signals, identities

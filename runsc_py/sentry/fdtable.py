@@ -39,7 +39,7 @@ class OpenFile:
     """
 
     __slots__ = ("kind", "path", "flags", "mount", "rel", "node", "dir_entries", "unlinked",
-                 "host_ino")
+                 "host_ino", "lock_key")
 
     def __init__(self, kind: str, path: str = "", flags: int = 0, mount=None, rel: str = "",
                  node=None, dir_entries: list | None = None):
@@ -52,6 +52,8 @@ class OpenFile:
         self.dir_entries = dir_entries  # a directory's listing, read once
         self.unlinked = False           # its name was removed since (inotify's IN_EXCL_UNLINK)
         self.host_ino = None            # (st_dev, st_ino) of its host inode, if inotify asked
+        self.lock_key = None            # its file's key in the lock table (sentry/locks.py):
+                                        # None not asked yet, False: native locks (private)
 
     def copy(self, **changes) -> "OpenFile":
         """Another description like this one (a fresh open of the same file)."""

@@ -25,6 +25,8 @@ from runsc_py.sentry import files, signalfd_reads, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.answer_cache import AnswerCache
 from runsc_py.sentry.fdtable import FdTable, OpenFile
+from runsc_py.sentry.interrupts import Interruptions
+from runsc_py.sentry.locks import LockTable
 from runsc_py.sentry import limits
 from runsc_py.sentry.limits import SandboxLimits
 from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable
@@ -66,6 +68,8 @@ class Kernel:
         self._network = None                 # the network table (sentry/net), made when first needed
         self.answer_cache = AnswerCache(vfs, platform, table)  # stat and open answers C may replay
         self.writebacks = WriteBacks()       # /proc/sys files open for writing (writeback.py)
+        self.locks = LockTable()             # file locks on host-backed files (locks.py)
+        self.interrupts = Interruptions(platform)  # parked calls a signal ends (interrupts.py)
         self.network_factory = None          # how to make it
         vfs.caller_creds = self._caller_creds
         vfs.caller_root = self._caller_root
@@ -214,8 +218,10 @@ class Kernel:
         c = task.process.creds
         fds = task.process.fds
         # an fd table with an unbacked (O_PATH) fd has an empty host slot the
-        # host must not fill by itself: no opens answered in C for it (fdtable.py)
-        fds.c_opens_off = fds.unbacked > 0
+        # host must not fill by itself: no opens answered in C for it
+        # (fdtable.py); nor for one holding POSIX locks, which any close of
+        # the file releases (a close C answers would not tell the lock table)
+        fds.c_opens_off = self._c_opens_off(fds)
         self.platform.publish_ids(task.host_tid, task.process.vpid, task.vtid,
                                   task.process.vppid, c.uid, c.euid, c.gid, c.egid,
                                   self.answer_cache.view_of(task.process),
@@ -259,7 +265,7 @@ class Kernel:
         else:
             result = self._invoke(ctx, entry, call)
             fds = task.process.fds
-            if (fds.unbacked > 0) != fds.c_opens_off:  # before the answer lets the caller on
+            if self._c_opens_off(fds) != fds.c_opens_off:  # before the answer lets the caller on
                 for other in list(self.tasks.by_host_tid.values()):  # CLONE_FILES shares it
                     if other.process.fds is fds:
                         self._publish(other)
@@ -267,6 +273,9 @@ class Kernel:
         if self.strace is not None:
             self.strace.record(ctx, entry, result)
         return result
+
+    def _c_opens_off(self, fds: FdTable) -> bool:
+        return fds.unbacked > 0 or self.locks.holds_posix(fds)
 
     def _invoke(self, ctx: SyscallContext, entry, call):
         try:
@@ -300,17 +309,28 @@ class Kernel:
             for entry in list(table.entries.values()):
                 yield entry.file
 
-    def descriptions_released(self, released: list[OpenFile]) -> None:
+    def descriptions_released(self, released: list[OpenFile], by: Process | None = None) -> None:
         """Guest fds of these open descriptions went away (close, dup2 over
-        one, exec, exit), in this order: those no fd in the sandbox holds any
-        more are closed, and raise IN_CLOSE_WRITE/IN_CLOSE_NOWRITE as Linux's
-        last fput does (a mapping still holding one is not seen: munmap is native)."""
-        released = [f for f in released if f.mount is not None]
-        if not released or not self.vfs.inotify.instances:
+        one, exec, exit), in this order, closed by the process `by`: its
+        POSIX locks on their files go (locks.py); those no fd in the sandbox
+        holds any more are closed: their flock and OFD locks go, and they
+        raise IN_CLOSE_WRITE/IN_CLOSE_NOWRITE as Linux's last fput does (a
+        mapping still holding one is not seen: munmap is native)."""
+        released = [f for f in released if f.mount is not None or f.lock_key]
+        if not released:
+            return
+        locked = [f for f in released if f.lock_key]
+        watched = self.vfs.inotify.instances
+        if not locked and not watched:
             return
         held = {id(f) for f in self._open_files()}
+        for file in locked:
+            self.locks.closed(file.lock_key, by.fds if by is not None else None,
+                              id(file) not in held, file)
+        if not watched:
+            return
         for file in released:
-            if id(file) not in held:
+            if file.mount is not None and id(file) not in held:
                 held.add(id(file))  # once
                 files.closed(self.vfs, file)
 
@@ -437,7 +457,7 @@ class Kernel:
             self.tasks.rekey(task, host_tid, proc.vpid)
         closing = [e.file for _fd, e in sorted(proc.fds.entries.items()) if e.cloexec]
         proc.fds.on_exec()
-        self.descriptions_released(closing)
+        self.descriptions_released(closing, proc)
         self.release_writebacks()
         self.vfs.inotify.reap()   # its close-on-exec fds are closed
         pending, task.exec_pending = task.exec_pending, None
@@ -511,13 +531,20 @@ class Kernel:
         task = self.tasks.remove(host_tid)
         self.platform.retract_ids(host_tid)
         self._clones_in_flight.pop(host_tid, None)
+        self.interrupts.task_gone(host_tid)
+        self.locks.task_gone(host_tid)   # a wait it died in
         if task is not None:  # a close it made natively has finished: free the numbers
             task.process.fds.settle(host_tid)
         if task is not None and not task.process.threads:
             proc = task.process
             proc.exit_status = status
             self.tasks.remember_exited(proc)
-            self.descriptions_released([e.file for _fd, e in sorted(proc.fds.entries.items())])
+            shared = any(p.fds is proc.fds for p in self.tasks.processes.values()
+                         if p is not proc and p.exit_status is None)   # CLONE_FILES
+            self.descriptions_released([e.file for _fd, e in sorted(proc.fds.entries.items())],
+                                       None if shared else proc)
+            if not shared:
+                self.locks.owner_gone(proc.fds)
             self.release_writebacks()
             self.vfs.inotify.reap()   # its fds are closed
             if self._sent_for:   # signals it never took

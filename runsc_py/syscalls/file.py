@@ -7,10 +7,11 @@ from __future__ import annotations
 import errno
 import os
 import select
+import stat
 import struct
 
-from runsc_py.platform import NATIVE, FdInstall, InstallFds
-from runsc_py.sentry import files, sessions, signalfd_reads
+from runsc_py.platform import HELD, NATIVE, FdInstall, InstallFds
+from runsc_py.sentry import files, locks, sessions, signalfd_reads
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.vfs import Scope
@@ -21,9 +22,11 @@ F_DUPFD, F_GETFD, F_SETFD, F_GETFL = 0, 1, 2, 3
 F_DUPFD_CLOEXEC = 1030
 FD_CLOEXEC = 1
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
-# fcntl commands that only touch the host object (status flags, locks,
-# owners, pipe size, seals): the host runs them on the installed fd. The
-# value is what the kernel reads at `arg` (syscalls/table.py's classes).
+# fcntl commands the host may run on the installed fd: status flags,
+# owners, pipe size, seals, and the locks and leases of the sandbox's own
+# objects (a tmpfs file, a pipe); those of host-backed files are the
+# sentry's (LOCK_FCNTLS below). The value is what the kernel reads at
+# `arg` (syscalls/table.py's classes).
 NATIVE_FCNTLS = {
     3: None, 4: None,                  # F_GETFL, F_SETFL
     5: DATA, 6: DATA, 7: DATA,         # F_GETLK, F_SETLK, F_SETLKW: a range of the fd's file
@@ -34,6 +37,16 @@ NATIVE_FCNTLS = {
     1024: None, 1025: None,            # F_SETLEASE, F_GETLEASE
     1031: None, 1032: None, 1033: None, 1034: None,  # pipe size, seals
 }
+# record locks and leases: the sentry's on host-backed files (sentry/locks.py)
+F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
+F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
+F_SETLEASE, F_GETLEASE = 1024, 1025
+LOCK_FCNTLS = {F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
+               F_SETLEASE, F_GETLEASE}
+LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN, LOCK_MAND = 1, 2, 4, 8, 32
+FLOCK_TYPES = {LOCK_SH: locks.F_RDLCK, LOCK_EX: locks.F_WRLCK, LOCK_UN: locks.F_UNLCK}
+STRUCT_FLOCK = struct.Struct("<hh4xqqi4x")   # l_type, l_whence, l_start, l_len, l_pid
+CAP_LEASE = 28
 # ioctls a terminal or pipe answers itself; the caller's stdio may be a tty.
 NATIVE_IOCTLS = {
     0x5401: DATA, 0x5402: DATA, 0x5403: DATA, 0x5404: DATA,  # TCGETS, TCSETS, TCSETSW, TCSETSF
@@ -156,8 +169,9 @@ def openat2(ctx, dirfd, path, how, size):
 
 
 def close(ctx, fd):
+    _know_lock_key(ctx, as_int(fd))
     entry = ctx.fds.close(as_int(fd), ctx.task.host_tid)
-    ctx.kernel.descriptions_released([entry.file])
+    ctx.kernel.descriptions_released([entry.file], ctx.process)
     if entry.file.kind == "inotify":
         ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
     if entry.file.kind == "socket" and ctx.kernel.network is not None:
@@ -176,13 +190,14 @@ def close_range(ctx, first, last, flags):
         if flags & CLOSE_RANGE_CLOEXEC:
             ctx.fds.entries[fd].cloexec = True
         else:
+            _know_lock_key(ctx, fd)
             entry = ctx.fds.close(fd, ctx.task.host_tid)
             released.append(entry.file)
             if entry.file.kind == "inotify":
                 ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
             if entry.file.kind == "socket" and ctx.kernel.network is not None:
                 ctx.kernel.network.closing(ctx, fd, entry.file.sock)
-    ctx.kernel.descriptions_released(released)
+    ctx.kernel.descriptions_released(released, ctx.process)
     ctx.kernel.release_writebacks()
     return NATIVE
 
@@ -217,9 +232,11 @@ def _dup_to(ctx, oldfd: int, newfd: int | None, cloexec: bool, start: int = 0) -
         result = install_new(ctx, entry.file, host_fd, cloexec, start)
     else:
         replaced = ctx.fds.entries.get(newfd)
+        if replaced is not None:
+            _know_lock_key(ctx, newfd)
         ctx.fds.install(newfd, entry.file, cloexec)
         if replaced is not None:  # dup2 closes what was at newfd
-            ctx.kernel.descriptions_released([replaced.file])
+            ctx.kernel.descriptions_released([replaced.file], ctx.process)
             if replaced.file.kind == "inotify":
                 ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
         result = InstallFds(newfd, [FdInstall(host_fd, newfd, cloexec)])
@@ -263,9 +280,157 @@ def fcntl(ctx, fd, cmd, arg):
     if cmd == F_SETFD:
         entry.cloexec = bool(arg & FD_CLOEXEC)
         return NATIVE  # the host flag decides what exec closes
+    if cmd in LOCK_FCNTLS:
+        key = lock_key(ctx, fd, entry.file)
+        if key is None:   # the sandbox's own object: the host's locks are the sandbox's
+            return NATIVE
+        if cmd in (F_SETLEASE, F_GETLEASE):
+            return _lease(ctx, fd, entry.file, cmd, as_int(arg))
+        return _record_lock(ctx, fd, entry.file, key, cmd, arg)
     if cmd in NATIVE_FCNTLS:
         return NATIVE
     raise SyscallError(errno.EINVAL)
+
+
+def flock(ctx, fd, cmd):
+    cmd &= 0xFFFFFFFF
+    if cmd & LOCK_MAND:   # gone from Linux: accepted and ignored
+        return 0
+    type_ = FLOCK_TYPES.get(cmd & ~LOCK_NB)
+    if type_ is None:
+        raise SyscallError(errno.EINVAL)
+    fd = as_int(fd)
+    file = ctx.fds.file(fd)
+    if file.flags & os.O_PATH or (type_ != locks.F_UNLCK
+                                  and file.flags & files.ACCESS_MODE == files.ACCESS_MODE):
+        raise SyscallError(errno.EBADF)
+    key = lock_key(ctx, fd, file)
+    if key is None:
+        return NATIVE
+    table = ctx.kernel.locks
+    if cmd & LOCK_NB:
+        return table.flock(key, file, type_)
+    waiter = locks.Waiter(key, flock=True, file=file, type_=type_, tid=ctx.task.host_tid)
+    return _lock_or_park(ctx, waiter, lambda: table.flock(key, file, type_, waiter))
+
+
+def _record_lock(ctx, fd: int, file: OpenFile, key, cmd: int, addr: int):
+    """F_GETLK/F_SETLK/F_SETLKW and their OFD twins (fs/locks.c's fcntl_getlk/setlk)."""
+    l_type, whence, l_start, l_len, l_pid = STRUCT_FLOCK.unpack(ctx.read(addr, STRUCT_FLOCK.size))
+    ofd = cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)
+    owner = file if ofd else ctx.fds
+    getting = cmd in (F_GETLK, F_OFD_GETLK)
+    if getting and l_type not in (locks.F_RDLCK, locks.F_WRLCK):
+        raise SyscallError(errno.EINVAL)
+    start, end = locks.range_of(l_type, whence, l_start, l_len,
+                                lambda: _host_offset(ctx, fd), lambda: _host_size(ctx, fd))
+    access = file.flags & files.ACCESS_MODE
+    if not getting and (l_type == locks.F_RDLCK and access not in (os.O_RDONLY, os.O_RDWR)
+                        or l_type == locks.F_WRLCK and access not in (os.O_WRONLY, os.O_RDWR)):
+        raise SyscallError(errno.EBADF)
+    if ofd and l_pid != 0:
+        raise SyscallError(errno.EINVAL)
+    request = locks.RangeLock(owner, ofd, l_type, start, end, ctx.process.vpid)
+    table = ctx.kernel.locks
+    if getting:
+        found = table.test(key, request)
+        if found is None:
+            ctx.write(addr, struct.pack("<h", locks.F_UNLCK))
+        else:
+            length = 0 if found.end == locks.OFFSET_MAX else found.end - found.start + 1
+            ctx.write(addr, STRUCT_FLOCK.pack(found.type, os.SEEK_SET, found.start, length,
+                                              -1 if found.ofd else found.pid))
+        return 0
+    if cmd in (F_SETLK, F_OFD_SETLK):
+        return table.set(key, request)
+    waiter = locks.Waiter(key, flock=False, request=request, tid=ctx.task.host_tid)
+    return _lock_or_park(ctx, waiter, lambda: table.set(key, request, waiter))
+
+
+def _lease(ctx, fd: int, file: OpenFile, cmd: int, arg: int):
+    """Leases on a host file: a lease would make host processes wait for the
+    sandbox (their open blocks until it is broken), so none is ever granted:
+    F_SETLEASE answers as Linux does when the file is open elsewhere (EAGAIN),
+    after its own checks (EINVAL, EACCES for a non-owner without CAP_LEASE)."""
+    if cmd == F_GETLEASE:
+        return locks.F_UNLCK
+    if arg not in (locks.F_RDLCK, locks.F_WRLCK, locks.F_UNLCK):
+        raise SyscallError(errno.EINVAL)
+    st = _host_stat(ctx, fd)
+    creds = ctx.process.creds
+    if st.st_uid != creds.fsuid and not creds.capable(CAP_LEASE):
+        raise SyscallError(errno.EACCES)
+    if not stat.S_ISREG(st.st_mode):
+        raise SyscallError(errno.EINVAL)
+    raise SyscallError(errno.EAGAIN)
+
+
+def _lock_or_park(ctx, waiter, attempt):
+    """Take a lock now, or park the call until a release lets it through; a
+    signal interrupts the wait as wait_event_interruptible does (-ERESTARTSYS:
+    EINTR, or the call made again under SA_RESTART)."""
+    kernel, call = ctx.kernel, ctx.call
+
+    def granted(result: int) -> None:
+        kernel.interrupts.forget(call)
+        kernel.platform.complete(call, result)
+
+    waiter.granted = granted
+    if attempt() is not None:
+        return 0
+    kernel.interrupts.watch(call, lambda: kernel.locks.cancel(waiter))
+    return HELD
+
+
+def lock_key(ctx, fd: int, file: OpenFile):
+    """The file's key in the sentry's lock table, or None when its locks stay
+    native (sentry/locks.py's key_of); asked of the host once per description."""
+    if file.lock_key is None:
+        file.lock_key = False
+        if file.kind == "dir" and file.mount is not None:
+            # what a directory fd holds on the host is no directory of the tree
+            # (one object stands for many): the sentry's own identity of it
+            st = file.mount.fs.stat_node(file.node) if file.node is not None else None
+            if st is None:
+                st = ctx.kernel.vfs.resolve("/", file.path, follow=True).stat
+            file.lock_key = locks.dir_key(file.mount.dev, st.ino)
+        elif file.kind in ("file", "device", "host"):
+            key = locks.key_of(_host_stat(ctx, fd))
+            if key is not None:
+                file.lock_key = key
+    return file.lock_key or None
+
+
+def _know_lock_key(ctx, fd: int) -> None:
+    """Before fd closes: a process holding POSIX locks loses those on its file,
+    whichever fd of the file it closes, so the file must be known by then."""
+    entry = ctx.fds.entries.get(fd)
+    if entry is not None and entry.file.lock_key is None and entry.backed \
+            and ctx.kernel.locks.holds_posix(ctx.fds):
+        try:
+            lock_key(ctx, fd, entry.file)
+        except (OSError, SyscallError):
+            pass
+
+
+def _host_stat(ctx, fd: int) -> os.stat_result:
+    host = ctx.kernel.borrow_fd(ctx.task, fd)
+    try:
+        return os.fstat(host)
+    finally:
+        os.close(host)
+
+
+def _host_offset(ctx, fd: int) -> int:
+    host = ctx.kernel.borrow_fd(ctx.task, fd)
+    try:
+        return os.lseek(host, 0, os.SEEK_CUR)
+    finally:
+        os.close(host)
+
+
+def _host_size(ctx, fd: int) -> int:
+    return _host_stat(ctx, fd).st_size
 
 
 def ioctl(ctx, fd, request, arg):

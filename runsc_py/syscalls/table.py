@@ -201,9 +201,14 @@ ROWS = [
     native(69, "msgsnd", "the sandbox's own IPC namespace", msgp=DATA),
     native(70, "msgrcv", "the sandbox's own IPC namespace", msgp=DATA),
     native(71, "msgctl", "the sandbox's own IPC namespace", buf=CONFINED),
-    checked(72, file.fcntl, "dup and FD_CLOEXEC in the table; flags and locks on the host fd",
+    checked(72, file.fcntl, "dup and FD_CLOEXEC in the table; record locks (POSIX, OFD) of "
+                            "host-backed files in the sentry's lock table (sentry/locks.py), "
+                            "F_SETLEASE refused there (EAGAIN, F_GETLEASE F_UNLCK); flags, owners, "
+                            "seals, and locks of the sandbox's own objects (tmpfs, memfd) on the host fd",
             request=file.NATIVE_FCNTLS),
-    native(73, "flock", DATA_PATH),
+    checked(73, file.flock, "host-backed files: the sentry's lock table (sentry/locks.py), a "
+                            "blocking wait parked and interruptible; the sandbox's own objects "
+                            "(tmpfs, memfd) native"),
     native(74, "fsync", DATA_PATH),
     native(75, "fdatasync", DATA_PATH),
     emulated(76, fs.truncate, ATTRS),

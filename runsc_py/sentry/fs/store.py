@@ -31,6 +31,22 @@ FSCONFIG_CMD_CREATE = 6
 TMPFS_MAGIC = 0x01021994
 DEFAULT_SIZE = 1 << 40  # "no limit" as Linux's tmpfs reports it: half of RAM; we say 1 TiB
 
+# st_dev of every host filesystem only the sentry reaches: each store's
+# detached tmpfs, and the kernel's internal one behind memfds (procfs
+# snapshots, stores without fsopen). File locks there stay native (sentry/locks.py).
+_private_devices: set[int] = set()
+
+
+def private_devices() -> set[int]:
+    if not _private_devices:
+        memfd = os.memfd_create("runsc-py-dev", os.MFD_CLOEXEC)
+        try:
+            _private_devices.add(os.fstat(memfd).st_dev)
+        finally:
+            os.close(memfd)
+    return _private_devices
+
+
 def detached_tmpfs(size: int | None) -> int:
     """A host tmpfs attached to no mount point; returns its mount fd."""
     fs_fd = hostcalls.fsopen("tmpfs", FSOPEN_CLOEXEC)
@@ -53,6 +69,8 @@ class FileStore:
             self.mount_fd: int | None = detached_tmpfs(size)
         except OSError:
             self.mount_fd = None
+        else:
+            private_devices().add(os.fstat(self.mount_fd).st_dev)
 
     def new_file(self) -> int:
         """A fresh empty regular file, held by the sentry by an O_PATH fd.
