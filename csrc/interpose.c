@@ -602,13 +602,11 @@ static void child_main(const struct rp_spawn *s)
     if (setsid() < 0 || (s->ctty && ioctl(0, TIOCSCTTY, 0) < 0))
         child_fail(s->sync_fd, errno);
     /* The host writes no core for a workload process, whatever it asks
-     * (its own limit is the sentry's): the hard limit is 0 for good. */
-    for (int i = 0; i < s->n_rlimits; i++) {
-        struct rlimit limit = {s->rlimits[3 * i + 1], s->rlimits[3 * i + 2]};
-        if (setrlimit((int)s->rlimits[3 * i], &limit) < 0)
-            child_fail(s->sync_fd, errno);
-    }
-    struct rlimit no_core = {0, 0};
+     * (its own limit is the sentry's, and every call that sets it traps):
+     * a limit of 1 byte is below any core's size, and the kernel's own
+     * "never" for a core_pattern that pipes to a helper, which a limit of
+     * 0 would not stop. */
+    struct rlimit no_core = {1, 1};
     if (setrlimit(RLIMIT_CORE, &no_core) < 0)
         child_fail(s->sync_fd, errno);
     if (s->sync_fd == 3 ? fcntl(3, F_SETFD, FD_CLOEXEC) < 0 : dup3(s->sync_fd, 3, O_CLOEXEC) < 0)

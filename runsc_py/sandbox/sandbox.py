@@ -184,7 +184,7 @@ class Sandbox:
 
     def _sandbox_rlimits(self) -> None:
         """process.rlimits the sentry keeps (RLIMIT_CORE, RLIMIT_NPROC; the
-        host's core limit stays 0), and RLIMIT_NOFILE as the fd table's."""
+        host's core limit stays 1 byte), and RLIMIT_NOFILE as the fd table's."""
         from runsc_py.sentry.limits import RLIMIT_NOFILE, SANDBOX_RLIMITS
 
         init = self.kernel.tasks.init

@@ -17,7 +17,7 @@ CAP_SYS_ADMIN, CAP_SYS_RESOURCE = 21, 24
 RLIMIT_CORE, RLIMIT_NPROC, RLIMIT_NOFILE = 4, 6, 7
 RLIM_INFINITY = (1 << 64) - 1
 # Limits the sandbox sees and sets but the host must not follow: the host's
-# RLIMIT_CORE of a workload process is 0 for good (no core ever lands on the
+# RLIMIT_CORE of a workload process is 1 byte for good (no core ever lands on the
 # host), and its RLIMIT_NPROC would count every task of the sandbox, which
 # has one host uid, against whatever user a task is in the sandbox.
 SANDBOX_RLIMITS = (RLIMIT_CORE, RLIMIT_NPROC)

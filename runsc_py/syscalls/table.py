@@ -296,7 +296,7 @@ ROWS = [
     native(158, "arch_prctl", "TLS of the calling thread", addr=DATA),
     denied(159, "adjtimex", errno.EPERM, "the host's clock"),
     checked(160, process.setrlimit, "RLIMIT_CORE and RLIMIT_NPROC are the sentry's (the host's "
-            "core limit stays 0); RLIMIT_NOFILE is also the fd table's limit", rlim=CONFINED),
+            "core limit stays 1 byte); RLIMIT_NOFILE is also the fd table's limit", rlim=CONFINED),
     emulated(161, fs.chroot, "the process's root in the sentry's resolver; never the host's"),
     native(162, "sync"),
     denied(163, "acct", errno.EPERM, "host accounting"),
@@ -410,7 +410,7 @@ ROWS = [
     emulated(299, socket.recvmmsg, "by the sentry; Linux's waits and timeout (checked after each message)"),
     denied(300, "fanotify_init", errno.EPERM, "host file events"),
     checked(302, process.prlimit64, "RLIMIT_CORE and RLIMIT_NPROC are the sentry's (the host's "
-            "core limit stays 0); RLIMIT_NOFILE is also the fd table's limit",
+            "core limit stays 1 byte); RLIMIT_NOFILE is also the fd table's limit",
             new_rlim=CONFINED, old_rlim=DATA),
     denied(303, "name_to_handle_at", errno.EOPNOTSUPP, "host file handles"),
     denied(304, "open_by_handle_at", errno.EPERM, "host file handles name host files"),

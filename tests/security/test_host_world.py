@@ -3,7 +3,8 @@
 Whatever the sandbox's own identities, every workload task is, to the host,
 an unprivileged user with no capability, no_new_privs, the sandbox's
 filter, a session and process group of its own, fresh namespaces, a
-read-only root with no host /proc, /sys or /dev, and a core limit of 0.
+read-only root with no host /proc, /sys or /dev, and a core limit of 1
+byte (the kernel's "never", for a file and for a core_pattern pipe alike).
 These tests read that from the host's /proc while a sandbox runs, and
 attack what it guards: a host process in runsc-py's own process group, a
 host file named `core` in the caller's cwd, host scheduling and memory.
@@ -75,7 +76,7 @@ def assert_unprivileged(tid: int) -> None:
     assert not fstypes & {"proc", "sysfs", "devtmpfs", "cgroup", "cgroup2"}, (tid, fstypes)
     with open(f"/proc/{tid}/limits") as f:
         core = next(line for line in f if line.startswith("Max core file size")).split()
-    assert core[4:6] == ["0", "0"], (tid, core)
+    assert core[4:6] == ["1", "1"], (tid, core)   # below any core; "never" for a pipe too
 
 
 def test_every_workload_task_is_unprivileged_on_the_host(platform):
@@ -185,7 +186,11 @@ def test_group_kills_from_an_oci_container(bundle, tmp_path):
 CRASH = ("import os, resource\n"
          "resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n"
          "print(resource.getrlimit(resource.RLIMIT_CORE), flush=True)\n"
-         "os.abort()\n")
+         "pid = os.fork()\n"
+         "if pid == 0:\n"
+         "    os.abort()\n"   # a child: init's own fatal signals are the sentry's to apply
+         "_, status = os.waitpid(pid, 0)\n"
+         "os._exit(128 + os.WTERMSIG(status))\n")
 
 
 def test_a_crash_writes_no_core_on_the_host(platform, tmp_path):
@@ -202,9 +207,34 @@ def test_a_crash_writes_no_core_on_the_host(platform, tmp_path):
     assert not {n for n in set(os.listdir("/")) - before if n.startswith("core")}
 
 
+CORE_PATTERN = "/proc/sys/kernel/core_pattern"
+
+
+def test_a_crash_reaches_no_core_helper(platform, tmp_path):
+    """A core_pattern that pipes to a helper (systemd-coredump, apport) ignores
+    a core limit of 0: the host would hand the workload's memory to a helper
+    running as host root. The helper here leaves a mark if it ever runs."""
+    helper = tmp_path / "helper"
+    helper.write_text(f"#!/bin/sh\ncat > {tmp_path}/dumped\n")
+    helper.chmod(0o755)
+    with open(CORE_PATTERN) as f:
+        saved = f.read()
+    try:
+        with open(CORE_PATTERN, "w") as f:
+            f.write(f"|{helper} %p")
+        r = subprocess.run(RUNSC_PY + ["do", f"--platform={platform}", "--", sys.executable, "-c",
+                                       CRASH], capture_output=True, timeout=60)
+        time.sleep(0.5)   # a helper, had one started, would be writing by now
+    finally:
+        with open(CORE_PATTERN, "w") as f:
+            f.write(saved)
+    assert r.returncode == 128 + 6, r
+    assert not (tmp_path / "dumped").exists()
+
+
 def test_an_oci_crash_writes_no_core(bundle):
     (bundle.path / "rootfs" / "core").write_bytes(b"rootfs file")
-    bundle.config(["sh", "-c", "ulimit -c unlimited; ulimit -c; kill -SEGV $$"])
+    bundle.config(["sh", "-c", "ulimit -c unlimited; ulimit -c; sh -c 'kill -SEGV $$'"])
     r = bundle.cli("run", "--bundle", str(bundle.path), "c3", stdin=subprocess.DEVNULL)
     assert "unlimited" in r.stdout, r.stdout
     assert (bundle.path / "rootfs" / "core").read_bytes() == b"rootfs file"
