@@ -119,20 +119,32 @@ def utimes_anonymous(creds, host_fd: int, stat: Stat,
                      times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
     """utimensat/futimesat of an anonymous host object by path "" (see chown_anonymous)."""
     now = time.time_ns()
+    times = _checked_times(times)
+    if times is None:
+        return
+    permissions.check_utimes(creds, stat, _explicit(times))
+    st = os.fstat(host_fd)
+    atime, mtime = (old if nsec == UTIME_OMIT else now if nsec == UTIME_NOW
+                    else _clamp_ns(sec * 10**9 + nsec)
+                    for (sec, nsec), old in zip(times, (st.st_atime_ns, st.st_mtime_ns)))
+    os.utime(host_fd, ns=(atime, mtime))
+
+
+def _checked_times(times):
+    """utimensat's times, EINVAL-checked; None when both are UTIME_OMIT (nothing to do)."""
     if times is None:
         times = ((0, UTIME_NOW), (0, UTIME_NOW))
     for _sec, nsec in times:
         if not (0 <= nsec < 10**9 or nsec in (UTIME_NOW, UTIME_OMIT)):
             raise SyscallError(errno.EINVAL)
     if all(nsec == UTIME_OMIT for _s, nsec in times):
-        return
-    explicit = any(nsec not in (UTIME_NOW, UTIME_OMIT) for _s, nsec in times)
-    permissions.check_utimes(creds, stat, explicit)
-    st = os.fstat(host_fd)
-    atime, mtime = (old if nsec == UTIME_OMIT else now if nsec == UTIME_NOW
-                    else _clamp_ns(sec * 10**9 + nsec)
-                    for (sec, nsec), old in zip(times, (st.st_atime_ns, st.st_mtime_ns)))
-    os.utime(host_fd, ns=(atime, mtime))
+        return None
+    return times
+
+
+def _explicit(times) -> bool:
+    """Whether a time is given (not now, not omitted): only the owner may."""
+    return any(nsec not in (UTIME_NOW, UTIME_OMIT) for _s, nsec in times)
 
 
 def _drop_file_caps(target: Target) -> None:
@@ -146,17 +158,12 @@ def _drop_file_caps(target: Target) -> None:
 def utimes(creds, target: Target, times: tuple[tuple[int, int], tuple[int, int]] | None) -> None:
     """times: ((sec, nsec) atime, (sec, nsec) mtime) with UTIME_NOW/OMIT, or None for now."""
     now = time.time_ns()
+    times = _checked_times(times)
     if times is None:
-        times = ((0, UTIME_NOW), (0, UTIME_NOW))
-    for _sec, nsec in times:
-        if not (0 <= nsec < 10**9 or nsec in (UTIME_NOW, UTIME_OMIT)):
-            raise SyscallError(errno.EINVAL)
-    if all(nsec == UTIME_OMIT for _s, nsec in times):
         return
     if target.mount.readonly:
         raise SyscallError(errno.EROFS)
-    explicit = any(nsec not in (UTIME_NOW, UTIME_OMIT) for _s, nsec in times)
-    permissions.check_utimes(creds, target.stat, explicit)
+    permissions.check_utimes(creds, target.stat, _explicit(times))
     atime, mtime = (None if nsec == UTIME_OMIT else now if nsec == UTIME_NOW
                     else _clamp_ns(sec * 10**9 + nsec) for sec, nsec in times)
     _apply(target, SetAttr(atime_ns=atime, mtime_ns=mtime))

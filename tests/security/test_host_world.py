@@ -17,9 +17,9 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 from tests.conftest import RUNSC_PY, TESTS, finish
+from tests.oci.conftest import bundle  # noqa: F401 - the OCI tests' fixture
 from tests.security import hostview
 
 REPO = TESTS.parent
@@ -79,15 +79,25 @@ def assert_unprivileged(tid: int) -> None:
     assert core[4:6] == ["1", "1"], (tid, core)   # below any core; "never" for a pipe too
 
 
+def assert_all_unprivileged(tids: list[int], at_least: int) -> None:
+    """Check every task still there (a shell's short-lived fork may be gone)."""
+    checked = 0
+    for tid in tids:
+        try:
+            assert_unprivileged(tid)
+        except FileNotFoundError:
+            continue
+        checked += 1
+    assert checked >= at_least, (tids, checked)
+
+
 def test_every_workload_task_is_unprivileged_on_the_host(platform):
     proc = subprocess.Popen(RUNSC_PY + ["do", f"--platform={platform}", "--", sys.executable, "-c",
                                         THREADS_AND_CHILD], stdout=subprocess.PIPE)
     try:
         assert proc.stdout.readline() == b"ready\n"
         tids = hostview.wait_for_workload(proc.pid, 3)
-        assert len(tids) >= 3, tids   # init, its thread, its child
-        for tid in tids:
-            assert_unprivileged(tid)
+        assert_all_unprivileged(tids, 3)   # init, its thread, its child
         uids = {hostview.status(t)["Uid"] for t in tids}
         assert len(uids) == 1, uids   # one host user for the whole sandbox
     finally:
@@ -102,9 +112,7 @@ def test_an_oci_container_is_unprivileged_on_the_host(bundle):
     assert bundle.cli("start", "c1").returncode == 0
     sentry = bundle.state("c1")["pid"]
     tids = hostview.wait_for_workload(sentry, 2)
-    assert len(tids) >= 2, tids
-    for tid in tids:
-        assert_unprivileged(tid)
+    assert_all_unprivileged(tids, 2)
     bundle.cli("delete", "--force", "c1")
 
 
@@ -303,18 +311,3 @@ def test_host_scheduling_and_memory_stay_the_hosts(platform):
         assert not os.path.exists("/proc/31337") or 31337 not in tids
     finally:
         finish(proc)
-
-
-@pytest.fixture
-def bundle(tmp_path, busybox):
-    from tests.oci.conftest import Bundle, make_rootfs
-
-    path = tmp_path / "bundle"
-    path.mkdir()
-    make_rootfs(path / "rootfs", busybox)
-    subprocess.run(RUNSC_PY + ["spec", "--bundle", str(path)], check=True)
-    b = Bundle(path, tmp_path / "state")
-    yield b
-    for cid in os.listdir(b.root) if b.root.exists() else []:
-        subprocess.run(RUNSC_PY + ["--root", str(b.root), "delete", "--force", cid],
-                       capture_output=True, timeout=30)
