@@ -11,6 +11,7 @@ host file named `core` in the caller's cwd, host scheduling and memory.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import subprocess
@@ -218,33 +219,43 @@ def test_a_crash_writes_no_core_on_the_host(platform, tmp_path):
 CORE_PATTERN = "/proc/sys/kernel/core_pattern"
 
 
-def test_a_crash_reaches_no_core_helper(platform, tmp_path):
-    """A core_pattern that pipes to a helper (systemd-coredump, apport) ignores
-    a core limit of 0: the host would hand the workload's memory to a helper
-    running as host root. The helper here leaves a mark if it ever runs."""
-    helper = tmp_path / "helper"
-    helper.write_text(f"#!/bin/sh\ncat > {tmp_path}/dumped\n")
+@contextlib.contextmanager
+def core_helper(tmp_path):
+    """A core_pattern that pipes to a helper, as systemd-coredump and apport
+    set it, restored after: such a pattern ignores a core limit of 0, and
+    the host would hand the workload's memory to a helper running as host
+    root. Yields the file the helper would write, had it ever run."""
+    helper, dumped = tmp_path / "helper", tmp_path / "dumped"
+    helper.write_text(f"#!/bin/sh\ncat > {dumped}\n")
     helper.chmod(0o755)
     with open(CORE_PATTERN) as f:
         saved = f.read()
     try:
         with open(CORE_PATTERN, "w") as f:
             f.write(f"|{helper} %p")
-        r = subprocess.run(RUNSC_PY + ["do", f"--platform={platform}", "--", sys.executable, "-c",
-                                       CRASH], capture_output=True, timeout=60)
+        yield dumped
         time.sleep(0.5)   # a helper, had one started, would be writing by now
     finally:
         with open(CORE_PATTERN, "w") as f:
             f.write(saved)
+
+
+def test_a_crash_reaches_no_core_helper(platform, tmp_path):
+    with core_helper(tmp_path) as dumped:
+        r = subprocess.run(RUNSC_PY + ["do", f"--platform={platform}", "--", sys.executable, "-c",
+                                       CRASH], capture_output=True, timeout=60)
     assert r.returncode == 128 + 6, r
-    assert not (tmp_path / "dumped").exists()
+    assert not dumped.exists()
 
 
-def test_an_oci_crash_writes_no_core(bundle):
+def test_an_oci_crash_writes_no_core(bundle, tmp_path):
     (bundle.path / "rootfs" / "core").write_bytes(b"rootfs file")
-    bundle.config(["sh", "-c", "ulimit -c unlimited; ulimit -c; sh -c 'kill -SEGV $$'"])
-    r = bundle.cli("run", "--bundle", str(bundle.path), "c3", stdin=subprocess.DEVNULL)
-    assert "unlimited" in r.stdout, r.stdout
+    # the crash in a child (`; echo` keeps sh from exec'ing it as init)
+    bundle.config(["sh", "-c", "ulimit -c unlimited; ulimit -c; sh -c 'kill -SEGV $$'; echo status $?"])
+    with core_helper(tmp_path) as dumped:
+        r = bundle.cli("run", "--bundle", str(bundle.path), "c3", stdin=subprocess.DEVNULL)
+    assert "unlimited" in r.stdout and "status 139" in r.stdout, r.stdout
+    assert not dumped.exists()
     assert (bundle.path / "rootfs" / "core").read_bytes() == b"rootfs file"
     assert not [n for n in os.listdir(bundle.path) if n.startswith("core")]
 
