@@ -601,6 +601,11 @@ static void child_main(const struct rp_spawn *s)
      * from the workload then reach only the sandbox's processes. */
     if (setsid() < 0 || (s->ctty && ioctl(0, TIOCSCTTY, 0) < 0))
         child_fail(s->sync_fd, errno);
+    for (int i = 0; i < s->n_rlimits; i++) {
+        struct rlimit limit = {s->rlimits[3 * i + 1], s->rlimits[3 * i + 2]};
+        if (setrlimit((int)s->rlimits[3 * i], &limit) < 0)
+            child_fail(s->sync_fd, errno);
+    }
     /* The host writes no core for a workload process, whatever it asks
      * (its own limit is the sentry's, and every call that sets it traps):
      * a limit of 1 byte is below any core's size, and the kernel's own
