@@ -76,6 +76,7 @@ def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
 
 def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec]) -> int:
     from runsc_py import platform
+    from runsc_py.sentry import confinement
     from runsc_py.sentry.kernel import Kernel
     from runsc_py.sentry.net import etcfiles
     from runsc_py.sentry.net.config import config_from_flags
@@ -107,7 +108,9 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         sys.stderr.write(f"runsc-py: {exc}\n")
         return 2
     try:
-        status = kernel.run(argv, dict(os.environ), _guest_cwd())
+        kernel.spawn(argv, dict(os.environ), _guest_cwd())
+        confinement.confine(kernel.platform, getattr(args, "debug", False))
+        status = kernel.serve()
     except FileNotFoundError as exc:
         sys.stderr.write(f"runsc-py: {exc.strerror}\n")
         return 127
