@@ -26,6 +26,7 @@ SENTRY_SYSCALLS = {
     13: "rt_sigaction", 14: "rt_sigprocmask", 15: "rt_sigreturn", 131: "sigaltstack",
     202: "futex", 228: "clock_gettime", 318: "getrandom", 39: "getpid", 186: "gettid",
     60: "exit", 231: "exit_group", 273: "set_robust_list", 334: "rseq",
+    219: "restart_syscall",   # a sleep resumed after a stop (pause, SIGSTOP)
     # Files and fds the sentry already holds: the data of memfds, pipes,
     # sockets and host files the gofer donated.
     0: "read", 1: "write", 3: "close", 5: "fstat", 8: "lseek", 17: "pread64",
