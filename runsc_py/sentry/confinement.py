@@ -48,6 +48,12 @@ SENTRY_SYSCALLS = {
     # Its tmpfs store (a detached mount it holds by fd): FIFOs and socket
     # files, the modes and times of its files, copy-ups.
     259: "mknodat", 263: "unlinkat", 280: "utimensat", 91: "fchmod", 40: "sendfile",
+    # Objects it makes for the workload: signalfds, timerfds, its host
+    # inotify instance (sentry/inotify_host.py).
+    289: "signalfd4", 283: "timerfd_create", 294: "inotify_init1", 254: "inotify_add_watch",
+    255: "inotify_rm_watch",
+    # Sessions and process groups of its tasks (sentry/sessions.py).
+    121: "getpgid", 124: "getsid",
     # Answers: uname, limits, the host's cpus; sleeping.
     63: "uname", 302: "prlimit64", 204: "sched_getaffinity", 230: "clock_nanosleep",
     # Tracing and serving the workload.
