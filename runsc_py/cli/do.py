@@ -92,6 +92,8 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         strace_out = open(args.strace_log, "w") if args.strace_log else sys.stderr
         strace = Strace(strace_out, TABLE)
     report = CompatReport(TABLE)
+    if args.report:
+        TABLE.load_names()   # read at the end, when the sentry can no longer import them
     pin = _pick_cpu() if args.cpu_pin == "on" else None
     if pin is not None:
         os.sched_setaffinity(0, {pin})

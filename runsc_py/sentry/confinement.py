@@ -64,13 +64,15 @@ SENTRY_SYSCALLS = {
 
 # The capabilities the sentry keeps (CAP_* numbers); every other one leaves
 # its effective, permitted, inheritable, ambient and bounding sets.
-CAP_KILL, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 5, 19, 21
+CAP_KILL, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 5, 12, 19, 21
 SENTRY_CAPABILITIES = (
     CAP_SYS_PTRACE,  # ptrace, process_vm_readv/writev, pidfd_getfd and /proc/PID/{ns,syscall,fd}
                      # of workload tasks whose ids are not the sentry's
     CAP_SYS_ADMIN,   # setns: host sockets in the workload's network namespace, an exec's
                      # pid namespace
     CAP_KILL,        # signals to workload tasks whose ids are not the sentry's
+    CAP_NET_ADMIN,   # `lo` up in the workload's namespace, at the first refused connect
+                     # (sentry/net/hostsock.py); it could go if that were done at boot
 )
 
 # The sentry's filter's default action.
