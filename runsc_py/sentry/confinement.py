@@ -90,6 +90,10 @@ def confine(platform=None, debug: bool = False) -> None:
     from runsc_py.platform.policy import SECCOMP_FILTER_FLAG_TSYNC, confine_self
 
     hostcalls.keep_capabilities(SENTRY_CAPABILITIES)
+    # A module imported later (Python imports lazily, and so does the
+    # sentry) is read, never cached: writing its .pyc would mkdir and rename
+    # in the package's directory, calls the list does not have.
+    sys.dont_write_bytecode = True
 
     hook = os.environ.get(TEST_HOOK) if debug and platform is not None else None
     if hook:
