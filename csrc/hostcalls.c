@@ -17,6 +17,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/landlock.h>
 #include <net/if.h>
 #include <sched.h>
@@ -112,6 +113,31 @@ int rp_timerfd_every(int fd, int64_t interval_ns)
 int rp_set_pdeathsig(int sig)
 {
     return rp_rc(prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0));
+}
+
+/* Keep only the capabilities in `keep` (a bit per CAP_*): the others leave
+ * the bounding set (while CAP_SETPCAP is still effective), then the
+ * effective, permitted and inheritable sets of this thread, and the
+ * ambient set is emptied. Threads started later inherit the result; call
+ * it while the process has one thread. */
+int rp_keep_capabilities(uint64_t keep)
+{
+    for (int cap = 0; cap <= 63; cap++) {
+        if (keep & (1ULL << cap))
+            continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL)   /* beyond the last this kernel knows */
+                break;
+            return -errno;
+        }
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return -errno;
+    struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[2] = {{0}};
+    data[0].effective = data[0].permitted = (uint32_t)keep;
+    data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+    return rp_rc(syscall(SYS_capset, &head, data));
 }
 
 /* The host's Landlock ABI version (-errno when Landlock is absent). */

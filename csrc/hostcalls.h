@@ -23,6 +23,7 @@ int rp_signalfd(int fd, uint64_t mask, int flags);
 int rp_timerfd_create(int clockid, int flags);
 int rp_timerfd_every(int fd, int64_t interval_ns);
 int rp_set_pdeathsig(int sig);
+int rp_keep_capabilities(uint64_t keep);
 int rp_landlock_abi(void);
 int rp_landlock_create_ruleset(uint64_t handled_access_fs);
 int rp_landlock_add_path_rule(int ruleset_fd, uint64_t allowed_access, int parent_fd);

@@ -219,13 +219,17 @@ int rp_syscall_nr(const char *name)
 }
 
 /* Confine the calling process itself with a filter from rp_filter_build
- * (the gofer does, after set-up). Single-threaded callers only. */
-int rp_filter_load_self(const void *bpf, int32_t len)
+ * (the gofer and the sentry do, after set-up). `flags` are
+ * SECCOMP_FILTER_FLAG_*: SECCOMP_FILTER_FLAG_TSYNC puts every thread of the
+ * process under it (a positive return is the id of a thread that could not
+ * be synchronised; nothing was loaded then). */
+int rp_filter_load_self(const void *bpf, int32_t len, uint32_t flags)
 {
     struct sock_fprog prog = {.len = (unsigned short)len, .filter = (struct sock_filter *)bpf};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -errno;
-    return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
+    long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+    return rc < 0 ? -errno : (int)rc;
 }
 
 int rp_notify_send(int fd, uint64_t id, int64_t val, int32_t err, uint32_t flags)

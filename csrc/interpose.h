@@ -164,7 +164,7 @@ int rp_opened_count(void);
 /* -- seccomp -- */
 int rp_filter_build(const struct rp_rule *rules, int n, uint32_t default_action,
                     int out_fd);
-int rp_filter_load_self(const void *bpf, int32_t len);
+int rp_filter_load_self(const void *bpf, int32_t len, uint32_t flags);
 int rp_filter_build_cond(const struct rp_cond_rule *rules, int n, uint32_t default_action,
                          int out_fd, int32_t *failed);
 int rp_syscall_nr(const char *name);

@@ -77,6 +77,15 @@ def set_pdeathsig(sig: int) -> None:
     _check(lib.rp_set_pdeathsig(sig))
 
 
+def keep_capabilities(caps: tuple[int, ...]) -> None:
+    """Drop every capability but `caps` (CAP_* numbers) from this thread's
+    effective, permitted, inheritable, ambient and bounding sets."""
+    keep = 0
+    for cap in caps:
+        keep |= 1 << cap
+    _check(lib.rp_keep_capabilities(keep))
+
+
 def landlock_abi() -> int:
     """The host's Landlock ABI version; 0 when Landlock is not there."""
     return max(lib.rp_landlock_abi(), 0)

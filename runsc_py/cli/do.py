@@ -77,6 +77,7 @@ def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
 
 def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec]) -> int:
     from runsc_py import platform
+    from runsc_py.sentry import confinement
     from runsc_py.sentry.kernel import Kernel
     from runsc_py.sentry.net import etcfiles
     from runsc_py.sentry.net.config import config_from_flags
@@ -92,6 +93,8 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         strace_out = open(args.strace_log, "w") if args.strace_log else sys.stderr
         strace = Strace(strace_out, TABLE)
     report = CompatReport(TABLE)
+    if args.report:
+        TABLE.load_names()   # read at the end, when the sentry can no longer import them
     pin = _pick_cpu() if args.cpu_pin == "on" else None
     if pin is not None:
         os.sched_setaffinity(0, {pin})
@@ -114,6 +117,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         forwarding = forward_signals(kernel, relay)  # noqa: F841 - open while the loop runs
         if relay is not None:
             relay.start()
+        confinement.confine(kernel.platform, getattr(args, "debug", False))
         status = kernel.serve()
     except FileNotFoundError as exc:
         sys.stderr.write(f"runsc-py: {exc.strerror}\n")

@@ -331,6 +331,18 @@ ALLOWED_SYSCALLS = {
 }
 
 
+# What the gofer keeps of its capabilities: it acts on host files for the
+# sandbox's users, whose ids are not its own. Everything else leaves every
+# set, the bounding set included (CAP_SYS_CHROOT goes after its chroot).
+GOFER_CAPABILITIES = (
+    0,  # CAP_CHOWN: a new file gets its creator's owner; chown on a writable bind
+    1,  # CAP_DAC_OVERRIDE: open and change files the sandbox's root may, whatever their modes
+    2,  # CAP_DAC_READ_SEARCH: walk and read directories likewise
+    3,  # CAP_FOWNER: chmod, utimes and links of files the gofer does not own
+    4,  # CAP_FSETID: keep set-user/group-id bits through a chmod or chown for the caller
+)
+
+
 def open_root(path: str) -> tuple[int, str | None]:
     """An O_PATH fd for a tree to serve: the directory itself, or a file's
     directory and the file's name (a file bind mount)."""
@@ -361,6 +373,7 @@ def run(sock: socket.socket, roots: list[tuple[str, bool]]) -> None:
     if not landlock.restrict_to(fences):
         sys.stderr.write("runsc-py: this kernel has no Landlock: the gofer is confined by "
                          "chroot and its syscall filter only\n")
+    hostcalls.keep_capabilities(GOFER_CAPABILITIES)
     confine_self(ALLOWED_SYSCALLS, errno.EPERM)
     gc.freeze()   # forked by a booting sandbox, with collection off (cli/early.py)
     gc.enable()

@@ -128,9 +128,9 @@ HOST_ID_BASE = 2_000_000_000
 
 
 def workload_host_id() -> int:
-    """The unprivileged host uid (and gid) of this sandbox's processes: every
-    host object the workload must reach natively (a tmpfs file it execs) is
-    theirs, and nothing else on the host is."""
+    """The unprivileged host uid (and gid) of this sandbox's processes: no
+    host file, process or limit is theirs. Call it in the sentry: a process
+    forked from it (the spawner) has another pid."""
     return HOST_ID_BASE + os.getpid()
 
 

@@ -140,6 +140,7 @@ class Interposer(abc.ABC):
         # workload process before the sentry's own: its ERRNO/KILL win over
         # the sentry's traps, so a denied call never reaches the sentry.
         self.profile_bpf: bytes | None = None
+        self.spawner = None   # platform/spawner.py, once the sentry is confined
 
     # -- start-up ------------------------------------------------------
 
@@ -208,13 +209,40 @@ class Interposer(abc.ABC):
         finally:
             self.notify_fd = own
 
+    def start_spawner(self) -> None:
+        """Fork the process that starts later workload processes (OCI exec),
+        before this one loads its own filter (platform/spawner.py)."""
+        from runsc_py.platform.spawner import Spawner
+
+        self.spawner = Spawner.fork({
+            "bpf": self._bpf, "profile_bpf": self.profile_bpf,
+            "filter_flags": SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+            "cpu": -1 if self.pin_cpu is None else self.pin_cpu,
+            "host_id": workload_host_id()})   # computed here: the spawner's own pid differs
+
     def _spawn(self, path: bytes, argv: list[bytes], envp: list[bytes], clone_flags: int, *,
                root: bytes | None = None, join_pidfd: int = -1,
                stdio: tuple[int, int, int] | None = None, ctty: bool = False,
                rlimits=()) -> tuple[int, int]:
         """Clone a workload process, seize it, take its listener: (pid, listener fd)."""
-        bpf = self._bpf
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if self.spawner is not None and join_pidfd >= 0:
+            try:
+                pid = self.spawner.spawn(path, argv, envp, stdio, child_sock.fileno(), join_pidfd,
+                                         ctty)
+            except BaseException:
+                parent_sock.close()
+                raise
+            finally:
+                child_sock.close()
+        else:
+            pid = self._clone(path, argv, envp, clone_flags, root, join_pidfd, stdio, ctty,
+                              child_sock)
+        return self._seize(pid, parent_sock)
+
+    def _clone(self, path, argv, envp, clone_flags, root, join_pidfd, stdio, ctty,
+               child_sock) -> int:
+        bpf = self._bpf
         keep = [ffi.new("char[]", a) for a in argv + envp + [path]]
         c_root = ffi.new("char[]", root) if root is not None else ffi.NULL
         c_stdio = ffi.new("int32_t[3]", list(stdio)) if stdio is not None else ffi.NULL
@@ -243,6 +271,9 @@ class Interposer(abc.ABC):
         })
         pid = lib.rp_spawn_workload(spawn)
         child_sock.close()
+        return pid   # -errno: _seize says why
+
+    def _seize(self, pid: int, parent_sock: socket.socket) -> tuple[int, int]:
         if pid < 0:
             parent_sock.close()
             raise OSError(-pid, f"cannot start the workload: {os.strerror(-pid)}")

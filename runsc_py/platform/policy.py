@@ -172,10 +172,20 @@ def _action(policy: Policy, errno: int, trap_action: int) -> int:
     return trap_action
 
 
-def confine_self(allowed: dict[int, str], errno: int) -> None:
-    """Load an allow-list filter on this process: every other call fails with errno."""
-    bpf = build_filter({nr: (Policy.NATIVE, 0) for nr in allowed}, lib.RP_ACT_ERRNO | errno,
-                       default_action=lib.RP_ACT_ERRNO | errno)
-    rc = lib.rp_filter_load_self(ffi.from_buffer(bpf), len(bpf) // 8)
+SECCOMP_FILTER_FLAG_TSYNC = 1 << 0
+SECCOMP_RET_LOG = 0x7FFC0000
+
+
+def confine_self(allowed: dict[int, str], errno: int | None = None, *,
+                 default_action: int | None = None, flags: int = 0) -> None:
+    """Load an allow-list filter on this process: every other call fails
+    with `errno`, or meets `default_action` (e.g. RP_ACT_KILL_PROCESS).
+    `flags` are SECCOMP_FILTER_FLAG_*: TSYNC for a process with threads."""
+    action = default_action if default_action is not None else lib.RP_ACT_ERRNO | errno
+    bpf = build_filter({nr: (Policy.NATIVE, 0) for nr in allowed}, action,
+                       default_action=action)
+    rc = lib.rp_filter_load_self(ffi.from_buffer(bpf), len(bpf) // 8, flags)
     if rc < 0:
         raise OSError(-rc, f"cannot load a seccomp filter: {os.strerror(-rc)}")
+    if rc > 0:
+        raise OSError(0, f"cannot load a seccomp filter: thread {rc} could not take it")

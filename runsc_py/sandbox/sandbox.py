@@ -119,6 +119,12 @@ class Sandbox:
             kernel.tasks.init.fs.umask = spec.process.user.umask
         self._sandbox_rlimits()
         self.listener = control.listen(self.control_path)
+        # Processes started from now on (exec) come from the spawner: the
+        # sentry's filter, loaded next, would be theirs too.
+        interposer.start_spawner()
+        from runsc_py.sentry import confinement
+
+        confinement.confine(interposer, getattr(self.flags, "debug", False))
 
     def _console(self, size, socket_path: str | None = None) -> tuple[int, int, int]:
         """A pty: the master goes to the console socket, the slave is returned as stdio."""
@@ -412,6 +418,9 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
             from runsc_py.cli.do import stop_gofer
 
             stop_gofer(sandbox.gofer_pid)
+        if sandbox is not None and sandbox.kernel is not None \
+                and sandbox.kernel.platform.spawner is not None:
+            sandbox.kernel.platform.spawner.stop()
         os._exit(code)
 
 

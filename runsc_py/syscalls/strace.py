@@ -20,6 +20,7 @@ class Strace:
     def __init__(self, out, table):
         from ptrace.syscall.prototypes import SYSCALL_PROTOTYPES
 
+        table.load_names()   # before the sentry confines itself
         self.out = out
         self.table = table
         self.prototypes = SYSCALL_PROTOTYPES

@@ -485,9 +485,17 @@ class SyscallTable:
         row = self.rows.get(nr)
         if row is not None:
             return row.name
-        from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES  # lazy: ~30 ms
+        return self.load_names().get(nr, f"syscall_{nr}")
 
-        return SYSCALL_NAMES.get(nr, f"syscall_{nr}")
+    @staticmethod
+    def load_names() -> dict[int, str]:
+        """python-ptrace's names of every number. Lazy (~30 ms), but loaded
+        before the sentry confines itself by whoever will need them (--report,
+        --strace): importing it runs a subprocess, which the sentry's filter
+        kills (sentry/confinement.py)."""
+        from ptrace.syscall.linux.x86_64 import SYSCALL_NAMES
+
+        return SYSCALL_NAMES
 
     def listing(self) -> list[Syscall]:
         """Every x86_64 syscall, with a row for those this table does not name."""

@@ -44,6 +44,18 @@ OPEN_KEEPS = (os.O_ACCMODE | os.O_APPEND | os.O_NONBLOCK | os.O_NOATIME | os.O_D
 PTMX_PATHS = ("/dev/pts/ptmx", "/dev/ptmx")
 
 
+def _ptmx_path() -> str:
+    """The host's ptmx the sentry can open once it has no CAP_DAC_OVERRIDE
+    (sentry/confinement.py): /dev/pts/ptmx is often mode 000, /dev/ptmx 666."""
+    for path in PTMX_PATHS:
+        try:
+            if os.stat(path).st_mode & 0o006 == 0o006:
+                return path
+        except OSError:
+            continue
+    return next((p for p in PTMX_PATHS if os.path.exists(p)), "/dev/ptmx")
+
+
 class Device(collections.namedtuple("Device", "stat open")):
     """A character device: what stat shows, and how an open reaches the host."""
 
@@ -57,8 +69,7 @@ class PtyTable:
     """The ptys the sandbox made: pty number -> the sentry's O_PATH fd on its slave."""
 
     def __init__(self, ptmx_path: str | None = None):
-        self.ptmx_path = ptmx_path or next((p for p in PTMX_PATHS if os.path.exists(p)),
-                                           "/dev/ptmx")
+        self.ptmx_path = ptmx_path or _ptmx_path()
         self.slaves: dict[int, int] = {}
 
     def open_master(self, flags: int) -> int:

@@ -22,7 +22,6 @@ import itertools
 import os
 
 from runsc_py import hostcalls
-from runsc_py.platform import workload_host_id
 
 FSOPEN_CLOEXEC = 1
 FSMOUNT_CLOEXEC = 1
@@ -77,16 +76,17 @@ class FileStore:
 
         Not a writable fd: exec refuses (ETXTBSY) a file anyone holds open for
         writing, and the sandbox must be able to run what it wrote. The host
-        inode (mode 0700, owned by the workload's unprivileged host user) lets
-        only the sentry and the workload's exec use it; the mode and owner the
-        sandbox sees are the tmpfs node's."""
+        inode's mode (0755) lets the workload's unprivileged host user exec
+        it; no one else can name it (the mount is attached nowhere, a memfd
+        has no path), and the mode and owner the sandbox sees are the tmpfs
+        node's. (A chown to the workload's host user would need CAP_CHOWN,
+        which the confined sentry no longer has.)"""
         if self.mount_fd is not None:
-            fd = os.open(".", os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o700, dir_fd=self.mount_fd)
+            fd = os.open(".", os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o755, dir_fd=self.mount_fd)
         else:
             fd = os.memfd_create("runsc-py-tmpfs", os.MFD_CLOEXEC)
         try:
-            os.fchown(fd, workload_host_id(), workload_host_id())
-            os.fchmod(fd, 0o700)   # a memfd is born 0777
+            os.fchmod(fd, 0o755)   # whatever the umask; a memfd is born 0777
             return reopen(fd, os.O_PATH)
         finally:
             os.close(fd)

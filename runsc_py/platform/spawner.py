@@ -1,0 +1,134 @@
+"""The spawner: starts workload processes for a sentry that is confined.
+
+A seccomp filter is inherited by every child and can never be removed, so
+a process the confined sentry cloned itself would carry the sentry's
+allow-list on top of the workload's filter and die at its first call
+outside it (execve). An OCI sentry starts processes after boot (`runsc-py
+exec`), so before it loads its own filter it forks this process, which
+stays unfiltered and does one thing: on a request over its socket, it
+clones a workload process with `CLONE_PARENT` (the sentry is its parent:
+it reaps it, and the child's `PR_SET_PDEATHSIG` names the sentry) under
+the workload's filter it inherited at the fork. The sentry then seizes it
+and takes its listener as for any other (`Interposer._spawn`).
+
+What it accepts: a path, argv, envp, whether the stdio is a terminal, and
+fds (the stdio, the sync socket, init's pidfd for the namespaces). It
+never runs anything itself; what it starts is under the workload's filter
+(which traps exec to the sentry) in init's namespaces. It dies with the
+sentry (PR_SET_PDEATHSIG) and holds no fd but its socket and stdio.
+"""
+from __future__ import annotations
+
+import array
+import marshal
+import os
+import socket
+
+from runsc_py._interpose import ffi, lib
+
+CLONE_PARENT = 0x00008000
+CLONE_NEWPID = 0x20000000
+_MAX_REQUEST = 1 << 20
+_NFDS = 5   # stdio (3), the sync socket, init's pidfd
+
+
+class Spawner:
+    """The sentry's side: a forked spawner and its socket."""
+
+    def __init__(self, pid: int, sock: socket.socket):
+        self.pid = pid
+        self.sock = sock
+
+    @classmethod
+    def fork(cls, spawn_fields: dict) -> "Spawner":
+        """Fork the spawner; `spawn_fields` are the rp_spawn fields every
+        process shares (the workload's filter, the profile's, the cpu)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                ours.close()
+                _serve(theirs, spawn_fields)
+                code = 0
+            finally:
+                os._exit(code)
+        theirs.close()
+        return cls(pid, ours)
+
+    def spawn(self, path: bytes, argv: list[bytes], envp: list[bytes],
+              stdio: tuple[int, int, int], sync_fd: int, join_pidfd: int, ctty: bool) -> int:
+        """Start one process; returns its host pid (a child of this process)."""
+        body = marshal.dumps((path, argv, envp, bool(ctty)))
+        fds = array.array("i", [*stdio, sync_fd, join_pidfd])
+        self.sock.sendmsg([body], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())])
+        reply = self.sock.recv(16)
+        if len(reply) != 4:
+            raise OSError(0, "the spawner is gone")
+        pid = int.from_bytes(reply, "little", signed=True)
+        if pid < 0:
+            raise OSError(-pid, f"cannot start the process: {os.strerror(-pid)}")
+        return pid
+
+    def stop(self) -> None:
+        import contextlib
+        import signal
+
+        self.sock.close()
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+
+
+def _serve(sock: socket.socket, fields: dict) -> None:
+    """The spawner's main: one process per request, until the sentry goes."""
+    from runsc_py import hostcalls
+
+    hostcalls.set_pdeathsig(9)   # SIGKILL: never outlive the sentry
+    keep = sock.fileno()
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 16)
+    while True:
+        try:
+            body, ancdata, _flags, _addr = sock.recvmsg(_MAX_REQUEST,
+                                                       socket.CMSG_SPACE(_NFDS * 4),
+                                                       socket.MSG_CMSG_CLOEXEC)
+        except InterruptedError:
+            continue
+        if not body:
+            return   # the sentry closed its end
+        fds = array.array("i")
+        for level, kind, data in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(data[: len(data) - len(data) % 4])
+        try:
+            pid = _spawn_one(body, list(fds), fields) if len(fds) == _NFDS else -22
+        finally:
+            for fd in fds:
+                os.close(fd)
+        sock.send(pid.to_bytes(4, "little", signed=True))
+
+
+def _spawn_one(body: bytes, fds: list[int], fields: dict) -> int:
+    path, argv, envp, ctty = marshal.loads(body)
+    stdio, sync_fd, join_pidfd = fds[:3], fds[3], fds[4]
+    rc = lib.rp_setns(join_pidfd, CLONE_NEWPID)   # pid_for_children: init's namespace
+    if rc < 0:
+        return rc
+    keep = [ffi.new("char[]", a) for a in argv + envp + [path]]
+    c_argv = ffi.new("char *[]", keep[: len(argv)] + [ffi.NULL])
+    c_envp = ffi.new("char *[]", keep[len(argv): len(argv) + len(envp)] + [ffi.NULL])
+    c_stdio = ffi.new("int32_t[3]", stdio)
+    bpf, profile = fields["bpf"], fields["profile_bpf"]
+    spawn = ffi.new("struct rp_spawn *", {
+        "path": keep[-1], "argv": c_argv, "envp": c_envp, "bpf": ffi.from_buffer(bpf),
+        "bpf_len": len(bpf) // 8, "filter_flags": fields["filter_flags"],
+        "clone_flags": CLONE_PARENT, "sync_fd": sync_fd, "cpu": fields["cpu"],
+        "root": ffi.NULL, "join_pidfd": join_pidfd, "stdio": c_stdio,
+        "ctty": 1 if ctty else 0,
+        "host_uid": fields["host_id"], "host_gid": fields["host_id"],   # the sentry's, not ours
+        "profile_bpf": ffi.from_buffer(profile) if profile else ffi.NULL,
+        "profile_bpf_len": len(profile) // 8 if profile else 0,
+    })
+    return lib.rp_spawn_workload(spawn)
+

@@ -1,0 +1,139 @@
+"""The sentry's own confinement, once it has booted.
+
+After the workload is started and everything the sentry must open at
+start-up is open, the sentry loads a seccomp allow-list on itself
+(`confine`): any call not in `SENTRY_SYSCALLS` kills the sentry
+(SECCOMP_RET_KILL_PROCESS), and `PTRACE_O_EXITKILL` then kills every
+workload process, so a compromised sentry dies rather than reach the host
+through a call it never needed. The list was measured: the filter's
+default action set to SECCOMP_RET_LOG (`RUNSC_PY_SENTRY_FILTER=log`) while
+the test suite ran in `do` and OCI mode on both platforms, the kernel's
+type=1326 records read back, then the suite run under the kill action
+(docs/architecture.md, "The sentry's confinement"). A few entries were
+added from reading the code, for paths the suite may not reach (the
+vectored and positioned reads and writes, dup2, tkill,
+pidfd_send_signal, clock_nanosleep, sched_getaffinity).
+
+Arguments are not checked: what the calls may name is limited by the
+other layers (the capabilities the sentry keeps, its namespaces).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+# One list, by what needs it. Numbers are x86_64's.
+SENTRY_SYSCALLS = {
+    # Python itself: memory, signals, futexes, time, randomness.
+    9: "mmap", 10: "mprotect", 11: "munmap", 12: "brk", 25: "mremap", 28: "madvise",
+    13: "rt_sigaction", 14: "rt_sigprocmask", 15: "rt_sigreturn", 131: "sigaltstack",
+    202: "futex", 228: "clock_gettime", 318: "getrandom", 39: "getpid", 186: "gettid",
+    60: "exit", 231: "exit_group", 273: "set_robust_list", 334: "rseq",
+    219: "restart_syscall",   # a sleep resumed after a stop (pause, SIGSTOP)
+    # Files and fds the sentry already holds: the data of memfds, pipes,
+    # sockets and host files the gofer donated.
+    0: "read", 1: "write", 3: "close", 5: "fstat", 8: "lseek", 17: "pread64",
+    18: "pwrite64", 19: "readv", 20: "writev", 32: "dup", 33: "dup2", 292: "dup3",
+    72: "fcntl", 16: "ioctl", 77: "ftruncate", 217: "getdents64", 262: "newfstatat",
+    332: "statx", 138: "fstatfs", 319: "memfd_create",
+    # Sockets: the gofer's, the control socket, the sandbox's brokered sockets.
+    44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg",
+    # The loop: the listener, SIGCHLD, parked calls (csrc/waiting.c).
+    7: "poll", 232: "epoll_wait", 233: "epoll_ctl", 291: "epoll_create1", 270: "pselect6",
+    290: "eventfd2", 293: "pipe2", 435: "clone3", 56: "clone",
+    # Host sockets: sandbox sockets are made in the workload's network namespace.
+    308: "setns", 41: "socket", 53: "socketpair", 42: "connect", 49: "bind", 50: "listen",
+    288: "accept4", 51: "getsockname", 52: "getpeername", 54: "setsockopt", 55: "getsockopt",
+    48: "shutdown",
+    # Opening by name: /proc of its tasks, late imports, reopening through
+    # /proc/self/fd; a file's capability xattr for exec.
+    257: "openat", 89: "readlink", 193: "fgetxattr",
+    # Its tmpfs store (a detached mount it holds by fd): FIFOs and socket
+    # files, the modes and times of its files, copy-ups.
+    259: "mknodat", 263: "unlinkat", 280: "utimensat", 91: "fchmod", 40: "sendfile",
+    # Objects it makes for the workload: signalfds, timerfds, its host
+    # inotify instance (sentry/inotify_host.py).
+    289: "signalfd4", 283: "timerfd_create", 294: "inotify_init1", 254: "inotify_add_watch",
+    255: "inotify_rm_watch",
+    # Sessions and process groups of its tasks (sentry/sessions.py).
+    121: "getpgid", 124: "getsid",
+    # Answers: uname, limits, the host's cpus; sleeping.
+    63: "uname", 302: "prlimit64", 204: "sched_getaffinity", 230: "clock_nanosleep",
+    # Tracing and serving the workload.
+    101: "ptrace", 61: "wait4", 247: "waitid", 62: "kill", 200: "tkill", 234: "tgkill",
+    310: "process_vm_readv", 311: "process_vm_writev", 434: "pidfd_open", 438: "pidfd_getfd",
+    424: "pidfd_send_signal",
+}
+
+# The capabilities the sentry keeps (CAP_* numbers); every other one leaves
+# its effective, permitted, inheritable, ambient and bounding sets.
+CAP_KILL, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 5, 12, 19, 21
+SENTRY_CAPABILITIES = (
+    CAP_SYS_PTRACE,  # ptrace, process_vm_readv/writev, pidfd_getfd and /proc/PID/{ns,syscall,fd}
+                     # of workload tasks whose ids are not the sentry's
+    CAP_SYS_ADMIN,   # setns: host sockets in the workload's network namespace, an exec's
+                     # pid namespace
+    CAP_KILL,        # signals to workload tasks whose ids are not the sentry's
+    CAP_NET_ADMIN,   # `lo` up in the workload's namespace, at the first refused connect
+                     # (sentry/net/hostsock.py); it could go if that were done at boot
+)
+
+# The sentry's filter's default action.
+SECCOMP_RET_KILL_PROCESS = 0x80000000
+SECCOMP_RET_LOG = 0x7FFC0000
+
+
+TEST_HOOK = "RUNSC_PY_DEBUG_SENTRY_SYSCALL"
+
+
+def confine(platform=None, debug: bool = False) -> None:
+    """Drop the capabilities the sentry does not need, then load its
+    allow-list on every thread of this process."""
+    from runsc_py import hostcalls
+    from runsc_py.platform.policy import SECCOMP_FILTER_FLAG_TSYNC, confine_self
+
+    hostcalls.keep_capabilities(SENTRY_CAPABILITIES)
+    # A module imported later (Python imports lazily, and so does the
+    # sentry) is read, never cached: writing its .pyc would mkdir and rename
+    # in the package's directory, calls the list does not have.
+    sys.dont_write_bytecode = True
+
+    hook = os.environ.get(TEST_HOOK) if debug and platform is not None else None
+    if hook:
+        _arm_test_hook(platform, int(hook))
+    action = SECCOMP_RET_KILL_PROCESS
+    if os.environ.get("RUNSC_PY_SENTRY_FILTER") == "log":
+        # Measuring the list: every other call runs, and the kernel logs it
+        # (type=1326, syscall=NR, pid=this process's, appended to the file
+        # RUNSC_PY_SENTRY_FILTER_PIDS names, to tell sentries from the rest).
+        action = SECCOMP_RET_LOG
+        pids = os.environ.get("RUNSC_PY_SENTRY_FILTER_PIDS")
+        if pids:
+            with open(pids, "a") as f:
+                f.write(f"{os.getpid()}\n")
+    confine_self(SENTRY_SYSCALLS, default_action=action, flags=SECCOMP_FILTER_FLAG_TSYNC)
+
+
+def _arm_test_hook(platform, nr: int) -> None:
+    """The test hook (only with --debug): half a second into serving, the
+    sentry makes system call `nr` with zero arguments, so a test can see a
+    call outside the list kill it, and the workload with it
+    (tests/security/test_sentry_confinement.py). Everything it needs is made
+    now, before the filter: an itimer whose SIGALRM is read from a signalfd
+    the loop watches, and the libc function that makes the call."""
+    import ctypes
+    import signal
+
+    from runsc_py import hostcalls
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    fd = hostcalls.signalfd(-1, 1 << (signal.SIGALRM - 1), os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def call(_events: int) -> None:
+        os.read(fd, 128)
+        sys.stderr.write(f"runsc-py: test hook: the sentry calls system call {nr}\n")
+        libc.syscall(ctypes.c_long(nr), 0, 0, 0, 0, 0, 0)
+
+    platform.watch(fd, call)
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
