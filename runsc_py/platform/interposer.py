@@ -237,11 +237,11 @@ class Interposer(abc.ABC):
                 child_sock.close()
         else:
             pid = self._clone(path, argv, envp, clone_flags, root, join_pidfd, stdio, ctty,
-                              child_sock)
+                              child_sock, rlimits)
         return self._seize(pid, parent_sock)
 
     def _clone(self, path, argv, envp, clone_flags, root, join_pidfd, stdio, ctty,
-               child_sock) -> int:
+               child_sock, rlimits) -> int:
         bpf = self._bpf
         keep = [ffi.new("char[]", a) for a in argv + envp + [path]]
         c_root = ffi.new("char[]", root) if root is not None else ffi.NULL
