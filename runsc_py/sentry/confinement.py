@@ -55,6 +55,12 @@ SENTRY_SYSCALLS = {
     # inotify instance (sentry/inotify_host.py).
     289: "signalfd4", 283: "timerfd_create", 294: "inotify_init1", 254: "inotify_add_watch",
     255: "inotify_rm_watch",
+    # Parked calls a signal may interrupt: the sentry's periodic check
+    # (sentry/interrupts.py, a timerfd it arms).
+    286: "timerfd_settime",
+    # The owner of an anonymous object the workload chowns by "" (a pipe, a
+    # memfd): the sentry does it on its own fd (sentry/attrs.py).
+    93: "fchown",
     # Sessions and process groups of its tasks (sentry/sessions.py).
     121: "getpgid", 124: "getsid",
     # Answers: uname, limits, the host's cpus; sleeping.
@@ -67,8 +73,10 @@ SENTRY_SYSCALLS = {
 
 # The capabilities the sentry keeps (CAP_* numbers); every other one leaves
 # its effective, permitted, inheritable, ambient and bounding sets.
-CAP_KILL, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 5, 12, 19, 21
+CAP_DAC_READ_SEARCH, CAP_KILL, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 2, 5, 12, 19, 21
 SENTRY_CAPABILITIES = (
+    CAP_DAC_READ_SEARCH,  # /proc/PID/syscall (0400) and /proc/PID/fd/ (0500) of workload
+                          # tasks, which belong to the workload's host user, not root
     CAP_SYS_PTRACE,  # ptrace, process_vm_readv/writev, pidfd_getfd and /proc/PID/{ns,syscall,fd}
                      # of workload tasks whose ids are not the sentry's
     CAP_SYS_ADMIN,   # setns: host sockets in the workload's network namespace, an exec's

@@ -9,6 +9,7 @@ sandbox taking the same one, the sandbox holding one does not stop a host
 wait until the sandbox let go) is never granted.
 """
 import fcntl
+import json
 import os
 import shutil
 import struct
@@ -16,7 +17,10 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import RUNSC_PY, finish, sandboxed
+import pytest
+
+from tests.conftest import PROGRAMS, RUNSC_PY, finish, sandboxed
+from tests.oci.conftest import bundle  # noqa: F401 - the OCI tests' fixture
 
 FLOCK = "hhqqi4x"   # struct flock: l_type, l_whence, l_start, l_len, l_pid (and padding)
 
@@ -150,3 +154,53 @@ def test_directory_locks_are_per_directory(platform):
             "except BlockingIOError: print('a taken')\n")
     r = sandboxed(platform, sys.executable, "-c", code, flags=("--tmpfs", "/tmp"))
     assert r.out == b"b free\na taken\n", r
+
+
+# The same from an OCI container, on a bind mount of a host directory.
+
+def _locking_bundle(bundle, tmp_path, seconds: str):
+    locks = tmp_path / "locks"
+    locks.mkdir()
+    _files(locks)
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(bundle.path / "rootfs" / "bin" / "take_locks"),
+                    str(PROGRAMS / "take_locks.c")], check=True)
+    doc = bundle.config(["/bin/take_locks", "/locks", seconds])
+    doc["mounts"].append({"destination": "/locks", "type": "bind", "source": str(locks),
+                          "options": ["rbind", "rw"]})
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    return locks
+
+
+def test_host_locks_are_invisible_to_a_container(bundle, tmp_path):
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (./setup.sh installs it)")
+    locks = _locking_bundle(bundle, tmp_path, "0")
+    held = _host_locks(locks)
+    try:
+        r = bundle.cli("run", "--bundle", str(bundle.path), "l1", stdin=subprocess.DEVNULL)
+    finally:
+        for fd in held:
+            os.close(fd)
+    assert r.stdout.split("\n")[:3] == ["flock ok", "posix ok", "ofd ok"], r.stdout
+
+
+def test_container_locks_are_invisible_to_the_host(bundle, tmp_path):
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed (./setup.sh installs it)")
+    locks = _locking_bundle(bundle, tmp_path, "60")
+    out = tmp_path / "container.out"
+    with open(out, "wb") as f:
+        proc = subprocess.Popen(RUNSC_PY + ["--root", str(bundle.root), "run", "--bundle",
+                                            str(bundle.path), "l2"],
+                                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while b"held" not in out.read_bytes():
+            assert time.monotonic() < deadline and proc.poll() is None, out.read_bytes()
+            time.sleep(0.05)
+        assert out.read_bytes().split(b"\n")[:3] == [b"flock ok", b"posix ok", b"ofd ok"]
+        for fd in _host_locks(locks):   # raises if the container's locks were the host's
+            os.close(fd)
+    finally:
+        proc.kill()
+        finish(proc)

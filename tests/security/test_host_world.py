@@ -322,3 +322,16 @@ def test_host_scheduling_and_memory_stay_the_hosts(platform):
         assert not os.path.exists("/proc/31337") or 31337 not in tids
     finally:
         finish(proc)
+
+
+def test_host_scheduling_from_an_oci_container(bundle):
+    """The container's root (uid 0, the default capabilities) may not raise
+    host scheduling either: busybox's renice and ionice answer as Linux does
+    an unprivileged caller."""
+    rootfs_bin = bundle.path / "rootfs" / "bin"
+    for applet in ("renice", "ionice"):
+        os.symlink("busybox", rootfs_bin / applet)
+    bundle.config(["sh", "-c", "renice -n -20 -p $$ >/dev/null 2>&1; echo renice $?; "
+                               "ionice -c 1 -n 0 -p $$ >/dev/null 2>&1; echo ionice $?"])
+    r = bundle.cli("run", "--bundle", str(bundle.path), "c4", stdin=subprocess.DEVNULL)
+    assert "renice 1" in r.stdout and "ionice 1" in r.stdout, r.stdout
