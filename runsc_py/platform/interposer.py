@@ -209,12 +209,14 @@ class Interposer(abc.ABC):
         finally:
             self.notify_fd = own
 
-    def start_spawner(self) -> None:
-        """Fork the process that starts later workload processes (OCI exec),
-        before this one loads its own filter (platform/spawner.py)."""
+    def start_spawner(self, spawner=None) -> None:
+        """Give the process that starts later workload processes (OCI exec)
+        what it needs, before this one loads its own filter
+        (platform/spawner.py): a spawner forked early in boot, or a new one."""
         from runsc_py.platform.spawner import Spawner
 
-        self.spawner = Spawner.fork({
+        self.spawner = spawner or Spawner.fork()
+        self.spawner.configure({
             "bpf": self._bpf, "profile_bpf": self.profile_bpf,
             "filter_flags": SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
             "cpu": -1 if self.pin_cpu is None else self.pin_cpu,

@@ -59,13 +59,7 @@ class Sandbox:
     # -- 1. boot -------------------------------------------------------------
 
     def boot(self, cgroup_path: str) -> None:
-        from runsc_py import platform
-        from runsc_py.cli.do import start_gofer
-        from runsc_py.sentry.mounts import build_vfs, gofer_roots
-        from runsc_py.gofer.client import GoferClient
-        from runsc_py.sentry.kernel import Kernel
-        from runsc_py.sentry.vfs import VFS
-        from runsc_py.syscalls.table import TABLE
+        from runsc_py.platform.spawner import Spawner
 
         spec = self.spec
         Cgroup(cgroup_path).join_self()   # before anything is forked: gofer, init
@@ -76,6 +70,17 @@ class Sandbox:
         if spec.process.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
+        # Forked before the sentry's modules are loaded (platform/spawner.py)
+        spawner = Spawner.fork()
+
+        from runsc_py import platform
+        from runsc_py.cli.do import start_gofer
+        from runsc_py.sentry.mounts import build_vfs, gofer_roots
+        from runsc_py.gofer.client import GoferClient
+        from runsc_py.sentry.kernel import Kernel
+        from runsc_py.sentry.vfs import VFS
+        from runsc_py.syscalls.table import TABLE
+
         # root.readonly: the rootfs read-only (EROFS); otherwise --overlay decides:
         # memory (default) keeps the changes in the sentry, none writes the rootfs.
         overlay = "none" if spec.root_readonly else self.flags.overlay
@@ -121,7 +126,7 @@ class Sandbox:
         self.listener = control.listen(self.control_path)
         # Processes started from now on (exec) come from the spawner: the
         # sentry's filter, loaded next, would be theirs too.
-        interposer.start_spawner()
+        interposer.start_spawner(spawner)
         from runsc_py.sentry import confinement
 
         confinement.confine(interposer, getattr(self.flags, "debug", False))
