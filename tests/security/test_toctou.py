@@ -7,6 +7,7 @@ then looks at a host canary: a host file's times and ctime, a host unix
 datagram listener that must have received nothing, clone3 never run.
 tests/unit/test_pointer_rule.py checks the table's declarations.
 """
+import contextlib
 import os
 import shutil
 import socket
@@ -37,16 +38,16 @@ def test_empty_path_on_a_pipe_never_reaches_a_host_file(platform, program, host_
     assert (after.st_uid, after.st_gid, after.st_mode) == (before.st_uid, before.st_gid, before.st_mode)
 
 
-@pytest.mark.parametrize("call", ["sendmsg", "sendmmsg", "sendto"])
-def test_a_flipped_address_never_reaches_a_host_listener(platform, program, tmp_path, call):
-    name = str(tmp_path / "listener")
+@contextlib.contextmanager
+def host_listener(path):
+    """A host unix datagram listener anyone may send to; on leaving, what it
+    received must be nothing."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(name)
-    os.chmod(name, 0o777)
+    listener.bind(str(path))
+    os.chmod(path, 0o777)
     listener.setblocking(False)
     try:
-        r = sandboxed(platform, program("toctou"), call, name, timeout=60)
-        assert r.code == 0 and f"{call} done".encode() in r.out, r
+        yield
         try:
             got = listener.recv(64)
         except BlockingIOError:
@@ -54,6 +55,14 @@ def test_a_flipped_address_never_reaches_a_host_listener(platform, program, tmp_
         assert got is None, f"a host listener received {got!r} from the sandbox"
     finally:
         listener.close()
+
+
+@pytest.mark.parametrize("call", ["sendmsg", "sendmmsg", "sendto"])
+def test_a_flipped_address_never_reaches_a_host_listener(platform, program, tmp_path, call):
+    name = str(tmp_path / "listener")
+    with host_listener(name):
+        r = sandboxed(platform, program("toctou"), call, name, timeout=60)
+        assert r.code == 0 and f"{call} done".encode() in r.out, r
 
 
 def test_clone3_never_runs_whatever_its_flags_become(platform, program):
@@ -99,20 +108,8 @@ def test_oci_empty_path_never_reaches_a_rootfs_file(oci_toctou, call):
 def test_oci_flipped_address_never_reaches_a_host_listener(oci_toctou, call):
     """A host unix listener in the rootfs: the workload's host root holds its
     name (a read-only mount does not stop a connect), the sandbox must not."""
-    name = oci_toctou.path / "rootfs" / "listener"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(str(name))
-    os.chmod(name, 0o777)
-    listener.setblocking(False)
-    try:
+    with host_listener(oci_toctou.path / "rootfs" / "listener"):
         assert f"{call} done" in _run_in_container(oci_toctou, "t2", call, "/listener")
-        try:
-            got = listener.recv(64)
-        except BlockingIOError:
-            got = None
-        assert got is None, f"a host listener received {got!r} from the container"
-    finally:
-        listener.close()
 
 
 def test_oci_clone3_never_runs(oci_toctou):
