@@ -82,7 +82,16 @@ class FdTable:
         self.quarantine: dict[int, int] = {}  # fd -> host tid whose native close is in flight
         self.limit = limit
         self.unbacked = 0   # entries with nothing installed on the host
+        self.posix_locks = 0   # POSIX record locks its processes hold (sentry/locks.py's count;
+                               # not inherited by a fork, as on Linux)
         self.c_opens_off = False  # whether the C fast path was told not to open into it
+
+    @property
+    def needs_c_opens_off(self) -> bool:
+        """Whether the C fast path must not open into it: an unbacked (O_PATH)
+        fd's host slot must stay empty, and with POSIX locks held any close of
+        the file releases them (a close C answered would not tell the table)."""
+        return self.unbacked > 0 or self.posix_locks > 0
 
     def get(self, fd: int) -> FdEntry:
         entry = self.entries.get(fd)

@@ -217,11 +217,7 @@ class Kernel:
     def _publish(self, task: Task) -> None:
         c = task.process.creds
         fds = task.process.fds
-        # an fd table with an unbacked (O_PATH) fd has an empty host slot the
-        # host must not fill by itself: no opens answered in C for it
-        # (fdtable.py); nor for one holding POSIX locks, which any close of
-        # the file releases (a close C answers would not tell the lock table)
-        fds.c_opens_off = self._c_opens_off(fds)
+        fds.c_opens_off = fds.needs_c_opens_off   # (fdtable.py)
         self.platform.publish_ids(task.host_tid, task.process.vpid, task.vtid,
                                   task.process.vppid, c.uid, c.euid, c.gid, c.egid,
                                   self.answer_cache.view_of(task.process),
@@ -265,7 +261,7 @@ class Kernel:
         else:
             result = self._invoke(ctx, entry, call)
             fds = task.process.fds
-            if self._c_opens_off(fds) != fds.c_opens_off:  # before the answer lets the caller on
+            if fds.needs_c_opens_off != fds.c_opens_off:  # before the answer lets the caller on
                 for other in list(self.tasks.by_host_tid.values()):  # CLONE_FILES shares it
                     if other.process.fds is fds:
                         self._publish(other)
@@ -273,9 +269,6 @@ class Kernel:
         if self.strace is not None:
             self.strace.record(ctx, entry, result)
         return result
-
-    def _c_opens_off(self, fds: FdTable) -> bool:
-        return fds.unbacked > 0 or self.locks.holds_posix(fds)
 
     def _invoke(self, ctx: SyscallContext, entry, call):
         try:

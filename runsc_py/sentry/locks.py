@@ -152,7 +152,6 @@ class InodeLocks:
 class LockTable:
     def __init__(self):
         self._inodes: dict[tuple[int, int], InodeLocks] = {}
-        self._posix_owners: dict[int, int] = {}   # id(FdTable) -> POSIX locks it holds
 
     def _inode(self, key) -> InodeLocks:
         locks = self._inodes.get(key)
@@ -165,9 +164,10 @@ class LockTable:
         if locks is not None and locks.empty():
             del self._inodes[key]
 
-    def holds_posix(self, owner) -> bool:
+    @staticmethod
+    def holds_posix(owner) -> bool:
         """Whether the fd table `owner` holds any POSIX lock (a close of any fd may release it)."""
-        return self._posix_owners.get(id(owner), 0) > 0
+        return owner is not None and owner.posix_locks > 0
 
     # -- flock -------------------------------------------------------------
 
@@ -262,12 +262,9 @@ class LockTable:
             self._count_posix(req.owner, after - before)
         return released
 
-    def _count_posix(self, owner, delta: int) -> None:
-        n = self._posix_owners.get(id(owner), 0) + delta
-        if n > 0:
-            self._posix_owners[id(owner)] = n
-        else:
-            self._posix_owners.pop(id(owner), None)
+    @staticmethod
+    def _count_posix(owner, delta: int) -> None:
+        owner.posix_locks = max(0, owner.posix_locks + delta)
 
     def _would_deadlock(self, caller, blocker: RangeLock) -> bool:
         """posix_locks_deadlock: does the owner of `blocker` wait, through a
@@ -330,7 +327,7 @@ class LockTable:
                 locks.ranges = [lock for lock in locks.ranges if lock not in mine]
                 self._wake(key)
                 self._tidy(key)
-        self._posix_owners.pop(id(owner), None)
+        owner.posix_locks = 0
 
     def task_gone(self, tid: int) -> None:
         """A task died while it waited: drop its wait."""
