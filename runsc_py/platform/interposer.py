@@ -32,7 +32,6 @@ import struct
 from runsc_py._interpose import ffi, lib
 from runsc_py.platform import (
     HELD,
-    workload_host_id,
     AtExit,
     NATIVE,
     ExecVia,
@@ -40,6 +39,7 @@ from runsc_py.platform import (
     InstallFds,
     MemoryFault,
     TrappedCall,
+    workload_host_id,
 )
 from runsc_py.platform.policy import (
     NR_READ,
@@ -79,7 +79,6 @@ CLONE_VM, CLONE_VFORK = 0x100, 0x4000
 CLONE_NEWPID = 0x20000000
 CLONE_NAMESPACES = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000 | 0x40000000  # NS UTS IPC PID NET
 ERRNO_MAX = 4095
-
 ERESTARTSYS, ERESTARTNOINTR = 512, 513
 NR_INSTALL = lib.RP_NR_INSTALL
 VIA_PTRACE = lib.RP_VIA_PTRACE

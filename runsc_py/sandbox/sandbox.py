@@ -334,7 +334,7 @@ class Sandbox:
             return
         kernel = self.kernel
         targets = self._host_pids() if everyone else []
-        init_host = kernel.tasks.host_pid_of(kernel.tasks.init.vpid) if kernel.tasks.init else None
+        init_host = kernel.init_host()
         for pid in targets:
             if pid != init_host:
                 with contextlib.suppress(ProcessLookupError):

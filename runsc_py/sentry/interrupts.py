@@ -24,6 +24,7 @@ other fatal one is interrupting like the rest.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 from runsc_py import hostcalls
@@ -92,10 +93,8 @@ class Interruptions:
             self._armed = False
 
     def _on_tick(self, _events: int) -> None:
-        try:
+        with contextlib.suppress(BlockingIOError):
             os.read(self._timer, 8)
-        except BlockingIOError:
-            pass
         for tid, (call, on_signal) in list(self._watched.items()):
             if self._watched.get(tid, (None,))[0] is not call:
                 continue   # answered by an earlier one of this round

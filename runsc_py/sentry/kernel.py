@@ -132,8 +132,7 @@ class Kernel:
                      stdio: tuple[int, int, int], ctty: bool = False) -> Process:
         """Start argv in the running sandbox beside init (an OCI exec): the
         same namespaces, the same sentry. `stdio` are host fds for its 0-2."""
-        init = self.tasks.init
-        init_host = self.tasks.host_pid_of(init.vpid) if init else None
+        init_host = self.init_host()
         if init_host is None:
             raise ProcessLookupError(errno.ESRCH, "the sandbox's init has exited")
         path = self.find_command(argv[0], env.get("PATH", DEFAULT_PATH), cwd)
@@ -454,9 +453,9 @@ class Kernel:
         self.release_writebacks()
         self.vfs.inotify.reap()   # its close-on-exec fds are closed
         pending, task.exec_pending = task.exec_pending, None
-        if pending is not None and not self._execd_what_was_vetted(host_tid, pending):
-            return
         if pending is not None:
+            if not self._execd_what_was_vetted(host_tid, pending):
+                return
             proc.exe, proc.comm = pending.exe, pending.comm
             try:
                 secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to, pending.file_caps)
@@ -578,11 +577,15 @@ class Kernel:
 
     # -- signals the sentry decides (sentry/signals.py) --------------------
 
+    def init_host(self) -> int | None:
+        """The host pid of the sandbox's init, while it lives."""
+        init = self.tasks.init
+        return self.tasks.host_pid_of(init.vpid) if init else None
+
     def apply_default_to_init(self, sig: int) -> bool:
         """Do for the sandbox's init what Linux does for a process without a
         handler: die, or stop. Returns False when init handles or ignores sig."""
-        init = self.tasks.init
-        host = self.tasks.host_pid_of(init.vpid) if init else None
+        host = self.init_host()
         if host is None:
             return False
         if signals.default_is_fatal(host, sig, self.platform.read):
@@ -598,8 +601,7 @@ class Kernel:
         """A signal from outside the sandbox (the CLI forwarding its own, an
         OCI kill) to init: Linux's default action if init has no handler,
         which the host would not take for a namespace's init."""
-        init = self.tasks.init
-        host = self.tasks.host_pid_of(init.vpid) if init else None
+        host = self.init_host()
         if host is not None and sig != 0 and not self.apply_default_to_init(sig):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(host, sig)

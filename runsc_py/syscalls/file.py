@@ -4,6 +4,7 @@ The table changes here; the bytes never pass through the sentry.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
@@ -22,27 +23,26 @@ F_DUPFD, F_GETFD, F_SETFD, F_GETFL = 0, 1, 2, 3
 F_DUPFD_CLOEXEC = 1030
 FD_CLOEXEC = 1
 CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
-# fcntl commands the host may run on the installed fd: status flags,
-# owners, pipe size, seals, and the locks and leases of the sandbox's own
-# objects (a tmpfs file, a pipe); those of host-backed files are the
-# sentry's (LOCK_FCNTLS below). The value is what the kernel reads at
-# `arg` (syscalls/table.py's classes).
-NATIVE_FCNTLS = {
-    3: None, 4: None,                  # F_GETFL, F_SETFL
-    5: DATA, 6: DATA, 7: DATA,         # F_GETLK, F_SETLK, F_SETLKW: a range of the fd's file
-    8: None, 9: None, 10: None, 11: None,  # F_SETOWN, F_GETOWN (pids in the registers), F_SETSIG, F_GETSIG
-    15: CONFINED,                      # F_SETOWN_EX: a tid/pid/pgrp of the sandbox's pid namespace
-    16: DATA,                          # F_GETOWN_EX
-    36: DATA, 37: DATA, 38: DATA,      # F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW
-    1024: None, 1025: None,            # F_SETLEASE, F_GETLEASE
-    1031: None, 1032: None, 1033: None, 1034: None,  # pipe size, seals
-}
 # record locks and leases: the sentry's on host-backed files (sentry/locks.py)
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_SETLEASE, F_GETLEASE = 1024, 1025
 LOCK_FCNTLS = {F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
                F_SETLEASE, F_GETLEASE}
+# fcntl commands the host may run on the installed fd: status flags,
+# owners, pipe size, seals, and the locks and leases of the sandbox's own
+# objects (a tmpfs file, a pipe; LOCK_FCNTLS decide which). The value is
+# what the kernel reads at `arg` (syscalls/table.py's classes).
+NATIVE_FCNTLS = {
+    3: None, 4: None,                  # F_GETFL, F_SETFL
+    8: None, 9: None, 10: None, 11: None,  # F_SETOWN, F_GETOWN (pids in the registers), F_SETSIG, F_GETSIG
+    15: CONFINED,                      # F_SETOWN_EX: a tid/pid/pgrp of the sandbox's pid namespace
+    16: DATA,                          # F_GETOWN_EX
+    1031: None, 1032: None, 1033: None, 1034: None,  # pipe size, seals
+    **dict.fromkeys((F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW),
+                    DATA),             # a range of the fd's own file
+    F_SETLEASE: None, F_GETLEASE: None,
+}
 LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN, LOCK_MAND = 1, 2, 4, 8, 32
 FLOCK_TYPES = {LOCK_SH: locks.F_RDLCK, LOCK_EX: locks.F_WRLCK, LOCK_UN: locks.F_UNLCK}
 STRUCT_FLOCK = struct.Struct("<hh4xqqi4x")   # l_type, l_whence, l_start, l_len, l_pid
@@ -407,10 +407,8 @@ def _know_lock_key(ctx, fd: int) -> None:
     entry = ctx.fds.entries.get(fd)
     if entry is not None and entry.file.lock_key is None and entry.backed \
             and ctx.kernel.locks.holds_posix(ctx.fds):
-        try:
+        with contextlib.suppress(OSError, SyscallError):
             lock_key(ctx, fd, entry.file)
-        except (OSError, SyscallError):
-            pass
 
 
 def _host_stat(ctx, fd: int) -> os.stat_result:

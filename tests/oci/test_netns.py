@@ -130,7 +130,7 @@ def test_a_pod_container_joins_another_sandboxs_network_namespace(bundle, netns)
 
 DISABLE_IPV6 = ("/proc/sys/net/ipv6/conf/all/disable_ipv6",
                 "/proc/sys/net/ipv6/conf/default/disable_ipv6")
-NSENTER, IP, SYSCTL = (shutil.which(tool) for tool in ("nsenter", "ip", "sysctl"))
+NSENTER, IP = (shutil.which(tool) for tool in ("nsenter", "ip"))
 
 # Run on the host by runsc-py with the state JSON on stdin and an empty
 # environment: configures the namespace of the state's pid as libnetwork does
@@ -144,8 +144,8 @@ enter = ["{nsenter}", "--net=/proc/%d/ns/net" % pid]
 def run(*cmd):
     return subprocess.run(enter + list(cmd), check=True, capture_output=True, text=True).stdout
 run("{ip}", "link", "add", link, "type", "bridge")   # this kernel has no dummy driver
-run("{sysctl}", "-w", "net.ipv6.conf.all.disable_ipv6=1")
-run("{sysctl}", "-w", "net.ipv6.conf.default.disable_ipv6=1")
+for conf in ("all", "default"):   # /proc/sys/net is the namespace's of the writer
+    run("sh", "-c", "echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6" % conf)
 seen = dict(kind=kind, pid=pid, status=state["status"],
             ns=os.readlink("/proc/%d/ns/net" % pid), hook_ns=os.readlink("/proc/self/ns/net"),
             links=run("{ip}", "-o", "link"),
@@ -176,8 +176,8 @@ def host_network():
 
     Yields the names the test's hooks will give their links, deleted from
     the host at the end if they landed there."""
-    if NSENTER is None or SYSCTL is None:
-        pytest.skip("needs nsenter (util-linux) and sysctl (procps)")
+    if NSENTER is None:
+        pytest.skip("needs nsenter (util-linux; ./setup.sh installs it)")
     links = _host_links()
     saved = {path: _read(path) for path in DISABLE_IPV6 if os.path.exists(path)}
     tag = f"{os.getpid() % 10000:04d}{random.randrange(1 << 12):03x}"
@@ -211,7 +211,7 @@ def _hooked_bundle(bundle, host_network, args, namespaces=None) -> dict[str, pat
     dockerd's) and a prestart and a createRuntime hook as above; returns where
     each hook writes what it saw."""
     hook = bundle.path.parent / "netns-hook"
-    hook.write_text(HOOK.format(python=sys.executable, nsenter=NSENTER, ip=IP, sysctl=SYSCTL))
+    hook.write_text(HOOK.format(python=sys.executable, nsenter=NSENTER, ip=IP))
     hook.chmod(0o755)
     seen = {kind: bundle.path.parent / f"{kind}.json" for kind in host_network["names"]}
     hooks = {kind: [{"path": str(hook), "args": ["netns-hook", kind, name, str(seen[kind])]}]

@@ -120,17 +120,15 @@ def test_an_oci_container_is_unprivileged_on_the_host(bundle):
 # kill(0), killpg and kill(-1) from init, with and without handlers: they reach
 # the sandbox's own processes, never the host process sharing runsc-py's group.
 GROUP_KILLS = r'''
-import os, signal, sys
+import contextlib, os, signal, sys
 signal.signal(signal.SIGUSR1, lambda *a: None)
 os.kill(0, signal.SIGUSR1)
 # init's group is 1, so killpg(1) is kill(-1): with no other process yet,
 # ESRCH, as in any pid namespace
 for group_kill in (lambda: os.killpg(os.getpgrp(), signal.SIGUSR1),
                    lambda: os.kill(-1, signal.SIGUSR1)):
-    try:
+    with contextlib.suppress(ProcessLookupError):
         group_kill()
-    except ProcessLookupError:
-        pass
 signal.signal(signal.SIGUSR2, signal.SIG_IGN)
 os.kill(0, signal.SIGUSR2)
 signal.signal(signal.SIGTERM, lambda *a: None)

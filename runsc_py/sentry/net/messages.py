@@ -16,6 +16,7 @@ A receive that would block is parked until the host socket is readable.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
 import os
@@ -114,10 +115,8 @@ class Messages:
         except BrokenPipeError:
             if not flags & MSG_NOSIGNAL:
                 self.kernel.sent_on_behalf(ctx.process, SIGPIPE, ctx.process)
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(ctx.task.host_tid, SIGPIPE)
-                except ProcessLookupError:
-                    pass
             raise
 
     def _packet_options(self, ctx, sock, control: int, controllen: int) -> dict:
