@@ -75,9 +75,10 @@ def packet_options(cmsgs, family: int) -> dict:
                 if value >= 0:
                     out["hoplimit"] = value
             elif kind == IPV6_TCLASS:
-                value = _int_cmsg(payload, -1)
-                if value >= 0:
-                    out["tclass"] = value
+                # -1 is accepted and kept as it is: Linux's cork stores it in
+                # the 8-bit class, so the packet carries 255 (measured on 6.x,
+                # not the socket's class that older kernels and RFC 3542 say)
+                out["tclass"] = _int_cmsg(payload, -1) & 0xFF
             elif kind == IPV6_PKTINFO and len(payload) != 20:
                 raise SyscallError(errno.EINVAL)
     return out
