@@ -179,11 +179,14 @@ def test_replayed_opens_behave_as_opens(platform):
 
 
 def test_opens_and_stats_are_answered_in_c():
-    """The tests above exercise the C answers, not only Python's."""
+    """The tests above exercise the C answers, not only Python's. Closes are
+    counted from the program's one-thread loop (600 open+read+close): C answers
+    a close only while its open is not adopted yet, and threads that take turns
+    call by call make each other's closes Python's (any trapped call adopts)."""
     inside = sandboxed("seccomp", "python3", OPEN_REPLAY, flags=("--report", "--report-format=json"))
     assert inside.code == 0, inside
     answered = {row["name"]: row["count"] for row in json.loads(inside.err)["answered_in_c"]}
-    assert answered.get("openat", 0) > 500 and answered.get("close", 0) > 500, answered
+    assert answered.get("openat", 0) > 1000 and answered.get("close", 0) > 550, answered
     stats = sandboxed("seccomp", "python3", PROGRAM, "/tmp/answered-in-c", json.dumps(EVERY_CHANGE),
                       flags=("--report", "--report-format=json"))
     answered = {row["name"]: row["count"] for row in json.loads(stats.err)["answered_in_c"]}

@@ -59,12 +59,15 @@ def main() -> None:
                              text=True).stdout.strip()
     print("exec", kept, inherited, listing)
 
-    def churn(out: list) -> None:
-        for _ in range(200):
+    def churn(out: list, times: int = 200) -> None:
+        for _ in range(times):
             fd = os.open(PATH, os.O_RDONLY)
             out.append(len(os.read(fd, 16)))
             os.close(fd)
 
+    alone: list = []
+    churn(alone, 600)   # one thread: every close here finds its open not adopted yet
+    print("alone", sum(alone), fds())
     results: list[list] = [[] for _ in range(4)]
     threads = [threading.Thread(target=churn, args=(r,)) for r in results]
     for t in threads:
