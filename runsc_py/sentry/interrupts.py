@@ -18,7 +18,9 @@ call fails with `EINTR`, or is made again after a handler with
 `wait_event_interruptible` would leave it.
 
 Any parked call may use this (`watch`): the file lock waits do
-(sentry/locks.py); the network table's parked calls do not yet.
+(sentry/locks.py), and FIFO opens waiting for a partner (sentry/fifos.py);
+the network table's parked calls do not yet. `on_signal()` is also what
+runs when the task dies in its wait.
 A fatal signal needs nothing: SIGKILL ends the killable wait, and any
 other fatal one is interrupting like the rest.
 """
@@ -84,7 +86,10 @@ class Interruptions:
         self._disarm_if_idle()
 
     def task_gone(self, tid: int) -> None:
-        if self._watched.pop(tid, None) is not None:
+        """The task died in its wait: its call's owner forgets it, as for a signal."""
+        entry = self._watched.pop(tid, None)
+        if entry is not None:
+            entry[1]()
             self._disarm_if_idle()
 
     def _disarm_if_idle(self) -> None:

@@ -25,6 +25,7 @@ from runsc_py.sentry import files, signalfd_reads, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.answer_cache import AnswerCache
 from runsc_py.sentry.fdtable import FdTable, OpenFile
+from runsc_py.sentry.fifos import FifoOpens
 from runsc_py.sentry.interrupts import Interruptions
 from runsc_py.sentry.locks import LockTable
 from runsc_py.sentry import limits
@@ -70,6 +71,7 @@ class Kernel:
         self.writebacks = WriteBacks()       # /proc/sys files open for writing (writeback.py)
         self.locks = LockTable()             # file locks on host-backed files (locks.py)
         self.interrupts = Interruptions(platform)  # parked calls a signal ends (interrupts.py)
+        self.fifo_opens = FifoOpens(platform, self.interrupts)  # opens waiting for a partner
         self.network_factory = None          # how to make it
         vfs.caller_creds = self._caller_creds
         vfs.caller_root = self._caller_root
@@ -270,15 +272,20 @@ class Kernel:
         return result
 
     def _invoke(self, ctx: SyscallContext, entry, call):
+        result = self.run_handler(entry.name, lambda: entry.handler(ctx, *call.args[: entry.nargs]))
+        if entry.pointers is None and (result is NATIVE or isinstance(result, AtExit)):
+            # only a row that declares its pointers may let the kernel run the call
+            # (syscalls/table.py: no check-then-continue): a sentry bug, fail closed
+            sys.stderr.write(f"runsc-py: sentry error: {entry.name} answered NATIVE "
+                             f"but its row declares no pointers\n")
+            return -errno.EIO
+        return result
+
+    def run_handler(self, name: str, handler):
+        """handler()'s answer to the syscall `name`, with what it raised made
+        the answer: a trapped call's, or a parked call's when it is resumed."""
         try:
-            result = entry.handler(ctx, *call.args[: entry.nargs])
-            if entry.pointers is None and (result is NATIVE or isinstance(result, AtExit)):
-                # only a row that declares its pointers may let the kernel run the call
-                # (syscalls/table.py: no check-then-continue): a sentry bug, fail closed
-                sys.stderr.write(f"runsc-py: sentry error: {entry.name} answered NATIVE "
-                                 f"but its row declares no pointers\n")
-                return -errno.EIO
-            return result
+            return handler()
         except SyscallError as exc:
             return -exc.errno
         except OSError as exc:  # a host call made for the workload said no: that is the answer
@@ -291,7 +298,7 @@ class Kernel:
         except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
             import traceback
 
-            sys.stderr.write(f"runsc-py: sentry error in {entry.name}:\n{traceback.format_exc()}")
+            sys.stderr.write(f"runsc-py: sentry error in {name}:\n{traceback.format_exc()}")
             return -errno.EIO
 
     def _open_files(self):

@@ -12,7 +12,7 @@ import stat
 import struct
 
 from runsc_py.platform import HELD, NATIVE, FdInstall, InstallFds
-from runsc_py.sentry import files, locks, sessions, signalfd_reads
+from runsc_py.sentry import fifos, files, locks, sessions, signalfd_reads
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.vfs import Scope
@@ -107,11 +107,30 @@ def openat(ctx, dirfd, path, flags, mode):
     path = ctx.path(path)
     if not path:  # an empty name is refused before the dirfd is looked at
         raise SyscallError(errno.ENOENT)
-    file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, ctx.base_dir(dirfd),
-                                    path, flags, mode)
-    if path.startswith("/") and host_fd is not None:  # the C fast path may replay this open
-        ctx.kernel.answer_cache.offer_open(proc, path, flags, file, host_fd)
-    return _maybe_controlling(ctx, file, host_fd, flags, install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC)))
+    base = ctx.base_dir(dirfd)
+
+    def attempt():
+        file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, base,
+                                        path, flags, mode)
+        if path.startswith("/") and host_fd is not None:  # the C fast path may replay this open
+            ctx.kernel.answer_cache.offer_open(proc, path, flags, file, host_fd)
+        return _maybe_controlling(ctx, file, host_fd, flags,
+                                  install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC)))
+    return _open_or_park(ctx, attempt)
+
+
+def _open_or_park(ctx, attempt):
+    """attempt()'s answer; for a FIFO that must wait for a partner, the call
+    parked, and attempt() made again once the FIFO has one (sentry/fifos.py)."""
+    try:
+        return attempt()
+    except fifos.MustWait as wait:
+        kernel = ctx.kernel
+
+        def again():
+            kernel.current = ctx.task
+            return kernel.run_handler("open", lambda: _open_or_park(ctx, attempt))
+        return kernel.fifo_opens.park(ctx.call, wait, again)
 
 
 def _maybe_controlling(ctx, file: OpenFile, host_fd: int, flags: int, result: InstallFds) -> InstallFds:
@@ -163,9 +182,13 @@ def openat2(ctx, dirfd, path, how, size):
                   no_magiclinks=bool(resolve & RESOLVE_NO_MAGICLINKS),
                   no_xdev=bool(resolve & RESOLVE_NO_XDEV))
     proc = ctx.process
-    file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, base, path,
-                                    flags, mode, scope)
-    return _maybe_controlling(ctx, file, host_fd, flags, install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC)))
+
+    def attempt():
+        file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, base, path,
+                                        flags, mode, scope)
+        return _maybe_controlling(ctx, file, host_fd, flags,
+                                  install_new(ctx, file, host_fd, bool(flags & os.O_CLOEXEC)))
+    return _open_or_park(ctx, attempt)
 
 
 def close(ctx, fd):

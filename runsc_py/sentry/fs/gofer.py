@@ -33,12 +33,23 @@ import stat as statmod
 
 from runsc_py.gofer import protocol as p
 from runsc_py.gofer.client import GoferClient
+from runsc_py.sentry import fifos
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.vfs import Filesystem, Lookup, SetAttr, StatFs
 
 CACHE_ENTRIES = 65536
 HELD_FILES = 1024   # O_PATH fds the sentry keeps for re-opening without the gofer
 WRITE_INTENT = os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_CREAT
+
+
+def _open_fifo(opath: int, flags: int) -> int:
+    """The gofer hands a FIFO over O_PATH (it must never wait): the open
+    itself is the sentry's, which never waits either (sentry/fifos.py)."""
+    if flags & os.O_PATH:
+        return opath
+    st = os.fstat(opath)
+    return fifos.open_fifo(lambda f: os.open(f"/proc/self/fd/{opath}", f | os.O_CLOEXEC),
+                           flags, (st.st_dev, st.st_ino), release=lambda: os.close(opath))
 
 
 class GoferFilesystem(Filesystem):
@@ -83,6 +94,8 @@ class GoferFilesystem(Filesystem):
             self._links["/".join(path.split("/")[: answer[1]])] = answer[2]
             return Lookup("symlink", consumed=answer[1], target=answer[2])
         _kind, st, target, fd = answer
+        if fd is not None and statmod.S_ISFIFO(st.mode):
+            fd = _open_fifo(fd, open_flags)
         self._remember(path, Lookup("found", stat=st, target=target))
         if fd is not None and statmod.S_ISREG(st.mode) and not open_flags & WRITE_INTENT:
             self._hold(path, fd)

@@ -22,6 +22,7 @@ import itertools
 import os
 
 from runsc_py import hostcalls
+from runsc_py.sentry import fifos
 
 FSOPEN_CLOEXEC = 1
 FSMOUNT_CLOEXEC = 1
@@ -100,7 +101,10 @@ class FileStore:
         return name
 
     def open_fifo(self, name: str, flags: int) -> int:
-        return os.open(name, flags | os.O_CLOEXEC, dir_fd=self.mount_fd)
+        """Open it now, or raise MustWait for a partner (sentry/fifos.py)."""
+        st = os.stat(name, dir_fd=self.mount_fd)
+        return fifos.open_fifo(lambda f: os.open(name, f | os.O_CLOEXEC, dir_fd=self.mount_fd),
+                               flags, (st.st_dev, st.st_ino))
 
     def drop_fifo(self, name: str) -> None:
         os.unlink(name, dir_fd=self.mount_fd)

@@ -31,7 +31,7 @@ import os
 import stat as statmod
 from collections.abc import Callable
 
-from runsc_py.sentry import permissions
+from runsc_py.sentry import fifos, permissions
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fs import hostinfo
 from runsc_py.sentry.stat import Stat
@@ -159,11 +159,13 @@ def _reopen_host(host: int, st: os.stat_result, flags: int) -> int:
         host_flags = os.O_PATH
     else:
         host_flags = (flags & REOPEN_FLAGS) | os.O_NOCTTY
-    if statmod.S_ISFIFO(st.st_mode) and not flags & os.O_NONBLOCK and not flags & os.O_PATH:
-        # the sentry never blocks: a pipe with no reader gives ENXIO instead of a wait
-        fd = os.open(f"/proc/self/fd/{host}", host_flags | os.O_NONBLOCK | os.O_CLOEXEC)
-        os.set_blocking(fd, True)
-        return fd
+    if statmod.S_ISFIFO(st.st_mode) and not flags & os.O_PATH \
+            and not os.readlink(f"/proc/self/fd/{host}").startswith("pipe:"):
+        # a named FIFO's open may wait for a partner (an anonymous pipe's never
+        # does): never on the loop (sentry/fifos.py)
+        held = os.open(f"/proc/self/fd/{host}", os.O_PATH | os.O_CLOEXEC)
+        return fifos.open_fifo(lambda f: os.open(f"/proc/self/fd/{held}", f | os.O_CLOEXEC),
+                               host_flags, (st.st_dev, st.st_ino), release=lambda: os.close(held))
     return os.open(f"/proc/self/fd/{host}", host_flags | os.O_CLOEXEC)
 
 
