@@ -649,7 +649,8 @@ class Interposer(abc.ABC):
         if ran is not None and ran[0] == nr and [a & 0xFFFFFFFFFFFFFFFF for a in ran[1]] == \
                 [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9]:
             return   # the host ran it (a native flock or F_SETLKW) and a signal ended it
-        if nr == NR_INSTALL or self.sentry.answers(nr):
+        args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+        if nr == NR_INSTALL or self.sentry.answers(nr, args):
             regs.rax = -ERESTARTNOINTR & 0xFFFFFFFFFFFFFFFF
             lib.rp_set_regs(tid, regs)
 

@@ -38,6 +38,16 @@ SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 1 << 5
 NATIVE_WHEN_ARG_ZERO = {44: 4, 45: 4,   # sendto(dest_addr), recvfrom(src_addr)
                         302: 2}         # prlimit64(new_limit)
 TRAP_WHEN_ARG_IS = {302: (1, (4, 6))}   # prlimit64(resource): RLIMIT_CORE, RLIMIT_NPROC
+def argument_rule_allows(nr: int, args) -> bool:
+    """Whether the argument rules (above) let this call run without trapping:
+    what `argument_rules`' BPF decides, for the sentry's own bookkeeping."""
+    arg = NATIVE_WHEN_ARG_ZERO.get(nr)
+    if arg is None or args[arg] & 0xFFFFFFFFFFFFFFFF:
+        return False
+    trapped = TRAP_WHEN_ARG_IS.get(nr)
+    return trapped is None or args[trapped[0]] & 0xFFFFFFFFFFFFFFFF not in trapped[1]
+
+
 AUDIT_ARCH_X86_64 = 0xC000003E
 SECCOMP_RET_ALLOW = 0x7FFF0000
 _BPF_LD_ABS, _BPF_JEQ, _BPF_JA, _BPF_RET = 0x20, 0x15, 0x05, 0x06

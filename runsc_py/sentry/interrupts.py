@@ -18,9 +18,9 @@ call fails with `EINTR`, or is made again after a handler with
 `wait_event_interruptible` would leave it.
 
 Any parked call may use this (`watch`): the file lock waits do
-(sentry/locks.py), and FIFO opens waiting for a partner (sentry/fifos.py);
-the network table's parked calls do not yet. `on_signal()` is also what
-runs when the task dies in its wait.
+(sentry/locks.py), FIFO opens waiting for a partner (sentry/fifos.py)
+and the network calls parked on a host socket (sentry/net/waits.py).
+`on_signal()` is also what runs when the task dies in its wait.
 A fatal signal needs nothing: SIGKILL ends the killable wait, and any
 other fatal one is interrupting like the rest.
 """

@@ -20,7 +20,7 @@ import time
 from runsc_py._interpose import lib
 from runsc_py.gofer.client import GoferGone
 from runsc_py.platform import NATIVE, AtExit, MemoryFault
-from runsc_py.platform.policy import Policy
+from runsc_py.platform.policy import Policy, argument_rule_allows
 from runsc_py.sentry import files, signalfd_reads, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.answer_cache import AnswerCache
@@ -341,10 +341,14 @@ class Kernel:
             self.writebacks.release(e.file.node for t in tables.values()
                                     for e in list(t.entries.values()))
 
-    def answers(self, nr: int) -> bool:
-        """Whether the sentry, not the host, answers syscall `nr` (all but native and denied)."""
+    def answers(self, nr: int, args) -> bool:
+        """Whether the sentry, not the host, answers syscall `nr` with these
+        arguments (all but native and denied calls, and the calls an argument
+        rule lets run natively: a recv's recvfrom without an address)."""
         entry = self.table.rows.get(nr)
-        return entry is None or entry.policy is Policy.TRAP
+        if entry is not None and entry.policy is not Policy.TRAP:
+            return False
+        return not argument_rule_allows(nr, args)
 
     def exec_fd_number(self, host_tid: int) -> int:
         """A free guest fd for the file an exec is about to run (close-on-exec)."""

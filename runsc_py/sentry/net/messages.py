@@ -477,7 +477,7 @@ class Messages:
             platform.complete(call, result)
             return True
 
-        self.network.waits.park(s, events, ready)
+        self.network.waits.park(s, events, ready, call)
         return HELD
 
     def _source(self, sock, source):

@@ -69,7 +69,7 @@ class Network:
     @property
     def waits(self) -> Waits:
         if self._waits is None:
-            self._waits = Waits(self.kernel.platform)
+            self._waits = Waits(self.kernel.platform, self.kernel.interrupts)
         return self._waits
 
     @property
@@ -449,6 +449,7 @@ class Network:
         if err not in (0, errno.EINPROGRESS):
             s.close()
             raise SyscallError(err)
+        before = (sock.backing, sock.peer, sock.local, sock.creds)
         sock.backing, sock.peer = "host", dest
         sock.local = _source_for(sock.family, dest, self.config).with_port(s.getsockname()[1])
         sock.creds = self.creds_of(ctx)
@@ -472,7 +473,11 @@ class Network:
                 platform.complete(call, install)
             return True
 
-        self.waits.park(s, select.EPOLLOUT, connected)
+        def interrupted() -> None:   # the caller's socket is still the unconnected one
+            os.close(install.fds[0].host_fd)
+            sock.backing, sock.peer, sock.local, sock.creds = before
+
+        self.waits.park(s, select.EPOLLOUT, connected, call, interrupted)
         return HELD
 
     def _connect_datagram(self, ctx, fd: int, sock: Socket, addr):
@@ -585,7 +590,7 @@ class Network:
             platform.complete(call, result)
             return True
 
-        self.waits.park(s, select.EPOLLIN, ready)
+        self.waits.park(s, select.EPOLLIN, ready, call)
         return HELD
 
     def _borrow(self, ctx, fd: int) -> socket.socket:

@@ -4,6 +4,11 @@ One epoll fd of the network table's own, watched by the platform's loop,
 holds every wait: a parked call never blocks the loop. Each wait owns a
 sentry copy of the host socket (so the numbers never collide) and a
 callback that answers the call.
+
+A wait for a workload's call is interruptible, as Linux's socket waits
+are (sock_intr_errno): a signal for the caller cancels it and the call is
+answered -ERESTARTSYS (sentry/interrupts.py), so it fails with EINTR or
+is made again after an SA_RESTART handler, and a fatal signal kills.
 """
 from __future__ import annotations
 
@@ -13,16 +18,20 @@ import sys
 
 
 class Waits:
-    def __init__(self, platform):
+    def __init__(self, platform, interrupts):
         self._platform = platform
+        self._interrupts = interrupts
         self._epoll: select.epoll | None = None
         self._waiting: dict[int, tuple] = {}   # sentry fd -> (socket, events, callback)
+        self._calls: dict[int, object] = {}    # sentry fd -> the parked call it answers
         self._stale: set[int] = set()   # fds cancelled during this batch of events
 
-    def park(self, sock, events: int, callback) -> None:
+    def park(self, sock, events: int, callback, call=None, on_interrupt=None) -> None:
         """Call callback() when `sock` (a socket the wait now owns) is ready for `events`.
 
-        The callback returns True when it answered the call, False to keep waiting.
+        The callback returns True when it answered the call, False to keep
+        waiting. With `call` (the workload's call it answers), a signal for
+        the caller cancels the wait, calls on_interrupt() and interrupts the call.
         """
         if self._epoll is None:
             self._epoll = select.epoll()
@@ -31,6 +40,13 @@ class Waits:
         fd = sock.fileno()
         self._waiting[fd] = (sock, events, callback)
         self._epoll.register(fd, events | select.EPOLLONESHOT)
+        if call is not None:
+            self._calls[fd] = call
+            def interrupted() -> None:
+                self.cancel(sock)
+                if on_interrupt is not None:
+                    on_interrupt()
+            self._interrupts.watch(call, interrupted)
 
     def cancel(self, sock) -> None:
         """Stop waiting on `sock` and close it (the wait owned it)."""
@@ -38,7 +54,13 @@ class Waits:
         if self._waiting.pop(fd, None) is not None:
             self._epoll.unregister(fd)
             self._stale.add(fd)   # its number may be reused before this batch ends
+            self._forget_call(fd)
         sock.close()
+
+    def _forget_call(self, fd: int) -> None:
+        call = self._calls.pop(fd, None)
+        if call is not None:
+            self._interrupts.forget(call)
 
     def __len__(self) -> int:
         return len(self._waiting)
@@ -62,6 +84,7 @@ class Waits:
             if done:
                 del self._waiting[fd]
                 self._epoll.unregister(fd)
+                self._forget_call(fd)
                 sock.close()
             else:
                 self._epoll.modify(fd, events | select.EPOLLONESHOT)
