@@ -20,7 +20,7 @@ PYTHON=/usr/bin/python3
 
 DEBIAN_PACKAGES=(gcc libc6-dev libseccomp-dev python3 python3-dev python3-pip python3-venv
                  libpython3.11-testsuite  # CPython's own tests, for the slow suites
-                 busybox-static strace runsc iproute2 util-linux
+                 busybox-static strace runsc iproute2 util-linux openssl
                  runc containerd docker.io podman)  # OCI: engines for tests/engines, runc for bench/oci.py
 
 install() {

@@ -1,7 +1,10 @@
 """The sandbox's interfaces, addresses and routes, as programs ask for them:
 rtnetlink (busybox ip, glibc's if_nameindex) and SIOCGIF* ioctls."""
+import shutil
 import sys
 import textwrap
+
+import pytest
 
 from tests.conftest import sandboxed
 
@@ -35,6 +38,19 @@ def test_ip_addr(platform, busybox):
     assert "2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP>" in out
     assert "inet 10.0.2.15/24 brd 10.0.2.255 scope global eth0" in out
     assert "inet6 ::1/128 scope host" in out
+
+
+def test_iproute2_ip_addr(platform):
+    """iproute2's `ip` sizes each netlink read with recvmsg(MSG_PEEK|MSG_TRUNC)
+    and an empty buffer: it ended in "EOF on netlink" when that returned 0."""
+    ip = shutil.which("ip")
+    if ip is None:
+        pytest.skip("iproute2 is not installed")
+    for network in ("sandbox", "none"):
+        r = sandboxed(platform, ip, "addr", flags=(f"--network={network}",))
+        assert r.code == 0 and b"EOF on netlink" not in r.err, r
+        assert b"inet 127.0.0.1/8 scope host lo" in r.out, r
+        assert (b"inet 10.0.2.15/24" in r.out) == (network == "sandbox"), r
 
 
 def test_ip_route(platform, busybox):

@@ -268,6 +268,7 @@ class Messages:
             return NATIVE
 
         def receive(s: socket.socket):
+            full = _datagram_length(s, sock, flags)
             data, anc, mflags, source = s.recvmsg(min(length, RECEIVE_MAX), 0,
                                                    (flags & RECV_FLAGS) | MSG_DONTWAIT)
             ctx.write(buf, data)
@@ -275,7 +276,7 @@ class Messages:
                 ctx.write(len_ptr, b"\0\0\0\0")   # TCP reports no address
             else:
                 write_address(ctx, addr_ptr, len_ptr, self._source(sock, source))
-            return len(data)
+            return len(data) if full is None else full
 
         return self._receive(ctx, fd, flags, receive)
 
@@ -413,6 +414,7 @@ class Messages:
         name, namelen, iov, iovlen, control, controllen, _ = header
         vecs = self._iovecs(ctx, iov, iovlen)
         total = min(sum(n for _, n in vecs), RECEIVE_MAX)
+        full = _datagram_length(s, sock, flags)
         data, anc, mflags, source = s.recvmsg(total, min(max(controllen, 0), CONTROL_MAX),
                                                (flags & RECV_FLAGS) | MSG_DONTWAIT
                                                | (flags & MSG_CMSG_CLOEXEC))
@@ -438,7 +440,7 @@ class Messages:
         if control_out:
             ctx.write(control, control_out)
         ctx.write(msg_ptr, MSGHDR.pack(name, new_namelen, iov, iovlen, control, len(control_out), mflags))
-        return len(data), installs
+        return (len(data) if full is None else full), installs
 
     def _receive(self, ctx, fd: int, flags: int, receive):
         """Run receive(s) on the sentry's copy of the socket now, or park until readable."""
@@ -622,3 +624,14 @@ def _cmsgs(raw: bytes):
             break
         yield level, kind, raw[pos + CMSGHDR.size: pos + length]
         pos += (length + 7) & ~7
+
+
+def _datagram_length(s: socket.socket, sock, flags: int) -> int | None:
+    """With MSG_TRUNC, a datagram socket's receive returns the datagram's whole
+    length, however little was copied (`ip` sizes its netlink buffer so, with
+    an empty one and MSG_PEEK): peeked first, which the host answers with that
+    length (one byte: Python returns 0 for a zero-length receive without asking).
+    None otherwise (the copied length)."""
+    if not flags & MSG_TRUNC or sock.stream:
+        return None
+    return s.recv_into(bytearray(1), 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT)

@@ -193,6 +193,8 @@ class Network:
                     data = sentry_end.recv(1 << 16)
                 except BlockingIOError:
                     return False
+                except ConnectionResetError:   # closed with replies it did not read
+                    return True
                 if not data:
                     return True   # every workload copy is closed
                 self.netlink_request(sock, data, sentry_end)
