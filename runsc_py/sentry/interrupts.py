@@ -27,6 +27,7 @@ other fatal one is interrupting like the rest.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 
 from runsc_py import hostcalls
@@ -67,10 +68,12 @@ class Interruptions:
         self._armed = False
         self._watched: dict[int, tuple] = {}   # host tid -> (call, on_signal)
 
-    def watch(self, call, on_signal) -> None:
+    def watch(self, call, on_signal, restartable: bool = True) -> None:
         """Interrupt the parked `call` if a signal comes for its task first;
-        `on_signal()` is called just before (the call's owner forgets it)."""
-        self._watched[call.tid] = (call, on_signal)
+        `on_signal()` is called just before (the call's owner forgets it).
+        A call that is not `restartable` fails with EINTR whatever the
+        handler's SA_RESTART (a socket wait with a timeout: sock_intr_errno)."""
+        self._watched[call.tid] = (call, on_signal, restartable)
         if not self._armed:
             if self._timer is None:
                 self._timer = hostcalls.timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)
@@ -100,11 +103,14 @@ class Interruptions:
     def _on_tick(self, _events: int) -> None:
         with contextlib.suppress(BlockingIOError):
             os.read(self._timer, 8)
-        for tid, (call, on_signal) in list(self._watched.items()):
+        for tid, (call, on_signal, restartable) in list(self._watched.items()):
             if self._watched.get(tid, (None,))[0] is not call:
                 continue   # answered by an earlier one of this round
             if interrupting_signals(tid):
                 del self._watched[tid]
                 on_signal()
-                self._platform.interrupt(call)
+                if restartable:
+                    self._platform.interrupt(call)
+                else:
+                    self._platform.complete(call, -errno.EINTR)
         self._disarm_if_idle()

@@ -18,7 +18,7 @@ from tests.conftest import run, sandboxed
 def native(program):
     result = run([program("net_interrupts")], timeout=60)
     assert result.code == 0, result
-    assert result.out.count(b"EINTR") == 4, result
+    assert result.out.count(b"EINTR") == 8, result
     return result.out
 
 

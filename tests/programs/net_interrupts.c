@@ -1,9 +1,9 @@
 /* Signals end socket waits as Linux's sock_intr_errno does: accept, recv,
  * recvfrom and recvmsg (TCP and UDP on 127.0.0.1) fail with EINTR after a
  * handler without SA_RESTART, are made again after one with it (then a
- * child gives them what they wait for), and a fatal signal kills the
- * waiter. The other process waits for the waiter by its state (sleeping,
- * in /proc), never by time.
+ * child gives them what they wait for) unless the socket has a receive
+ * timeout, and a fatal signal kills the waiter. The other process waits
+ * for the waiter by its state (sleeping, in /proc), never by time.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,7 +122,7 @@ static long wait_in(enum call c, int fd)
     return -1;
 }
 
-static void interrupted(enum call c, int sa_flags)
+static void interrupted(enum call c, int sa_flags, int with_timeout)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -130,12 +131,16 @@ static void interrupted(enum call c, int sa_flags)
     sigaction(SIGUSR1, &sa, NULL);
     *handled = 0;
     struct pair p = make(c);
+    if (with_timeout) {   /* a wait with a timeout is never restarted (sock_intr_errno) */
+        struct timeval long_enough = {.tv_sec = 1000};
+        setsockopt(p.waiter, SOL_SOCKET, SO_RCVTIMEO, &long_enough, sizeof long_enough);
+    }
     pid_t parent = getpid();
     pid_t child = fork();
     if (child == 0) {
         wait_sleeping(parent);
         kill(parent, SIGUSR1);
-        if (sa_flags & SA_RESTART) {
+        if (sa_flags & SA_RESTART && !with_timeout) {
             while (!*handled)
                 sched_yield();
             wait_sleeping(parent);   /* back in its call */
@@ -147,8 +152,9 @@ static void interrupted(enum call c, int sa_flags)
     int err = errno;
     int status;
     waitpid(child, &status, 0);
-    printf("%s %s: %s, handler ran %d, child exit %d\n", names[c],
+    printf("%s %s%s: %s, handler ran %d, child exit %d\n", names[c],
            sa_flags & SA_RESTART ? "SA_RESTART" : "no SA_RESTART",
+           with_timeout ? " and SO_RCVTIMEO" : "",
            r >= 0 ? "returned" : strerrorname_np(err), *handled, WEXITSTATUS(status));
     close(p.waiter);
     if (p.peer >= 0)
@@ -180,8 +186,9 @@ int main(void)
     setvbuf(stdout, NULL, _IONBF, 0);
     handled = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     for (enum call c = ACCEPT; c <= RECVMSG; c++) {
-        interrupted(c, 0);
-        interrupted(c, SA_RESTART);
+        interrupted(c, 0, 0);
+        interrupted(c, SA_RESTART, 0);
+        interrupted(c, SA_RESTART, 1);
         killed(c);
     }
     return 0;

@@ -33,6 +33,7 @@ from runsc_py.sentry.net import ancillary, sockaddr
 from runsc_py.sentry.net.hostsock import borrowed
 from runsc_py.sentry.net.sockaddr import UnixAddress
 from runsc_py.sentry.net.stack import _loopback_for_wildcard, write_address
+from runsc_py.sentry.net.waits import socket_timeout_ns
 
 MSGHDR = struct.Struct("<QI4xQQQQi4x")   # name namelen iov iovlen control controllen flags
 IOVEC = struct.Struct("<QQ")
@@ -479,7 +480,7 @@ class Messages:
             platform.complete(call, result)
             return True
 
-        self.network.waits.park(s, events, ready, call)
+        self.network.waits.park(s, events, ready, call, timeout_ns=socket_timeout_ns(s, events))
         return HELD
 
     def _source(self, sock, source):
@@ -635,3 +636,4 @@ def _datagram_length(s: socket.socket, sock, flags: int) -> int | None:
     if not flags & MSG_TRUNC or sock.stream:
         return None
     return s.recv_into(bytearray(1), 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT)
+

@@ -41,7 +41,7 @@ from runsc_py.sentry.net.ports import PortTable, overlaps
 from runsc_py.sentry.net.sockaddr import InetAddress, NetlinkAddress, UnixAddress
 from runsc_py.sentry.net.sockets import Credentials, PendingConnection, Socket, SocketFile
 from runsc_py.sentry.net.unixnames import UnixNames
-from runsc_py.sentry.net.waits import Waits
+from runsc_py.sentry.net.waits import Waits, socket_timeout_ns
 
 SOCK_NONBLOCK, SOCK_CLOEXEC = socket.SOCK_NONBLOCK, socket.SOCK_CLOEXEC
 AF_NETLINK, AF_PACKET = 16, 17
@@ -592,7 +592,8 @@ class Network:
             platform.complete(call, result)
             return True
 
-        self.waits.park(s, select.EPOLLIN, ready, call)
+        self.waits.park(s, select.EPOLLIN, ready, call,
+                        timeout_ns=socket_timeout_ns(s, select.EPOLLIN))
         return HELD
 
     def _borrow(self, ctx, fd: int) -> socket.socket:
