@@ -87,7 +87,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
 
     strace_out = None
     strace = None
-    if args.strace:
+    if args.strace or args.strace_log:   # --strace-log alone asks for the trace too
         from runsc_py.syscalls.strace import Strace
 
         strace_out = open(args.strace_log, "w") if args.strace_log else sys.stderr

@@ -41,7 +41,7 @@ def _sandbox_flags(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--strace", action="store_true", default=d(False),
                         help="log every trapped syscall, strace-style")
     parser.add_argument("--strace-log", metavar="FILE", default=d(None),
-                        help="write --strace output to FILE instead of stderr")
+                        help="write the --strace output to FILE instead of stderr (implies --strace)")
     parser.add_argument("--report", action="store_true", default=d(False),
                         help="at exit, list the unimplemented syscalls the workload made")
     parser.add_argument("--report-format", choices=["text", "json"], default=d("text"))

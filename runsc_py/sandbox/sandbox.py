@@ -375,8 +375,8 @@ def _network_factory(kernel, flags):
 
 
 def _strace(flags, table):
-    if not getattr(flags, "strace", False):
-        return None
+    if not (getattr(flags, "strace", False) or getattr(flags, "strace_log", None)):
+        return None   # (--strace-log alone asks for the trace too)
     from runsc_py.syscalls.strace import Strace
 
     out = open(flags.strace_log, "a") if flags.strace_log else sys.stderr

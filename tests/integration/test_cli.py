@@ -61,3 +61,12 @@ def test_exec_while_signals_arrive(platform, program):
     # a signal can withdraw the sentry's exec steps midway; exec must still happen
     r = sandboxed(platform, program("exec_under_signals"), "40", timeout=120)
     assert (r.code, r.out) == (0, b"ok\n"), r
+
+
+def test_strace_log_alone_writes_the_trace(tmp_path, busybox):
+    """--strace-log FILE implies --strace (it wrote nothing without it), and
+    the trace goes to the file, not into the workload's stderr."""
+    log = tmp_path / "trace"
+    r = sandboxed("seccomp", busybox, "true", flags=("--strace-log", str(log)))
+    assert r.code == 0 and r.err == b"", r
+    assert "execve(" in log.read_text()
