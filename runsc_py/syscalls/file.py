@@ -74,7 +74,8 @@ HOST_NETWORK_IOCTLS = dict.fromkeys((0x8910, 0x8912, 0x8913, 0x8915, 0x8919, 0x8
 TIOCSCTTY = 0x540E
 CAP_SYS_ADMIN = 21
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
-DIRENT = struct.Struct("<QqHB")
+DIRENT = struct.Struct("<QqHB")          # linux_dirent64, before d_name
+LINUX_DIRENT = struct.Struct("<QqH")     # linux_dirent (getdents), before d_name
 
 
 def install_new(ctx: SyscallContext, file: OpenFile, host_fd: int | None, cloexec: bool,
@@ -553,7 +554,32 @@ def epoll_create(ctx, size):
 
 
 def getdents64(ctx, fd, buf, count):
-    fd = as_int(fd)
+    return _getdents(ctx, fd, buf, count, _dirent64)
+
+
+def getdents(ctx, fd, buf, count):
+    """The legacy call older binaries still make: struct linux_dirent."""
+    return _getdents(ctx, fd, buf, count, _linux_dirent)
+
+
+def _dirent64(ino: int, off: int, dtype: int, name: bytes) -> bytes:
+    reclen = (DIRENT.size + len(name) + 1 + 7) & ~7
+    return DIRENT.pack(ino, off, reclen, dtype) + name + bytes(reclen - DIRENT.size - len(name))
+
+
+def _linux_dirent(ino: int, off: int, dtype: int, name: bytes) -> bytes:
+    """d_ino, d_off, d_reclen, d_name and its NUL, padding, then d_type last (fs/readdir.c)."""
+    reclen = (LINUX_DIRENT.size + len(name) + 2 + 7) & ~7
+    return (LINUX_DIRENT.pack(ino, off, reclen) + name
+            + bytes(reclen - LINUX_DIRENT.size - len(name) - 1) + bytes([dtype]))
+
+
+def _getdents(ctx, fd, buf, count, record):
+    """Fill the caller's buffer with the entries from the directory's position on,
+    as iterate_dir does: `count` is an unsigned int, and one above INT_MAX is
+    EINVAL at the first entry; a buffer that faults part way gets the entries
+    before the fault (EFAULT only when none fit)."""
+    fd, count = as_int(fd), as_int(count) & 0xFFFFFFFF
     file = ctx.fds.file(fd)
     if file.flags & os.O_PATH:
         raise SyscallError(errno.EBADF)
@@ -563,20 +589,40 @@ def getdents64(ctx, fd, buf, count):
     host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
     try:  # the position lives in the host fd, so lseek/rewinddir work natively
         pos = os.lseek(host_fd, 0, os.SEEK_CUR)
-        out = bytearray()
-        while pos < len(entries):
-            ino, dtype, name = entries[pos]
-            reclen = (DIRENT.size + len(name) + 1 + 7) & ~7
-            if len(out) + reclen > count:
+        records = []
+        size = 0
+        while pos + len(records) < len(entries):
+            ino, dtype, name = entries[pos + len(records)]
+            one = record(ino, pos + len(records) + 1, dtype, name)
+            if count > 0x7FFFFFFF or size + len(one) > count:
                 break
-            out += DIRENT.pack(ino, pos + 1, reclen, dtype) + name
-            out += bytes(reclen - DIRENT.size - len(name))
-            pos += 1
-        if not out and pos < len(entries):
+            records.append(one)
+            size += len(one)
+        if not records and pos < len(entries):
             raise SyscallError(errno.EINVAL)
-        ctx.write(buf, bytes(out))
-        os.lseek(host_fd, pos, os.SEEK_SET)
+        written = _write_records(ctx, buf, records)
+        os.lseek(host_fd, pos + len(written), os.SEEK_SET)
     finally:
         os.close(host_fd)
     files.listed(ctx.kernel.vfs, file)
-    return len(out)
+    return sum(len(r) for r in written)
+
+
+def _write_records(ctx, buf: int, records: list[bytes]) -> list[bytes]:
+    """Write the records at buf; if the buffer faults, those before the fault."""
+    try:
+        ctx.write(buf, b"".join(records))
+        return records
+    except SyscallError:
+        pass
+    written, at = [], buf
+    for one in records:
+        try:
+            ctx.write(at, one)
+        except SyscallError:
+            break
+        written.append(one)
+        at += len(one)
+    if records and not written:
+        raise SyscallError(errno.EFAULT)
+    return written

@@ -213,7 +213,7 @@ ROWS = [
     native(75, "fdatasync", DATA_PATH),
     emulated(76, fs.truncate, ATTRS),
     native(77, "ftruncate", DATA_PATH + " (the host enforces the fd's access mode)"),
-    unimplemented(78, "getdents", "legacy; getdents64 is implemented"),
+    emulated(78, file.getdents),
     emulated(79, fs.getcwd),
     emulated(80, fs.chdir),
     emulated(81, fs.fchdir),
