@@ -31,7 +31,6 @@ from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.net import ancillary, sockaddr
 from runsc_py.sentry.net.hostsock import borrowed
-from runsc_py.sentry.net.sockaddr import UnixAddress
 from runsc_py.sentry.net.stack import _loopback_for_wildcard, write_address
 from runsc_py.sentry.net.waits import socket_timeout_ns
 
@@ -491,9 +490,9 @@ class Messages:
         if sock.family == socket.AF_UNIX:
             name = source if isinstance(source, bytes) else (source or "").encode("latin-1")
             sender = self.network.by_host_name.get(name)
-            if sender is not None:
+            if sender is not None and sender.local is not None and sender.local.name:
                 return sender.local
-            return UnixAddress(b"")
+            return None   # an unbound sender: no address at all (a length of 0), as on Linux
         name = source if isinstance(source, bytes) else (source or "").encode("latin-1")
         origin = self.network.address_of_host_name(sock.family, name)
         return self._as_seen_by(sock, origin, self.packet_values.get(name, {}))

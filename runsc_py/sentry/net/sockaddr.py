@@ -102,7 +102,10 @@ def decode(raw: bytes, family: int):
 
 
 def encode(addr) -> bytes:
-    """The sockaddr bytes for an address (an unnamed unix socket: sun_family alone)."""
+    """The sockaddr bytes for an address (an unnamed unix socket: sun_family
+    alone; None, a sender with no address: nothing)."""
+    if addr is None:
+        return b""
     if isinstance(addr, NetlinkAddress):
         return SOCKADDR_NL.pack(AF_NETLINK, 0, addr.port_id, addr.groups)
     if isinstance(addr, UnixAddress):
