@@ -77,7 +77,7 @@ def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
 
 def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec]) -> int:
     from runsc_py import platform
-    from runsc_py.sentry import confinement
+    from runsc_py.sentry import bugs, confinement
     from runsc_py.sentry.kernel import Kernel
     from runsc_py.sentry.net import etcfiles
     from runsc_py.sentry.net.config import config_from_flags
@@ -117,6 +117,8 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         forwarding = forward_signals(kernel, relay)  # noqa: F841 - open while the loop runs
         if relay is not None:
             relay.start()
+        bugs.use_log(getattr(args, "log", None))
+        bugs.arm_test_hook(TABLE, getattr(args, "debug", False))
         confinement.confine(kernel.platform, getattr(args, "debug", False))
         status = kernel.serve()
     except FileNotFoundError as exc:

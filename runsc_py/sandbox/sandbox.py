@@ -127,8 +127,10 @@ class Sandbox:
         # Processes started from now on (exec) come from the spawner: the
         # sentry's filter, loaded next, would be theirs too.
         interposer.start_spawner(spawner)
-        from runsc_py.sentry import confinement
+        from runsc_py.sentry import bugs, confinement
 
+        bugs.use_log(self.log.path)
+        bugs.arm_test_hook(TABLE, getattr(self.flags, "debug", False))
         confinement.confine(interposer, getattr(self.flags, "debug", False))
 
     def _console(self, size, socket_path: str | None = None) -> tuple[int, int, int]:

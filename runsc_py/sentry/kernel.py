@@ -21,7 +21,7 @@ from runsc_py._interpose import lib
 from runsc_py.gofer.client import GoferGone
 from runsc_py.platform import NATIVE, AtExit, MemoryFault
 from runsc_py.platform.policy import Policy, argument_rule_allows
-from runsc_py.sentry import files, signalfd_reads, signals
+from runsc_py.sentry import bugs, files, signalfd_reads, signals
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.answer_cache import AnswerCache
 from runsc_py.sentry.fdtable import FdTable, OpenFile
@@ -276,8 +276,7 @@ class Kernel:
         if entry.pointers is None and (result is NATIVE or isinstance(result, AtExit)):
             # only a row that declares its pointers may let the kernel run the call
             # (syscalls/table.py: no check-then-continue): a sentry bug, fail closed
-            sys.stderr.write(f"runsc-py: sentry error: {entry.name} answered NATIVE "
-                             f"but its row declares no pointers\n")
+            bugs.report(entry.name, "it answered NATIVE but its row declares no pointers\n")
             return -errno.EIO
         return result
 
@@ -296,9 +295,7 @@ class Kernel:
             self.fail_closed(f"the gofer is gone ({exc})")
             return -errno.EIO
         except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
-            import traceback
-
-            sys.stderr.write(f"runsc-py: sentry error in {name}:\n{traceback.format_exc()}")
+            bugs.report(name)
             return -errno.EIO
 
     def _open_files(self):

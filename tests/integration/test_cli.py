@@ -2,6 +2,8 @@
 import csv
 import io
 import json
+import os
+import pathlib
 
 from tests.conftest import runsc_py, sandboxed
 
@@ -70,3 +72,24 @@ def test_strace_log_alone_writes_the_trace(tmp_path, busybox):
     r = sandboxed("seccomp", busybox, "true", flags=("--strace-log", str(log)))
     assert r.code == 0 and r.err == b"", r
     assert "execve(" in log.read_text()
+
+
+def test_a_sentry_bug_goes_to_the_log_not_into_the_output(platform, program, tmp_path):
+    """A handler that raises (the --debug test hook breaks uname's): the call
+    fails with EIO, the workload goes on, its stderr gets one line, and the
+    traceback is in the runtime's log: --log's file, else one of its own."""
+    env = dict(os.environ, RUNSC_PY_DEBUG_SENTRY_BUG="63")
+    log = tmp_path / "log"
+    r = runsc_py("--debug", f"--log={log}", "do", f"--platform={platform}", "--",
+                 program("sys"), "63", "buf", env=env)
+    assert (r.code, r.out) == (0, b"ret=-1 errno=5\n"), r
+    assert b"Traceback" not in r.err and r.err.count(b"\n") == 1, r
+    assert b"sentry error in uname" in r.err and str(log).encode() in r.err, r
+    assert "RuntimeError: test hook" in log.read_text()
+    r = runsc_py("--debug", "do", f"--platform={platform}", "--", program("sys"), "63", "buf", env=env)
+    assert b"Traceback" not in r.err and r.err.count(b"\n") == 1, r
+    own = pathlib.Path(r.err.decode().rsplit("details in ", 1)[1].rstrip(")\n"))
+    try:
+        assert "RuntimeError: test hook" in own.read_text()
+    finally:
+        own.unlink()

@@ -17,9 +17,9 @@ import os
 import select
 import socket
 import struct
-import sys
 
 from runsc_py import hostcalls
+from runsc_py.sentry import bugs
 
 CLOCK_MONOTONIC, TFD_NONBLOCK, TFD_CLOEXEC = 1, 0o4000, 0o2000000
 TIMEVAL = struct.Struct("qq")
@@ -123,9 +123,7 @@ class Waits:
             try:
                 done = callback()
             except Exception:  # noqa: BLE001 - a sentry bug must not take the sandbox down
-                import traceback
-
-                sys.stderr.write(f"runsc-py: sentry error in a parked network call:\n{traceback.format_exc()}")
+                bugs.report("a parked network call")
                 done = True
             if self._waiting.get(fd) is not entry:
                 continue   # the callback cancelled its own wait

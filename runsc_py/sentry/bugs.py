@@ -1,0 +1,67 @@
+"""A sentry bug met while serving the workload: reported, never in the workload's output.
+
+The sentry answers a call it failed on with EIO and goes on (kernel.py's
+`run_handler`), and says so. Its stderr is the workload's in `runsc-py
+do` (and may be a container's), so the traceback would land in the middle
+of the program's output. It goes to the runtime's log instead: `--log`'s
+file, or, without one, a file of this sandbox's own in the temporary
+directory, created at the first bug. Stderr gets one line naming it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+# `--debug` and this variable naming a syscall number: its handler raises,
+# so a test can see where a sentry bug's report goes (tests/integration/test_cli.py).
+TEST_HOOK = "RUNSC_PY_DEBUG_SENTRY_BUG"
+
+_log_path: str | None = None
+
+
+def use_log(path: str | None) -> None:
+    """The runtime's log file (`--log`), if it has one."""
+    global _log_path
+    _log_path = path
+
+
+def report(where: str, details: str | None = None) -> None:
+    """A bug in `where`: the traceback being handled (or `details`) to the log,
+    one line to stderr."""
+    text = details if details is not None else traceback.format_exc()
+    path = _append(f"runsc-py: sentry error in {where}:\n{text}")
+    if path is None:   # nowhere to put it: stderr, whole, rather than lost
+        sys.stderr.write(f"runsc-py: sentry error in {where}:\n{text}")
+    else:
+        sys.stderr.write(f"runsc-py: sentry error in {where} (a bug: the call failed with EIO; "
+                         f"details in {path})\n")
+
+
+def _append(text: str) -> str | None:
+    # (not tempfile.gettempdir(): it probes by writing and unlinking files,
+    # calls the confined sentry may not make)
+    path = _log_path or os.path.join(os.environ.get("TMPDIR") or "/tmp",
+                                     f"runsc-py-sentry-{os.getpid()}.log")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        os.write(fd, text.encode(errors="replace"))
+    finally:
+        os.close(fd)
+    return path
+
+
+def arm_test_hook(table, debug: bool) -> None:
+    """With --debug and RUNSC_PY_DEBUG_SENTRY_BUG=NR: syscall NR's handler raises."""
+    nr = os.environ.get(TEST_HOOK) if debug else None
+    row = table.rows.get(int(nr)) if nr else None
+    if row is None or row.handler is None:
+        return
+
+    def broken(ctx, *args):
+        raise RuntimeError(f"test hook: {row.name}'s handler raises")
+
+    row.handler = broken
