@@ -110,6 +110,7 @@ class Sandbox:
         self._check_cwd(kernel)
         self.kernel = kernel
         kernel.on_process_exit = self._exec_exited
+        kernel.init_protected = True   # a container's init, as runc's: Linux's pid-1 signal rule
         stdio = self._console(spec.process.console_size) if spec.process.terminal else None
         try:
             self.init_pid = kernel.spawn(list(spec.process.args), spec.process.env,

@@ -59,6 +59,7 @@ class Kernel:
         self.finished = 0                    # nonzero stops the platform's loop
         self.failure: str | None = None      # why the sandbox was torn down, if it was
         self._init_fate: int | None = None   # the signal the sentry killed init with
+        self.init_protected = False   # Linux's signal rule for a pid namespace's init (OCI)
         self.current: Task | None = None     # the task whose syscall is being answered
         self.job_control_stopped: set[int] = set()  # host tids in a group-stop (SIGSTOP & co)
         self._sent_for: dict[tuple[int, int], tuple[int, int]] = {}  # (vpid, sig) -> sender (vpid, uid)
@@ -591,26 +592,37 @@ class Kernel:
         return self.tasks.host_pid_of(init.vpid) if init else None
 
     def apply_default_to_init(self, sig: int) -> bool:
-        """Do for the sandbox's init what Linux does for a process without a
-        handler: die, or stop. Returns False when init handles or ignores sig."""
+        """A signal sent to init from inside the sandbox, that init has no
+        handler for. With `init_protected` (OCI, as runc's containers), Linux's
+        rule for a pid namespace's init: dropped, SIGKILL too. Without it
+        (`do`: init is the command the caller ran, as with subprocess), what
+        Linux does for any process: die, or stop. Returns True when the sentry
+        dealt with it, False when init handles or ignores sig (it goes on)."""
         host = self.init_host()
         if host is None:
             return False
-        if signals.default_is_fatal(host, sig, self.platform.read):
+        read = self.platform.read
+        if self.init_protected:
+            return signals.default_is_fatal(host, sig, read) or signals.default_is_stop(host, sig, read)
+        if signals.default_is_fatal(host, sig, read):
             self._init_fate = sig
             os.kill(host, signal.SIGKILL)
             return True
-        if signals.default_is_stop(host, sig, self.platform.read):
+        if signals.default_is_stop(host, sig, read):
             os.kill(host, signal.SIGSTOP)  # from outside the namespace: always delivered
             return True
         return False
 
     def signal_init(self, sig: int) -> None:
         """A signal from outside the sandbox (the CLI forwarding its own, an
-        OCI kill) to init: Linux's default action if init has no handler,
-        which the host would not take for a namespace's init."""
+        OCI kill) to init. Protected, the host's own rule for a signal from an
+        ancestor namespace is Linux's: SIGKILL and SIGSTOP always, any other
+        only if init handles it. Otherwise Linux's default action if init has
+        no handler, which the host would not take for a namespace's init."""
         host = self.init_host()
-        if host is not None and sig != 0 and not self.apply_default_to_init(sig):
+        if host is None or sig == 0:
+            return
+        if self.init_protected or not self.apply_default_to_init(sig):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(host, sig)
 
@@ -620,8 +632,9 @@ class Kernel:
         task = self.tasks.by_host_tid.get(host_tid)
         if task is None:
             return sig
-        if task.process is self.tasks.init and self.apply_default_to_init(sig):
-            return 0
+        if task.process is self.tasks.init and not self.init_protected \
+                and self.apply_default_to_init(sig):
+            return 0   # (protected, what reaches delivery is what the host let through)
         self.amend_siginfo_at_delivery(host_tid)
         return sig
 

@@ -5,14 +5,20 @@ import ctypes
 import json
 import os
 import signal
+import subprocess
 import time
 
 import pytest
 
 from runsc_py.oci.state import process_start_time
+from tests.conftest import finish
+from tests.oci.conftest import RUNSC_PY
 
 PR_SET_CHILD_SUBREAPER = 36
 LONG = ["sh", "-c", "echo started; exec sleep 100"]
+# An init with a SIGTERM handler: a container's init without one ignores
+# SIGTERM, as on Linux (Kernel.init_protected); this one ends as if killed by it.
+HANDLES_TERM = ["sh", "-c", "trap 'exit 143' TERM; echo started; sleep 100 & wait"]
 
 
 def _reap_status(pid: int, timeout: float = 10) -> None:
@@ -49,8 +55,33 @@ def test_run_passes_output_and_exit_status(bundle):
 
 
 def test_run_reports_signal_death_as_128_plus(bundle):
-    bundle.config(["sh", "-c", "kill -9 $$"])
-    assert bundle.cli("run", "--bundle", str(bundle.path), "r2").returncode == 137
+    bundle.config(LONG)
+    run = subprocess.Popen(RUNSC_PY + ["--root", str(bundle.root), "run", "-b", str(bundle.path), "r2"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert run.stdout.readline() == b"started\n"
+        assert bundle.cli("kill", "r2", "KILL").returncode == 0
+    finally:
+        finish(run)
+    assert run.returncode == 137
+
+
+def test_init_ignores_what_it_has_no_handler_for(bundle):
+    """Linux's rule for a pid namespace's init, as runc's containers have it: a
+    signal it has no handler for is dropped when sent from inside (SIGKILL
+    too), and from outside unless it is SIGKILL or SIGSTOP; one it handles
+    arrives."""
+    bundle.config(["sh", "-c", "kill -9 $$; kill -TERM $$; kill -HUP 1; kill -USR2 1; echo survived; "
+                               "trap 'echo handled' USR1; kill -USR1 $$; exit 3"])
+    proc = bundle.cli("run", "-b", str(bundle.path), "i1")
+    assert (proc.returncode, proc.stdout) == (3, "survived\nhandled\n")
+    bundle.config(LONG)
+    assert bundle.cli("run", "-d", "-b", str(bundle.path), "i2").returncode == 0
+    for sig in ("TERM", "INT", "HUP"):
+        assert bundle.cli("kill", "i2", sig).returncode == 0
+    assert bundle.state("i2")["status"] == "running"
+    assert bundle.cli("kill", "i2", "KILL").returncode == 0
+    assert bundle.wait_status("i2", "stopped")["status"] == "stopped"
 
 
 def test_the_written_pid_exits_with_the_workload_status(bundle):
@@ -74,7 +105,7 @@ def test_the_written_pid_exits_with_the_workload_status(bundle):
 
 
 def test_kill_by_number_and_name_and_default(bundle):
-    bundle.config(LONG)
+    bundle.config(HANDLES_TERM)
     for cid, sig in (("n", ["15"]), ("s", ["SIGTERM"]), ("d", [])):
         assert bundle.cli("run", "-d", "-b", str(bundle.path), cid).returncode == 0
         assert bundle.cli("kill", cid, *sig).returncode == 0
@@ -196,7 +227,7 @@ def test_signal_to_run_is_forwarded(bundle, sig):
 
     from tests.oci.conftest import RUNSC_PY
 
-    bundle.config(LONG)
+    bundle.config(HANDLES_TERM)
     proc = subprocess.Popen(RUNSC_PY + ["--root", str(bundle.root), "run", "-b", str(bundle.path),
                                         "f1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert proc.stdout.readline() == b"started\n"
