@@ -61,12 +61,13 @@ def _create_with_console(bundle, cid):
 
 
 def test_the_workload_gets_a_pty_of_the_given_size(bundle):
-    _terminal(bundle, ["sh", "-c", "test -t 0 && test -t 1 && echo isatty; stty size; echo done"])
+    _terminal(bundle, ["sh", "-c", "test -t 0 && test -t 1 && echo isatty; stty size; tty; echo done"])
     master = _create_with_console(bundle, "t1")
     assert bundle.cli("start", "t1").returncode == 0
     out = read_until(master, b"done")
     os.close(master)
     assert b"isatty" in out and b"24 80" in out, out
+    assert b"/dev/pts/" in out and b"not a tty" not in out, out   # ttyname() finds it
 
 
 def test_resizing_the_master_sends_sigwinch(bundle):
@@ -114,9 +115,10 @@ def test_exec_with_a_tty(bundle):
 
     waiter = subprocess.Popen(RUNSC_PY + ["--root", str(bundle.root), "exec", "--tty",
                                           "--console-socket", console.path, "t5", "sh", "-c",
-                                          "test -t 0 && echo exec-isatty; exit 3"])
+                                          "test -t 0 && echo exec-isatty; tty; exit 3"])
     _, master = console.receive()
     out = read_until(master, b"exec-isatty")
     assert waiter.wait(timeout=20) == 3
+    out += read_until(master, b"/dev/pts/", timeout=5)
     os.close(master)
-    assert b"exec-isatty" in out, out
+    assert b"exec-isatty" in out and b"/dev/pts/" in out, out
