@@ -28,6 +28,7 @@ def run_do(args) -> int:
     if not argv:
         sys.stderr.write("runsc-py do: no command given (usage: runsc-py do -- CMD [ARGS...])\n")
         return 2
+    args.overlay = args.overlay or "memory"   # the host's root is never written
     try:
         mounts = do_mounts(args.volume, args.tmpfs)
     except MountError as exc:

@@ -45,9 +45,11 @@ def _sandbox_flags(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--report", action="store_true", default=d(False),
                         help="at exit, list the unimplemented syscalls the workload made")
     parser.add_argument("--report-format", choices=["text", "json"], default=d("text"))
-    parser.add_argument("--overlay", choices=["memory", "none"], default=d("memory"),
+    parser.add_argument("--overlay", choices=["memory", "none"], default=d(None),
                         help="memory: the root is an overlay whose changes live in sentry "
-                             "memory (default); none: the root itself (read-only for `do`)")
+                             "memory (the default for `do`); none: the root itself (the "
+                             "default for a container: its rootfs, where engines see the "
+                             "changes; read-only for `do`)")
     parser.add_argument("--cpu-pin", choices=["on", "off"], default=d("off"),
                         help="pin the sentry and the workload to one CPU (cheaper wake-ups, "
                              "but one core for everything; see bench/README.md)")

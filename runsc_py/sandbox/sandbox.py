@@ -82,8 +82,10 @@ class Sandbox:
         from runsc_py.syscalls.table import TABLE
 
         # root.readonly: the rootfs read-only (EROFS); otherwise --overlay decides:
-        # memory (default) keeps the changes in the sentry, none writes the rootfs.
-        overlay = "none" if spec.root_readonly else self.flags.overlay
+        # none (default) writes the rootfs, the container's own (engines give each
+        # a private overlayfs, and docker cp/diff/commit read it), as runc does;
+        # memory keeps the changes in the sentry.
+        overlay = "none" if spec.root_readonly else (self.flags.overlay or "none")
         root_readonly = spec.root_readonly or overlay == "memory"
         self.gofer_pid, gofer_sock = start_gofer(gofer_roots(spec.root_path, root_readonly,
                                                              spec.mounts))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 
 def _set(bundle, args, process=None, linux=None, **top):
@@ -114,11 +115,33 @@ def test_mounts_are_applied(bundle, tmp_path):
     assert (shared / "out").read_text() == "out\n"
 
 
-def test_a_writable_root_keeps_changes_in_the_sandbox(bundle):
+def test_a_writable_root_is_written(bundle):
+    """The rootfs is the container's own (an engine's private overlayfs): its
+    changes land there, where `docker cp`, `diff` and `commit` look, as under
+    runc. Made, renamed, removed and chmod'ed; a FIFO and a symlink too."""
+    doc = bundle.config(["sh", "-c", "echo new > /etc/made && cat /etc/made && mkdir /srv/d && "
+                                     "echo x > /srv/d/f && mv /srv/d/f /srv/d/g && rm /etc/hostname; "
+                                     "chmod 600 /srv/d/g && mkfifo /srv/p && ln -s g /srv/d/l"])
+    doc["root"]["readonly"] = False
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    rootfs = bundle.path / "rootfs"
+    (rootfs / "srv").mkdir(exist_ok=True)
+    (rootfs / "etc" / "hostname").write_text("old\n")
+    proc = bundle.cli("run", "-b", str(bundle.path), "w1")
+    assert proc.returncode == 0 and proc.stdout == "new\n", proc.stdout
+    assert (rootfs / "etc" / "made").read_text() == "new\n"
+    assert (rootfs / "srv" / "d" / "g").read_text() == "x\n" and not (rootfs / "srv" / "d" / "f").exists()
+    assert not (rootfs / "etc" / "hostname").exists()
+    assert (rootfs / "srv" / "d" / "g").stat().st_mode & 0o777 == 0o600
+    assert stat.S_ISFIFO((rootfs / "srv" / "p").lstat().st_mode)
+    assert os.readlink(rootfs / "srv" / "d" / "l") == "g"
+
+
+def test_overlay_memory_keeps_a_writable_roots_changes_in_the_sandbox(bundle):
     doc = bundle.config(["sh", "-c", "echo new > /etc/made && cat /etc/made"])
     doc["root"]["readonly"] = False
     (bundle.path / "config.json").write_text(json.dumps(doc))
-    proc = bundle.cli("run", "-b", str(bundle.path), "w1")
+    proc = bundle.cli("--overlay=memory", "run", "-b", str(bundle.path), "w2")
     assert proc.returncode == 0 and proc.stdout == "new\n", proc.stdout
     assert not (bundle.path / "rootfs" / "etc" / "made").exists()   # the overlay is in memory
 
@@ -164,3 +187,18 @@ def test_proc_sys_in_readonly_paths_refuses_writes(bundle):
     _set(bundle, ["sh", "-c", "echo x > /proc/sys/kernel/hostname; hostname"], hostname="web")
     proc = bundle.cli("run", "-b", str(bundle.path), "c1")
     assert "Read-only file system" in proc.stdout and proc.stdout.endswith("web\n"), proc.stdout
+
+
+def test_a_writable_roots_new_files_belong_to_their_makers(bundle):
+    doc = bundle.config(["sh", "-c", "echo mine > /srv/mine && mkdir /srv/dir"])
+    doc["root"]["readonly"] = False
+    doc["process"]["user"] = {"uid": 1000, "gid": 1001}
+    (bundle.path / "config.json").write_text(json.dumps(doc))
+    srv = bundle.path / "rootfs" / "srv"
+    srv.mkdir(exist_ok=True)
+    srv.chmod(0o777)
+    proc = bundle.cli("run", "-b", str(bundle.path), "w3")
+    assert proc.returncode == 0, proc.stdout
+    for name in ("mine", "dir"):
+        st = (srv / name).lstat()
+        assert (st.st_uid, st.st_gid) == (1000, 1001), name
