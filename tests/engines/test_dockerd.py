@@ -186,3 +186,21 @@ def test_network_host_workload_sees_the_bridge_address(bridged_dockerd):
     assert proc.returncode == 0, proc.stderr
     assert "eth0" in proc.stdout and "inet 172.31.251." in proc.stdout, proc.stdout
     _assert_host_untouched(engine)
+
+
+def test_changes_in_a_container_are_the_engines_to_see(dockerd, tmp_path):
+    """docker cp out, docker diff and docker commit see what the container wrote
+    (its rootfs is written, as under runc: issue 15)."""
+    dockerd.docker("run", "--name", "writer", "--runtime", "runsc-py", "--network", "none",
+                   dockerd.image, "sh", "-c", "echo made > /made && rm /etc/hostname")
+    try:
+        dockerd.docker("cp", "writer:/made", str(tmp_path / "made"))
+        assert (tmp_path / "made").read_text() == "made\n"
+        diff = dockerd.docker("diff", "writer").stdout.split("\n")
+        assert "A /made" in diff, diff
+        dockerd.docker("commit", "writer", "runsc-py-committed")
+        proc = dockerd.docker(*RUN, "runsc-py-committed", "cat", "/made", check=False)
+        assert proc.stdout == "made\n", proc.stderr
+    finally:
+        dockerd.docker("rm", "writer", check=False)
+        dockerd.docker("rmi", "runsc-py-committed", check=False)
