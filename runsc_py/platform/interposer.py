@@ -74,6 +74,11 @@ PTRACE_OPTIONS = (
 SECCOMP_ADDFD_FLAG_SETFD = 1
 SECCOMP_ADDFD_FLAG_SEND = 2
 NR_CLONE, NR_FORK, NR_VFORK, NR_EXECVEAT, NR_CLONE3 = 56, 57, 58, 322, 435
+# Calls the sentry lets run natively that may wait interruptibly and end in
+# -ERESTARTSYS by the host's own doing (a native flock or F_SETLKW on a
+# sandbox-private file): remembered, so a signal ending them is not taken
+# for one that withdrew a trapped call (_restart_withdrawn_call).
+NATIVE_WAITS = {72, 73}   # fcntl, flock
 AT_EMPTY_PATH = 0x1000
 CLONE_VM, CLONE_VFORK = 0x100, 0x4000
 CLONE_NEWPID = 0x20000000
@@ -352,7 +357,7 @@ class Interposer(abc.ABC):
             # own filter traced with this value is the table's, as always
         else:
             result = self.sentry.handle_syscall(call)
-        if result is NATIVE:
+        if result is NATIVE and call.nr in NATIVE_WAITS:
             self._continued[call.tid] = (call.nr, call.args)
         elif self._continued:
             self._continued.pop(call.tid, None)
@@ -645,11 +650,10 @@ class Interposer(abc.ABC):
         if regs.rax != (-ERESTARTSYS & 0xFFFFFFFFFFFFFFFF):
             return
         nr = regs.orig_rax
-        ran = self._continued.pop(tid, None)
-        if ran is not None and ran[0] == nr and [a & 0xFFFFFFFFFFFFFFFF for a in ran[1]] == \
-                [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9]:
-            return   # the host ran it (a native flock or F_SETLKW) and a signal ended it
         args = (regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9)
+        ran = self._continued.pop(tid, None)
+        if ran is not None and ran[0] == nr and tuple(a & 0xFFFFFFFFFFFFFFFF for a in ran[1]) == args:
+            return   # the host ran it (a native flock or F_SETLKW) and a signal ended it
         if nr == NR_INSTALL or self.sentry.answers(nr, args):
             regs.rax = -ERESTARTNOINTR & 0xFFFFFFFFFFFFFFFF
             lib.rp_set_regs(tid, regs)
