@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import run
+from tests.conftest import run, sandboxed
 
 SCRIPT = pathlib.Path(__file__).with_name("limited_sandbox.py")
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -92,3 +92,13 @@ def test_dev_tty_without_a_terminal_is_enxio(platform, busybox):
 
     r = sandboxed(platform, busybox, "sh", "-c", "echo x > /dev/tty", start_new_session=True)
     assert r.code != 0 and b"No such device or address" in r.err, r
+
+
+def test_cmdline_and_devices_are_the_sandboxs(platform, busybox):
+    """/proc/cmdline and /proc/devices exist (programs read them) and show the
+    sandbox, not the host: its kernel release, its devfs's drivers."""
+    r = sandboxed(platform, busybox, "sh", "-c", "cat /proc/cmdline /proc/devices")
+    assert r.code == 0, r
+    out = r.out.decode()
+    assert out.startswith("BOOT_IMAGE=/vmlinuz-6.1.0-runsc-py "), out
+    assert "Character devices:\n  1 mem\n" in out and "136 pts\n" in out and "Block devices:" in out

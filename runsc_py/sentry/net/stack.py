@@ -154,14 +154,15 @@ class Network:
     def _new_socket(self, family: int, base: int, protocol: int) -> tuple[Socket, int]:
         if family == AF_NETLINK:
             return self._netlink_socket(base, protocol)
-        if family in (AF_PACKET,) or base == socket.SOCK_RAW or base == 10:  # SOCK_PACKET
-            raise SyscallError(errno.EPERM, "raw and packet sockets")
         if family == socket.AF_UNIX:
+            base = _unix_type(base)
             if base not in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET):
                 raise SyscallError(errno.ESOCKTNOSUPPORT)
             if protocol not in (0, 1):
                 raise SyscallError(errno.EPROTONOSUPPORT)
             return Socket(family, base, 0), self.host.sandbox_socket(base)
+        if family in (AF_PACKET,) or base == socket.SOCK_RAW or base == 10:  # SOCK_PACKET
+            raise SyscallError(errno.EPERM, "raw and packet sockets")
         if family not in (socket.AF_INET, socket.AF_INET6):
             raise SyscallError(errno.EAFNOSUPPORT)
         expected = {socket.SOCK_STREAM: 6, socket.SOCK_DGRAM: 17}.get(base)
@@ -221,7 +222,7 @@ class Network:
                 return  # the workload's queue is full or it is gone: replies are lost, as on Linux
 
     def socketpair(self, ctx, family: int, type_: int, protocol: int, sv_addr: int) -> InstallFds:
-        base = type_ & 0xF
+        base = _unix_type(type_ & 0xF)
         if family != socket.AF_UNIX:
             raise SyscallError(errno.EOPNOTSUPP if family in (socket.AF_INET, socket.AF_INET6)
                                else errno.EAFNOSUPPORT)
@@ -760,6 +761,11 @@ def _install(ctx, file, host_fd: int, cloexec: bool) -> InstallFds:
         raise
     ctx.fds.install(fd, file, cloexec)
     return InstallFds(fd, [FdInstall(host_fd, fd, cloexec)])
+
+
+def _unix_type(base: int) -> int:
+    """A unix socket's type: SOCK_RAW is taken for SOCK_DGRAM (net/unix/af_unix.c)."""
+    return socket.SOCK_DGRAM if base == socket.SOCK_RAW else base
 
 
 def write_address(ctx, addr_ptr: int, len_ptr: int, addr) -> None:

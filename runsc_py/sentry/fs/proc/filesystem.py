@@ -48,6 +48,8 @@ class ProcFilesystem(SyntheticFilesystem):
             "uptime": File(system.render_uptime),
             "loadavg": File(lambda: system.render_loadavg(k)),
             "version": File(system.render_version),
+            "cmdline": File(system.render_cmdline),
+            "devices": File(system.render_devices),
             "filesystems": File(system.render_filesystems),
             "swaps": File(system.render_swaps),
             "sys": Dir(self._sys_children),

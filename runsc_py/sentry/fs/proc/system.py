@@ -28,6 +28,29 @@ def render_version() -> bytes:
             + SANDBOX_VERSION + b"\n")
 
 
+def render_cmdline() -> bytes:
+    """The sandbox's own boot line: the host's would show its kernel image,
+    root device and options."""
+    return b"BOOT_IMAGE=/vmlinuz-" + _release() + b" root=/dev/root ro quiet\n"
+
+
+def _release() -> bytes:
+    from runsc_py.syscalls.misc import SANDBOX_RELEASE
+
+    return SANDBOX_RELEASE
+
+
+# The character devices devfs offers, by major number, as Linux lists them.
+CHARACTER_DEVICES = ((1, "mem"), (4, "/dev/vc/0"), (4, "tty"), (5, "/dev/tty"),
+                     (5, "/dev/console"), (5, "/dev/ptmx"), (128, "ptm"), (136, "pts"))
+
+
+def render_devices() -> bytes:
+    """The device drivers by major number: those of the sandbox's devfs; no block devices."""
+    lines = ["Character devices:"] + [f"{major:3d} {name}" for major, name in CHARACTER_DEVICES]
+    return ("\n".join(lines) + "\n\nBlock devices:\n").encode()
+
+
 def render_swaps() -> bytes:
     """The sandbox has no swap device of its own (its swap limit shows in meminfo)."""
     return b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
