@@ -72,7 +72,10 @@ class Messages:
         if not addr_ptr:   # the kernel sees only registers (the filter lets these run itself)
             return NATIVE
         # With an address, never native: the kernel would re-read it after the sentry looked.
-        if sock.stream:  # TCP ignores the address; the host unix socket would say EISCONN
+        if sock.family == socket.AF_UNIX and sock.type == socket.SOCK_STREAM:
+            # unix_stream_sendmsg takes no address: EISCONN connected, else EOPNOTSUPP
+            raise SyscallError(errno.EISCONN if sock.peer is not None else errno.EOPNOTSUPP)
+        if sock.stream:  # TCP ignores the address
             return self._send_stream(ctx, fd, ctx.read(buf, min(length, STREAM_CHUNK)), flags)
         dest = sockaddr.decode(ctx.read(addr_ptr, min(addr_len, 128)), sock.family)
         data = ctx.read(buf, min(length, MAX_DATAGRAM))
