@@ -1,7 +1,30 @@
 """The differential check: one program natively and sandboxed, outputs compared."""
 from __future__ import annotations
 
-from tests.conftest import run, sandboxed
+import shutil
+
+import pytest
+
+from tests.conftest import Result, run, sandboxed
+
+# The kinds of directory a program given a scratch path may find it to be,
+# sandboxed: a sandbox tmpfs (the sentry's store), the memory overlay's upper
+# layer over the host root, a bind mount (host files, through the gofer).
+FILE_BACKENDS = {
+    "tmpfs": lambda d: ("--tmpfs", d),
+    "overlay": lambda d: (),
+    "bind": lambda d: ("-v", f"{d}:{d}"),
+}
+
+
+def native_in_scratch(program: str, scratch: str, timeout: float = 60) -> Result:
+    """`program scratch` natively, confined: in a private mount namespace, on a
+    tmpfs mounted over `scratch`, so nothing it writes lands on the host."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    return run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                'mount -t tmpfs none "$1" && exec "$2" "$1"', "sh", scratch, program],
+               timeout=timeout)
 
 
 def shell_status(code: int) -> int:

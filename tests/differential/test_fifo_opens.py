@@ -10,35 +10,23 @@ over the host root, and a host FIFO on a bind mount (the gofer's).
 Natively in a private mount namespace, on a tmpfs mounted over the
 scratch directory: nothing lands on the host.
 """
-import shutil
-
 import pytest
 
-from tests.conftest import run, sandboxed
-
-BACKENDS = {
-    "tmpfs": lambda d: ("--tmpfs", d),
-    "overlay": lambda d: (),
-    "bind": lambda d: ("-v", f"{d}:{d}"),
-}
+from tests.conftest import sandboxed
+from tests.differential.compare import FILE_BACKENDS, native_in_scratch
 
 
 @pytest.fixture(scope="module")
 def native(program, tmp_path_factory):
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    scratch = str(tmp_path_factory.mktemp("native"))
-    result = run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                  'mount -t tmpfs none "$1" && exec "$2" "$1"', "sh", scratch, program("fifos")],
-                 timeout=60)
+    result = native_in_scratch(program("fifos"), str(tmp_path_factory.mktemp("native")))
     assert result.code == 0, result
     assert b"reader SA_RESTART: opened" in result.out, result
     return result.out
 
 
-@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize("backend", sorted(FILE_BACKENDS))
 def test_fifo_opens_match_linux(platform, program, backend, native, tmp_path):
-    r = sandboxed(platform, program("fifos"), str(tmp_path), flags=BACKENDS[backend](str(tmp_path)),
+    r = sandboxed(platform, program("fifos"), str(tmp_path), flags=FILE_BACKENDS[backend](str(tmp_path)),
                   timeout=60)
     assert r.code == 0, r
     assert r.out == native, r

@@ -4,32 +4,22 @@ or a count above INT_MAX, and a buffer that faults part way (the entries
 before the fault). Sandboxed in a tmpfs, the memory overlay and a bind
 mount; natively in a private mount namespace, on a tmpfs over the scratch
 directory."""
-import shutil
-
 import pytest
 
-from tests.conftest import run, sandboxed
-
-BACKENDS = {
-    "tmpfs": lambda d: ("--tmpfs", d),
-    "overlay": lambda d: (),
-    "bind": lambda d: ("-v", f"{d}:{d}"),
-}
+from tests.conftest import sandboxed
+from tests.differential.compare import FILE_BACKENDS, native_in_scratch
 
 
 @pytest.fixture(scope="module")
 def native(program, tmp_path_factory):
-    if shutil.which("unshare") is None:
-        pytest.skip("unshare (util-linux) is not installed")
-    scratch = str(tmp_path_factory.mktemp("native"))
-    result = run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                  'mount -t tmpfs none "$1" && exec "$2" "$1"', "sh", scratch, program("getdents")])
+    result = native_in_scratch(program("getdents"), str(tmp_path_factory.mktemp("native")))
     assert result.code == 0 and b"getdents: 42 entries, types ok" in result.out, result
     return result.out
 
 
-@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize("backend", sorted(FILE_BACKENDS))
 def test_getdents_match_linux(platform, program, backend, native, tmp_path):
-    r = sandboxed(platform, program("getdents"), str(tmp_path), flags=BACKENDS[backend](str(tmp_path)))
+    r = sandboxed(platform, program("getdents"), str(tmp_path),
+                  flags=FILE_BACKENDS[backend](str(tmp_path)))
     assert r.code == 0, r
     assert r.out == native, r

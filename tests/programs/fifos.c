@@ -4,7 +4,7 @@
  * keep running, a signal interrupts it (EINTR without SA_RESTART, made
  * again with it), a fatal signal kills the waiter, and a waiter that dies
  * leaves nothing open behind. Every step waits for the other process by
- * its state (sleeping in the open, `wait_open`), never by time.
+ * its state (sleeping in the open: sleeping.h), never by time.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "sleeping.h"
 
 static char fifo[4096];
 static volatile int *shared_handled;   /* MAP_SHARED: the child sees the handler ran */
@@ -44,25 +46,6 @@ static const char *open_result(int flags)
         close(fd);
     }
     return out;
-}
-
-/* Wait until `pid` sleeps (its state in /proc is S): it is in its open. */
-static void wait_sleeping(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    for (;;) {
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        char *state = strrchr(buf, ')');
-        if (state && state[1] == ' ' && state[2] == 'S')
-            return;
-        sched_yield();
-    }
 }
 
 /* A reader waits; meanwhile a second process does a hundred calls, then writes. */

@@ -20,29 +20,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sleeping.h"
+
 enum call { ACCEPT, RECV, RECVFROM, RECVMSG };
 static const char *names[] = {"accept", "recv", "recvfrom", "recvmsg"};
 static volatile int *handled;   /* MAP_SHARED: the child sees the handler ran */
 
 static void on_signal(int sig) { (void)sig; (*handled)++; }
-
-static void wait_sleeping(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    for (;;) {
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = 0;
-        char *state = strrchr(buf, ')');
-        if (state && state[1] == ' ' && state[2] == 'S')
-            return;
-        sched_yield();
-    }
-}
 
 static struct sockaddr_in bound(int fd)
 {
