@@ -225,8 +225,9 @@ class Kernel:
                                   self.answer_cache.view_of(task.process),
                                   0 if fds.c_opens_off else self.answer_cache.table_id(fds))
 
-    def credentials_changed(self, proc: Process) -> None:
-        """A process's ids changed: the fast path must answer the new ones at once."""
+    def republish(self, proc: Process) -> None:
+        """What the C fast path answers for a process changed (its ids, its
+        parent, its fd table or root): it must answer the new at once."""
         for task in proc.threads.values():
             self._publish(task)
 
@@ -575,7 +576,7 @@ class Kernel:
         for proc in [*self.tasks.processes.values(), *self.tasks.zombies.by_vpid.values()]:
             if proc.parent is dead:
                 proc.parent = heir
-                self.credentials_changed(proc)  # republishes getppid for the fast path
+                self.republish(proc)  # getppid, for the fast path
 
     # -- signals sent for a sandbox process ----------------------------------
 

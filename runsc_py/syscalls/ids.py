@@ -1,7 +1,7 @@
 """Syscalls about credentials: the set*id family, groups and capabilities.
 
 Thin shims over sentry/credentials.py. Every change is republished to the C
-fast path (`Kernel.credentials_changed`), which answers getuid & co.
+fast path (`Kernel.republish`), which answers getuid & co.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _id(v: int) -> int:
 def _change(ctx, what: str, *args):
     real_uid = ctx.process.creds.uid
     result = getattr(ctx.process.creds, what)(*args)
-    ctx.kernel.credentials_changed(ctx.process)
+    ctx.kernel.republish(ctx.process)
     if ctx.process.creds.uid != real_uid:
         ctx.kernel.real_uid_changed(ctx.task)
     return 0 if result is None else result

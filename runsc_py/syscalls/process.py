@@ -54,6 +54,42 @@ def execveat(ctx, dirfd, path, argv, envp, flags):
     return prepare_exec(ctx, base, path_s, argv, envp)
 
 
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_THREAD, CLONE_SYSVSEM = 0x10000, 0x40000
+UNSHARE_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM \
+    | CLONE_NEW_ANY
+
+
+def unshare(ctx, flags):
+    """The parts of unshare(2) that are not namespaces (kernel/fork.c's ksys_unshare):
+    the fd table and the fs context (cwd, root, umask) become the caller's own,
+    in the sentry's tables and then natively; CLONE_THREAD, CLONE_SIGHAND and
+    CLONE_VM only for a process of one thread (else EINVAL); the undo list of
+    System V semaphores (CLONE_SYSVSEM) has nothing to share here. A new
+    namespace is EPERM, as before."""
+    flags = as_int(flags) & 0xFFFFFFFF
+    if flags & ~UNSHARE_FLAGS:
+        raise SyscallError(errno.EINVAL)
+    if flags & CLONE_NEW_ANY:
+        raise SyscallError(errno.EPERM, "namespaces inside the sandbox are not supported")
+    proc = ctx.process
+    alone = len(proc.threads) == 1
+    if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM) and not alone:
+        raise SyscallError(errno.EINVAL)
+    if not flags & (CLONE_FS | CLONE_FILES):
+        return 0
+    if not alone:   # the sentry keeps fds and fs per process, Linux per thread
+        raise SyscallError(errno.EINVAL, "unshare(CLONE_FS|CLONE_FILES) of one thread of several")
+    others = [p for p in ctx.kernel.tasks.processes.values() if p is not proc]
+    if flags & CLONE_FILES and any(p.fds is proc.fds for p in others):
+        proc.fds = proc.fds.fork()   # the same descriptions, numbers of its own (no locks: Linux's
+                                     # POSIX locks stay with the table they were taken through)
+    if flags & CLONE_FS and any(p.fs is proc.fs for p in others):
+        proc.fs = proc.fs.copy()
+    ctx.kernel.republish(proc)   # the C fast path names the table and root anew
+    return NATIVE   # the host's tables split the same way (flags are a register)
+
+
 def waitid(ctx, idtype, upid, infop, options, rusage):
     """Native (the pid namespace numbers the ids); the child's uid in the
     siginfo it writes is made the sandbox's at the call's exit."""

@@ -115,3 +115,13 @@ def test_sysinfo_is_the_sandboxes_view(platform):
     r = sandboxed(platform, "python3", "-c", code)
     assert r.out == b"0 2 1 True\n", r  # seconds since the sandbox started; its 2 threads
 
+
+
+def test_unshare_without_namespaces(platform, program):
+    """unshare(0) and the no-op flags succeed, and CLONE_FILES/CLONE_FS give a
+    process that shared them (clone(CLONE_FILES|CLONE_FS)) its own: the
+    sandbox refused every unshare (EPERM)."""
+    native = run([program("unshare")])
+    inside = sandboxed(platform, program("unshare"))
+    assert native.code == 0 and b"unshared: child exit 0, the parent's fd open" in native.out, native
+    assert (inside.code, inside.out) == (native.code, native.out), (native, inside)

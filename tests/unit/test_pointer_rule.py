@@ -128,9 +128,10 @@ class _Ctx:
         self.kernel = kernel
 
 
-def test_the_kernel_refuses_native_from_an_undeclared_row(capsys):
+def test_the_kernel_refuses_native_from_an_undeclared_row(capsys, tmp_path):
     """A handler of an emulated row answering NATIVE is a sentry bug: EIO, not a native run."""
     from runsc_py.platform import NATIVE
+    from runsc_py.sentry import bugs
     from runsc_py.sentry.kernel import Kernel
     from runsc_py.syscalls.table import emulated
 
@@ -144,5 +145,11 @@ def test_the_kernel_refuses_native_from_an_undeclared_row(capsys):
 
     kernel = types.SimpleNamespace()   # only what _invoke uses
     kernel.run_handler = lambda name, handler: Kernel.run_handler(kernel, name, handler)
-    assert Kernel._invoke(kernel, None, row, Call()) == -5
-    assert "declares no pointers" in capsys.readouterr().err
+    log = tmp_path / "log"
+    bugs.use_log(str(log))
+    try:
+        assert Kernel._invoke(kernel, None, row, Call()) == -5
+    finally:
+        bugs.use_log(None)
+    assert "sentry error in sneaky" in capsys.readouterr().err
+    assert "declares no pointers" in log.read_text()

@@ -1,4 +1,6 @@
 """The syscall table and the filter built from it."""
+import pytest
+
 from runsc_py._interpose import lib
 from runsc_py.platform.policy import Policy, build_filter
 from runsc_py.syscalls.table import ROWS, TABLE
@@ -21,12 +23,31 @@ def test_support_levels_match_policies():
 
 
 def test_dangerous_calls_never_run_natively():
-    for name in ("ptrace", "mount", "io_uring_setup", "io_uring_enter", "bpf", "unshare", "setns",
+    for name in ("ptrace", "mount", "io_uring_setup", "io_uring_enter", "bpf", "setns",
                  "open_by_handle_at", "init_module", "kexec_load", "userfaultfd", "perf_event_open"):
         row = next(r for r in ROWS if r.name == name)
         assert row.policy is Policy.DENY, name
     for name in ("execve", "execveat"):
         assert next(r for r in ROWS if r.name == name).policy is Policy.EXEC
+
+
+def test_unshare_traps_and_never_makes_a_namespace():
+    """unshare runs natively only after the sentry checked its flags (a
+    register): every namespace flag is EPERM, alone or with others."""
+    import errno
+    import types
+
+    from runsc_py.sentry.errors import SyscallError
+    from runsc_py.syscalls import process
+
+    assert next(r for r in ROWS if r.name == "unshare").policy is Policy.TRAP
+    ctx = types.SimpleNamespace()   # refused before the process is looked at
+    for flag in (0x80, 0x20000, 0x2000000, 0x4000000, 0x8000000, 0x10000000, 0x20000000,
+                 0x40000000):
+        for flags in (flag, flag | 0x400 | 0x200):
+            with pytest.raises(SyscallError) as refused:
+                process.unshare(ctx, flags)
+            assert refused.value.errno == errno.EPERM, hex(flags)
 
 
 def test_handlers_take_their_arguments():
