@@ -19,8 +19,10 @@ HOST_FLAGS = (ACCESS_MODE | os.O_APPEND | os.O_NONBLOCK | os.O_DIRECTORY | os.O_
 O_PATH_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 O_PATH_STATUS = O_PATH_FLAGS & ~os.O_CLOEXEC  # what F_GETFL and fdinfo show of them
 # what a caller asks of a file's mode by its access mode
+# (access mode 3 opens for neither, an fd for ioctls, but asks both: Linux's ACC_MODE)
 WANT = {os.O_RDONLY: permissions.R_OK, os.O_WRONLY: permissions.W_OK,
-        os.O_RDWR: permissions.R_OK | permissions.W_OK}
+        os.O_RDWR: permissions.R_OK | permissions.W_OK,
+        ACCESS_MODE: permissions.R_OK | permissions.W_OK}
 
 
 def open_path(vfs, creds, umask: int, base: str, path: str, flags: int,
@@ -31,8 +33,6 @@ def open_path(vfs, creds, umask: int, base: str, path: str, flags: int,
     mode &= ~umask & 0o7777
     if flags & os.O_PATH:  # O_PATH beats everything else (fs/open.c's build_open_how)
         flags &= O_PATH_FLAGS
-    if flags & ACCESS_MODE == ACCESS_MODE and not flags & os.O_PATH:
-        raise SyscallError(errno.EINVAL)
     if flags & os.O_TMPFILE == os.O_TMPFILE:
         return _open_tmpfile(vfs, creds, base, path, flags, mode, scope)
     if flags & os.O_CREAT:
@@ -139,6 +139,8 @@ def _check_open(res, flags: int, creds, writes: bool) -> str:
     want = WANT[flags & ACCESS_MODE] | (permissions.W_OK if flags & os.O_TRUNC else 0)
     if not res.mount.fs.permission(res.rel, res.stat, creds, want):
         raise SyscallError(errno.EACCES)
+    if is_dir and flags & os.O_DIRECT:  # no directory can do direct I/O (do_dentry_open)
+        raise SyscallError(errno.EINVAL)
     return "dir" if is_dir else "device" if is_dev else "file"
 
 

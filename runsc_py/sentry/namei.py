@@ -23,9 +23,11 @@ def _writable(entry: Entry) -> None:
         raise SyscallError(errno.EROFS)
 
 
-def new_entry(vfs: VFS, creds, base: str, path: str, allow_slash: bool = False) -> Entry:
+def new_entry(vfs: VFS, creds, base: str, path: str, allow_slash: bool = False,
+              may_create: bool = True) -> Entry:
     """The name a creating call makes: it must not exist, its mount must be
-    writable and its directory writable by the caller (filename_create())."""
+    writable (filename_create()) and, unless the caller checks it later
+    (link: after may_linkat), its directory writable by the caller."""
     entry = vfs.parent_of(base, path)
     if entry.special:
         raise SyscallError(errno.EEXIST)
@@ -37,7 +39,8 @@ def new_entry(vfs: VFS, creds, base: str, path: str, allow_slash: bool = False) 
     if entry.trailing_slash and not allow_slash:
         raise SyscallError(errno.ENOENT)
     _writable(entry)
-    permissions.check_create(creds, entry.parent.stat)
+    if may_create:
+        permissions.check_create(creds, entry.parent.stat)
     return entry
 
 
@@ -81,9 +84,11 @@ def link(vfs: VFS, creds, old_base: str, old: str, new_base: str, new: str,
         finally:
             os.close(host_fd)
         return
-    entry = new_entry(vfs, creds, new_base, new)
+    entry = new_entry(vfs, creds, new_base, new, may_create=False)
     if src.mount is not entry.mount:
         raise SyscallError(errno.EXDEV)
+    permissions.check_link_source(creds, src.stat)   # do_linkat's order, then vfs_link's
+    permissions.check_create(creds, entry.parent.stat)
     if statmod.S_ISDIR(src.stat.mode):
         raise SyscallError(errno.EPERM)
     entry.mount.fs.link(src.rel, entry.rel)

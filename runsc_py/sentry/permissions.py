@@ -42,6 +42,18 @@ def check_delete(creds, dir_st: Stat, victim: Stat) -> None:
         raise SyscallError(errno.EPERM)
 
 
+def check_link_source(creds, st: Stat) -> None:
+    """may_linkat() under fs.protected_hardlinks=1 (every distribution's
+    default): a file its caller neither owns nor may read and write, a
+    special file, a set-uid or an executable set-gid file gets no new
+    name from a caller without CAP_FOWNER (EPERM)."""
+    safe = statmod.S_ISREG(st.mode) and not st.mode & statmod.S_ISUID \
+        and st.mode & (statmod.S_ISGID | statmod.S_IXGRP) != statmod.S_ISGID | statmod.S_IXGRP \
+        and permitted(creds, st, R_OK | W_OK)
+    if not safe and not is_owner(creds, st):
+        raise SyscallError(errno.EPERM)
+
+
 def is_owner(creds, st: Stat) -> bool:
     """inode_owner_or_capable()."""
     return creds.fsuid == st.uid or creds.capable(CAP_FOWNER)

@@ -12,7 +12,9 @@ _STAT = struct.Struct("<QQQIIIxxxxQqqqqQqQqQ24x")
 _STATX_HEAD = struct.Struct("<IIQIIIH2xQQQQ")
 _STATX_TS = struct.Struct("<qI4x")
 _STATX_DEV = struct.Struct("<IIII")
+_STATX_MNT_ID = struct.Struct("<Q")
 STATX_BASIC_STATS = 0x7FF
+STATX_MNT_ID = 0x1000
 STATX_SIZE = 256
 
 
@@ -48,15 +50,17 @@ class Stat(collections.namedtuple(
                           self.rdev, self.size, self.blksize, self.blocks,
                           a[0], a[1], m[0], m[1], c[0], c[1])
 
-    def pack_statx(self) -> bytes:
-        """As `struct statx` with the basic fields filled."""
-        head = _STATX_HEAD.pack(STATX_BASIC_STATS, self.blksize, 0, self.nlink, self.uid,
+    def pack_statx(self, mount_id: int | None = None) -> bytes:
+        """As `struct statx` with the basic fields filled, and stx_mnt_id
+        (mountinfo's first field) when the file is on a mount."""
+        mask = STATX_BASIC_STATS | (STATX_MNT_ID if mount_id is not None else 0)
+        head = _STATX_HEAD.pack(mask, self.blksize, 0, self.nlink, self.uid,
                                 self.gid, self.mode, self.ino, self.size, self.blocks, 0)
         times = b"".join(_STATX_TS.pack(*divmod(t, 10**9)) for t in
                          (self.atime_ns, self.ctime_ns, self.ctime_ns, self.mtime_ns))
         devs = _STATX_DEV.pack(os.major(self.rdev), os.minor(self.rdev),
                                os.major(self.dev), os.minor(self.dev))
-        out = head + times + devs
+        out = head + times + devs + _STATX_MNT_ID.pack(mount_id or 0)
         return out + bytes(STATX_SIZE - len(out))
 
     def with_dev(self, dev: int) -> "Stat":

@@ -345,6 +345,10 @@ class VFS:
         self._depths_desc = sorted({len(n) for n in self._by_names}, reverse=True)
         return m
 
+    def mount_of_dev(self, dev: int) -> Mount | None:
+        """The mount whose files carry st_dev `dev` (each mount has its own)."""
+        return next((m for m in self.mounts.values() if m.dev == dev), None)
+
     def renamed(self, mount: Mount, old: str, new: str, exchange: bool) -> None:
         """`old` (within `mount`) is now `new`, and with `exchange` the reverse:
         open files by those names or beneath them follow, as Linux's dentries
@@ -467,7 +471,9 @@ class VFS:
         if must_be_dir and not statmod.S_ISDIR(last.stat.mode):
             raise SyscallError(errno.ENOTDIR)
         fd = last.fd
-        if must_be_dir and open_flags >= 0:
+        if open_flags >= 0 and (must_be_dir or fd is None):
+            # a trailing slash, or a last name that was no name ("dir/.", "dir/sub/.."):
+            # the directory the walk ended in is opened now
             fd = mount.fs.lookup(rel, open_flags).fd
         return Resolved("/" + "/".join(cur), mount, rel, last.stat.with_dev(mount.dev),
                         last.target, fd, last.node)

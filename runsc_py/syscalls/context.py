@@ -99,9 +99,17 @@ class SyscallContext:
 
     # -- paths ---------------------------------------------------------
 
-    def base_dir(self, dirfd: int) -> str:
-        """The directory a relative path is resolved from: cwd or dirfd's."""
-        if as_int(dirfd) == AT_FDCWD:
+    def at(self, dirfd: int, path_addr: int) -> tuple[str, str]:
+        """An *at call's (base directory, path), read from the caller."""
+        path = self.path(path_addr)
+        return self.base_dir(dirfd, path), path
+
+    def base_dir(self, dirfd: int, path: str | None = None) -> str:
+        """The directory a relative `path` is resolved from: cwd or dirfd's. An
+        absolute path never looks at dirfd (Linux's path_init), so a bad one
+        is no error then; without `path` dirfd is always checked (openat2's
+        RESOLVE_IN_ROOT resolves even "/" from it)."""
+        if as_int(dirfd) == AT_FDCWD or (path is not None and path.startswith("/")):
             return self.process.fs.cwd
         f = self.fds.file(as_int(dirfd))
         if f.kind != "dir":

@@ -108,7 +108,7 @@ def openat(ctx, dirfd, path, flags, mode):
     path = ctx.path(path)
     if not path:  # an empty name is refused before the dirfd is looked at
         raise SyscallError(errno.ENOENT)
-    base = ctx.base_dir(dirfd)
+    base = ctx.base_dir(dirfd, path)
 
     def attempt():
         file, host_fd = files.open_path(ctx.kernel.vfs, proc.creds, proc.fs.umask, base,

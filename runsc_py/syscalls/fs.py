@@ -25,6 +25,7 @@ AT_SYMLINK_FOLLOW = 0x400
 AT_NO_AUTOMOUNT = 0x800
 AT_EMPTY_PATH = 0x1000
 AT_STATX_SYNC_TYPE = 0x6000
+STATX__RESERVED = 0x80000000
 F_OK, X_OK, W_OK, R_OK = 0, 1, 2, 4
 
 
@@ -67,7 +68,7 @@ def _stat_at(ctx: SyscallContext, dirfd: int, path_addr: int, flags: int) -> Sta
     follow = not flags & AT_SYMLINK_NOFOLLOW
     if path.startswith("/"):  # the C fast path may replay this answer
         return ctx.kernel.answer_cache.stat(ctx.process, path, follow)
-    return _stat_path(ctx, ctx.base_dir(dirfd), path, follow)
+    return _stat_path(ctx, ctx.base_dir(dirfd, path), path, follow)
 
 
 def stat(ctx, path, buf):
@@ -91,9 +92,12 @@ def newfstatat(ctx, dirfd, path, buf, flags):
 
 
 def statx(ctx, dirfd, path, flags, mask, buf):
-    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE):
-        raise SyscallError(errno.EINVAL)
-    ctx.write(buf, _stat_at(ctx, dirfd, path, flags).pack_statx())
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) \
+            or flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE or mask & STATX__RESERVED:
+        raise SyscallError(errno.EINVAL)  # (FORCE_SYNC and DONT_SYNC at once)
+    st = _stat_at(ctx, dirfd, path, flags)
+    mount = ctx.kernel.vfs.mount_of_dev(st.dev)
+    ctx.write(buf, st.pack_statx(mount.mount_id if mount is not None else None))
     return 0
 
 
@@ -116,7 +120,7 @@ def faccessat2(ctx, dirfd, path, mode, flags):
         st, readonly = _stat_fd(ctx, as_int(dirfd)), _fd_readonly(ctx, as_int(dirfd))
         allowed = creds.may_access(st, mode)
     else:
-        res = ctx.kernel.vfs.resolve(ctx.base_dir(dirfd), path_s,
+        res = ctx.kernel.vfs.resolve(ctx.base_dir(dirfd, path_s), path_s,
                                      follow=not flags & AT_SYMLINK_NOFOLLOW)
         st, readonly = res.stat, res.mount.readonly
         allowed = res.mount is None or res.mount.fs.permission(res.rel, st, creds, mode)
@@ -139,7 +143,7 @@ def readlink(ctx, path, buf, size):
 def readlinkat(ctx, dirfd, path, buf, size):
     if as_int(size) <= 0:
         raise SyscallError(errno.EINVAL)
-    res = ctx.kernel.vfs.resolve(ctx.base_dir(dirfd), ctx.path(path), follow=False)
+    res = ctx.kernel.vfs.resolve(*ctx.at(dirfd, path), follow=False)
     if res.target is None:
         raise SyscallError(errno.EINVAL)
     data = os.fsencode(res.target)[: as_int(size)]
@@ -223,7 +227,7 @@ def mkdir(ctx, path, mode):
 
 
 def mkdirat(ctx, dirfd, path, mode):
-    namei.mkdir(_vfs(ctx), ctx.process.creds, ctx.base_dir(dirfd), ctx.path(path),
+    namei.mkdir(_vfs(ctx), ctx.process.creds, *ctx.at(dirfd, path),
                 mode & ~ctx.process.fs.umask & 0o7777)
     return 0
 
@@ -235,7 +239,7 @@ def mknod(ctx, path, mode, dev):
 def mknodat(ctx, dirfd, path, mode, dev):
     mode &= 0xFFFFFFFF
     mode = statmod.S_IFMT(mode) | (mode & ~ctx.process.fs.umask & 0o7777)
-    namei.mknod(_vfs(ctx), ctx.process.creds, ctx.base_dir(dirfd), ctx.path(path), mode, dev)
+    namei.mknod(_vfs(ctx), ctx.process.creds, *ctx.at(dirfd, path), mode, dev)
     return 0
 
 
@@ -244,7 +248,7 @@ def symlink(ctx, target, path):
 
 
 def symlinkat(ctx, target, dirfd, path):
-    namei.symlink(_vfs(ctx), ctx.process.creds, ctx.base_dir(dirfd), ctx.path(path),
+    namei.symlink(_vfs(ctx), ctx.process.creds, *ctx.at(dirfd, path),
                   ctx.path(target))
     return 0
 
@@ -262,13 +266,13 @@ def linkat(ctx, olddirfd, old, newdirfd, new, flags):
         host_fd = _host_file(ctx, as_int(olddirfd), file)
         try:
             namei.link_open_file(_vfs(ctx), ctx.process.creds, file, host_fd,
-                                 ctx.base_dir(newdirfd), ctx.path(new))
+                                 *ctx.at(newdirfd, new))
         finally:
             if host_fd >= 0:
                 os.close(host_fd)
         return 0
-    namei.link(_vfs(ctx), ctx.process.creds, ctx.base_dir(olddirfd), old_s,
-               ctx.base_dir(newdirfd), ctx.path(new), follow=bool(flags & AT_SYMLINK_FOLLOW))
+    namei.link(_vfs(ctx), ctx.process.creds, ctx.base_dir(olddirfd, old_s), old_s,
+               *ctx.at(newdirfd, new), follow=bool(flags & AT_SYMLINK_FOLLOW))
     return 0
 
 
@@ -296,7 +300,7 @@ def unlinkat(ctx, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         raise SyscallError(errno.EINVAL)
     remove = namei.rmdir if flags & AT_REMOVEDIR else namei.unlink
-    remove(_vfs(ctx), ctx.process.creds, ctx.base_dir(dirfd), ctx.path(path))
+    remove(_vfs(ctx), ctx.process.creds, *ctx.at(dirfd, path))
     return 0
 
 
@@ -312,8 +316,8 @@ def renameat2(ctx, olddirfd, old, newdirfd, new, flags):
     if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) or \
             flags & (RENAME_NOREPLACE | RENAME_EXCHANGE) == RENAME_NOREPLACE | RENAME_EXCHANGE:
         raise SyscallError(errno.EINVAL)  # RENAME_WHITEOUT is not offered
-    namei.rename(_vfs(ctx), ctx.process.creds, ctx.base_dir(olddirfd), ctx.path(old),
-                 ctx.base_dir(newdirfd), ctx.path(new), flags)
+    namei.rename(_vfs(ctx), ctx.process.creds, *ctx.at(olddirfd, old),
+                 *ctx.at(newdirfd, new), flags)
     return 0
 
 
@@ -323,7 +327,7 @@ def _target_at(ctx, dirfd, path_addr, follow: bool, empty_ok: bool = False):
     path = ctx.path(path_addr)
     if path == "" and empty_ok:  # the *at calls with AT_EMPTY_PATH may name an O_PATH fd
         return _target_fd(ctx, as_int(dirfd), o_path_ok=True)
-    return attrs.by_path(_vfs(ctx), ctx.base_dir(dirfd), path, follow)
+    return attrs.by_path(_vfs(ctx), ctx.base_dir(dirfd, path), path, follow)
 
 
 def _target_fd(ctx, fd: int, o_path_ok: bool = False):
@@ -404,7 +408,7 @@ def utimensat(ctx, dirfd, path, times, flags):
         raw = struct.unpack("<qqqq", ctx.read(times, 32))
         values = ((raw[0], raw[1]), (raw[2], raw[3]))
     if path == 0:  # futimens(fd): the file behind dirfd
-        target = _target_fd(ctx, as_int(dirfd))
+        return _utimes_open(ctx, as_int(dirfd), values)
     else:
         target = _target_at(ctx, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW,
                             empty_ok=bool(flags & AT_EMPTY_PATH))
@@ -422,6 +426,23 @@ def _utimes(ctx, fd, target, values) -> int:
     return 0
 
 
+def _utimes_open(ctx, fd: int, values) -> int:
+    """futimens(fd): an open file's times. A file whose last name is gone is
+    reached through the host inode the workload's fd holds: a host file
+    has no path left (and its old name may be another file's); a tmpfs
+    file has let go of its inode (node.data_fd), whose times stat still
+    reads beside the node's."""
+    target = _target_fd(ctx, fd)
+    unnamed = target is not NATIVE and target.stat.nlink == 0 and statmod.S_ISREG(target.stat.mode)
+    if not unnamed:
+        return _utimes(ctx, fd, target, values)
+    if target.node is not None:
+        attrs.utimes(ctx.process.creds, target, values)
+    with _borrowed(ctx, fd) as (host_fd, stat):
+        attrs.utimes_anonymous(ctx.process.creds, host_fd, stat, values)
+    return 0
+
+
 def futimesat(ctx, dirfd, path, times):
     values = None
     if times:
@@ -429,8 +450,9 @@ def futimesat(ctx, dirfd, path, times):
         if not (0 <= usec_a < 10**6 and 0 <= usec_m < 10**6):
             raise SyscallError(errno.EINVAL)
         values = ((sec_a, usec_a * 1000), (sec_m, usec_m * 1000))
-    target = _target_at(ctx, dirfd, path, follow=True) if path else _target_fd(ctx, as_int(dirfd))
-    return _utimes(ctx, dirfd, target, values)
+    if not path:
+        return _utimes_open(ctx, as_int(dirfd), values)
+    return _utimes(ctx, dirfd, _target_at(ctx, dirfd, path, follow=True), values)
 
 
 def utimes(ctx, path, times):

@@ -19,7 +19,7 @@ from runsc_py.sentry import limits
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.exec import prepare_exec
 from runsc_py.sentry.fdtable import OpenFile
-from runsc_py.syscalls.context import AT_FDCWD, as_int
+from runsc_py.syscalls.context import as_int
 from runsc_py.syscalls.file import install_new
 from runsc_py.syscalls.signal import _amend_siginfo_at_exit, kill
 
@@ -50,7 +50,7 @@ def execveat(ctx, dirfd, path, argv, envp, flags):
         if file.mount is None:
             raise SyscallError(errno.EACCES)
         return prepare_exec(ctx, "/", file.path, argv, envp)
-    base = ctx.process.fs.cwd if as_int(dirfd) == AT_FDCWD else ctx.base_dir(dirfd)
+    base = ctx.base_dir(dirfd, path_s)
     return prepare_exec(ctx, base, path_s, argv, envp)
 
 

@@ -129,8 +129,9 @@ class TmpFilesystem(Filesystem):
         kind = statmod.S_IFMT(node.mode)
         if kind == statmod.S_IFREG:
             fd = reopen(node.data_fd, flags & OPEN_KEEPS)
-            if flags & os.O_TRUNC and flags & os.O_ACCMODE:
-                os.ftruncate(fd, 0)
+            if flags & os.O_TRUNC:  # whatever the access mode, as Linux's handle_truncate
+                with writable(node.data_fd) as rw:
+                    os.ftruncate(rw, 0)
             return fd
         if kind == statmod.S_IFDIR:
             if flags & os.O_ACCMODE:
