@@ -146,9 +146,8 @@ def serve_one(listener: socket.socket, handle) -> None:
             answer = {"ok": True, **handle(req, fds, conn)}
             keep = bool(answer.pop(KEEP, False))
         except Exception as exc:  # noqa: BLE001 - the reason goes back to the CLI
-            answer = {"ok": False, "error": str(exc)}
-            for fd in fds:
-                os.close(fd)
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            answer = {"ok": False, "error": why}   # (the handler closed the fds)
         send_line(conn, answer)
     except (OSError, ValueError, socket.timeout):
         keep = False

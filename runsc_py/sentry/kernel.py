@@ -171,7 +171,8 @@ class Kernel:
                 continue
             if statmod.S_ISREG(res.stat.mode) and res.stat.mode & 0o111:
                 return cand
-        raise FileNotFoundError(errno.ENOENT, f"{name}: command not found in the sandbox")
+        # runc's words: engines read them (docker exec exits 127 on "executable file not found")
+        raise FileNotFoundError(errno.ENOENT, f'exec: "{name}": executable file not found in $PATH')
 
     def _register_init(self, host_pid: int, cwd: str, creds: Credentials | None,
                        stdio: tuple[int, int, int] | None = None) -> None:
