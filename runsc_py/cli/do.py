@@ -104,7 +104,8 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
     kernel.limits.pids = args.pids_limit
     build_vfs(GoferClient(gofer_sock), kernel, args.overlay, mounts)
     try:
-        network = config_from_flags(args.network, args.egress or [], args.publish or [])
+        network = config_from_flags(args.network or "sandbox", args.egress or [],
+                                    args.publish or [])
         kernel.network_factory = network_factory(kernel, network)
         if args.overlay == "memory":
             etcfiles.provide(kernel, network)

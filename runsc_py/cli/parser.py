@@ -56,9 +56,12 @@ def _sandbox_flags(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--pids-limit", metavar="N", type=int, default=d(None),
                         help="at most N tasks (threads count) in the sandbox; more clones fail "
                              "with EAGAIN")
-    parser.add_argument("--network", choices=["sandbox", "host", "none"], default=d("sandbox"),
-                        help="sandbox: the sentry's own network (default); none: loopback only; "
-                             "host: host sockets in the host's network namespace")
+    parser.add_argument("--network", choices=["sandbox", "host", "none"], default=d(None),
+                        help="sandbox: the sentry's own network (the default, but for a "
+                             "container whose spec gives it a network namespace: host); "
+                             "none: loopback only; host: host sockets in the sandbox "
+                             "process's network namespace (the host's for do, else the "
+                             "container's)")
     parser.add_argument("--egress", metavar="CIDR[:PORT[-PORT]],...", action="append",
                         default=d([]), help="outside addresses the sandbox may connect to "
                                             "(default: none)")

@@ -67,6 +67,11 @@ class Sandbox:
             join_network_namespace(spec.netns_path)
         elif spec.netns_new:
             new_network_namespace()
+        # the container's namespace is the workload's network (network_mode)
+        container_network = bool(spec.netns_path or spec.netns_new) \
+            and network_mode(self.flags, spec) == "host"
+        if container_network:
+            configure_container_network(spec.sysctl)
         if spec.process.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
@@ -99,9 +104,11 @@ class Sandbox:
                         hostname=spec.hostname or "runsc-py", strace=_strace(self.flags, TABLE),
                         gofer_socket=gofer_sock)
         kernel.domainname = spec.domainname or "(none)"
-        kernel.network_factory = _network_factory(kernel, self.flags)
+        kernel.network_factory = _network_factory(kernel, self.flags, network_mode(self.flags, spec))
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
+        if container_network:  # Linux's default, which the sentry applies at bind
+            kernel.sysctl.setdefault(UNPRIVILEGED_PORT_START, "1024")
         # runc writes linux.sysctl after setting the names: kernel.hostname and
         # kernel.domainname there are the names (the sentry's, /proc/sys shows them)
         kernel.hostname = kernel.sysctl.get("kernel.hostname", kernel.hostname)
@@ -358,7 +365,22 @@ class Sandbox:
                 setattr(self.kernel.limits, key, tuple(value) if isinstance(value, list) else value)
 
 
-def _network_factory(kernel, flags):
+def network_mode(flags, spec) -> str:
+    """--network, or its default. A spec that gives the container a network
+    namespace (one an engine or CNI configures: joined by path, or made
+    new for its hooks) makes that namespace the workload's network, as
+    under runc (docs/architecture.md, "OCI runtime", "Namespaces"): its
+    addresses, routes and DNS rules, listeners reachable there, host
+    sockets in it. Without one, or with --egress or --publish (which
+    shape the sentry's own network), the sentry's own network."""
+    if flags.network is not None:
+        return flags.network
+    if (spec.netns_path or spec.netns_new) and not (flags.egress or flags.publish):
+        return "host"
+    return "sandbox"
+
+
+def _network_factory(kernel, flags, mode: str):
     """The network table's factory. --egress and --publish are checked (and
     published ports listen) now, so a bad flag fails `create`; without them
     nothing of the network, not even its package, is loaded before the first
@@ -367,14 +389,14 @@ def _network_factory(kernel, flags):
         from runsc_py.sentry.net.config import config_from_flags
         from runsc_py.sentry.net.factory import network_factory
 
-        return network_factory(kernel, config_from_flags(flags.network, flags.egress or [],
+        return network_factory(kernel, config_from_flags(mode, flags.egress or [],
                                                          flags.publish or []))
 
     def build():
         from runsc_py.sentry.net.config import config_from_flags
         from runsc_py.sentry.net.factory import network_factory
 
-        return network_factory(kernel, config_from_flags(flags.network, [], []))()
+        return network_factory(kernel, config_from_flags(mode, [], []))()
 
     return build
 
@@ -473,6 +495,32 @@ def new_network_namespace() -> None:
         raise RuntimeError("linux.namespaces: cannot make a new network namespace: "
                            f"{os.strerror(-rc)} (runsc-py must run as root to make one; "
                            "remove the network entry to stay in the caller's)")
+
+
+UNPRIVILEGED_PORT_START = "net.ipv4.ip_unprivileged_port_start"
+
+
+def configure_container_network(sysctl: dict[str, str]) -> None:
+    """The container's namespace is the workload's network (network_mode):
+    the spec's net.* sysctls are written there, as runc writes them. Its
+    ports are all bindable without a capability there, since the sentry
+    binds for the workload (sentry/net/stack.py) and keeps no
+    CAP_NET_BIND_SERVICE; the sandbox's own ip_unprivileged_port_start
+    (the spec's, or Linux's 1024) is what the sentry applies to the
+    workload's callers, by their sandbox capabilities."""
+    for name, value in sysctl.items():
+        if name.startswith("net.") and name != UNPRIVILEGED_PORT_START:
+            _write_sysctl(name, value)
+    _write_sysctl(UNPRIVILEGED_PORT_START, "0")
+
+
+def _write_sysctl(name: str, value: str) -> None:
+    try:
+        with open("/proc/sys/" + name.replace(".", "/"), "w") as f:
+            f.write(value)
+    except OSError as exc:
+        raise RuntimeError(f"linux.sysctl: cannot set {name} in the container's network "
+                           f"namespace: {exc.strerror}") from None
 
 
 def _release_stdio() -> None:

@@ -494,10 +494,12 @@ def _interface_ioctl(ctx, entry, request: int, arg: int):
 
     if not ifreq.is_interface_ioctl(request):
         raise SyscallError(errno.ENOTTY)
-    if entry.file.sock.backing == "host" and ctx.kernel.network.config.mode == "host":
-        if request in HOST_NETWORK_IOCTLS:
-            return NATIVE   # --network=host shows the host's interfaces, never changes them
-        raise SyscallError(errno.EPERM)
+    if ctx.kernel.network.config.mode == "host":  # the namespace's interfaces, never changed
+        if request not in HOST_NETWORK_IOCTLS:
+            raise SyscallError(errno.EPERM)
+        if entry.file.sock.backing == "host":
+            return NATIVE
+        return ifreq.namespace_ioctl(ctx, request, arg)
     return ifreq.interface_ioctl(ctx, ctx.kernel.network.config, request, arg)
 
 

@@ -8,6 +8,7 @@ import random
 import shutil
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -38,9 +39,24 @@ def test_a_custom_seccomp_profile_is_enforced(dockerd, tmp_path):
 
 def test_a_failed_create_says_why(dockerd):
     proc = dockerd.docker(*RUN, dockerd.image, "/bin/no-such-program", check=False)
-    assert proc.returncode != 0
     assert "OCI runtime create failed" in proc.stderr
-    assert "no-such-program: command not found in the sandbox" in proc.stderr, proc.stderr
+    assert 'exec: "/bin/no-such-program": executable file not found' in proc.stderr, proc.stderr
+    assert proc.returncode == 127, proc   # docker reads runc's words, as it does runc's
+
+
+def test_exec_of_a_missing_program_says_why(dockerd):
+    """docker exec of a program the container does not have: runc's message
+    and what docker makes of it under runc (126); the container goes on (the
+    sandbox answers, where it used to drop the connection)."""
+    dockerd.docker("run", "-d", "--name", "execmissing", "--runtime", "runsc-py",
+                   "--network", "none", dockerd.image, "sleep", "100")
+    try:
+        proc = dockerd.docker("exec", "execmissing", "no-such-program", check=False)
+        assert 'exec: "no-such-program": executable file not found' in proc.stdout + proc.stderr, proc
+        assert "closed the connection" not in proc.stderr and proc.returncode == 126, proc
+        assert dockerd.docker("exec", "execmissing", "echo", "still here").stdout == "still here\n"
+    finally:
+        dockerd.docker("rm", "-f", "execmissing", check=False)
 
 
 def test_docker_stop_of_an_init_without_a_handler(dockerd):
@@ -130,7 +146,8 @@ def bridged_dockerd(tmp_path_factory):
         subprocess.run(["ip", "addr", "add", "172.31.251.1/24", "dev", bridge], check=True)
         subprocess.run(["ip", "link", "set", bridge, "up"], check=True)
         engine = daemons.Dockerd(tmp, daemons.runtime_wrapper(tmp), bridge=bridge,
-                                 runtimes={"runsc-host": ["--network=host"]})
+                                 runtimes={"runsc-host": ["--network=host"]},
+                                 extra=("--userland-proxy=true",))  # -p through docker-proxy
         try:
             engine.start()
         except daemons.EngineUnavailable as exc:
@@ -185,6 +202,60 @@ def test_network_host_workload_sees_the_bridge_address(bridged_dockerd):
                          "busybox", "ip", "-o", "addr", check=False)
     assert proc.returncode == 0, proc.stderr
     assert "eth0" in proc.stdout and "inet 172.31.251." in proc.stdout, proc.stdout
+    _assert_host_untouched(engine)
+
+
+def _http_get(port: int, timeout: float = 30) -> str:
+    """GET / from 127.0.0.1:PORT, retried until the server is up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+                return reply.read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+HTTPD = "mkdir -p /www && echo served-by-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www"
+
+
+def test_a_published_port_reaches_the_containers_server(bridged_dockerd):
+    """docker run -p: docker-proxy connects to the container's address on the
+    bridge, where the workload's listener is (its network is the namespace
+    libnetwork configured, as under runc), with runsc-py's default flags."""
+    engine = bridged_dockerd
+    port = 18000 + random.randrange(1000)
+    engine.docker("run", "-d", "--name", "web", "--hostname", "web", "--runtime", "runsc-py",
+                  "-p", f"127.0.0.1:{port}:80", engine.image, "sh", "-c", HTTPD)
+    try:
+        assert _http_get(port) == "served-by-web\n"
+        _assert_host_untouched(engine)
+    finally:
+        engine.docker("rm", "-f", "web", check=False)
+
+
+def test_containers_on_a_user_network_reach_each_other(bridged_dockerd):
+    """docker network create: a client container fetches from a server
+    container by its address on the network, and sees its own there."""
+    engine = bridged_dockerd
+    net = f"rpnet{random.randrange(1 << 16):04x}"
+    engine.docker("network", "create", "--subnet", "172.31.252.0/24", net)
+    try:
+        engine.docker("run", "-d", "--name", "server", "--hostname", "server", "--network", net,
+                      "--ip", "172.31.252.10", "--runtime", "runsc-py", engine.image,
+                      "sh", "-c", HTTPD)
+        fetch = ("for i in $(seq 100); do wget -q -O - http://172.31.252.10/ && break; "
+                 "sleep 0.2; done; busybox ip -o addr show eth0")
+        proc = engine.docker("run", "--rm", "--network", net, "--ip", "172.31.252.11",
+                             "--runtime", "runsc-py", engine.image, "sh", "-c", fetch,
+                             timeout=120)
+        assert "served-by-server" in proc.stdout, proc.stdout + proc.stderr
+        assert "inet 172.31.252.11/24" in proc.stdout, proc.stdout
+    finally:
+        engine.docker("rm", "-f", "server", check=False)
+        engine.docker("network", "rm", net, check=False)
     _assert_host_untouched(engine)
 
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import sandboxed
+from tests.conftest import run, sandboxed
 
 IOCTLS = textwrap.dedent("""
     import fcntl, socket, struct
@@ -74,3 +74,33 @@ def test_interface_ioctls(platform):
     assert r.out.decode().splitlines() == [
         "lo 1 127.0.0.1 255.0.0.0 True", "eth0 2 10.0.2.15 255.255.255.0 True",
         "unknown 19", "set 1"], r
+
+
+NAMESPACE_GETTERS = textwrap.dedent("""
+    import array, fcntl, socket, struct
+    for family in (socket.AF_INET, socket.AF_UNIX):
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        def ifreq(req, name):
+            return fcntl.ioctl(s, req, struct.pack("16s24x", name.encode()))
+        for _, name in socket.if_nameindex():
+            index = struct.unpack_from("i", ifreq(0x8933, name), 16)[0]
+            flags = struct.unpack_from("H", ifreq(0x8913, name), 16)[0]
+            mtu = struct.unpack_from("i", ifreq(0x8921, name), 16)[0]
+            print(family, name, index, flags, mtu)
+        buf = array.array("B", bytes(40 * 64))
+        out = fcntl.ioctl(s, 0x8912, struct.pack("<i4xQ", len(buf), buf.buffer_info()[0]))
+        print(family, "ifconf", [bytes(buf[i:i + 16]).rstrip(b"\\0")
+                                 for i in range(0, struct.unpack_from("<i", out)[0], 40)])
+""")
+
+
+@pytest.mark.parametrize("platform", ["seccomp", "ptrace"])
+def test_interface_getters_under_network_host_are_the_namespaces(platform):
+    """--network=host: every socket's SIOCGIF* getters answer for the host's
+    interfaces, a unix socket's too (it lives in the workload's empty
+    namespace, so the sentry asks its own): `ip addr show eth0` needs that."""
+    native = run([sys.executable, "-c", NAMESPACE_GETTERS])
+    inside = sandboxed(platform, sys.executable, "-c", NAMESPACE_GETTERS,
+                       flags=("--network=host",))
+    assert native.code == 0 and native.out.count(b"ifconf") == 2, native
+    assert (inside.code, inside.out) == (0, native.out), inside

@@ -302,22 +302,38 @@ def test_create_start_state_pid_is_in_the_new_namespace(bundle, host_network, pl
     _assert_host_untouched(host_network)
 
 
-def test_the_default_sandbox_network_also_gets_a_new_namespace(bundle, host_network):
-    """--network=sandbox (the default): the sentry's own namespace, the one
-    the hooks configure and egress and --publish use, is the new one; the
-    workload still sees the sandbox's interfaces."""
+def test_by_default_the_workload_sees_the_namespace_the_hooks_configure(bundle, host_network):
+    """No --network: a spec with a network namespace is a container an engine
+    networks, so that namespace is the workload's network, as under runc: its
+    /proc/net/dev lists the links the hooks made there, and not the host's."""
     seen = _hooked_bundle(bundle, host_network, ["cat", "/proc/net/dev"])
     proc = bundle.cli("run", "--bundle", str(bundle.path), "newns")
     _assert_host_untouched(host_network)
     assert proc.returncode == 0, proc.stdout
     _check_hooks_saw_a_new_namespace(seen, host_network)
+    for name in host_network["names"].values():
+        assert f"{name}:" in proc.stdout, proc.stdout
+    host_only = set(_host_links().values()) - {"lo"}
+    assert not any(f" {name}:" in proc.stdout for name in host_only), proc.stdout
+
+
+def test_an_explicit_sandbox_network_also_gets_a_new_namespace(bundle, host_network):
+    """--network=sandbox: the sentry's own namespace, the one the hooks
+    configure and egress and --publish use, is the new one; the workload
+    sees the sandbox's interfaces."""
+    seen = _hooked_bundle(bundle, host_network, ["cat", "/proc/net/dev"])
+    proc = bundle.cli("--network=sandbox", "run", "--bundle", str(bundle.path), "newns")
+    _assert_host_untouched(host_network)
+    assert proc.returncode == 0, proc.stdout
+    _check_hooks_saw_a_new_namespace(seen, host_network)
     assert "eth0:" in proc.stdout and "lo:" in proc.stdout, proc.stdout
+    assert not any(f"{name}:" in proc.stdout for name in host_network["names"].values())
 
 
 def test_without_a_network_entry_the_sandbox_stays_in_the_callers_namespace(bundle, host_network):
     """No `network` entry (docker --network=host): as runc, the caller's
-    namespace; with runsc-py's default --network=sandbox the workload still has
-    an empty namespace of its own."""
+    namespace; the default network is then the sentry's own (--network=sandbox),
+    the workload's namespace an empty one of its own."""
     doc = bundle.config(["sleep", "100"])
     doc["linux"]["namespaces"] = [ns for ns in doc["linux"]["namespaces"]
                                   if ns["type"] != "network"]
@@ -327,3 +343,29 @@ def test_without_a_network_entry_the_sandbox_stays_in_the_callers_namespace(bund
     assert os.readlink(f"/proc/{pid}/ns/net") == os.readlink("/proc/self/ns/net")
     assert bundle.cli("delete", "--force", "hostns").returncode == 0
     _assert_host_untouched(host_network)
+
+
+BIND_80 = ["busybox", "sh", "-c", "busybox httpd -p 80 -h / && echo bound || echo refused"]
+
+
+@pytest.mark.parametrize("uid, caps, sysctl, outcome", [
+    (0, None, {}, "bound"),
+    (1000, [], {}, "refused"),
+    (1000, [], {"net.ipv4.ip_unprivileged_port_start": "0"}, "bound"),   # docker's spec
+    (1000, ["CAP_NET_BIND_SERVICE"], {}, "bound"),
+])
+def test_low_ports_in_the_containers_namespace_follow_the_sandboxs_rule(bundle, uid, caps,
+                                                                        sysctl, outcome):
+    """The container's namespace is the workload's network: the sentry binds
+    for it (its host user has no capability) with Linux's rule, by the
+    sandbox's CAP_NET_BIND_SERVICE and ip_unprivileged_port_start."""
+    doc = bundle.config(BIND_80)
+    doc["process"]["user"] = {"uid": uid, "gid": uid}
+    if caps is not None:
+        doc["process"]["capabilities"] = {kind: caps for kind in  # (ambient: kept at exec)
+                                          ("bounding", "effective", "permitted", "inheritable",
+                                           "ambient")}
+    doc["linux"]["sysctl"] = sysctl
+    bundle.config(process=doc["process"], linux=doc["linux"])
+    proc = bundle.cli("run", "--bundle", str(bundle.path), "lowport")
+    assert proc.returncode == 0 and proc.stdout.strip().endswith(outcome), proc.stdout

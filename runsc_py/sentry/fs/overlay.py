@@ -238,8 +238,15 @@ class OverlayFilesystem(Filesystem):
         return node
 
     def _copy_bytes(self, lower_path: str, dst: int, size: int) -> bytes | None:
-        """Copy a lower file's bytes into `dst`; returns its file capabilities."""
-        src = self.lower.lookup(lower_path, os.O_RDONLY).fd
+        """Copy a lower file's bytes into `dst`; returns its file capabilities.
+        The copy leaves the lower file's atime alone (O_NOATIME, where the
+        gofer may): a copy-up is the sandbox changing its own file."""
+        try:
+            src = self.lower.lookup(lower_path, os.O_RDONLY | os.O_NOATIME).fd
+        except SyscallError as exc:
+            if exc.errno != errno.EPERM:   # (neither owner nor CAP_FOWNER)
+                raise
+            src = self.lower.lookup(lower_path, os.O_RDONLY).fd
         try:
             _copy_mapped(src, dst, size)
             return self.lower.file_caps(None, src)

@@ -1,11 +1,17 @@
 """Interface ioctls on sockets (SIOCGIF*): the sandbox's interfaces, never the host's.
 
 struct ifreq is 16 bytes of name and a 24-byte union; SIOCGIFCONF fills
-an array of them. Setting anything (SIOCSIF*) is EPERM.
+an array of them. Setting anything (SIOCSIF*) is EPERM. Under
+--network=host the interfaces are the sentry's namespace's: a host
+socket's getters run natively, another socket's (a unix one, which lives
+in the workload's empty namespace) are asked there by the sentry
+(namespace_ioctl).
 """
 from __future__ import annotations
 
+import ctypes
 import errno
+import fcntl
 import socket
 import struct
 
@@ -80,3 +86,22 @@ def _ifconf(ctx, interfaces, arg: int) -> int:
         ctx.write(buf, b"".join(fit))
     ctx.write(arg, struct.pack("<i", len(fit) * IFREQ_SIZE))
     return 0
+
+
+def namespace_ioctl(ctx, request: int, arg: int) -> int:
+    """A getter answered by the sentry's own network namespace, on a socket of
+    the sentry's: the caller's ifreq (or ifconf and its buffer) copied in and out."""
+    if request not in GETTERS:
+        raise SyscallError(errno.EPERM if request & 0xFF in range(0x10, 0x60) else errno.EINVAL)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+        if request != SIOCGIFCONF:
+            ctx.write(arg, fcntl.ioctl(s.fileno(), request, ctx.read(arg, IFREQ_SIZE)))
+            return 0
+        length, user_buf = struct.unpack("<i4xQ", ctx.read(arg, 16))
+        buf = ctypes.create_string_buffer(max(length, 0) if user_buf else 0)
+        ifc = struct.pack("<i4xQ", length, ctypes.addressof(buf) if user_buf else 0)
+        filled = struct.unpack_from("<i", fcntl.ioctl(s.fileno(), request, ifc))[0]
+        if user_buf and filled > 0:
+            ctx.write(user_buf, buf.raw[:filled])
+        ctx.write(arg, struct.pack("<i", filled))
+        return 0

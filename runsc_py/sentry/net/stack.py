@@ -47,6 +47,7 @@ SOCK_NONBLOCK, SOCK_CLOEXEC = socket.SOCK_NONBLOCK, socket.SOCK_CLOEXEC
 AF_NETLINK, AF_PACKET = 16, 17
 NETLINK_ROUTE = 0
 IPPROTO_UDPLITE = 136
+CAP_NET_BIND_SERVICE = 10
 HOST_BACKLOG_MIN = 128   # a sandbox listener's host queue: a full one would refuse, not wait
 
 
@@ -104,7 +105,13 @@ class Network:
     # -- what the rest of the sentry shows of the network ---------------------
 
     def proc_net(self, name: str) -> bytes:
-        """/proc/net/NAME for the procfs."""
+        """/proc/net/NAME for the procfs. Under --network=host the workload's
+        inet sockets, interfaces and routes are the namespace's (the
+        sentry's own: the container's, or the host's for `do`), so is what
+        Linux says of them; unix sockets stay the sandbox's."""
+        if self.config.mode == "host" and name != "unix":
+            with open(f"/proc/self/net/{name}", "rb") as f:
+                return f.read()
         if name in ("tcp", "tcp6", "udp", "udp6"):
             return procnet.inet_table(list(self.socket_inodes()), name[:3], name.endswith("6"))
         if name == "unix":
@@ -252,6 +259,8 @@ class Network:
         sock = self.socket_of(ctx, fd)
         addr = sockaddr.decode(raw, sock.family)
         if sock.backing == "host":
+            if isinstance(addr, InetAddress) and self.config.mode == "host":
+                return self._host_bind(ctx, fd, addr)
             return self._host_only(sock)  # --network=host: the host binds it
         if addr is None:
             raise SyscallError(errno.EAFNOSUPPORT)
@@ -394,6 +403,21 @@ class Network:
             sock.local = None   # the port Linux chose is given up; a bound one stays
         sock.backing, sock.refused = "sandbox", False
         return InstallFds(-err, [FdInstall(host_fd, fd, entry.cloexec)])
+
+    def _host_bind(self, ctx, fd: int, addr: InetAddress) -> int:
+        """--network=host: the sentry binds the host socket to its copy of the
+        address, with the sandbox's rule for low ports (the caller's
+        CAP_NET_BIND_SERVICE in the sandbox, against the sandbox's
+        net.ipv4.ip_unprivileged_port_start), since the workload's host
+        user has no capability. In a container's namespace every port is
+        the sentry's to bind (sandbox.configure_container_network); in the
+        host's, a low port stays the host's to refuse."""
+        start = int(self.kernel.sysctl.get("net.ipv4.ip_unprivileged_port_start", "1024"))
+        if 0 < addr.port < start and not ctx.process.creds.capable(CAP_NET_BIND_SERVICE):
+            raise SyscallError(errno.EACCES)
+        with borrowed(self.kernel, ctx.task, fd) as s:
+            s.bind(sockaddr.to_host(addr))
+        return 0
 
     def _host_only(self, sock: Socket):
         """A host socket's bind/listen run natively only with --network=host.
