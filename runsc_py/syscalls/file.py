@@ -56,7 +56,7 @@ NATIVE_IOCTLS = {
     0x5410: CONFINED,                  # TIOCSPGRP: a group of the caller's session (the kernel checks)
     0x5413: DATA, 0x5414: DATA,        # TIOCGWINSZ, TIOCSWINSZ
     0x541B: DATA, 0x5421: DATA, 0x5452: DATA,  # FIONREAD, FIONBIO, FIOASYNC
-    0x80045430: DATA, 0x40045431: DATA,  # TIOCGPTN, TIOCSPTLCK (unlockpt) on a /dev/ptmx master
+    0x40045431: DATA,                  # TIOCSPTLCK (unlockpt) on a /dev/ptmx master
     0x80045439: DATA, 0x5420: DATA, 0x80045438: DATA,  # TIOCGPTLCK, TIOCPKT, TIOCGPKT
     0x5409: None, 0x5425: None, 0x540A: None,  # TCSBRK, TCSBRKP, TCXONC
     0x5411: DATA, 0x5424: DATA,        # TIOCOUTQ, TIOCGETD
@@ -71,7 +71,7 @@ NATIVE_IOCTLS = {
 # GETTERS); the name in the ifreq is one of the host's, which that mode shows.
 HOST_NETWORK_IOCTLS = dict.fromkeys((0x8910, 0x8912, 0x8913, 0x8915, 0x8919, 0x891B, 0x8921,
                                      0x8927, 0x8933, 0x8942), CONFINED)
-TIOCSCTTY = 0x540E
+TIOCSCTTY, TIOCGPTN = 0x540E, 0x80045430
 CAP_SYS_ADMIN = 21
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
 DIRENT = struct.Struct("<QqHB")          # linux_dirent64, before d_name
@@ -467,6 +467,8 @@ def ioctl(ctx, fd, request, arg):
         return NATIVE
     if request == TIOCSCTTY and entry.file.kind in ("host", "device"):
         return _tiocsctty(ctx, entry, as_int(arg))
+    if request == TIOCGPTN and entry.file.kind in ("host", "device"):
+        return _tiocgptn(ctx, as_int(fd), arg)
     if entry.file.kind == "socket":
         return _interface_ioctl(ctx, entry, request, arg)
     raise SyscallError(errno.ENOTTY)
@@ -486,6 +488,21 @@ def _tiocsctty(ctx, entry, arg: int):
                          and entry.file.path.startswith("/dev/pts/")):
         raise SyscallError(errno.EPERM)
     return NATIVE
+
+
+def _tiocgptn(ctx, fd: int, arg: int) -> int:
+    """ptsname(): a master's pty number, the sandbox's (sentry/fs/dev.py's
+    PtyTable), so /dev/pts/N names it; the host's for a pty not the sandbox's."""
+    from runsc_py.sentry.fs.dev import host_number
+
+    host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
+    try:
+        host = host_number(host_fd)
+    finally:
+        os.close(host_fd)
+    number = ctx.kernel.ptys.sandbox_number(host) if ctx.kernel.ptys is not None else None
+    ctx.write(arg, struct.pack("I", host if number is None else number))
+    return 0
 
 
 def _interface_ioctl(ctx, entry, request: int, arg: int):

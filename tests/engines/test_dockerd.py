@@ -92,18 +92,18 @@ def test_docker_exec(dockerd):
 
 def test_docker_run_with_a_tty(dockerd):
     proc = dockerd.docker("run", "-t", *RUN[1:], dockerd.image, "sh", "-c",
-                          "test -t 0 && echo has-a-tty", check=False)
+                          "test -t 0 && echo has-a-tty && tty", check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "has-a-tty"
+    assert proc.stdout.split() == ["has-a-tty", "/dev/pts/0"]   # a devpts of its own, as runc
 
 
 def test_docker_exec_with_a_tty(dockerd):
     dockerd.docker("run", "-d", "--name", "ttyexec", "--runtime", "runsc-py", "--network", "none",
                    dockerd.image, "sleep", "100")
-    proc = dockerd.docker("exec", "-t", "ttyexec", "sh", "-c", "test -t 1 && echo exec-tty",
+    proc = dockerd.docker("exec", "-t", "ttyexec", "sh", "-c", "test -t 1 && echo exec-tty && tty",
                           check=False)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "exec-tty"
+    assert proc.stdout.split() == ["exec-tty", "/dev/pts/0"]
     dockerd.docker("rm", "-f", "ttyexec")
 
 

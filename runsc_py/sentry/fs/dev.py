@@ -9,7 +9,10 @@
   ENXIO, as Linux answers a process without a controlling terminal.
 - ptmx and pts/: real host ptys, but the sentry decides what pts/ shows:
   only the ptys the sandbox created through this ptmx, while their master
-  is open. The sentry keeps an O_PATH fd on each slave (TIOCGPTPEER) and
+  is open, by numbers of the sandbox's own (the lowest free from 0, as a
+  container's devpts numbers them; TIOCGPTN answers it, ttyname and `tty`
+  show it; the device numbers stay the host's). The sentry keeps an O_PATH
+  fd on each slave (TIOCGPTPEER) and
   reopens *that* inode, so a pty number the host hands to someone else
   after the sandbox's master closed can never be reached by name. Every
   open is O_NOCTTY on the host: the sentry never takes a controlling
@@ -66,37 +69,45 @@ class Device(collections.namedtuple("Device", "stat open")):
 
 
 class PtyTable:
-    """The ptys the sandbox made: pty number -> the sentry's O_PATH fd on its slave."""
+    """The ptys the sandbox made: the sandbox's pty number -> the sentry's
+    O_PATH fd on its slave; and the host's number of each -> the sandbox's."""
 
     def __init__(self, ptmx_path: str | None = None):
         self.ptmx_path = ptmx_path or _ptmx_path()
         self.slaves: dict[int, int] = {}
+        self.numbers: dict[int, int] = {}
 
     def open_master(self, flags: int) -> int:
         master = os.open(self.ptmx_path, _host_flags(flags) | os.O_RDWR | os.O_CLOEXEC)
         try:
-            number = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
             slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_PATH | os.O_NOCTTY | os.O_CLOEXEC)
+            self._add(host_number(master), slave)
         except OSError:
             os.close(master)
             raise
-        old = self.slaves.pop(number, None)
-        if old is not None:
-            os.close(old)
-        self.slaves[number] = slave
         return master
 
     def adopt(self, slave: int) -> int:
         """Make a pty opened outside this ptmx the sandbox's all the same (the
         terminal a container's console or `do` on a terminal gives it): pts/
         shows it and /dev/tty opens it. Returns its number."""
-        number = int(os.ttyname(slave).rsplit("/", 1)[1])
-        old = self.slaves.pop(number, None)
-        if old is not None:
-            os.close(old)
-        self.slaves[number] = os.open(f"/proc/self/fd/{slave}",
-                                      os.O_PATH | os.O_NOCTTY | os.O_CLOEXEC)
+        return self._add(int(os.ttyname(slave).rsplit("/", 1)[1]),
+                         os.open(f"/proc/self/fd/{slave}", os.O_PATH | os.O_NOCTTY | os.O_CLOEXEC))
+
+    def _add(self, host: int, slave: int) -> int:
+        live = self.live()
+        stale = self.numbers.pop(host, None)   # the host reused a number whose pty closed
+        if stale is not None and stale in live:
+            os.close(live.pop(stale))
+        number = next(n for n in range(len(live) + 1) if n not in live)
+        self.slaves[number] = slave
+        self.numbers[host] = number
         return number
+
+    def sandbox_number(self, host: int) -> int | None:
+        """The sandbox's number of the host's pty `host` (TIOCGPTN's answer)."""
+        number = self.numbers.get(host)
+        return number if number is not None and number in self.live() else None
 
     def live(self) -> dict[int, int]:
         """The ptys whose master is still open (a closed one's slave is unlinked)."""
@@ -104,6 +115,8 @@ class PtyTable:
             if os.fstat(slave).st_nlink == 0:
                 os.close(slave)
                 del self.slaves[number]
+        if len(self.numbers) > len(self.slaves):
+            self.numbers = {h: n for h, n in self.numbers.items() if n in self.slaves}
         return self.slaves
 
     def open_slave(self, number: int, flags: int) -> int:
@@ -123,6 +136,11 @@ class PtyTable:
             if os.fstat(slave).st_rdev == rdev:
                 return number
         return None
+
+
+def host_number(master: int) -> int:
+    """The host's number of the pty whose master is the host fd `master`."""
+    return struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0" * 4))[0]
 
 
 class DevFilesystem(SyntheticFilesystem):
