@@ -67,9 +67,7 @@ class Sandbox:
             join_network_namespace(spec.netns_path)
         elif spec.netns_new:
             new_network_namespace()
-        # the container's namespace is the workload's network (network_mode)
-        container_network = bool(spec.netns_path or spec.netns_new) \
-            and network_mode(self.flags, spec) == "host"
+        container_network = self._container_network()
         if container_network:
             configure_container_network(spec.sysctl)
         if spec.process.oom_score_adj is not None:
@@ -104,11 +102,13 @@ class Sandbox:
                         hostname=spec.hostname or "runsc-py", strace=_strace(self.flags, TABLE),
                         gofer_socket=gofer_sock)
         kernel.domainname = spec.domainname or "(none)"
-        kernel.network_factory = _network_factory(kernel, self.flags, network_mode(self.flags, spec))
+        kernel.network_factory = _network_factory(kernel, self.flags, network_mode(self.flags, spec),
+                                                  container_network, self._raw_sockets())
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
-        if container_network:  # Linux's default, which the sentry applies at bind
-            kernel.sysctl.setdefault(UNPRIVILEGED_PORT_START, "1024")
+        if container_network:  # Linux's defaults, which the sentry applies
+            for name, value in SENTRY_DECIDES.items():
+                kernel.sysctl.setdefault(name, value)
         # runc writes linux.sysctl after setting the names: kernel.hostname and
         # kernel.domainname there are the names (the sentry's, /proc/sys shows them)
         kernel.hostname = kernel.sysctl.get("kernel.hostname", kernel.hostname)
@@ -141,7 +141,21 @@ class Sandbox:
 
         bugs.use_log(self.log.path)
         bugs.arm_test_hook(TABLE, getattr(self.flags, "debug", False))
-        confinement.confine(interposer, getattr(self.flags, "debug", False))
+        confinement.confine(interposer, getattr(self.flags, "debug", False),
+                            extra=(confinement.CAP_NET_RAW,) if self._raw_sockets() else ())
+
+    def _container_network(self) -> bool:
+        """Whether the workload's network is a namespace that is the
+        container's own (network_mode "host", with a spec's network entry)."""
+        spec = self.spec
+        return bool(spec.netns_path or spec.netns_new) and network_mode(self.flags, spec) == "host"
+
+    def _raw_sockets(self) -> bool:
+        """Whether the sentry makes raw sockets for the workload: in the
+        container's own namespace, when the spec's bounding set has
+        CAP_NET_RAW (docker's default does) for some process to use."""
+        caps = self.spec.process.capabilities   # (None: root's every capability, as runc)
+        return self._container_network() and (caps is None or "CAP_NET_RAW" in caps.bounding)
 
     def _console(self, size, socket_path: str | None = None) -> tuple[int, int, int]:
         """A pty: the master goes to the console socket, the slave is returned as stdio."""
@@ -366,21 +380,20 @@ class Sandbox:
 
 
 def network_mode(flags, spec) -> str:
-    """--network, or its default. A spec that gives the container a network
-    namespace (one an engine or CNI configures: joined by path, or made
-    new for its hooks) makes that namespace the workload's network, as
-    under runc (docs/architecture.md, "OCI runtime", "Namespaces"): its
-    addresses, routes and DNS rules, listeners reachable there, host
-    sockets in it. Without one, or with --egress or --publish (which
-    shape the sentry's own network), the sentry's own network."""
+    """--network, or a container's default: its network as runc gives it,
+    with --network=host's mechanics (the sentry's host sockets, made in its
+    own namespace): the namespace the spec names (one an engine or CNI
+    configures: joined by path, or made new for its hooks), or, with no
+    network entry (docker --network=host), the caller's (docs/architecture.md,
+    "OCI runtime", "Namespaces"). --egress and --publish shape the
+    sentry's own network, which they then give."""
     if flags.network is not None:
         return flags.network
-    if (spec.netns_path or spec.netns_new) and not (flags.egress or flags.publish):
-        return "host"
-    return "sandbox"
+    return "sandbox" if flags.egress or flags.publish else "host"
 
 
-def _network_factory(kernel, flags, mode: str):
+def _network_factory(kernel, flags, mode: str, containers_namespace: bool = False,
+                     raw_sockets: bool = False):
     """The network table's factory. --egress and --publish are checked (and
     published ports listen) now, so a bad flag fails `create`; without them
     nothing of the network, not even its package, is loaded before the first
@@ -396,7 +409,9 @@ def _network_factory(kernel, flags, mode: str):
         from runsc_py.sentry.net.config import config_from_flags
         from runsc_py.sentry.net.factory import network_factory
 
-        return network_factory(kernel, config_from_flags(mode, [], []))()
+        config = config_from_flags(mode, [], [])
+        config.containers_namespace, config.raw_sockets = containers_namespace, raw_sockets
+        return network_factory(kernel, config)()
 
     return build
 
@@ -498,6 +513,10 @@ def new_network_namespace() -> None:
 
 
 UNPRIVILEGED_PORT_START = "net.ipv4.ip_unprivileged_port_start"
+PING_GROUP_RANGE = "net.ipv4.ping_group_range"
+# what the sentry applies to the workload's callers itself, the namespace's own
+# value being the sentry's (sentry/net/stack.py: bind, socket)
+SENTRY_DECIDES = {UNPRIVILEGED_PORT_START: "1024", PING_GROUP_RANGE: "1\t0"}
 
 
 def configure_container_network(sysctl: dict[str, str]) -> None:
@@ -505,13 +524,15 @@ def configure_container_network(sysctl: dict[str, str]) -> None:
     the spec's net.* sysctls are written there, as runc writes them. Its
     ports are all bindable without a capability there, since the sentry
     binds for the workload (sentry/net/stack.py) and keeps no
-    CAP_NET_BIND_SERVICE; the sandbox's own ip_unprivileged_port_start
-    (the spec's, or Linux's 1024) is what the sentry applies to the
-    workload's callers, by their sandbox capabilities."""
+    CAP_NET_BIND_SERVICE, and ICMP sockets may be made by the sentry's
+    gid; the sandbox's own ip_unprivileged_port_start and
+    ping_group_range (the spec's, or Linux's) are what the sentry applies
+    to the workload's callers, by their sandbox credentials."""
     for name, value in sysctl.items():
-        if name.startswith("net.") and name != UNPRIVILEGED_PORT_START:
+        if name.startswith("net.") and name not in SENTRY_DECIDES:
             _write_sysctl(name, value)
     _write_sysctl(UNPRIVILEGED_PORT_START, "0")
+    _write_sysctl(PING_GROUP_RANGE, "0 0")   # the sentry's gid: it makes the ICMP sockets
 
 
 def _write_sysctl(name: str, value: str) -> None:

@@ -73,7 +73,8 @@ SENTRY_SYSCALLS = {
 
 # The capabilities the sentry keeps (CAP_* numbers); every other one leaves
 # its effective, permitted, inheritable, ambient and bounding sets.
-CAP_DAC_READ_SEARCH, CAP_KILL, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_ADMIN = 2, 5, 12, 19, 21
+CAP_DAC_READ_SEARCH, CAP_KILL, CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_PTRACE, CAP_SYS_ADMIN = \
+    2, 5, 12, 13, 19, 21
 SENTRY_CAPABILITIES = (
     CAP_DAC_READ_SEARCH,  # /proc/PID/syscall (0400) and /proc/PID/fd/ (0500) of workload
                           # tasks, which belong to the workload's host user, not root
@@ -85,6 +86,9 @@ SENTRY_CAPABILITIES = (
     CAP_NET_ADMIN,   # `lo` up in the workload's namespace, at the first refused connect
                      # (sentry/net/hostsock.py); it could go if that were done at boot
 )
+# and, only in a network namespace that is the container's own and for a
+# spec whose bounding set has it: CAP_NET_RAW, to make raw sockets there
+# for workload callers that hold it (sandbox.Sandbox._raw_sockets)
 
 # The sentry's filter's default action.
 SECCOMP_RET_KILL_PROCESS = 0x80000000
@@ -94,13 +98,13 @@ SECCOMP_RET_LOG = 0x7FFC0000
 TEST_HOOK = "RUNSC_PY_DEBUG_SENTRY_SYSCALL"
 
 
-def confine(platform=None, debug: bool = False) -> None:
-    """Drop the capabilities the sentry does not need, then load its
-    allow-list on every thread of this process."""
+def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = ()) -> None:
+    """Drop the capabilities the sentry does not need (but `extra`), then
+    load its allow-list on every thread of this process."""
     from runsc_py import hostcalls
     from runsc_py.platform.policy import SECCOMP_FILTER_FLAG_TSYNC, confine_self
 
-    hostcalls.keep_capabilities(SENTRY_CAPABILITIES)
+    hostcalls.keep_capabilities(SENTRY_CAPABILITIES + tuple(extra))
     # A module imported later (Python imports lazily, and so does the
     # sentry) is read, never cached: writing its .pyc would mkdir and rename
     # in the package's directory, calls the list does not have.

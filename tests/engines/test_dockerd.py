@@ -231,9 +231,28 @@ def test_a_published_port_reaches_the_containers_server(bridged_dockerd):
                   "-p", f"127.0.0.1:{port}:80", engine.image, "sh", "-c", HTTPD)
     try:
         assert _http_get(port) == "served-by-web\n"
+        # and the container reaches its gateway (the bridge) with docker's
+        # default capabilities: a raw ICMP socket, as under runc
+        ping = engine.docker("exec", "web", "busybox", "ping", "-c1", "-W5", "172.31.251.1",
+                             check=False)
+        assert "1 packets received" in ping.stdout, ping.stdout + ping.stderr
         _assert_host_untouched(engine)
     finally:
         engine.docker("rm", "-f", "web", check=False)
+
+
+def test_network_host_serves_on_the_hosts_loopback(dockerd):
+    """docker run --network host (no network namespace in the spec): the
+    host's network, as under runc: a server the container starts on
+    127.0.0.1 answers the host."""
+    port = 19000 + random.randrange(1000)
+    serve = HTTPD.replace("-p 80", f"-p 127.0.0.1:{port}")
+    dockerd.docker("run", "-d", "--name", "hostnet", "--network", "host",
+                   "--runtime", "runsc-py", dockerd.image, "sh", "-c", serve)
+    try:
+        assert _http_get(port).startswith("served-by-")
+    finally:
+        dockerd.docker("rm", "-f", "hostnet", check=False)
 
 
 def test_containers_on_a_user_network_reach_each_other(bridged_dockerd):

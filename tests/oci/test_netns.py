@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests.conftest import PROGRAMS
 from tests.oci.conftest import RUNSC_PY
 
 pytestmark = pytest.mark.skipif(shutil.which("ip") is None or shutil.which("ss") is None,
@@ -332,8 +333,8 @@ def test_an_explicit_sandbox_network_also_gets_a_new_namespace(bundle, host_netw
 
 def test_without_a_network_entry_the_sandbox_stays_in_the_callers_namespace(bundle, host_network):
     """No `network` entry (docker --network=host): as runc, the caller's
-    namespace; the default network is then the sentry's own (--network=sandbox),
-    the workload's namespace an empty one of its own."""
+    namespace, which is then the container's network (the workload's own
+    namespace stays an empty one of its own)."""
     doc = bundle.config(["sleep", "100"])
     doc["linux"]["namespaces"] = [ns for ns in doc["linux"]["namespaces"]
                                   if ns["type"] != "network"]
@@ -369,3 +370,24 @@ def test_low_ports_in_the_containers_namespace_follow_the_sandboxs_rule(bundle, 
     bundle.config(process=doc["process"], linux=doc["linux"])
     proc = bundle.cli("run", "--bundle", str(bundle.path), "lowport")
     assert proc.returncode == 0 and proc.stdout.strip().endswith(outcome), proc.stdout
+
+
+@pytest.mark.parametrize("kind, caps, sysctl, outcome", [
+    ("raw", ["CAP_NET_RAW"], {}, "reply"),          # docker's default capabilities
+    ("raw", [], {}, "socket: EPERM"),
+    ("dgram", [], {"net.ipv4.ping_group_range": "0 2147483647"}, "reply"),
+    ("dgram", [], {}, "socket: EACCES"),            # Linux's default range, "1 0"
+])
+def test_icmp_echo_in_the_containers_namespace(bundle, tmp_path, kind, caps, sysctl, outcome):
+    """ping as Linux has it: a raw socket for a caller with CAP_NET_RAW (the
+    sentry keeps the capability only for such a spec, in the container's own
+    namespace), a ping socket for a gid in net.ipv4.ping_group_range."""
+    exe = bundle.path / "rootfs" / "bin" / "icmp_echo"
+    subprocess.run(["gcc", "-static", "-O1", "-o", str(exe),
+                    str(PROGRAMS / "static" / "icmp_echo.c")], check=True)
+    doc = bundle.config(["icmp_echo", kind])
+    doc["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+    doc["linux"]["sysctl"] = sysctl
+    bundle.config(process=doc["process"], linux=doc["linux"])
+    proc = bundle.cli("run", "--bundle", str(bundle.path), "icmp")
+    assert proc.stdout.strip().startswith(outcome), proc.stdout

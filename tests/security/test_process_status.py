@@ -25,6 +25,7 @@ SECCOMP_FILTER = 2
 SENTRY_CAPS = 1 << 2 | 1 << 5 | 1 << 12 | 1 << 19 | 1 << 21   # CAP_DAC_READ_SEARCH, CAP_KILL,
                                                               # CAP_NET_ADMIN, CAP_SYS_PTRACE,
                                                               # CAP_SYS_ADMIN
+CAP_NET_RAW = 1 << 13   # kept besides, for a spec that grants it, in the container's namespace
 GOFER_CAPS = 0b11111                             # CAP_CHOWN, CAP_DAC_OVERRIDE,
                                                  # CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID
 
@@ -65,9 +66,9 @@ def _wait_for_workload(sentry: int, marker: str) -> list[int]:
     raise AssertionError("the workload never started")
 
 
-def _check_sentry(pid: int) -> None:
+def _check_sentry(pid: int, extra: int = 0) -> None:
     st = _status(pid)
-    assert _caps(st) == (SENTRY_CAPS,) * 3, st
+    assert _caps(st) == (SENTRY_CAPS | extra,) * 3, st
     assert int(st["CapInh"], 16) == 0 and int(st["CapAmb"], 16) == 0
     assert st["NoNewPrivs"] == "1"
     assert int(st["Seccomp"]) == SECCOMP_FILTER
@@ -113,17 +114,24 @@ def test_do_sentry_and_gofer(platform):
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_oci_sentry_gofer_and_spawner(bundle, platform):  # noqa: F811
+@pytest.mark.parametrize("caps, extra", [(None, CAP_NET_RAW), (["CAP_KILL"], 0)],
+                         ids=["root-caps", "no-net-raw"])
+def test_oci_sentry_gofer_and_spawner(bundle, platform, caps, extra):  # noqa: F811
+    """CAP_NET_RAW stays with the sentry only when the spec grants it (no
+    capabilities listed: root's every one) to the container's namespace."""
     marker = f"sleep 95{PLATFORMS.index(platform)}"
-    bundle.config(["sh", "-c", f"{marker}; true"])
+    doc = bundle.config(["sh", "-c", f"{marker}; true"])
+    if caps is not None:
+        doc["process"]["capabilities"] = {k: caps for k in ("bounding", "effective", "permitted")}
+        bundle.config(process=doc["process"])
     assert bundle.cli("--platform", platform, "create", "-b", str(bundle.path),
                       "c1").returncode == 0
     sentry = bundle.state("c1")["pid"]
     # created: init waits at its first exec, the sentry is already confined
-    _check_sentry(sentry)
+    _check_sentry(sentry, extra)
     assert bundle.cli("start", "c1").returncode == 0
     kids = _wait_for_workload(sentry, marker)
-    _check_sentry(sentry)
+    _check_sentry(sentry, extra)
     pythons = [k for k in kids if _is_python(k)]
     rootfs = str(bundle.path / "rootfs")
     gofers = [k for k in pythons if os.readlink(f"/proc/{k}/root") == rootfs]
@@ -140,7 +148,7 @@ def test_oci_sentry_gofer_and_spawner(bundle, platform):  # noqa: F811
     assert bundle.cli("events", "--stats", "c1").returncode == 0
     assert bundle.cli("update", "--resources", "-", "c1",
                       input=b'{"pids": {"limit": 50}}').returncode == 0
-    _check_sentry(sentry)   # alive and unchanged
+    _check_sentry(sentry, extra)   # alive and unchanged
     assert bundle.cli("kill", "c1", "KILL").returncode == 0
     assert bundle.wait_status("c1", "stopped")["status"] == "stopped"
     assert bundle.cli("delete", "c1").returncode == 0

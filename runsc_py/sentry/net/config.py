@@ -33,6 +33,11 @@ class NetworkConfig:
     nameservers: list[str] = dataclasses.field(default_factory=list)
     egress: EgressPolicy = dataclasses.field(default_factory=EgressPolicy)
     publish: list[tuple[int, int, str]] = dataclasses.field(default_factory=list)  # host, sandbox, host ip
+    # --network=host in a namespace that is the container's own (a spec's
+    # network entry), where the sentry may make ICMP and, if it kept
+    # CAP_NET_RAW, raw sockets for callers the sandbox allows
+    containers_namespace: bool = False
+    raw_sockets: bool = False
 
     def interfaces(self) -> list[Interface]:
         lo = Interface(1, "lo", ipaddress.IPv4Interface("127.0.0.1/8"),

@@ -47,7 +47,8 @@ SOCK_NONBLOCK, SOCK_CLOEXEC = socket.SOCK_NONBLOCK, socket.SOCK_CLOEXEC
 AF_NETLINK, AF_PACKET = 16, 17
 NETLINK_ROUTE = 0
 IPPROTO_UDPLITE = 136
-CAP_NET_BIND_SERVICE = 10
+ICMP = (socket.IPPROTO_ICMP, socket.IPPROTO_ICMPV6)
+CAP_NET_BIND_SERVICE, CAP_NET_RAW = 10, 13
 HOST_BACKLOG_MIN = 128   # a sandbox listener's host queue: a full one would refuse, not wait
 
 
@@ -151,7 +152,11 @@ class Network:
         if type_ & ~(0xF | SOCK_NONBLOCK | SOCK_CLOEXEC):
             raise SyscallError(errno.EINVAL)
         self.host.enter_sandbox_namespace_of(ctx.task.host_tid)
-        sock, host_fd = self._new_socket(family, base, protocol)
+        if self.config.mode == "host" and family in (socket.AF_INET, socket.AF_INET6) \
+                and (base == socket.SOCK_RAW or base == socket.SOCK_DGRAM and protocol in ICMP):
+            sock, host_fd = self._icmp_socket(ctx, family, base, protocol)
+        else:
+            sock, host_fd = self._new_socket(family, base, protocol)
         if type_ & SOCK_NONBLOCK:
             os.set_blocking(host_fd, False)
         file = SocketFile("socket", path=f"socket:[{os.fstat(host_fd).st_ino}]", flags=os.O_RDWR,
@@ -183,6 +188,28 @@ class Network:
             return (Socket(family, base, expected, backing="host"),
                     self.host.host_socket(family, base, protocol))
         return Socket(family, base, expected), self.host.sandbox_socket(base)
+
+    def _icmp_socket(self, ctx, family: int, base: int, protocol: int) -> tuple[Socket, int]:
+        """--network=host: a ping socket (SOCK_DGRAM, IPPROTO_ICMP/ICMPV6) for a
+        caller in net.ipv4.ping_group_range, or a raw one for a caller with
+        CAP_NET_RAW, where the sentry may make it (config.raw_sockets: the
+        container's own namespace, a spec that grants the capability).
+        Linux's rules by the sandbox's credentials; the sentry's own make it."""
+        creds = ctx.process.creds
+        if base == socket.SOCK_RAW:
+            if not (self.config.raw_sockets and creds.capable(CAP_NET_RAW)):
+                raise SyscallError(errno.EPERM, "raw sockets")
+        else:
+            if self.config.containers_namespace:
+                text = self.kernel.sysctl.get("net.ipv4.ping_group_range", "1\t0")
+            else:   # the host's namespace: its own rule, which also binds the sentry
+                with open("/proc/sys/net/ipv4/ping_group_range") as f:
+                    text = f.read()
+            low, high = (int(v) for v in text.split())
+            if not any(low <= gid <= high for gid in (creds.egid, *creds.groups)):
+                raise SyscallError(errno.EACCES)
+        return (Socket(family, base, protocol, backing="host"),
+                self.host.host_socket(family, base, protocol))
 
     def _netlink_socket(self, base: int, protocol: int) -> tuple[Socket, int]:
         """NETLINK_ROUTE: one end of a host seqpacket pair; the sentry answers at the other."""
