@@ -9,11 +9,18 @@ read-only paths. What a mount kind becomes:
     bind            a gofer root: the one way a host file is reached below
                     the root, and with "rw" the one way a write reaches the host
     tmpfs           a sentry tmpfs (size=, mode=, uid=, gid=); at /dev the
-                    sentry's devfs stays (as in gVisor)
+                    sentry's devfs, mounted again there (as in gVisor)
     proc, sysfs     the sentry's procfs and sysfs
-    devpts, mqueue  the sentry's /dev/pts; an empty tmpfs (POSIX message
-                    queues are not offered: mq_open is ENOSYS)
-    cgroup, cgroup2 an empty read-only directory
+    devpts          the devfs's pts/ as a mount of its own, with a ptmx
+                    (ptmxmode=), and /dev/ptmx the link `pts/ptmx`, as runc
+    mqueue, cgroup, cgroup2
+                    an empty read-only directory of that type (POSIX
+                    message queues are not offered: mq_open is ENOSYS)
+
+A configured mount at a path the sandbox's own mounts already hold
+(/dev, /dev/shm, /proc, /sys) takes its place, at its position in the
+configuration: /proc/self/mountinfo lists the configuration's mounts in
+its order, each with its type and source (runtime-tools checks both).
 
 Bind sources are known before the gofer starts: `gofer_roots()` lists
 them, and the gofer's mount index of each is its place in that list.
@@ -78,12 +85,16 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
         spec.check()
         if spec.is_bind:
             bind_index += 1
-        fs = _filesystem(spec, kernel, gofer, bind_index, fresh_dir_fd, procfs)
+        fs = _filesystem(spec, kernel, gofer, bind_index, fresh_dir_fd, procfs, devfs)
         if fs is None:
             continue
         destination = os.path.normpath(spec.destination)
         _make_mountpoint(vfs, destination, spec)
-        vfs.mount(destination, fs, readonly=spec.readonly or fs.readonly,
+        # the sentry's /dev, its pts/ and an mqueue refuse what they cannot make
+        # (ENOENT, EPERM) but are rw mounts, as Linux's are; a read-only
+        # filesystem (a bind of a read-only source, sysfs) shows as one
+        shown_readonly = fs.readonly and spec.kind not in ("tmpfs", "devpts", "mqueue")
+        vfs.mount(destination, fs, readonly=spec.readonly or shown_readonly,
                   source=spec.source or spec.type, options=spec.flags)
     for path in masked:
         _mask(vfs, path, fresh_dir_fd)
@@ -93,24 +104,26 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
 
 
 def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd,
-                procfs) -> Filesystem | None:
-    """The filesystem a mount entry becomes; None when the sentry's own already serves it."""
+                procfs, devfs: DevFilesystem) -> Filesystem | None:
+    """The filesystem a mount entry becomes (None: nothing to mount)."""
     kind = spec.kind
     if kind == "bind":
         return GoferFilesystem(gofer, readonly=spec.readonly, mount=bind_index)
     if kind == "tmpfs":
         if os.path.normpath(spec.destination) == "/dev":
-            return None  # /dev is always the sentry's devfs
+            return devfs  # /dev is always the sentry's devfs
         return _tmpfs(spec, fresh_dir_fd)
     if kind == "proc":
         return procfs()
     if kind == "sysfs":
         return SysFilesystem(kernel, fresh_dir_fd)
     if kind == "devpts":
-        return None  # the devfs has /dev/pts, for ptys the sandbox made
-    if kind == "mqueue":
-        return TmpFilesystem(dir_fd_source=fresh_dir_fd)
-    return EmptyDirectory(fresh_dir_fd, kind)  # cgroup, cgroup2: empty for now
+        if os.path.normpath(spec.destination) != "/dev/pts":
+            return None  # the devfs's ptys are the sandbox's only ones
+        values = dict(o.split("=", 1) for o in spec.options if "=" in o)
+        devfs.devpts_mounted(int(values.get("ptmxmode", "0"), 8) & 0o7777)
+        return Subtree(devfs, "pts", fstype="devpts")
+    return EmptyDirectory(fresh_dir_fd, kind)  # mqueue, cgroup, cgroup2: empty for now
 
 
 def _tmpfs(spec: MountSpec, fresh_dir_fd) -> TmpFilesystem:
@@ -203,12 +216,13 @@ class EmptyFile(Filesystem):
 
 
 class Subtree(Filesystem):
-    """A view of part of another filesystem (for a read-only remount of a path)."""
+    """A view of part of another filesystem (a read-only remount of a path,
+    the devfs's pts/ as a devpts mount)."""
 
-    def __init__(self, fs: Filesystem, prefix: str):
+    def __init__(self, fs: Filesystem, prefix: str, fstype: str | None = None):
         self.fs = fs
         self.prefix = prefix
-        self.fstype = fs.fstype
+        self.fstype = fstype or fs.fstype
         self.magic = fs.magic
         self.fixed_names = fs.fixed_names
 

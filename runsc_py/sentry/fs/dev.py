@@ -154,6 +154,7 @@ class DevFilesystem(SyntheticFilesystem):
                              for name in DEVICES}
         entries: dict[str, Entry] = {name: self._host_device(fd)
                                      for name, fd in self.host_devices.items()}
+        self.pts_ptmx: Device | None = None   # pts/ptmx, once a devpts is mounted there
         entries.update({
             "tty": Device(lambda: _chr(5, 0, 0o666), self._open_terminal),
             "console": Device(lambda: _chr(5, 1, 0o600), self._open_terminal),
@@ -165,7 +166,15 @@ class DevFilesystem(SyntheticFilesystem):
             "stdout": to("/proc/self/fd/1"),
             "stderr": to("/proc/self/fd/2"),
         })
+        self._entries = entries
         super().__init__(Dir(lambda: entries, 0o755), dir_fd_source)
+
+    def devpts_mounted(self, ptmx_mode: int) -> None:
+        """A configuration mounts a devpts at /dev/pts (every container's
+        does): it has its own ptmx, and /dev/ptmx becomes the link to it
+        that runc makes, `pts/ptmx`."""
+        self.pts_ptmx = Device(lambda: _chr(5, 2, ptmx_mode), self.ptys.open_master)
+        self._entries["ptmx"] = to("pts/ptmx")
 
     def _found(self, path: str, entry, open_flags: int) -> Lookup:
         if not isinstance(entry, Device):
@@ -185,9 +194,13 @@ class DevFilesystem(SyntheticFilesystem):
                                                   _host_flags(flags) | os.O_CLOEXEC))
 
     def _pts(self) -> dict[str, Entry]:
-        return {str(n): Device(lambda n=n: self.ptys.slave_stat(n),
-                               lambda flags, n=n: self.ptys.open_slave(n, flags))
-                for n in sorted(self.ptys.live())}
+        entries: dict[str, Entry] = {
+            str(n): Device(lambda n=n: self.ptys.slave_stat(n),
+                           lambda flags, n=n: self.ptys.open_slave(n, flags))
+            for n in sorted(self.ptys.live())}
+        if self.pts_ptmx is not None:
+            entries["ptmx"] = self.pts_ptmx
+        return entries
 
     def _open_terminal(self, flags: int) -> int:
         """The caller's controlling terminal, if the sentry can name it (see above)."""
