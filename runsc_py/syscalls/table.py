@@ -338,6 +338,7 @@ ROWS = [
     emulated(217, file.getdents64),
     native(218, "set_tid_address", PID_NS, tidptr=DATA),
     native(219, "restart_syscall"),
+    native(220, "semtimedop", "the sandbox's own IPC namespace", sops=DATA, timeout=DATA),
     native(221, "fadvise64", DATA_PATH),
     native(222, "timer_create", PID_NS, timer_event_spec=CONFINED, created_timer_id=DATA),
     native(223, "timer_settime", new_setting=DATA, old_setting=DATA),
