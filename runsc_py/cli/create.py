@@ -55,7 +55,7 @@ def create_container(args, log) -> tuple[Container, early.EarlySandbox, specs.Co
         made = cgroups.Cgroup(container.record["cgroup"])
         made.create()   # refuses someone else's: not ours to destroy below
         cgroup = made
-        cgroup.apply(spec.limits, spec.cpu_shares)
+        cgroup.apply(spec.limits, spec.cgroup_settings)
         sandbox = _start_sandbox(config, bundle, container, cgroup, args)
         pid = sandbox.pid
         container.record.update(pid=pid, status="created",

@@ -18,12 +18,12 @@ def run_update(args, log) -> int:
         doc = json.loads(text)
     except ValueError as exc:
         raise SpecError(f"--resources is not valid JSON: {exc}")
-    limits, shares = resources(doc if isinstance(doc, dict) else {})
+    limits, settings = resources(doc if isinstance(doc, dict) else {})
     with Container.open(args.root, args.id) as c:
         status = c.status()
         if status not in ("created", "running"):
             raise ContainerError(f"cannot update container {c.id}: it is {status}")
-        cgroups.Cgroup(c.record["cgroup"]).apply(limits, shares)
+        cgroups.Cgroup(c.record["cgroup"]).apply(limits, settings)
         changed = {k: v for k, v in limits.as_dict().items() if v is not None}
         control.request(c.control_path, "update", limits=changed)
     return 0

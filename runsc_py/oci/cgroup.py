@@ -108,43 +108,51 @@ class Cgroup:
         for d in self.dirs().values():
             _write(os.path.join(d, name), "0")
 
-    def apply(self, limits: SandboxLimits, cpu_shares: int | None = None) -> None:
-        """Write the limits; a limit the kernel refuses is an error naming it."""
+    def apply(self, limits: SandboxLimits, settings=None) -> None:
+        """Write the limits, and `settings` (oci.spec.CgroupSettings: values
+        only the cgroup enforces) as given; a value the kernel refuses is an
+        error naming it."""
         if self.v2:
-            self._apply_v2(limits, cpu_shares)
+            self._apply_v2(limits, settings)
         else:
-            self._apply_v1(limits, cpu_shares)
+            self._apply_v1(limits, settings)
 
-    def _apply_v1(self, limits: SandboxLimits, cpu_shares: int | None) -> None:
+    def _apply_v1(self, limits: SandboxLimits, settings) -> None:
         d = self.dirs()
-        if limits.memory_bytes is not None and "memory" in d:
-            _set(d["memory"], "memory.limit_in_bytes", limits.memory_bytes)
-            memsw = os.path.join(d["memory"], "memory.memsw.limit_in_bytes")
-            if limits.swap_bytes is not None and os.path.exists(memsw):
-                _set(d["memory"], "memory.memsw.limit_in_bytes",
-                     limits.memory_bytes + limits.swap_bytes)
-        if "cpu" in d:
-            if limits.cpus is not None:
-                period = 100000
-                _set(d["cpu"], "cpu.cfs_period_us", period)
-                _set(d["cpu"], "cpu.cfs_quota_us", int(limits.cpus * period))
-            if cpu_shares:
-                _set(d["cpu"], "cpu.shares", cpu_shares)
+        if "memory" in d:
+            if limits.memory_bytes is not None:
+                _set(d["memory"], "memory.limit_in_bytes", limits.memory_bytes)
+                memsw = os.path.join(d["memory"], "memory.memsw.limit_in_bytes")
+                if limits.swap_bytes is not None and os.path.exists(memsw):
+                    _set(d["memory"], "memory.memsw.limit_in_bytes",
+                         limits.memory_bytes + limits.swap_bytes)
+            if settings is not None:
+                _set_given(d["memory"], "memory.soft_limit_in_bytes", settings.reservation)
+                _set_given(d["memory"], "memory.swappiness", settings.swappiness)
+                if settings.disable_oom_killer is not None:
+                    _set(d["memory"], "memory.oom_control", int(settings.disable_oom_killer))
+        if "cpu" in d and settings is not None:
+            _set_given(d["cpu"], "cpu.cfs_period_us", settings.period)   # (before the quota)
+            _set_given(d["cpu"], "cpu.cfs_quota_us", settings.quota)
+            _set_given(d["cpu"], "cpu.shares", settings.shares)
         if limits.cpuset is not None and "cpuset" in d:
             _set(d["cpuset"], "cpuset.cpus", ",".join(map(str, limits.cpuset)))
         if limits.pids is not None and "pids" in d:
             _set(d["pids"], "pids.max", limits.pids)
 
-    def _apply_v2(self, limits: SandboxLimits, cpu_shares: int | None) -> None:
+    def _apply_v2(self, limits: SandboxLimits, settings) -> None:
         d = self.dirs()["unified"]
         if limits.memory_bytes is not None:
             _set(d, "memory.max", limits.memory_bytes)
             if limits.swap_bytes is not None:
                 _set(d, "memory.swap.max", limits.swap_bytes)
-        if limits.cpus is not None:
-            _set(d, "cpu.max", f"{int(limits.cpus * 100000)} 100000")
-        if cpu_shares:
-            _set(d, "cpu.weight", 1 + ((cpu_shares - 2) * 9999) // 262142)
+        if settings is not None:
+            if settings.quota is not None or settings.period is not None:
+                quota = "max" if settings.quota is None or settings.quota < 0 else settings.quota
+                _set(d, "cpu.max", f"{quota} {settings.period or 100000}")
+            if settings.shares:
+                _set(d, "cpu.weight", 1 + ((settings.shares - 2) * 9999) // 262142)
+            _set_given(d, "memory.low", settings.reservation)
         if limits.cpuset is not None:
             _set(d, "cpuset.cpus", ",".join(map(str, limits.cpuset)))
         if limits.pids is not None:
@@ -236,6 +244,11 @@ def _int(d: str, name: str) -> int:
 def _write(path: str, value: str) -> None:
     with open(path, "w") as f:
         f.write(value)
+
+
+def _set_given(d: str, name: str, value) -> None:
+    if value is not None:
+        _set(d, name, value)
 
 
 def _set(d: str, name: str, value) -> None:

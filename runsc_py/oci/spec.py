@@ -92,7 +92,7 @@ class ProcessSpec(collections.namedtuple(
 class ContainerSpec(collections.namedtuple(
         "ContainerSpec",
         "oci_version root_path root_readonly process hostname domainname mounts hooks "
-        "annotations limits cpu_shares netns_path netns_new masked_paths readonly_paths sysctl "
+        "annotations limits cgroup_settings netns_path netns_new masked_paths readonly_paths sysctl "
         "cgroups_path devices seccomp")):
     __slots__ = ()
     # fields:
@@ -106,7 +106,7 @@ class ContainerSpec(collections.namedtuple(
     # hooks: dict[str, list[Hook]]
     # annotations: dict[str, str]
     # limits: SandboxLimits
-    # cpu_shares: int | None
+    # cgroup_settings: CgroupSettings   # what only the cgroup enforces
     # netns_path: str | None      # a network namespace to join (docs/architecture.md, "OCI")
     # netns_new: bool             # a `network` entry without a path: make a new namespace
     # masked_paths: list[str]
@@ -184,14 +184,15 @@ def parse(doc: dict, bundle: str) -> ContainerSpec:
         cgroups_path=_get(linux, "cgroupsPath", str, ""),
         devices=_devices(_get(linux, "devices", list, [])),
     )
-    limits, cpu_shares = resources(_get(linux, "resources", dict, {}))
+    limits, cgroup_settings = resources(_get(linux, "resources", dict, {}))
     netns_path, netns_new = _namespaces(_get(linux, "namespaces", list, []))
     seccomp = _get(linux, "seccomp", dict, None)
     if seccomp:
         from runsc_py.oci.seccomp import parse as parse_seccomp
 
         seccomp = parse_seccomp(seccomp)
-    return ContainerSpec(**fields, limits=limits, cpu_shares=cpu_shares, netns_path=netns_path,
+    return ContainerSpec(**fields, limits=limits, cgroup_settings=cgroup_settings,
+                         netns_path=netns_path,
                          netns_new=netns_new, seccomp=seccomp or None)
 
 
@@ -307,8 +308,24 @@ def _hooks(hooks: dict) -> dict[str, list[Hook]]:
     return out
 
 
-def resources(res: dict) -> tuple[SandboxLimits, int | None]:
-    """linux.resources → what the sentry reports and the cgroup enforces."""
+class CgroupSettings(collections.namedtuple(
+        "CgroupSettings", "shares quota period reservation swappiness disable_oom_killer",
+        defaults=(None,) * 6)):
+    """linux.resources values only the cgroup enforces, written as given
+    (the sentry's view of the limits is SandboxLimits)."""
+    __slots__ = ()
+    # fields:
+    # shares: int | None              # cpu.shares
+    # quota: int | None               # cpu.cfs_quota_us (-1: none)
+    # period: int | None              # cpu.cfs_period_us
+    # reservation: int | None         # memory.soft_limit_in_bytes
+    # swappiness: int | None          # memory.swappiness, 0-100
+    # disable_oom_killer: bool | None  # memory.oom_control
+
+
+def resources(res: dict) -> tuple[SandboxLimits, CgroupSettings]:
+    """linux.resources → what the sentry reports (and the cgroup enforces),
+    and what only the cgroup enforces."""
     limits = SandboxLimits()
     memory = _get(res, "memory", dict, {})
     if memory.get("limit") is not None and memory["limit"] > 0:
@@ -319,17 +336,29 @@ def resources(res: dict) -> tuple[SandboxLimits, int | None]:
                 raise SpecError("linux.resources.memory.swap is memory+swap and must be at "
                                 "least memory.limit")
             limits.swap_bytes = int(swap) - limits.memory_bytes
+    swappiness = memory.get("swappiness")
+    if swappiness == -1:   # runc's "not set"
+        swappiness = None
+    if swappiness is not None and not 0 <= swappiness <= 100:
+        raise SpecError(f"linux.resources.memory.swappiness {swappiness} is not in 0-100")
     cpu = _get(res, "cpu", dict, {})
-    quota, period = cpu.get("quota"), cpu.get("period") or 100000
+    quota, period = cpu.get("quota"), cpu.get("period")
     if quota is not None and quota > 0:
-        limits.cpus = quota / period
+        limits.cpus = quota / (period or 100000)
     if cpu.get("cpus"):
         limits.cpuset = parse_cpuset(cpu["cpus"])
     pids = _get(res, "pids", dict, {})
     if pids.get("limit") is not None and pids["limit"] > 0:
         limits.pids = int(pids["limit"])
-    shares = cpu.get("shares")
-    return limits, (int(shares) if shares else None)
+    reservation = memory.get("reservation")
+    settings = CgroupSettings(
+        shares=int(cpu["shares"]) if cpu.get("shares") else None,
+        quota=int(quota) if quota is not None and quota != 0 else None,
+        period=int(period) if period else None,
+        reservation=int(reservation) if reservation is not None and reservation != 0 else None,
+        swappiness=int(swappiness) if swappiness is not None else None,
+        disable_oom_killer=memory.get("disableOOMKiller"))
+    return limits, settings
 
 
 def parse_cpuset(text: str) -> tuple[int, ...]:

@@ -5,6 +5,8 @@ import json
 import os
 import stat
 
+import pytest
+
 
 def _set(bundle, args, process=None, linux=None, **top):
     doc = bundle.config(args)
@@ -202,3 +204,29 @@ def test_a_writable_roots_new_files_belong_to_their_makers(bundle):
     for name in ("mine", "dir"):
         st = (srv / name).lstat()
         assert (st.st_uid, st.st_gid) == (1000, 1001), name
+
+
+def test_cgroup_values_are_written_as_given(bundle):
+    """runtime-tools' checks: cpu period and quota as given (not a ratio),
+    shares, and the memory controller's reservation, swappiness and OOM
+    switch."""
+    _set(bundle, ["sleep", "100"], linux={"resources": {
+        "cpu": {"quota": 30000, "period": 250000, "shares": 512},
+        "memory": {"limit": 256 * 1024 * 1024, "reservation": 128 * 1024 * 1024,
+                   "swappiness": 30, "disableOOMKiller": True}}})
+    assert bundle.cli("run", "-d", "-b", str(bundle.path), "c1").returncode == 0
+    cpu, memory = "/sys/fs/cgroup/cpu/runsc-py/c1", "/sys/fs/cgroup/memory/runsc-py/c1"
+    if not os.path.isdir(cpu):
+        pytest.skip("these are cgroup v1 files (this host has v2)")
+    assert open(f"{cpu}/cpu.cfs_period_us").read().strip() == "250000"
+    assert open(f"{cpu}/cpu.cfs_quota_us").read().strip() == "30000"
+    assert open(f"{cpu}/cpu.shares").read().strip() == "512"
+    assert int(open(f"{memory}/memory.soft_limit_in_bytes").read()) == 128 * 1024 * 1024
+    assert open(f"{memory}/memory.swappiness").read().strip() == "30"
+    assert "oom_kill_disable 1" in open(f"{memory}/memory.oom_control").read()
+
+
+def test_a_swappiness_out_of_range_fails_create(bundle):
+    _set(bundle, ["true"], linux={"resources": {"memory": {"swappiness": 101}}})
+    proc = bundle.cli("create", "-b", str(bundle.path), "c1")
+    assert proc.returncode != 0 and "swappiness 101 is not in 0-100" in proc.stdout, proc.stdout
