@@ -189,6 +189,9 @@ class Dockerd:
     def stop(self) -> None:
         if self.proc is not None:
             stop(self.proc, timeout=30)
+        # dockerd leaves its `default` network namespace bound under exec-root
+        for ns in glob.glob(str(self.tmp / "exec" / "netns" / "*")):
+            subprocess.run(["umount", "-l", ns], capture_output=True)
 
 
 class Podman:
