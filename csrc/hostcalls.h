@@ -32,6 +32,7 @@ int rp_inotify_init1(int flags);
 int rp_inotify_add_watch(int fd, const char *path, uint32_t mask);
 int rp_inotify_rm_watch(int fd, int wd);
 int rp_unshare_net(void);
+int rp_read_only_view(void);
 /* RP_CDEF_END */
 
 #endif

@@ -86,6 +86,12 @@ def keep_capabilities(caps: tuple[int, ...]) -> None:
     _check(lib.rp_keep_capabilities(keep))
 
 
+def read_only_view() -> None:
+    """A mount namespace of this process's own, where every mount of the
+    host's tree is read-only (hostcalls.c, rp_read_only_view)."""
+    _check(lib.rp_read_only_view())
+
+
 def landlock_abi() -> int:
     """The host's Landlock ABI version; 0 when Landlock is not there."""
     return max(lib.rp_landlock_abi(), 0)

@@ -17,6 +17,17 @@ class Log:
         self.path = path
         self.fmt = fmt
         self.debug_enabled = debug
+        self._dir: int | None = None
+
+    def hold(self) -> None:
+        """Keep the log's directory open, so lines are still written once this
+        process sees the host's tree read-only (the confined sentry)."""
+        if self.path and self._dir is None:
+            try:
+                self._dir = os.open(os.path.dirname(os.path.abspath(self.path)),
+                                    os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                pass
 
     def line(self, level: str, msg: str) -> str:
         import datetime   # here: most runs log nothing
@@ -32,7 +43,9 @@ class Log:
             return
         if self.path:
             try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                name = os.path.basename(self.path) if self._dir is not None else self.path
+                fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644,
+                             dir_fd=self._dir)
                 try:
                     os.write(fd, self.line(level, msg).encode())
                 finally:

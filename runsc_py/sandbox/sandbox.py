@@ -140,6 +140,7 @@ class Sandbox:
         from runsc_py.sentry import bugs, confinement
 
         bugs.use_log(self.log.path)
+        self.log.hold()
         bugs.arm_test_hook(TABLE, getattr(self.flags, "debug", False))
         confinement.confine(interposer, getattr(self.flags, "debug", False),
                             extra=(confinement.CAP_NET_RAW,) if self._raw_sockets() else ())

@@ -18,12 +18,29 @@ import traceback
 TEST_HOOK = "RUNSC_PY_DEBUG_SENTRY_BUG"
 
 _log_path: str | None = None
+_log_dir: int | None = None   # an O_PATH fd on its directory, from before confinement
 
 
 def use_log(path: str | None) -> None:
-    """The runtime's log file (`--log`), if it has one."""
-    global _log_path
+    """The runtime's log file (`--log`), if it has one. Its directory (or
+    $TMPDIR's, for the fallback) is kept open: once confined, the sentry
+    sees the host's tree read-only (confinement.py), and a report makes its
+    file through that earlier, writable view."""
+    global _log_path, _log_dir
     _log_path = path
+    if _log_dir is not None:
+        os.close(_log_dir)
+    try:
+        _log_dir = os.open(os.path.dirname(_path()) or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        _log_dir = None
+
+
+def _path() -> str:
+    # (not tempfile.gettempdir(): it probes by writing and unlinking files,
+    # calls the confined sentry may not make)
+    return _log_path or os.path.join(os.environ.get("TMPDIR") or "/tmp",
+                                     f"runsc-py-sentry-{os.getpid()}.log")
 
 
 def report(where: str, details: str | None = None) -> None:
@@ -39,12 +56,11 @@ def report(where: str, details: str | None = None) -> None:
 
 
 def _append(text: str) -> str | None:
-    # (not tempfile.gettempdir(): it probes by writing and unlinking files,
-    # calls the confined sentry may not make)
-    path = _log_path or os.path.join(os.environ.get("TMPDIR") or "/tmp",
-                                     f"runsc-py-sentry-{os.getpid()}.log")
+    path = _path()
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(os.path.basename(path) if _log_dir is not None else path,
+                     os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600,
+                     dir_fd=_log_dir)
     except OSError:
         return None
     try:

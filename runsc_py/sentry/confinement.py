@@ -104,6 +104,9 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = ()) -> 
     from runsc_py import hostcalls
     from runsc_py.platform.policy import SECCOMP_FILTER_FLAG_TSYNC, confine_self
 
+    # the host's tree, read-only (CAP_SYS_ADMIN still held): the files it
+    # opened and its log directories (bugs.keep_log_dir) keep their access
+    hostcalls.read_only_view()
     hostcalls.keep_capabilities(SENTRY_CAPABILITIES + tuple(extra))
     # A module imported later (Python imports lazily, and so does the
     # sentry) is read, never cached: writing its .pyc would mkdir and rename

@@ -3,7 +3,8 @@
 /proc/<pid>/status of the sentry and the gofer (and, in OCI mode, the
 spawner) while a workload runs, against docs/architecture.md ("Processes
 of one sandbox", "Isolation properties"): the capabilities each keeps
-(effective, permitted, bounding), no_new_privs, and a seccomp filter.
+(effective, permitted, bounding), no_new_privs, and a seccomp filter; and
+the sentry's own mount namespace, with the host's tree read-only.
 """
 from __future__ import annotations
 
@@ -69,6 +70,11 @@ def _wait_for_workload(sentry: int, marker: str) -> list[int]:
 def _check_sentry(pid: int, extra: int = 0) -> None:
     st = _status(pid)
     assert _caps(st) == (SENTRY_CAPS | extra,) * 3, st
+    # its own mount namespace, where every mount of the host's tree is read-only
+    assert os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+    with open(f"/proc/{pid}/mountinfo") as f:
+        writable = [line for line in f if "ro" not in line.split()[5].split(",")]
+    assert not writable, writable
     assert int(st["CapInh"], 16) == 0 and int(st["CapAmb"], 16) == 0
     assert st["NoNewPrivs"] == "1"
     assert int(st["Seccomp"]) == SECCOMP_FILTER
