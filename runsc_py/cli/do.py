@@ -15,9 +15,10 @@ import signal
 import socket
 import sys
 
-from runsc_py.cli.status import exit_code
 from runsc_py.cli.terminal import TerminalRelay, caller_owns_terminal
 from runsc_py.gofer.client import GoferClient
+from runsc_py.sandbox.gofer import start_gofer, stop_gofer
+from runsc_py.sandbox.status import exit_code
 from runsc_py.sentry.mounts import build_vfs, gofer_roots
 from runsc_py.sentry.mountspec import MountError, MountSpec
 from runsc_py.sentry.vfs import VFS
@@ -40,25 +41,6 @@ def run_do(args) -> int:
     finally:
         gofer_sock.close()
         stop_gofer(gofer_pid)
-
-
-def start_gofer(roots: list[tuple[str, bool]]) -> tuple[int, socket.socket]:
-    """Fork the gofer serving `roots` ((host path, readonly): the root first,
-    then bind mount sources, whose mount index is their position)."""
-    sentry_end, gofer_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            sentry_end.close()
-            from runsc_py.gofer.server import run
-
-            run(gofer_end, roots)
-        except BaseException:  # noqa: BLE001 - the gofer must never return into the CLI
-            code = 1
-        os._exit(code)
-    gofer_end.close()
-    return pid, sentry_end
 
 
 def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
@@ -182,8 +164,3 @@ def _pick_cpu() -> int:
     return min(os.sched_getaffinity(0))
 
 
-def stop_gofer(pid: int) -> None:
-    """Kill and reap the gofer (the sentry's loop may have reaped it already)."""
-    with contextlib.suppress(ProcessLookupError, ChildProcessError):
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)

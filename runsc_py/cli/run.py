@@ -12,7 +12,7 @@ import signal
 
 from runsc_py.cli.create import create_container
 from runsc_py.cli.delete import delete_container
-from runsc_py.cli.status import exit_code
+from runsc_py.sandbox.status import exit_code
 from runsc_py.cli.start import start_container
 from runsc_py.oci.state import Container
 from runsc_py.sandbox import control

@@ -77,7 +77,7 @@ class Sandbox:
         spawner = Spawner.fork()
 
         from runsc_py import platform
-        from runsc_py.cli.do import start_gofer
+        from runsc_py.sandbox.gofer import start_gofer
         from runsc_py.sentry.mounts import build_vfs, gofer_roots
         from runsc_py.gofer.client import GoferClient
         from runsc_py.sentry.kernel import Kernel
@@ -259,7 +259,7 @@ class Sandbox:
     # -- 3. running -----------------------------------------------------------
 
     def run(self) -> int:
-        from runsc_py.cli.status import exit_code
+        from runsc_py.sandbox.status import exit_code
 
         self.listener.setblocking(False)
         self.kernel.platform.watch(self.listener.fileno(),
@@ -340,7 +340,7 @@ class Sandbox:
 
     def _exec_exited(self, proc, status: int) -> None:
         """Kernel.on_process_exit: tell an exec'd process's waiter its status."""
-        from runsc_py.cli.status import exit_code
+        from runsc_py.sandbox.status import exit_code
 
         host = self.exec_hosts.pop(proc, None)
         conn = self.execs.pop(host, None) if host is not None else None
@@ -463,7 +463,7 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
         if sandbox is not None and sandbox.gofer_pid:
             # Reaped before this process exits, so the cgroup is empty by the time
             # `delete` (or the engine) has reaped the sandbox and removes it.
-            from runsc_py.cli.do import stop_gofer
+            from runsc_py.sandbox.gofer import stop_gofer
 
             stop_gofer(sandbox.gofer_pid)
         if sandbox is not None and sandbox.kernel is not None \

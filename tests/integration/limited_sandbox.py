@@ -9,7 +9,8 @@ import os
 import sys
 
 from runsc_py import platform
-from runsc_py.cli.do import exit_code, start_gofer
+from runsc_py.sandbox.gofer import start_gofer
+from runsc_py.sandbox.status import exit_code
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry.kernel import Kernel
 from runsc_py.sentry.limits import SandboxLimits
