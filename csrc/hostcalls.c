@@ -6,8 +6,10 @@
  * O_TMPFILE, fstatfs's f_type, Landlock, its parent-death signal), the
  * tmpfs store's detached mount (fsopen, fsconfig, fsmount), and the
  * signalfd and timerfd objects the sentry makes for the workload, the
- * sandbox's new network namespace (rp_unshare_net), and the sentry's
- * read-only view of the host's tree (rp_read_only_view). They were
+ * sandbox's new network namespace (rp_unshare_net), the sentry's
+ * read-only view of the host's tree (rp_read_only_view), and POSIX
+ * message queues made in the workload's IPC namespace (rp_mq_*: raw
+ * calls, without glibc's leading-slash rule, as the workload made them). They were
  * ctypes calls; ctypes costs ~1.8 ms to import, on the sandbox's start-up
  * path. None is on the syscall hot path.
  *
@@ -236,4 +238,14 @@ int rp_read_only_view(void)
     if (syscall(RP_HC_NR_MOUNT_SETATTR, AT_FDCWD, "/", RP_HC_AT_RECURSIVE, &attr, sizeof attr) < 0)
         return -errno;
     return 0;
+}
+
+int rp_mq_open(const char *name, int oflag, unsigned int mode, const void *attr)
+{
+    return rp_rc(syscall(SYS_mq_open, name, oflag | O_CLOEXEC, mode, attr));
+}
+
+int rp_mq_unlink(const char *name)
+{
+    return rp_rc(syscall(SYS_mq_unlink, name));
 }

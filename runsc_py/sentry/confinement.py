@@ -55,6 +55,9 @@ SENTRY_SYSCALLS = {
     # inotify instance (sentry/inotify_host.py).
     289: "signalfd4", 283: "timerfd_create", 294: "inotify_init1", 254: "inotify_add_watch",
     255: "inotify_rm_watch",
+    # POSIX message queues, in the workload's IPC namespace (setns above;
+    # sentry/mqueue.py).
+    240: "mq_open", 241: "mq_unlink",
     # Parked calls a signal may interrupt: the sentry's periodic check
     # (sentry/interrupts.py, a timerfd it arms).
     286: "timerfd_settime",

@@ -51,6 +51,7 @@ class Kernel:
         self.domainname = "(none)"
         self.limits = SandboxLimits()
         self.ptys = None   # devfs's PtyTable, once the VFS is built (sentry/mounts.py)
+        self._mqueues = None
         self.sysctl: dict[str, str] = {}     # /proc/sys values the configuration set ("kernel.x")
         self.strace = strace
         self.report = report
@@ -91,6 +92,15 @@ class Kernel:
     @network.setter
     def network(self, value) -> None:
         self._network = value
+
+    @property
+    def mqueues(self):
+        """The sandbox's POSIX message queues (sentry/mqueue.py), at the first mq call."""
+        if self._mqueues is None:
+            from runsc_py.sentry.mqueue import MessageQueues
+
+            self._mqueues = MessageQueues()
+        return self._mqueues
 
     def _caller_creds(self):
         return self.current.process.creds if self.current is not None else None

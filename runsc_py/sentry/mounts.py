@@ -15,7 +15,7 @@ read-only paths. What a mount kind becomes:
                     (ptmxmode=), and /dev/ptmx the link `pts/ptmx`, as runc
     mqueue, cgroup, cgroup2
                     an empty read-only directory of that type (POSIX
-                    message queues are not offered: mq_open is ENOSYS)
+                    message queues work, but are not listed: sentry/mqueue.py)
 
 A configured mount at a path the sandbox's own mounts already hold
 (/dev, /dev/shm, /proc, /sys) takes its place, at its position in the

@@ -72,6 +72,7 @@ NATIVE_IOCTLS = {
 HOST_NETWORK_IOCTLS = dict.fromkeys((0x8910, 0x8912, 0x8913, 0x8915, 0x8919, 0x891B, 0x8921,
                                      0x8927, 0x8933, 0x8942), CONFINED)
 TIOCSCTTY, TIOCGPTN = 0x540E, 0x80045430
+MQ_ATTR_SIZE = 64   # struct mq_attr
 CAP_SYS_ADMIN = 21
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
 DIRENT = struct.Struct("<QqHB")          # linux_dirent64, before d_name
@@ -542,6 +543,26 @@ def memfd_create(ctx, name_addr, flags):
     host_fd = os.memfd_create(name, (flags & ~os.MFD_CLOEXEC) | os.MFD_CLOEXEC)
     return install_new(ctx, OpenFile("memfd", path=f"/memfd:{name} (deleted)"), host_fd,
                        bool(flags & os.MFD_CLOEXEC))
+
+
+def mq_open(ctx, name, oflag, mode, attr):
+    """A POSIX message queue of the workload's IPC namespace, opened (or
+    made) by the sentry (sentry/mqueue.py); always close-on-exec, as Linux
+    makes them. Its attributes are read only with O_CREAT, as Linux does."""
+    oflag = as_int(oflag)
+    name_b = ctx.cstring(name)
+    attrs = ctx.read(attr, MQ_ATTR_SIZE) if attr and oflag & os.O_CREAT else None
+    host_fd = ctx.kernel.mqueues.open(ctx.task.host_tid, ctx.process.creds,
+                                      ctx.process.fs.umask, name_b, oflag & ~os.O_CLOEXEC,
+                                      mode & 0o7777, attrs)
+    return install_new(ctx, OpenFile("mqueue", path="/" + os.fsdecode(name_b),
+                                     flags=oflag & (os.O_ACCMODE | os.O_NONBLOCK)),
+                       host_fd, True)
+
+
+def mq_unlink(ctx, name):
+    ctx.kernel.mqueues.unlink(ctx.task.host_tid, ctx.process.creds, ctx.cstring(name))
+    return 0
 
 
 def eventfd2(ctx, initval, flags):

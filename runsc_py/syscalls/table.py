@@ -354,6 +354,15 @@ ROWS = [
     native(233, "epoll_ctl", DATA_PATH, event=DATA),
     checked(234, signal.tgkill, PID_NS + "; the sandbox's credentials; init gets default actions"),
     emulated(235, fs.utimes, ATTRS),
+    emulated(240, file.mq_open, "by the sentry, in the workload's IPC namespace, with the "
+             "sandbox's permissions (sentry/mqueue.py); always close-on-exec"),
+    emulated(241, file.mq_unlink, "by the sentry, in the workload's IPC namespace"),
+    native(242, "mq_timedsend", "on a queue the sentry opened", msg_ptr=DATA, abs_timeout=DATA),
+    native(243, "mq_timedreceive", "on a queue the sentry opened", msg_ptr=DATA, msg_prio=DATA,
+           abs_timeout=DATA),
+    native(244, "mq_notify", "a signal to the caller's own process (glibc's SIGEV_THREAD, "
+           "which needs a netlink socket of the host's, fails)", notification=CONFINED),
+    native(245, "mq_getsetattr", mqstat=DATA, omqstat=DATA),
     Syscall(247, "waitid", Policy.AT_EXIT, "full", process.waitid,
             PID_NS + "; si_uid made the sandbox's at exit",
             pointers=dict(infop=DATA, ru=DATA)),
