@@ -192,7 +192,8 @@ def truncate(creds, target: Target, length: int) -> None:
 XATTR_SIZE_MAX = 65536
 
 
-def getxattr(target: Target, name: str) -> bytes:
+def getxattr(creds, target: Target, name: str) -> bytes:
+    _xattr_permission(creds, target.stat, name, write=False)
     value = target.mount.fs.getxattr(target.rel, name, target.node)
     return as_read_caps(value) if name == XATTR_NAME_CAPS else value
 
@@ -202,13 +203,31 @@ def setxattr(creds, target: Target, name: str, value: bytes, flags: int) -> None
         raise SyscallError(errno.EINVAL)
     if target.mount.readonly:
         raise SyscallError(errno.EROFS)
-    if name.startswith("trusted.") and not creds.capable(CAP_SYS_ADMIN):
-        raise SyscallError(errno.EPERM)
+    _xattr_permission(creds, target.stat, name, write=True)
     _check_security_xattr(creds, name, value)
-    if name.startswith("user.") and not permissions.is_owner(creds, target.stat):
-        permissions.check(creds, target.stat, permissions.W_OK)
     target.mount.fs.setxattr(target.rel, name, value, flags, target.node)
     _changed(target, inotify.IN_ATTRIB)
+
+
+def _xattr_permission(creds, st, name: str, write: bool) -> None:
+    """Linux's xattr_permission(): security.* and system.* are the
+    filesystem's to judge; trusted.* needs CAP_SYS_ADMIN (hidden, ENODATA,
+    for reading); user.* only on regular files and directories (a sticky
+    directory's only by its owner); then read or write permission on the
+    file, for its owner too."""
+    if name.startswith(("security.", "system.")):
+        return
+    if name.startswith("trusted."):
+        if not creds.capable(CAP_SYS_ADMIN):
+            raise SyscallError(errno.EPERM if write else errno.ENODATA)
+        return
+    if name.startswith("user."):
+        if not (statmod.S_ISREG(st.mode) or statmod.S_ISDIR(st.mode)):
+            raise SyscallError(errno.EPERM if write else errno.ENODATA)
+        if write and statmod.S_ISDIR(st.mode) and st.mode & statmod.S_ISVTX \
+                and not permissions.is_owner(creds, st):
+            raise SyscallError(errno.EPERM)
+    permissions.check(creds, st, permissions.W_OK if write else permissions.R_OK)
 
 
 def _check_security_xattr(creds, name: str, value: bytes | None) -> None:
@@ -220,15 +239,19 @@ def _check_security_xattr(creds, name: str, value: bytes | None) -> None:
         raise SyscallError(errno.EPERM)
 
 
-def listxattr(target: Target) -> bytes:
-    return b"".join(os.fsencode(n) + b"\0" for n in target.mount.fs.listxattr(target.rel, target.node))
+def listxattr(creds, target: Target) -> bytes:
+    """The names, but trusted.* for a caller without CAP_SYS_ADMIN (as tmpfs
+    and the disk filesystems list them)."""
+    names = target.mount.fs.listxattr(target.rel, target.node)
+    hidden = not creds.capable(CAP_SYS_ADMIN)
+    return b"".join(os.fsencode(n) + b"\0" for n in names
+                    if not (hidden and n.startswith("trusted.")))
 
 
 def removexattr(creds, target: Target, name: str) -> None:
     if target.mount.readonly:
         raise SyscallError(errno.EROFS)
-    if name.startswith("user.") and not permissions.is_owner(creds, target.stat):
-        permissions.check(creds, target.stat, permissions.W_OK)
+    _xattr_permission(creds, target.stat, name, write=True)
     _check_security_xattr(creds, name, None)
     target.mount.fs.removexattr(target.rel, name, target.node)
     _changed(target, inotify.IN_ATTRIB)

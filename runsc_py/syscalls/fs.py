@@ -500,8 +500,15 @@ def fstatfs(ctx, fd, buf):
 # -- extended attributes ------------------------------------------------------------
 
 def _xattr_name(ctx, addr) -> str:
-    name = ctx.cstring(addr, 256)
-    if len(name) > 255:
+    """A name as Linux's setxattr/getxattr copies it: empty or longer than
+    XATTR_NAME_MAX (255) is ERANGE."""
+    try:
+        name = ctx.cstring(addr, 256)
+    except SyscallError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+        raise SyscallError(errno.ERANGE) from None
+    if not name or len(name) > 255:
         raise SyscallError(errno.ERANGE)
     return os.fsdecode(name)
 
@@ -547,28 +554,37 @@ def fsetxattr(ctx, fd, name, value, size, flags):
     return _set(ctx, _xattr_fd_target(ctx, fd), name, value, size, flags)
 
 
+def _get(ctx, target, name, buf, size) -> int:
+    creds = ctx.process.creds
+    return _answer_sized(ctx, attrs.getxattr(creds, target, _xattr_name(ctx, name)), buf, size)
+
+
+def _list(ctx, target, buf, size) -> int:
+    return _answer_sized(ctx, attrs.listxattr(ctx.process.creds, target), buf, size)
+
+
 def getxattr(ctx, path, name, buf, size):
-    return _answer_sized(ctx, attrs.getxattr(_xattr_target(ctx, path, True), _xattr_name(ctx, name)), buf, size)
+    return _get(ctx, _xattr_target(ctx, path, True), name, buf, size)
 
 
 def lgetxattr(ctx, path, name, buf, size):
-    return _answer_sized(ctx, attrs.getxattr(_xattr_target(ctx, path, False), _xattr_name(ctx, name)), buf, size)
+    return _get(ctx, _xattr_target(ctx, path, False), name, buf, size)
 
 
 def fgetxattr(ctx, fd, name, buf, size):
-    return _answer_sized(ctx, attrs.getxattr(_xattr_fd_target(ctx, fd), _xattr_name(ctx, name)), buf, size)
+    return _get(ctx, _xattr_fd_target(ctx, fd), name, buf, size)
 
 
 def listxattr(ctx, path, buf, size):
-    return _answer_sized(ctx, attrs.listxattr(_xattr_target(ctx, path, True)), buf, size)
+    return _list(ctx, _xattr_target(ctx, path, True), buf, size)
 
 
 def llistxattr(ctx, path, buf, size):
-    return _answer_sized(ctx, attrs.listxattr(_xattr_target(ctx, path, False)), buf, size)
+    return _list(ctx, _xattr_target(ctx, path, False), buf, size)
 
 
 def flistxattr(ctx, fd, buf, size):
-    return _answer_sized(ctx, attrs.listxattr(_xattr_fd_target(ctx, fd)), buf, size)
+    return _list(ctx, _xattr_fd_target(ctx, fd), buf, size)
 
 
 def removexattr(ctx, path, name):
