@@ -83,7 +83,8 @@ def _name(ctx, address, addr, addrlen):
 
 
 def shutdown(ctx, fd, how):
-    _network(ctx).socket_of(ctx, as_int(fd))
+    sock = _network(ctx).socket_of(ctx, as_int(fd))
+    sock.connecting = False   # Linux's inet_shutdown makes a connecting socket SS_CONNECTED
     return NATIVE  # the host socket (a socketpair end or a TCP socket) shuts down itself
 
 

@@ -17,6 +17,7 @@ import struct
 from runsc_py.platform import NATIVE
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.net.ancillary import RECEIVE_OPTIONS
+from runsc_py.sentry.net.procnet import TCP_STATES
 
 SOL_SOCKET, SOL_IP, SOL_TCP, SOL_UDP, SOL_IPV6, SOL_NETLINK = 1, 0, 6, 17, 41, 270
 SO_TYPE, SO_ERROR, SO_PEERCRED, SO_ACCEPTCONN = 3, 4, 17, 30
@@ -55,6 +56,14 @@ INET_KEPT = {
 }
 
 
+TCP_LINGER2, TCP_WINDOW_CLAMP, TCP_INFO, TCP_CONGESTION = 8, 10, 11, 13
+SO_ATTACH_FILTER, SO_DETACH_FILTER = 26, 27
+TCP_CA_NAME_MAX = 16
+BPF_MAXINSNS = 4096
+TCP_INFO_SIZE = 280   # struct tcp_info, as this host's kernel has it
+INET_KEPT.update({(SOL_TCP, TCP_LINGER2): 60, (SOL_TCP, TCP_WINDOW_CLAMP): 65536})
+
+
 # IP_ADD/DROP_MEMBERSHIP, IPV6_JOIN/LEAVE_GROUP: (join?, the group's family)
 MEMBERSHIP = {(SOL_IP, 35): (True, socket.AF_INET), (SOL_IP, 36): (False, socket.AF_INET),
               (SOL_IPV6, 20): (True, socket.AF_INET6), (SOL_IPV6, 21): (False, socket.AF_INET6)}
@@ -69,6 +78,10 @@ def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = Fals
     key = (level, name)
     if key in MEMBERSHIP:
         return _membership(sock, key, value)
+    if key == (SOL_TCP, TCP_CONGESTION) and sock.inet and sock.stream:
+        return _congestion(sock, value)
+    if level == SOL_SOCKET and name in (SO_ATTACH_FILTER, SO_DETACH_FILTER):
+        return _filter(sock, name, value)
     if level == SOL_NETLINK and sock.family == 16:
         sock.options[key] = value
         return 0
@@ -89,6 +102,52 @@ def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = Fals
             raise SyscallError(errno.EINVAL)
         sock.v6only = flag
     return 0
+
+
+def _congestion(sock, value: bytes) -> int:
+    """TCP_CONGESTION: one of the host's algorithms (ENOENT else), kept; the
+    data path is a host unix socket, so none of them shapes anything."""
+    name = value.split(b"\0", 1)[0][:TCP_CA_NAME_MAX - 1]
+    if name.decode(errors="replace") not in _host_sysctl("tcp_available_congestion_control").split():
+        raise SyscallError(errno.ENOENT)
+    sock.options[(SOL_TCP, TCP_CONGESTION)] = name.ljust(TCP_CA_NAME_MAX, b"\0")
+    return 0
+
+
+def _filter(sock, name: int, value: bytes) -> int:
+    """SO_ATTACH_FILTER's program checked as Linux checks its length (not run:
+    a sandbox socket's data moves on a host unix socket); SO_DETACH_FILTER."""
+    if name == SO_DETACH_FILTER:
+        if sock.options.pop((SOL_SOCKET, SO_ATTACH_FILTER), None) is None:
+            raise SyscallError(errno.ENOENT)
+        return 0
+    if len(value) < 16:
+        raise SyscallError(errno.EINVAL)
+    length = struct.unpack_from("<H", value)[0]
+    if not 0 < length <= BPF_MAXINSNS:
+        raise SyscallError(errno.EINVAL)
+    sock.options[(SOL_SOCKET, SO_ATTACH_FILTER)] = value[:16]
+    return 0
+
+
+def _host_sysctl(name: str) -> str:
+    with open(f"/proc/sys/net/ipv4/{name}") as f:
+        return f.read().strip()
+
+
+def _tcp_info(sock) -> bytes:
+    """struct tcp_info: the state, and a loopback connection's usual figures."""
+    state = TCP_STATES["listen"] if sock.listening else \
+        TCP_STATES["established"] if sock.peer is not None else TCP_STATES["close"]
+    info = bytearray(TCP_INFO_SIZE)
+    info[0] = state
+    # rto, ato (us), snd_mss, rcv_mss; pmtu; rtt (us); snd_cwnd; advmss
+    struct.pack_into("<IIII", info, 8, 200000, 40000, 32768, 32768)
+    struct.pack_into("<I", info, 60, 65536)
+    struct.pack_into("<I", info, 68, 50)
+    struct.pack_into("<I", info, 80, 10)
+    struct.pack_into("<I", info, 84, 65483)
+    return bytes(info)
 
 
 def _membership(sock, key, value: bytes) -> int:
@@ -126,6 +185,10 @@ def getsockopt(sock, level: int, name: int):
         if answer is not None:
             return answer
     key = (level, name)
+    if sock.inet and sock.stream and key == (SOL_TCP, TCP_INFO):
+        return _tcp_info(sock)
+    if sock.inet and sock.stream and key == (SOL_TCP, TCP_CONGESTION) and key not in sock.options:
+        return _host_sysctl("tcp_congestion_control").encode().ljust(TCP_CA_NAME_MAX, b"\0")
     if key in sock.options:
         return sock.options[key]
     default = KEPT.get(key, INET_KEPT.get(key) if sock.inet else None)

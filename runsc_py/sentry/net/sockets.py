@@ -58,6 +58,7 @@ class Socket:
     groups: set = dataclasses.field(default_factory=set)     # multicast groups joined (ip_address)
     partner: object = None       # a sandbox TCP connection's other end (a Socket)
     partner_closed: bool = False   # ... whose last fd the workload has closed
+    connecting: bool = False     # a non-blocking connect said EINPROGRESS; the next says 0
     refused: bool = False   # a non-blocking connect was refused: the fd is a reset TCP socket
 
     @property

@@ -378,6 +378,9 @@ class Network:
         if sock.refused:
             return self._after_refusal(ctx, fd, sock)
         if sock.peer is not None:
+            if sock.connecting:   # as Linux's SS_CONNECTING socket, once established
+                sock.connecting = False
+                return 0
             raise SyscallError(errno.EISCONN)
         if isinstance(addr, UnixAddress):
             return self._connect_to(ctx, fd, sock, self.unix.find(addr, ctx.process), addr)
@@ -466,6 +469,7 @@ class Network:
         if listener.type != sock.type or not listener.listening:
             raise SyscallError(errno.ECONNREFUSED if listener.type == sock.type else errno.EPROTOTYPE)
         with borrowed(self.kernel, ctx.task, fd) as s:
+            blocking = os.get_blocking(s.fileno())
             with _nonblocking(s):
                 try:
                     s.connect(listener.host_name)
@@ -481,6 +485,12 @@ class Network:
         sock.peer = dest if sock.inet else listener.local
         sock.peer_creds = listener.creds
         sock.creds = self.creds_of(ctx)
+        if sock.inet and not blocking:
+            # TCP's handshake, even on loopback, is not done within a
+            # non-blocking connect: EINPROGRESS, and the socket is writable
+            # with SO_ERROR 0 (already so: its host connection is made)
+            sock.connecting = True
+            raise SyscallError(errno.EINPROGRESS)
         return 0
 
     def _choose_local(self, sock: Socket, dest: InetAddress) -> None:

@@ -62,6 +62,8 @@ HOST_SYSCTLS = (
     "fs.inotify.max_user_watches", "fs.inotify.max_user_instances",
     "fs.inotify.max_queued_events", "fs.mqueue.msg_max", "fs.mqueue.queues_max",
     "vm.overcommit_memory", "vm.max_map_count", "net.core.somaxconn",
+    "net.ipv4.tcp_congestion_control", "net.ipv4.tcp_available_congestion_control",
+    "net.ipv4.tcp_allowed_congestion_control",
 )
 
 
