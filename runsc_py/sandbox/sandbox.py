@@ -199,25 +199,21 @@ class Sandbox:
                            no_new_privs=self.spec.process.no_new_privileges, **sets)
 
     def _host_rlimits(self) -> list[tuple[int, int, int]]:
-        """process.rlimits the host keeps, for init to set before it drops its
-        privileges; above what the host lets us raise, the host's hard limit,
-        said so (rootful podman asks for RLIMIT_NOFILE=1048576 on hosts where
-        that is not allowed)."""
-        import resource
-
+        """process.rlimits the host keeps, exactly as given, for init to set
+        before it drops its privileges. A value the host would refuse fails
+        create, naming it, as runc's does (rootful podman's default
+        RLIMIT_NOFILE=1048576 is fs.nr_open here: it is given as asked)."""
         from runsc_py.sentry.limits import SANDBOX_RLIMITS
 
         out = []
         for rl in self.spec.process.rlimits:
             if rl.resource in SANDBOX_RLIMITS:
                 continue
-            _, host_hard = resource.getrlimit(rl.resource)
-            host_hard = (1 << 64) - 1 if host_hard == resource.RLIM_INFINITY else host_hard
-            soft, hard = min(rl.soft, host_hard), min(rl.hard, host_hard)
-            if (soft, hard) != (rl.soft, rl.hard):
-                self.log.warning(f"process.rlimits {rl.name}={rl.soft}:{rl.hard} is above what "
-                                 f"this host allows; applied {soft}:{hard}")
-            out.append((rl.resource, soft, hard))
+            ceiling = _host_rlimit_ceiling(rl.resource)
+            if rl.hard > ceiling:
+                raise RuntimeError(f"process.rlimits {rl.name}={rl.soft}:{rl.hard}: this host "
+                                   f"allows at most {ceiling}")
+            out.append((rl.resource, rl.soft, rl.hard))
         return out
 
     def _sandbox_rlimits(self) -> None:
@@ -229,8 +225,8 @@ class Sandbox:
         for rl in self.spec.process.rlimits:
             if rl.resource in SANDBOX_RLIMITS:
                 init.rlimits[rl.resource] = (rl.soft, rl.hard)
-            elif rl.resource == RLIMIT_NOFILE:
-                init.fds.limit = min(rl.soft, init.fds.limit)
+            elif rl.resource == RLIMIT_NOFILE:   # (as prlimit64 sets it: syscalls/process.py)
+                init.fds.limit = min(rl.soft, 1 << 20)
 
     # -- 2. created -----------------------------------------------------------
 
@@ -380,6 +376,23 @@ class Sandbox:
                 setattr(self.kernel.limits, key, tuple(value) if isinstance(value, list) else value)
 
 
+def _host_rlimit_ceiling(resource_nr: int) -> int:
+    """The highest hard limit init may set: with CAP_SYS_RESOURCE (a rootful
+    sandbox) the kernel's own bound (fs.nr_open for RLIMIT_NOFILE, none
+    else), without it the hard limit this process has."""
+    import resource
+
+    with open("/proc/self/status") as f:
+        cap_eff = int(next(line for line in f if line.startswith("CapEff:")).split()[1], 16)
+    if cap_eff >> CAP_SYS_RESOURCE & 1:
+        if resource_nr == resource.RLIMIT_NOFILE:
+            with open("/proc/sys/fs/nr_open") as f:
+                return int(f.read())
+        return (1 << 64) - 1
+    hard = resource.getrlimit(resource_nr)[1]
+    return (1 << 64) - 1 if hard == resource.RLIM_INFINITY else hard
+
+
 def network_mode(flags, spec) -> str:
     """--network, or a container's default: its network as runc gives it,
     with --network=host's mechanics (the sentry's host sockets, made in its
@@ -514,6 +527,7 @@ def new_network_namespace() -> None:
 
 
 UNPRIVILEGED_PORT_START = "net.ipv4.ip_unprivileged_port_start"
+CAP_SYS_RESOURCE = 24
 PING_GROUP_RANGE = "net.ipv4.ping_group_range"
 # what the sentry applies to the workload's callers itself, the namespace's own
 # value being the sentry's (sentry/net/stack.py: bind, socket)

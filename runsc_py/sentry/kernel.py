@@ -52,6 +52,8 @@ class Kernel:
         self.limits = SandboxLimits()
         self.ptys = None   # devfs's PtyTable, once the VFS is built (sentry/mounts.py)
         self._mqueues = None
+        # System V objects' sandbox ids: (kind, id) -> (uid, gid, cuid, cgid) (syscalls/ipc.py)
+        self.ipc_owners: dict[tuple[str, int], tuple[int, int, int, int]] = {}
         self.sysctl: dict[str, str] = {}     # /proc/sys values the configuration set ("kernel.x")
         self.strace = strace
         self.report = report

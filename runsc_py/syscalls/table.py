@@ -51,7 +51,7 @@ import errno
 from collections.abc import Callable
 
 from runsc_py.platform.policy import Policy
-from runsc_py.syscalls import file, fs, ids, misc, process, signal, socket, time
+from runsc_py.syscalls import file, fs, ids, ipc, misc, process, signal, socket, time
 from runsc_py.syscalls.pointers import CONFINED, DATA, DECIDES, NULL  # noqa: F401 - the vocabulary
 
 
@@ -91,6 +91,11 @@ def emulated(nr: int, handler: Callable, note: str = "", support: str = "full") 
     return Syscall(nr, handler.__name__, Policy.TRAP, support if not note else "partial", handler, note)
 
 
+def at_exit(nr: int, handler: Callable, note: str, **pointers) -> Syscall:
+    """Run by the host, with an exit stop where the handler's AtExit amends the result."""
+    return Syscall(nr, handler.__name__, Policy.AT_EXIT, "full", handler, note, pointers=pointers)
+
+
 def native(nr: int, name: str, note: str = "", **pointers: str) -> Syscall:
     return Syscall(nr, name, Policy.NATIVE, "native", None, note, pointers=pointers)
 
@@ -114,6 +119,8 @@ PID_NS = "ids are the sandbox's pid namespace's (virtual)"
 MEMORY = "the workload's own address space"
 TREE = "the sentry's VFS (sentry/namei.py); EROFS on read-only mounts"
 ATTRS = "the sentry's VFS (sentry/attrs.py); EROFS on read-only mounts"
+IPC_GET = "the sandbox's own IPC namespace; a new object's creator noted at exit (syscalls/ipc.py)"
+IPC_CTL = "the sandbox's own IPC namespace; a STAT's ids made the sandbox's at exit"
 INOTIFY = ("events for what the sentry sees (changes, opens, closes, listings) and, through a "
            "host watch on each covered file's host inode, IN_ACCESS/IN_MODIFY of native reads "
            "and writes; none for procfs/sysfs/devfs files")
@@ -151,9 +158,9 @@ ROWS = [
     native(26, "msync", MEMORY),
     native(27, "mincore", MEMORY, vec=DATA),
     native(28, "madvise", MEMORY),
-    native(29, "shmget", "the sandbox's own IPC namespace"),
+    at_exit(29, ipc.shmget, IPC_GET),
     native(30, "shmat", "the sandbox's own IPC namespace", shmaddr=DATA),
-    native(31, "shmctl", "the sandbox's own IPC namespace", buf=CONFINED),
+    at_exit(31, ipc.shmctl, IPC_CTL, buf=CONFINED),
     emulated(32, file.dup),
     emulated(33, file.dup2),
     native(34, "pause"),
@@ -193,14 +200,14 @@ ROWS = [
     native(61, "wait4", PID_NS, stat_addr=DATA, ru=DATA),
     checked(62, signal.kill, PID_NS + "; the sandbox's credentials for one target; init gets default actions"),
     emulated(63, misc.uname, support="full"),
-    native(64, "semget", "the sandbox's own IPC namespace"),
+    at_exit(64, ipc.semget, IPC_GET),
     native(65, "semop", "the sandbox's own IPC namespace", sops=DATA),
-    native(66, "semctl", "the sandbox's own IPC namespace", arg=CONFINED),
+    at_exit(66, ipc.semctl, IPC_CTL, arg=CONFINED),
     native(67, "shmdt", "the sandbox's own IPC namespace", shmaddr=DATA),
-    native(68, "msgget", "the sandbox's own IPC namespace"),
+    at_exit(68, ipc.msgget, IPC_GET),
     native(69, "msgsnd", "the sandbox's own IPC namespace", msgp=DATA),
     native(70, "msgrcv", "the sandbox's own IPC namespace", msgp=DATA),
-    native(71, "msgctl", "the sandbox's own IPC namespace", buf=CONFINED),
+    at_exit(71, ipc.msgctl, IPC_CTL, buf=CONFINED),
     checked(72, file.fcntl, "dup and FD_CLOEXEC in the table; record locks (POSIX, OFD) of "
                             "host-backed files in the sentry's lock table (sentry/locks.py), "
                             "F_SETLEASE refused there (EAGAIN, F_GETLEASE F_UNLCK); flags, owners, "

@@ -1,4 +1,5 @@
-"""System V semaphores (tests/programs/sysv_sem.c) and POSIX message queues
+"""System V semaphores (tests/programs/sysv_sem.c), the ids System V objects
+report (tests/programs/sysv_ids.c) and POSIX message queues
 (tests/programs/mqueue.c) against Linux. Natively each runs in an IPC
 namespace of its own, so the host's IPC objects are never touched; in the
 sandbox, in the workload's own."""
@@ -37,3 +38,11 @@ def test_message_queues_match_linux(platform, program, queues):
     signal, close-on-exec, and who may open and unlink a queue."""
     r = sandboxed(platform, program("mqueue"))
     assert (r.code, r.out) == (0, queues), r
+
+
+def test_system_v_ids_are_the_sandboxs(platform, program):
+    """IPC_STAT says the creator's and owner's sandbox ids (root's, uid
+    1000's, IPC_SET's), not the workload's host user."""
+    native = _native(program, "sysv_ids", b"uid 1000 msg after IPC_SET: uid 7")
+    r = sandboxed(platform, program("sysv_ids"))
+    assert (r.code, r.out) == (0, native), r
