@@ -201,8 +201,15 @@ class Podman:
         self.tmp = tmp
         self.runtime = runtime
         self.conf = tmp / "containers.conf"
+        # podman's default nofile ulimit (1048576) is above what root may set on
+        # hosts whose root lacks CAP_SYS_RESOURCE, and runc's and runsc-py's
+        # create then fail (ENGINES.md): the host's own limit, as users set it
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         self.conf.write_text('[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n'
-                             f'tmp_dir = "{tmp}/tmp"\n[containers]\nnetns = "none"\n')
+                             f'tmp_dir = "{tmp}/tmp"\n[containers]\nnetns = "none"\n'
+                             f'default_ulimits = ["nofile={soft}:{hard}"]\n')
 
     def podman(self, *args: str, check: bool = True, timeout: float = 90, **kw):
         t = self.tmp

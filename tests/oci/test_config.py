@@ -70,24 +70,37 @@ def test_rlimits_and_oom_score_adj(bundle):
     assert line.split()[3:5] == ["321", "512"]
 
 
-def test_rlimits_are_given_exactly_up_to_the_kernels_bound(bundle):
-    """RLIMIT_NOFILE up to fs.nr_open, above the CLI's own hard limit (rootful
-    podman's default asks 1048576), is given as asked, as runc gives it."""
-    nr_open = int(open("/proc/sys/fs/nr_open").read())
+def _nofile_ceiling() -> int:
+    """The highest RLIMIT_NOFILE a root process may set here: fs.nr_open with
+    CAP_SYS_RESOURCE (some VMs' root lacks it), else its own hard limit."""
+    import resource
+
+    cap_eff = int(next(line for line in open("/proc/self/status")
+                       if line.startswith("CapEff:")).split()[1], 16)
+    if cap_eff >> 24 & 1:
+        return int(open("/proc/sys/fs/nr_open").read())
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+
+
+def test_rlimits_are_given_exactly_up_to_what_the_host_allows(bundle):
+    """RLIMIT_NOFILE at the host's ceiling is given as asked, soft and hard."""
+    ceiling = _nofile_ceiling()
     _set(bundle, ["sh", "-c", "ulimit -n; ulimit -Hn"], process={"rlimits": [
-        {"type": "RLIMIT_NOFILE", "soft": nr_open, "hard": nr_open}]})
+        {"type": "RLIMIT_NOFILE", "soft": ceiling, "hard": ceiling}]})
     proc = bundle.cli("run", "-b", str(bundle.path), "c1")
-    assert proc.returncode == 0 and proc.stdout.split() == [str(nr_open)] * 2, proc.stdout
+    assert proc.returncode == 0 and proc.stdout.split() == [str(ceiling)] * 2, proc.stdout
 
 
 def test_an_rlimit_the_host_refuses_fails_create_naming_it(bundle):
-    nr_open = int(open("/proc/sys/fs/nr_open").read())
+    """As runc's create fails (a warning and a lower value would not be what
+    the spec says)."""
+    ceiling = _nofile_ceiling()
     _set(bundle, ["true"], process={"rlimits": [
-        {"type": "RLIMIT_NOFILE", "soft": nr_open + 1, "hard": nr_open + 1}]})
+        {"type": "RLIMIT_NOFILE", "soft": ceiling + 1, "hard": ceiling + 1}]})
     proc = bundle.cli("create", "-b", str(bundle.path), "c1")
     assert proc.returncode != 0, proc.stdout
-    assert f"process.rlimits RLIMIT_NOFILE={nr_open + 1}:{nr_open + 1}: this host allows at " \
-           f"most {nr_open}" in proc.stdout, proc.stdout
+    assert f"process.rlimits RLIMIT_NOFILE={ceiling + 1}:{ceiling + 1}: this host allows at " \
+           f"most {ceiling}" in proc.stdout, proc.stdout
 
 
 def test_unknown_rlimit_and_bad_hook_are_refused(bundle):
