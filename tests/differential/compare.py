@@ -17,14 +17,16 @@ FILE_BACKENDS = {
 }
 
 
-def native_in_scratch(program: str, scratch: str, timeout: float = 60) -> Result:
-    """`program scratch` natively, confined: in a private mount namespace, on a
-    tmpfs mounted over `scratch`, so nothing it writes lands on the host."""
+def native_in_scratch(program: str | list[str], scratch: str, timeout: float = 60) -> Result:
+    """`program scratch` (a path, or an argv such as [python, script.py])
+    natively, confined: in a private mount namespace, on a tmpfs mounted
+    over `scratch`, so nothing it writes lands on the host."""
     if shutil.which("unshare") is None:
         pytest.skip("unshare (util-linux) is not installed")
+    argv = [program] if isinstance(program, str) else list(program)
     return run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                'mount -t tmpfs none "$1" && exec "$2" "$1"', "sh", scratch, program],
-               timeout=timeout)
+                'mount -t tmpfs none "$1" && d=$1 && shift && exec "$@" "$d"', "sh", scratch,
+                *argv], timeout=timeout)
 
 
 def shell_status(code: int) -> int:

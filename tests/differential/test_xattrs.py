@@ -15,10 +15,7 @@ PROGRAM = str(TESTS / "programs" / "fs" / "xattrs.py")
 @pytest.fixture(scope="module")
 def native(tmp_path_factory):
     scratch = str(tmp_path_factory.mktemp("native"))
-    script = tmp_path_factory.mktemp("prog") / "xattrs.sh"
-    script.write_text(f'#!/bin/sh\nexec {sys.executable} {PROGRAM} "$1"\n')
-    script.chmod(0o755)
-    result = native_in_scratch(str(script), scratch)
+    result = native_in_scratch([sys.executable, PROGRAM], scratch)
     assert result.code == 0 and b"uid 1000 get trusted: ENODATA" in result.out, result
     return result.out
 
