@@ -202,7 +202,8 @@ class Sandbox:
         """process.rlimits the host keeps, exactly as given, for init to set
         before it drops its privileges. A value the host would refuse fails
         create, naming it, as runc's does (rootful podman's default
-        RLIMIT_NOFILE=1048576 is fs.nr_open here: it is given as asked)."""
+        RLIMIT_NOFILE=1048576 is fs.nr_open: given as asked where root holds
+        CAP_SYS_RESOURCE, refused where it does not)."""
         from runsc_py.sentry.limits import SANDBOX_RLIMITS
 
         out = []
