@@ -92,8 +92,8 @@ class ProcessSpec(collections.namedtuple(
 class ContainerSpec(collections.namedtuple(
         "ContainerSpec",
         "oci_version root_path root_readonly process hostname domainname mounts hooks "
-        "annotations limits cgroup_settings netns_path netns_new masked_paths readonly_paths sysctl "
-        "cgroups_path devices seccomp")):
+        "annotations limits cgroup_settings netns_path netns_new masked_paths readonly_paths "
+        "sysctl cgroups_path devices seccomp")):
     __slots__ = ()
     # fields:
     # oci_version: str

@@ -102,8 +102,9 @@ class Sandbox:
                         hostname=spec.hostname or "runsc-py", strace=_strace(self.flags, TABLE),
                         gofer_socket=gofer_sock)
         kernel.domainname = spec.domainname or "(none)"
-        kernel.network_factory = _network_factory(kernel, self.flags, network_mode(self.flags, spec),
-                                                  container_network, self._raw_sockets())
+        kernel.network_factory = _network_factory(
+            kernel, self.flags, network_mode(self.flags, spec), container_network,
+            self._raw_sockets())
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
         if container_network:  # Linux's defaults, which the sentry applies

@@ -31,7 +31,8 @@ def use_log(path: str | None) -> None:
     if _log_dir is not None:
         os.close(_log_dir)
     try:
-        _log_dir = os.open(os.path.dirname(_path()) or ".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        _log_dir = os.open(os.path.dirname(_path()) or ".",
+                           os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
         _log_dir = None
 

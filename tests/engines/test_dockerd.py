@@ -52,7 +52,8 @@ def test_exec_of_a_missing_program_says_why(dockerd):
                    "--network", "none", dockerd.image, "sleep", "100")
     try:
         proc = dockerd.docker("exec", "execmissing", "no-such-program", check=False)
-        assert 'exec: "no-such-program": executable file not found' in proc.stdout + proc.stderr, proc
+        said = proc.stdout + proc.stderr   # (docker exec prints it on stdout)
+        assert 'exec: "no-such-program": executable file not found' in said, proc
         assert "closed the connection" not in proc.stderr and proc.returncode == 126, proc
         assert dockerd.docker("exec", "execmissing", "echo", "still here").stdout == "still here\n"
     finally:
@@ -218,7 +219,8 @@ def _http_get(port: int, timeout: float = 30) -> str:
             time.sleep(0.2)
 
 
-HTTPD = "mkdir -p /www && echo served-by-$(hostname) > /www/index.html && exec httpd -f -p 80 -h /www"
+HTTPD = ("mkdir -p /www && echo served-by-$(hostname) > /www/index.html && "
+         "exec httpd -f -p 80 -h /www")
 
 
 def test_a_published_port_reaches_the_containers_server(bridged_dockerd):

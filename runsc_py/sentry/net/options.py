@@ -108,7 +108,8 @@ def _congestion(sock, value: bytes) -> int:
     """TCP_CONGESTION: one of the host's algorithms (ENOENT else), kept; the
     data path is a host unix socket, so none of them shapes anything."""
     name = value.split(b"\0", 1)[0][:TCP_CA_NAME_MAX - 1]
-    if name.decode(errors="replace") not in _host_sysctl("tcp_available_congestion_control").split():
+    available = _host_sysctl("tcp_available_congestion_control").split()
+    if name.decode(errors="replace") not in available:
         raise SyscallError(errno.ENOENT)
     sock.options[(SOL_TCP, TCP_CONGESTION)] = name.ljust(TCP_CA_NAME_MAX, b"\0")
     return 0
