@@ -13,6 +13,7 @@ import struct
 
 from runsc_py.platform import HELD, NATIVE, FdInstall, InstallFds
 from runsc_py.sentry import fifos, files, locks, sessions, signalfd_reads
+from runsc_py.sentry.credentials import Credentials
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fdtable import OpenFile
 from runsc_py.sentry.vfs import Scope
@@ -50,6 +51,8 @@ CAP_LEASE = 28
 # ioctls a terminal or pipe answers itself; the caller's stdio may be a tty.
 NATIVE_IOCTLS = {
     0x5401: DATA, 0x5402: DATA, 0x5403: DATA, 0x5404: DATA,  # TCGETS, TCSETS, TCSETSW, TCSETSF
+    0x802C542A: DATA, 0x402C542B: DATA,  # TCGETS2, TCSETS2 (struct termios2: custom speeds)
+    0x402C542C: DATA, 0x402C542D: DATA,  # TCSETSW2, TCSETSF2
     0x5405: DATA, 0x5406: DATA, 0x5407: DATA, 0x5408: DATA,  # TCGETA, TCSETA, TCSETAW, TCSETAF
     0x540B: None,                      # TCFLSH
     0x540F: DATA,                      # TIOCGPGRP
@@ -71,7 +74,7 @@ NATIVE_IOCTLS = {
 # GETTERS); the name in the ifreq is one of the host's, which that mode shows.
 HOST_NETWORK_IOCTLS = dict.fromkeys((0x8910, 0x8912, 0x8913, 0x8915, 0x8919, 0x891B, 0x8921,
                                      0x8927, 0x8933, 0x8942), CONFINED)
-TIOCSCTTY, TIOCGPTN = 0x540E, 0x80045430
+TIOCSCTTY, TIOCGPTN, TIOCGPTPEER, FIONREAD = 0x540E, 0x80045430, 0x5441, 0x541B
 MQ_ATTR_SIZE = 64   # struct mq_attr
 CAP_SYS_ADMIN = 21
 FIONCLEX, FIOCLEX = 0x5450, 0x5451
@@ -466,6 +469,11 @@ def ioctl(ctx, fd, request, arg):
         return NATIVE
     if request in NATIVE_IOCTLS and entry.file.kind in ("host", "pipe", "device", "file", "socket"):
         return NATIVE
+    if request == FIONREAD and entry.file.kind == "inotify":
+        ctx.kernel.vfs.inotify.drain()   # the host's events queued first, then the pipe's count
+        return NATIVE
+    if request == TIOCGPTPEER and entry.file.kind == "device":
+        return _tiocgptpeer(ctx, as_int(fd), as_int(arg))
     if request == TIOCSCTTY and entry.file.kind in ("host", "device"):
         return _tiocsctty(ctx, entry, as_int(arg))
     if request == TIOCGPTN and entry.file.kind in ("host", "device"):
@@ -489,6 +497,30 @@ def _tiocsctty(ctx, entry, arg: int):
                          and entry.file.path.startswith("/dev/pts/")):
         raise SyscallError(errno.EPERM)
     return NATIVE
+
+
+def _tiocgptpeer(ctx, fd: int, flags: int):
+    """A master's slave, opened as /dev/pts/N would be with the open flags
+    given (Linux's ptm_open_peer takes them as they come; nothing here makes
+    or truncates a file), without naming it: the caller gets it whoever
+    may look /dev/pts up."""
+    from runsc_py.sentry.fs.dev import host_number
+
+    flags &= ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_PATH | os.O_TMPFILE)
+    host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
+    try:
+        host = host_number(host_fd)
+    except OSError:   # not a master: a slave or another tty is EIO, anything else ENOTTY
+        raise SyscallError(errno.EIO if os.isatty(host_fd) else errno.ENOTTY) from None
+    finally:
+        os.close(host_fd)
+    number = ctx.kernel.ptys.sandbox_number(host) if ctx.kernel.ptys is not None else None
+    if number is None:
+        raise SyscallError(errno.ENOTTY)   # a master not of the sandbox's ptmx
+    # (as root: the peer is the master holder's whatever /dev/pts's modes say)
+    file, slave_fd = files.open_path(ctx.kernel.vfs, Credentials(), ctx.process.fs.umask, "/",
+                                     f"/dev/pts/{number}", flags | os.O_NOCTTY)
+    return install_new(ctx, file, slave_fd, bool(flags & os.O_CLOEXEC))
 
 
 def _tiocgptn(ctx, fd: int, arg: int) -> int:

@@ -1,0 +1,25 @@
+"""Terminal and inotify ioctls against Linux (tests/programs/ioctls.py):
+TCGETS2/TCSETS2, TIOCGPTPEER, FIONREAD on inotify. Natively in a private
+mount namespace on a tmpfs; sandboxed on its tmpfs and overlay."""
+import sys
+
+import pytest
+
+from tests.conftest import TESTS, sandboxed
+from tests.differential.compare import FILE_BACKENDS, native_in_scratch
+
+PROGRAM = str(TESTS / "programs" / "ioctls.py")
+
+
+@pytest.fixture(scope="module")
+def native(tmp_path_factory):
+    result = native_in_scratch([sys.executable, PROGRAM], str(tmp_path_factory.mktemp("native")))
+    assert result.code == 0 and b"FIONREAD, two events: " in result.out, result
+    return result.out
+
+
+@pytest.mark.parametrize("backend", ["tmpfs", "overlay"])
+def test_ioctls_match_linux(platform, backend, native, tmp_path):
+    scratch = str(tmp_path)
+    r = sandboxed(platform, sys.executable, PROGRAM, scratch, flags=FILE_BACKENDS[backend](scratch))
+    assert (r.code, r.out) == (0, native), r
