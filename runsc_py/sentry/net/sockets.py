@@ -59,6 +59,7 @@ class Socket:
     partner: object = None       # a sandbox TCP connection's other end (a Socket)
     partner_closed: bool = False   # ... whose last fd the workload has closed
     connecting: bool = False     # a non-blocking connect said EINPROGRESS; the next says 0
+    redescribed: bool = False    # the fd got a new host socket since the workload last saw it
     refused: bool = False   # a non-blocking connect was refused: the fd is a reset TCP socket
 
     @property

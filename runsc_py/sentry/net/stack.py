@@ -431,7 +431,7 @@ class Network:
         os.set_blocking(host_fd, blocking)
         if sock.local is not None and sock not in self.ports.holders("tcp", sock.local.port):
             sock.local = None   # the port Linux chose is given up; a bound one stays
-        sock.backing, sock.refused = "sandbox", False
+        sock.backing, sock.refused, sock.redescribed = "sandbox", False, True
         return InstallFds(-err, [FdInstall(host_fd, fd, entry.cloexec)])
 
     def _host_bind(self, ctx, fd: int, addr: InetAddress) -> int:
@@ -485,10 +485,15 @@ class Network:
         sock.peer = dest if sock.inet else listener.local
         sock.peer_creds = listener.creds
         sock.creds = self.creds_of(ctx)
-        if sock.inet and not blocking:
+        redescribed, sock.redescribed = sock.redescribed, False
+        if sock.inet and not blocking and not redescribed:
             # TCP's handshake, even on loopback, is not done within a
             # non-blocking connect: EINPROGRESS, and the socket is writable
-            # with SO_ERROR 0 (already so: its host connection is made)
+            # with SO_ERROR 0 (already so: its host connection is made). Not
+            # for an fd a refusal gave a new host socket: an epoll
+            # registration of the old one is gone with it (the kernel drops
+            # a closed file's), so a caller that would wait there for
+            # writability is told at once (0, as a quick handshake may)
             sock.connecting = True
             raise SyscallError(errno.EINPROGRESS)
         return 0

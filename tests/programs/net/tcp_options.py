@@ -65,6 +65,29 @@ def main():
     accepted, _ = listener.accept()
     nb.send(b"x")
     show("the accepted end reads", lambda: accepted.recv(1))
+    show("after a refusal, an epoll waiter sees the connection", refused_then_epoll)
+
+
+def refused_then_epoll():
+    """asyncio's pattern (test_sock_client_connect_racing): an fd registered
+    for EPOLLOUT while its connect was refused, then connected: a connect
+    that says EINPROGRESS must end in that epoll's EPOLLOUT."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    sock = socket.socket()
+    sock.setblocking(False)
+    sock.connect_ex(listener.getsockname())           # EINPROGRESS: nobody listens
+    ep = select.epoll()
+    ep.register(sock.fileno(), select.EPOLLOUT)
+    ep.poll(5)                                        # the refusal arrives
+    listener.listen(1)
+    if sock.connect_ex(listener.getsockname()) != errno.ECONNREFUSED:
+        return "not refused"
+    rc = sock.connect_ex(listener.getsockname())
+    if rc == errno.EINPROGRESS:
+        return any(events & select.EPOLLOUT for _, events in ep.poll(5)) \
+            and sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+    return rc == 0
 
 
 if __name__ == "__main__":
