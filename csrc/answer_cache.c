@@ -316,8 +316,8 @@ static int stat_fast_path(struct rp_ids *ids, int nr, const uint64_t *args, int6
         break;
     case SYS_statx: /* the sentry fills the basic fields whatever the mask asks */
         if (args[2] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) ||
-            args[3] & STATX__RESERVED)
-            return 0;
+            (args[2] & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE || args[3] & STATX__RESERVED)
+            return 0;   /* (FORCE_SYNC with DONT_SYNC is Python's EINVAL) */
         path_addr = args[1], buf = args[4];
         form = RP_FORM_STATX | ((args[2] & AT_SYMLINK_NOFOLLOW) ? RP_FORM_NOFOLLOW : 0);
         break;

@@ -128,15 +128,17 @@ class AnswerCache:
                 self._remember(process, key, follow, None, exc.errno)
             raise
         if self.vfs.walk_stable and res.mount.fs.stat_is_stable(res.node, res.stat.mode):
-            self._remember(process, key, follow, res.stat)
+            self._remember(process, key, follow, res.stat, mount_id=res.mount.mount_id)
         return res.stat
 
-    def _remember(self, process, key: bytes, follow: bool, st: Stat | None, err: int = 0) -> None:
-        """Offer one answer in both shapes: stat's struct and statx's."""
+    def _remember(self, process, key: bytes, follow: bool, st: Stat | None, err: int = 0,
+                  mount_id: int | None = None) -> None:
+        """Offer one answer in both shapes: stat's struct and statx's (with
+        the mount's id, as syscalls/fs.py's statx gives it)."""
         view, nofollow = self.view_of(process), 0 if follow else FORM_NOFOLLOW
         self.platform.remember_stat(view, nofollow, key, st.pack() if st else None, err)
         self.platform.remember_stat(view, FORM_STATX | nofollow, key,
-                                    st.pack_statx() if st else None, err)
+                                    st.pack_statx(mount_id) if st else None, err)
 
     # -- open ------------------------------------------------------------------
 
