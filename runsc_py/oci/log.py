@@ -6,6 +6,7 @@ act on. Errors also go to stderr for people at a terminal.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -23,11 +24,9 @@ class Log:
         """Keep the log's directory open, so lines are still written once this
         process sees the host's tree read-only (the confined sentry)."""
         if self.path and self._dir is None:
-            try:
+            with contextlib.suppress(OSError):   # no directory: lines are lost, as before
                 self._dir = os.open(os.path.dirname(os.path.abspath(self.path)),
                                     os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-            except OSError:
-                pass
 
     def line(self, level: str, msg: str) -> str:
         import datetime   # here: most runs log nothing

@@ -68,6 +68,7 @@ class Sandbox:
         elif spec.netns_new:
             new_network_namespace()
         container_network = self._container_network()
+        raw_sockets = self._raw_sockets(container_network)
         if container_network:
             configure_container_network(spec.sysctl)
         if spec.process.oom_score_adj is not None:
@@ -103,8 +104,7 @@ class Sandbox:
                         gofer_socket=gofer_sock)
         kernel.domainname = spec.domainname or "(none)"
         kernel.network_factory = _network_factory(
-            kernel, self.flags, network_mode(self.flags, spec), container_network,
-            self._raw_sockets())
+            kernel, self.flags, network_mode(self.flags, spec), container_network, raw_sockets)
         kernel.limits = spec.limits
         kernel.sysctl = dict(spec.sysctl)
         if container_network:  # Linux's defaults, which the sentry applies
@@ -144,7 +144,7 @@ class Sandbox:
         self.log.hold()
         bugs.arm_test_hook(TABLE, getattr(self.flags, "debug", False))
         confinement.confine(interposer, getattr(self.flags, "debug", False),
-                            extra=(confinement.CAP_NET_RAW,) if self._raw_sockets() else ())
+                            extra=(confinement.CAP_NET_RAW,) if raw_sockets else ())
 
     def _container_network(self) -> bool:
         """Whether the workload's network is a namespace that is the
@@ -152,12 +152,12 @@ class Sandbox:
         spec = self.spec
         return bool(spec.netns_path or spec.netns_new) and network_mode(self.flags, spec) == "host"
 
-    def _raw_sockets(self) -> bool:
+    def _raw_sockets(self, container_network: bool) -> bool:
         """Whether the sentry makes raw sockets for the workload: in the
         container's own namespace, when the spec's bounding set has
         CAP_NET_RAW (docker's default does) for some process to use."""
         caps = self.spec.process.capabilities   # (None: root's every capability, as runc)
-        return self._container_network() and (caps is None or "CAP_NET_RAW" in caps.bounding)
+        return container_network and (caps is None or "CAP_NET_RAW" in caps.bounding)
 
     def _console(self, size, socket_path: str | None = None) -> tuple[int, int, int]:
         """A pty: the master goes to the console socket, the slave is returned as stdio."""
@@ -208,10 +208,11 @@ class Sandbox:
         from runsc_py.sentry.limits import SANDBOX_RLIMITS
 
         out = []
+        privileged = _has_capability(CAP_SYS_RESOURCE)
         for rl in self.spec.process.rlimits:
             if rl.resource in SANDBOX_RLIMITS:
                 continue
-            ceiling = _host_rlimit_ceiling(rl.resource)
+            ceiling = _host_rlimit_ceiling(rl.resource, privileged)
             if rl.hard > ceiling:
                 raise RuntimeError(f"process.rlimits {rl.name}={rl.soft}:{rl.hard}: this host "
                                    f"allows at most {ceiling}")
@@ -378,15 +379,19 @@ class Sandbox:
                 setattr(self.kernel.limits, key, tuple(value) if isinstance(value, list) else value)
 
 
-def _host_rlimit_ceiling(resource_nr: int) -> int:
-    """The highest hard limit init may set: with CAP_SYS_RESOURCE (a rootful
-    sandbox) the kernel's own bound (fs.nr_open for RLIMIT_NOFILE, none
-    else), without it the hard limit this process has."""
-    import resource
-
+def _has_capability(cap: int) -> bool:
     with open("/proc/self/status") as f:
         cap_eff = int(next(line for line in f if line.startswith("CapEff:")).split()[1], 16)
-    if cap_eff >> CAP_SYS_RESOURCE & 1:
+    return bool(cap_eff >> cap & 1)
+
+
+def _host_rlimit_ceiling(resource_nr: int, privileged: bool) -> int:
+    """The highest hard limit init may set: with CAP_SYS_RESOURCE (`privileged`)
+    the kernel's own bound (fs.nr_open for RLIMIT_NOFILE, none else),
+    without it the hard limit this process has."""
+    import resource
+
+    if privileged:
         if resource_nr == resource.RLIMIT_NOFILE:
             with open("/proc/sys/fs/nr_open") as f:
                 return int(f.read())

@@ -16,14 +16,11 @@ from __future__ import annotations
 import errno
 import os
 
-from runsc_py.sentry import permissions
+from runsc_py.sentry import files, permissions
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.stat import Stat
 
 CLONE_NEWIPC = 0x08000000
-WANT = {os.O_RDONLY: permissions.R_OK, os.O_WRONLY: permissions.W_OK,
-        os.O_RDWR: permissions.R_OK | permissions.W_OK}
-MQ_ATTR_SIZE = 64   # struct mq_attr: four longs and four reserved
 
 
 class MessageQueues:
@@ -41,10 +38,10 @@ class MessageQueues:
 
         owner = self.owners.get(name)
         creating = bool(oflag & os.O_CREAT)
-        if owner is not None and not (creating and oflag & os.O_EXCL):
-            want = WANT.get(oflag & os.O_ACCMODE)
-            if want is not None and not permissions.permitted(creds, _stat(owner), want):
-                raise SyscallError(errno.EACCES)
+        accmode = oflag & os.O_ACCMODE   # (3 is the host's EINVAL, before any permission)
+        if owner is not None and not (creating and oflag & os.O_EXCL) and accmode != os.O_ACCMODE \
+                and not permissions.permitted(creds, _stat(owner), files.WANT[accmode]):
+            raise SyscallError(errno.EACCES)
         self._join(host_tid)
         # the host's queue is the sentry's alone (0600); the sandbox's mode is kept here
         fd = lib.rp_mq_open(name, oflag, 0o600, attr if attr is not None else ffi.NULL)

@@ -504,17 +504,10 @@ def _tiocgptpeer(ctx, fd: int, flags: int):
     given (Linux's ptm_open_peer takes them as they come; nothing here makes
     or truncates a file), without naming it: the caller gets it whoever
     may look /dev/pts up."""
-    from runsc_py.sentry.fs.dev import host_number
-
     flags &= ~(os.O_CREAT | os.O_EXCL | os.O_TRUNC | os.O_PATH | os.O_TMPFILE)
-    host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
-    try:
-        host = host_number(host_fd)
-    except OSError:   # not a master: a slave or another tty is EIO, anything else ENOTTY
-        raise SyscallError(errno.EIO if os.isatty(host_fd) else errno.ENOTTY) from None
-    finally:
-        os.close(host_fd)
-    number = ctx.kernel.ptys.sandbox_number(host) if ctx.kernel.ptys is not None else None
+    host, number, tty = _pty_of_master(ctx, fd)
+    if host is None:   # not a master: a slave or another tty is EIO, anything else ENOTTY
+        raise SyscallError(errno.EIO if tty else errno.ENOTTY)
     if number is None:
         raise SyscallError(errno.ENOTTY)   # a master not of the sandbox's ptmx
     # (as root: the peer is the master holder's whatever /dev/pts's modes say)
@@ -526,16 +519,28 @@ def _tiocgptpeer(ctx, fd: int, flags: int):
 def _tiocgptn(ctx, fd: int, arg: int) -> int:
     """ptsname(): a master's pty number, the sandbox's (sentry/fs/dev.py's
     PtyTable), so /dev/pts/N names it; the host's for a pty not the sandbox's."""
+    host, number, _tty = _pty_of_master(ctx, fd)
+    if host is None:
+        raise SyscallError(errno.ENOTTY)
+    ctx.write(arg, struct.pack("I", host if number is None else number))
+    return 0
+
+
+def _pty_of_master(ctx, fd: int) -> tuple[int | None, int | None, bool]:
+    """The pty whose master is guest `fd`: (the host's number, or None if `fd`
+    is no master; the sandbox's number, or None if not a pty of its ptmx;
+    whether `fd` is a terminal at all)."""
     from runsc_py.sentry.fs.dev import host_number
 
     host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
     try:
         host = host_number(host_fd)
+    except OSError:
+        return None, None, os.isatty(host_fd)
     finally:
         os.close(host_fd)
-    number = ctx.kernel.ptys.sandbox_number(host) if ctx.kernel.ptys is not None else None
-    ctx.write(arg, struct.pack("I", host if number is None else number))
-    return 0
+    ptys = ctx.kernel.ptys
+    return host, ptys.sandbox_number(host) if ptys is not None else None, True
 
 
 def _interface_ioctl(ctx, entry, request: int, arg: int):

@@ -12,6 +12,7 @@ between the sandbox's own users stay unenforced (docs/compatibility.md).
 """
 from __future__ import annotations
 
+import contextlib
 import struct
 
 from runsc_py.platform import NATIVE, AtExit, MemoryFault
@@ -62,10 +63,8 @@ def _ctl(ctx, kind: str, ident: int, cmd: int, buf: int):
             return
         key = (kind, result if cmd in BY_INDEX[kind] else ident)
         ids = owners.get(key, (0, 0, 0, 0))   # made before the sandbox looked: root's
-        try:
+        with contextlib.suppress(MemoryFault, OSError):   # unmapped since, or the task died
             kernel.platform.write(tid, buf + 4, PERM_IDS.pack(*ids))
-        except (MemoryFault, OSError):   # unmapped since, or the task was killed
-            pass
 
     return AtExit(amend)
 
