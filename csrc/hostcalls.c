@@ -171,6 +171,29 @@ int rp_landlock_restrict_self(int ruleset_fd)
     return rp_rc(syscall(SYS_landlock_restrict_self, ruleset_fd, 0));
 }
 
+/* The calling process, and everything it forks from now on, enters a
+ * Landlock domain that handles no file or network right, only these
+ * scopes (ABI 6: LANDLOCK_SCOPE_SIGNAL is 2). Any domain also limits
+ * ptrace and what ptrace's access check guards (/proc/PID/{root,mem,ns},
+ * process_vm_*, pidfd_getfd) to tasks of the same domain or one nested in
+ * it. No file right is handled, so mounts stay allowed (Landlock refuses
+ * them to a domain that handles any). The ABI 6 attribute struct, spelled
+ * out: Debian 12's headers lack its `scoped` field. */
+int rp_landlock_restrict_scopes(uint64_t scoped)
+{
+    struct {
+        uint64_t handled_access_fs, handled_access_net, scoped;
+    } attr = {.scoped = scoped};
+    int ruleset = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    int rc;
+
+    if (ruleset < 0)
+        return -errno;
+    rc = rp_rc(syscall(SYS_landlock_restrict_self, ruleset, 0));
+    close(ruleset);
+    return rc;
+}
+
 /* The sentry's own host inotify instance (sentry/inotify_host.py). */
 int rp_inotify_init1(int flags)
 {

@@ -28,6 +28,7 @@ int rp_landlock_abi(void);
 int rp_landlock_create_ruleset(uint64_t handled_access_fs);
 int rp_landlock_add_path_rule(int ruleset_fd, uint64_t allowed_access, int parent_fd);
 int rp_landlock_restrict_self(int ruleset_fd);
+int rp_landlock_restrict_scopes(uint64_t scoped);
 int rp_inotify_init1(int flags);
 int rp_inotify_add_watch(int fd, const char *path, uint32_t mask);
 int rp_inotify_rm_watch(int fd, int wd);

@@ -109,6 +109,11 @@ def landlock_restrict_self(ruleset: int) -> None:
     _check(lib.rp_landlock_restrict_self(ruleset))
 
 
+def landlock_restrict_scopes(scoped: int) -> None:
+    """Enter a Landlock domain that handles only these scopes (hostcalls.c)."""
+    _check(lib.rp_landlock_restrict_scopes(scoped))
+
+
 def inotify_init1(flags: int) -> int:
     """A host inotify instance (the sentry's own: sentry/inotify_host.py)."""
     return _check(lib.rp_inotify_init1(flags))

@@ -35,6 +35,9 @@ def run_do(args) -> int:
     except MountError as exc:
         sys.stderr.write(f"runsc-py do: {exc}\n")
         return 2
+    from runsc_py.sentry.confinement import fence_off_host_processes
+
+    fence_off_host_processes()   # before the gofer and the workload are forked
     gofer_pid, gofer_sock = start_gofer(gofer_roots("/", True, mounts))
     try:
         return _run_sentry(args, argv, gofer_sock, mounts)

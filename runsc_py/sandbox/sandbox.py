@@ -74,6 +74,9 @@ class Sandbox:
         if spec.process.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
+        from runsc_py.sentry.confinement import fence_off_host_processes
+
+        fence_off_host_processes()   # before the spawner, gofer and init are forked
         # Forked before the sentry's modules are loaded (platform/spawner.py)
         spawner = Spawner.fork()
 

@@ -93,12 +93,39 @@ SENTRY_CAPABILITIES = (
 # spec whose bounding set has it: CAP_NET_RAW, to make raw sockets there
 # for workload callers that hold it (sandbox.Sandbox._raw_sockets)
 
+# Landlock's signal scope (ABI 6) and the ABI that brought it.
+LANDLOCK_SCOPE_SIGNAL, LANDLOCK_SCOPES_ABI = 2, 6
+
 # The sentry's filter's default action.
 SECCOMP_RET_KILL_PROCESS = 0x80000000
 SECCOMP_RET_LOG = 0x7FFC0000
 
 
 TEST_HOOK = "RUNSC_PY_DEBUG_SENTRY_SYSCALL"
+PROBE_HOOK = "RUNSC_PY_DEBUG_SENTRY_PROBE"
+
+
+def fence_off_host_processes() -> bool:
+    """Enter a Landlock domain before forking anything the sentry serves.
+
+    The sentry keeps CAP_SYS_PTRACE and CAP_KILL, which reach every host
+    process: a compromised sentry could read /proc/<host pid>/root (the
+    host's writable tree), write a host process's memory or signal it. In a
+    Landlock domain, ptrace's access check (ptrace, process_vm_*,
+    /proc/PID/{root,mem,ns,fd}, pidfd_getfd) passes only for tasks of the
+    same domain or one nested in it, and the signal scope does the same for
+    kill: so only what this process forks from now on (gofer, spawner,
+    workload, their children) stays in reach, whatever capabilities it
+    holds. The domain handles no file right, so the boot's mounts, and the
+    workload's, still work. False if this kernel has no signal scope."""
+    from runsc_py import hostcalls
+
+    if hostcalls.landlock_abi() < LANDLOCK_SCOPES_ABI:
+        sys.stderr.write("runsc-py: this kernel's Landlock has no signal scope (ABI 6): "
+                         "the sentry's ptrace and kill are fenced by its capabilities only\n")
+        return False
+    hostcalls.landlock_restrict_scopes(LANDLOCK_SCOPE_SIGNAL)
+    return True
 
 
 def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = ()) -> None:
@@ -116,9 +143,8 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = ()) -> 
     # in the package's directory, calls the list does not have.
     sys.dont_write_bytecode = True
 
-    hook = os.environ.get(TEST_HOOK) if debug and platform is not None else None
-    if hook:
-        _arm_test_hook(platform, int(hook))
+    if debug and platform is not None:
+        _arm_test_hooks(platform)
     action = SECCOMP_RET_KILL_PROCESS
     if os.environ.get("RUNSC_PY_SENTRY_FILTER") == "log":
         # Measuring the list: every other call runs, and the kernel logs it
@@ -132,26 +158,60 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = ()) -> 
     confine_self(SENTRY_SYSCALLS, default_action=action, flags=SECCOMP_FILTER_FLAG_TSYNC)
 
 
-def _arm_test_hook(platform, nr: int) -> None:
-    """The test hook (only with --debug): half a second into serving, the
-    sentry makes system call `nr` with zero arguments, so a test can see a
-    call outside the list kill it, and the workload with it
-    (tests/security/test_sentry_confinement.py). Everything it needs is made
-    now, before the filter: an itimer whose SIGALRM is read from a signalfd
-    the loop watches, and the libc function that makes the call."""
+def _arm_test_hooks(platform) -> None:
+    """The test hooks (only with --debug), run half a second into serving:
+    RUNSC_PY_DEBUG_SENTRY_SYSCALL=NR makes the sentry call NR with zero
+    arguments, so a test can see a call outside the list kill it, and the
+    workload with it; RUNSC_PY_DEBUG_SENTRY_PROBE=PID makes it try, as a
+    compromised sentry would, to reach host process PID (its root, memory
+    and namespaces through /proc, a signal, ptrace) and say on stderr what
+    each try gave (tests/security/test_sentry_confinement.py). Everything
+    they need is made now, before the filter: an itimer whose SIGALRM is
+    read from a signalfd the loop watches, and libc's functions."""
     import ctypes
     import signal
 
     from runsc_py import hostcalls
 
+    nr, probed = os.environ.get(TEST_HOOK), os.environ.get(PROBE_HOOK)
+    if not (nr or probed):
+        return
     libc = ctypes.CDLL(None, use_errno=True)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     fd = hostcalls.signalfd(-1, 1 << (signal.SIGALRM - 1), os.O_NONBLOCK | os.O_CLOEXEC)
 
     def call(_events: int) -> None:
         os.read(fd, 128)
-        sys.stderr.write(f"runsc-py: test hook: the sentry calls system call {nr}\n")
-        libc.syscall(ctypes.c_long(nr), 0, 0, 0, 0, 0, 0)
+        if probed:
+            _probe(libc, int(probed))
+        if nr:
+            sys.stderr.write(f"runsc-py: test hook: the sentry calls system call {nr}\n")
+            libc.syscall(ctypes.c_long(int(nr)), 0, 0, 0, 0, 0, 0)
 
     platform.watch(fd, call)
     signal.setitimer(signal.ITIMER_REAL, 0.5)
+
+
+def _probe(libc, pid: int) -> None:
+    """Each way a compromised sentry would reach host process `pid`, tried."""
+    import ctypes
+    import errno
+
+    def ptrace_seize() -> None:
+        if libc.ptrace(ctypes.c_long(0x4206), pid, None, None) < 0:   # PTRACE_SEIZE
+            raise OSError(ctypes.get_errno(), "ptrace")
+
+    tries = {
+        "root": lambda: os.listdir(f"/proc/{pid}/root"),
+        "mem": lambda: os.close(os.open(f"/proc/{pid}/mem", os.O_RDONLY)),
+        "ns": lambda: os.close(os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY)),
+        "kill": lambda: os.kill(pid, 0),
+        "ptrace": ptrace_seize,
+    }
+    for name, attempt in tries.items():
+        try:
+            attempt()
+            outcome = "ok"
+        except OSError as exc:
+            outcome = errno.errorcode.get(exc.errno, str(exc.errno))
+        sys.stderr.write(f"runsc-py: test hook: probe {name}: {outcome}\n")

@@ -73,3 +73,61 @@ def test_an_oci_sentry_dies_the_same_way(bundle, platform):
     state = bundle.wait_status("c1", "stopped")
     assert state["status"] == "stopped"
     assert _gone(marker), "the workload outlived its sentry"
+
+
+# -- a compromised sentry and the host's processes ------------------------------------
+#
+# The sentry keeps CAP_SYS_PTRACE and CAP_KILL for its workload, and those
+# reach every host process. Its Landlock domain (confinement.
+# fence_off_host_processes) leaves only what it forked in reach. The probe
+# hook (RUNSC_PY_DEBUG_SENTRY_PROBE=PID) tries each way in against a host
+# process of root's; without the domain every try succeeds.
+
+PROBES = ("root", "mem", "ns", "kill", "ptrace")
+
+
+@pytest.fixture
+def host_process():
+    """A root process of the host's, in a session of its own."""
+    proc = subprocess.Popen(["sleep", "1000"], start_new_session=True)
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def _probed(output: str) -> dict[str, str]:
+    prefix = "runsc-py: test hook: probe "
+    lines = [line[len(prefix):] for line in output.splitlines() if line.startswith(prefix)]
+    return dict(line.split(": ", 1) for line in lines)
+
+
+def _tracer_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("TracerPid:"))
+
+
+def _fenced(outcomes: dict[str, str], host_pid: int) -> None:
+    assert set(outcomes) == set(PROBES), outcomes
+    assert outcomes["root"] == outcomes["mem"] == outcomes["ns"] == "EACCES", outcomes
+    assert outcomes["kill"] == outcomes["ptrace"] == "EPERM", outcomes
+    assert _tracer_of(host_pid) == 0
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_the_sentry_cannot_reach_host_processes(platform, host_process):
+    env = dict(os.environ, RUNSC_PY_DEBUG_SENTRY_PROBE=str(host_process))
+    proc = subprocess.run(RUNSC_PY + ["--debug", "--platform", platform, "do", "--",
+                                      "sh", "-c", "sleep 2; echo done"],
+                          capture_output=True, text=True, timeout=30, env=env)
+    assert (proc.returncode, proc.stdout) == (0, "done\n"), proc
+    _fenced(_probed(proc.stderr), host_process)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_an_oci_sentry_cannot_either(bundle, platform, host_process):
+    bundle.config(["sh", "-c", "sleep 2; echo done"])
+    env = dict(os.environ, RUNSC_PY_DEBUG_SENTRY_PROBE=str(host_process))
+    proc = bundle.cli("--debug", "--platform", platform, "run", "-b", str(bundle.path), "c1",
+                      env=env)
+    assert proc.returncode == 0 and "done" in proc.stdout, proc.stdout
+    _fenced(_probed(proc.stdout), host_process)
