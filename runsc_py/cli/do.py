@@ -17,9 +17,9 @@ import sys
 
 from runsc_py.cli.terminal import TerminalRelay, caller_owns_terminal
 from runsc_py.gofer.client import GoferClient
-from runsc_py.sandbox.gofer import start_gofer, stop_gofer
+from runsc_py.sandbox.gofer import gofer_roots, start_gofer, stop_gofer
 from runsc_py.sandbox.status import exit_code
-from runsc_py.sentry.mounts import build_vfs, gofer_roots
+from runsc_py.sentry.mounts import build_vfs
 from runsc_py.sentry.mountspec import MountError, MountSpec
 from runsc_py.sentry.vfs import VFS
 
@@ -37,13 +37,12 @@ def run_do(args) -> int:
         return 2
     from runsc_py.sentry.confinement import fence_off_host_processes
 
-    fence_off_host_processes()   # before the gofer and the workload are forked
     gofer_pid, gofer_sock = start_gofer(gofer_roots("/", True, mounts))
     try:
+        fence_off_host_processes()   # after the gofer (out of its reach), before the workload
         return _run_sentry(args, argv, gofer_sock, mounts)
     finally:
-        gofer_sock.close()
-        stop_gofer(gofer_pid)
+        stop_gofer(gofer_pid, gofer_sock)
 
 
 def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:

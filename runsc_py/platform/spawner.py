@@ -95,6 +95,10 @@ def _serve(sock: socket.socket) -> None:
     hostcalls.set_pdeathsig(9)   # SIGKILL: never outlive the sentry
     if os.getppid() == 1:
         return   # the sentry died before the death signal was set
+    # The sentry's Landlock domain is ours (we must be, for it to trace what
+    # we clone), so a compromised sentry can walk /proc/<our pid>/root:
+    # it finds the host's tree read-only, as its own.
+    hostcalls.read_only_view()
     keep = sock.fileno()
     os.closerange(3, keep)
     os.closerange(keep + 1, 1 << 16)

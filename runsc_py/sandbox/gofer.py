@@ -1,13 +1,18 @@
 """The gofer process, from the sandbox's side: forked before the sentry
 loads its modules (so it shares this interpreter's pages), talked to over
-a seqpacket socket, killed and reaped when the sandbox ends. `runsc-py do`
+a seqpacket socket, hung up on and reaped when the sandbox ends. `runsc-py do`
 and the OCI sandbox both start theirs here."""
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
+
+
+def gofer_roots(root: str, root_readonly: bool, mounts) -> list[tuple[str, bool]]:
+    """What the gofer serves: the root, then every bind mount's source (a
+    MountSpec's), whose mount index is its position."""
+    return [(root, root_readonly)] + [(m.source, m.readonly) for m in mounts if m.is_bind]
 
 
 def start_gofer(roots: list[tuple[str, bool]]) -> tuple[int, socket.socket]:
@@ -29,8 +34,12 @@ def start_gofer(roots: list[tuple[str, bool]]) -> tuple[int, socket.socket]:
     return pid, sentry_end
 
 
-def stop_gofer(pid: int) -> None:
-    """Kill and reap the gofer (the sentry's loop may have reaped it already)."""
-    with contextlib.suppress(ProcessLookupError, ChildProcessError):
-        os.kill(pid, signal.SIGKILL)
+def stop_gofer(pid: int, sock: socket.socket) -> None:
+    """Hang up on the gofer, which then returns, and reap it. It is forked
+    before the sentry's Landlock domain (sentry/confinement.py,
+    fence_off_host_processes), so the sentry can neither signal it nor reach
+    its /proc/PID/root; only the socket's end (or the sentry's death, its
+    PDEATHSIG) ends it."""
+    sock.close()
+    with contextlib.suppress(ChildProcessError):   # the sentry's loop may have reaped it
         os.waitpid(pid, 0)

@@ -50,6 +50,7 @@ class Sandbox:
         self.kernel = None
         self.init_pid = 0
         self.gofer_pid = 0
+        self.gofer_sock = None
         self.listener = None
         self.started = False
         self.exit_now: int | None = None   # set when killed before start
@@ -60,6 +61,8 @@ class Sandbox:
 
     def boot(self, cgroup_path: str) -> None:
         from runsc_py.platform.spawner import Spawner
+        from runsc_py.sandbox.gofer import gofer_roots, start_gofer
+        from runsc_py.sentry.confinement import fence_off_host_processes
 
         spec = self.spec
         Cgroup(cgroup_path).join_self()   # before anything is forked: gofer, init
@@ -74,28 +77,28 @@ class Sandbox:
         if spec.process.oom_score_adj is not None:
             with open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(spec.process.oom_score_adj))
-        from runsc_py.sentry.confinement import fence_off_host_processes
-
-        fence_off_host_processes()   # before the spawner, gofer and init are forked
-        # Forked before the sentry's modules are loaded (platform/spawner.py)
-        spawner = Spawner.fork()
-
-        from runsc_py import platform
-        from runsc_py.sandbox.gofer import start_gofer
-        from runsc_py.sentry.mounts import build_vfs, gofer_roots
-        from runsc_py.gofer.client import GoferClient
-        from runsc_py.sentry.kernel import Kernel
-        from runsc_py.sentry.vfs import VFS
-        from runsc_py.syscalls.table import TABLE
-
         # root.readonly: the rootfs read-only (EROFS); otherwise --overlay decides:
         # none (default) writes the rootfs, the container's own (engines give each
         # a private overlayfs, and docker cp/diff/commit read it), as runc does;
         # memory keeps the changes in the sentry.
         overlay = "none" if spec.root_readonly else (self.flags.overlay or "none")
         root_readonly = spec.root_readonly or overlay == "memory"
-        self.gofer_pid, gofer_sock = start_gofer(gofer_roots(spec.root_path, root_readonly,
-                                                             spec.mounts))
+        # The gofer first, outside the sentry's Landlock domain (out of its
+        # reach: sandbox/gofer.py); then the domain; then the spawner, in it,
+        # before the sentry's modules are loaded (platform/spawner.py).
+        self.gofer_pid, self.gofer_sock = start_gofer(
+            gofer_roots(spec.root_path, root_readonly, spec.mounts))
+        fence_off_host_processes()
+        spawner = Spawner.fork()
+
+        from runsc_py import platform
+        from runsc_py.sentry.mounts import build_vfs
+        from runsc_py.gofer.client import GoferClient
+        from runsc_py.sentry.kernel import Kernel
+        from runsc_py.sentry.vfs import VFS
+        from runsc_py.syscalls.table import TABLE
+
+        gofer_sock = self.gofer_sock
         interposer = platform.create(self.flags.platform)
         if spec.seccomp is not None:
             from runsc_py._interpose import lib
@@ -488,7 +491,7 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
             # `delete` (or the engine) has reaped the sandbox and removes it.
             from runsc_py.sandbox.gofer import stop_gofer
 
-            stop_gofer(sandbox.gofer_pid)
+            stop_gofer(sandbox.gofer_pid, sandbox.gofer_sock)
         if sandbox is not None and sandbox.kernel is not None \
                 and sandbox.kernel.platform.spawner is not None:
             sandbox.kernel.platform.spawner.stop()

@@ -164,8 +164,9 @@ def _arm_test_hooks(platform) -> None:
     arguments, so a test can see a call outside the list kill it, and the
     workload with it; RUNSC_PY_DEBUG_SENTRY_PROBE=PID makes it try, as a
     compromised sentry would, to reach host process PID (its root, memory
-    and namespaces through /proc, a signal, ptrace) and say on stderr what
-    each try gave (tests/security/test_sentry_confinement.py). Everything
+    and namespaces through /proc, a signal, ptrace) or, with PID:DIR, to
+    write in host directory DIR through its own processes' roots, and say
+    on stderr what each try gave (tests/security/test_sentry_confinement.py). Everything
     they need is made now, before the filter: an itimer whose SIGALRM is
     read from a signalfd the loop watches, and libc's functions."""
     import ctypes
@@ -183,7 +184,7 @@ def _arm_test_hooks(platform) -> None:
     def call(_events: int) -> None:
         os.read(fd, 128)
         if probed:
-            _probe(libc, int(probed))
+            _probe(libc, probed)
         if nr:
             sys.stderr.write(f"runsc-py: test hook: the sentry calls system call {nr}\n")
             libc.syscall(ctypes.c_long(int(nr)), 0, 0, 0, 0, 0, 0)
@@ -192,10 +193,16 @@ def _arm_test_hooks(platform) -> None:
     signal.setitimer(signal.ITIMER_REAL, 0.5)
 
 
-def _probe(libc, pid: int) -> None:
-    """Each way a compromised sentry would reach host process `pid`, tried."""
+def _probe(libc, target: str) -> None:
+    """Each way a compromised sentry would reach host process PID, tried;
+    then, for a target "PID:DIR", a file made in host directory DIR through
+    the root of each process the sentry forked (`/proc/CHILD/root`): the
+    sandbox's init, the spawner, and the gofer if it could reach it."""
     import ctypes
     import errno
+
+    pid_text, _, directory = target.partition(":")
+    pid = int(pid_text)
 
     def ptrace_seize() -> None:
         if libc.ptrace(ctypes.c_long(0x4206), pid, None, None) < 0:   # PTRACE_SEIZE
@@ -208,6 +215,11 @@ def _probe(libc, pid: int) -> None:
         "kill": lambda: os.kill(pid, 0),
         "ptrace": ptrace_seize,
     }
+    if directory:
+        for child in _children():
+            path = f"/proc/{child}/root{directory}/via-{child}"
+            tries[f"write via {child}"] = lambda path=path: os.close(
+                os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
     for name, attempt in tries.items():
         try:
             attempt()
@@ -215,3 +227,11 @@ def _probe(libc, pid: int) -> None:
         except OSError as exc:
             outcome = errno.errorcode.get(exc.errno, str(exc.errno))
         sys.stderr.write(f"runsc-py: test hook: probe {name}: {outcome}\n")
+
+
+def _children() -> list[int]:
+    pids: list[int] = []
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/children") as f:
+            pids += [int(p) for p in f.read().split()]
+    return pids

@@ -45,11 +45,6 @@ from runsc_py.sentry.vfs import VFS, Filesystem, Lookup, StatFs
 SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 
-def gofer_roots(root: str, root_readonly: bool, mounts: list[MountSpec]) -> list[tuple[str, bool]]:
-    """What the gofer serves: the root, then every bind mount's source."""
-    return [(root, root_readonly)] + [(m.source, m.readonly) for m in mounts if m.is_bind]
-
-
 def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = (),
               masked: list[str] = (), readonly_paths: list[str] = (), root_readonly: bool = True,
               host_root: str = "/") -> VFS:

@@ -79,11 +79,16 @@ def test_an_oci_sentry_dies_the_same_way(bundle, platform):
 #
 # The sentry keeps CAP_SYS_PTRACE and CAP_KILL for its workload, and those
 # reach every host process. Its Landlock domain (confinement.
-# fence_off_host_processes) leaves only what it forked in reach. The probe
-# hook (RUNSC_PY_DEBUG_SENTRY_PROBE=PID) tries each way in against a host
-# process of root's; without the domain every try succeeds.
+# fence_off_host_processes) leaves only what it forked since in reach: the
+# spawner and the workload, whose roots are read-only views; the gofer,
+# whose root is a host tree in the host's mount namespace, is forked before
+# the domain, out of reach. The probe hook (RUNSC_PY_DEBUG_SENTRY_PROBE=
+# PID:DIR) tries each way into a host root process, and to make a file in a
+# host directory through each of its own children's /proc/CHILD/root.
+# Without the domain every try at the process succeeds; with the gofer in
+# the domain, or the spawner's view writable, a file lands.
 
-PROBES = ("root", "mem", "ns", "kill", "ptrace")
+PROBES = {"root", "mem", "ns", "kill", "ptrace"}
 
 
 @pytest.fixture
@@ -93,6 +98,10 @@ def host_process():
     yield proc.pid
     proc.kill()
     proc.wait()
+
+
+def _probe_env(pid: int, directory) -> dict:
+    return dict(os.environ, RUNSC_PY_DEBUG_SENTRY_PROBE=f"{pid}:{directory}")
 
 
 def _probed(output: str) -> dict[str, str]:
@@ -106,28 +115,32 @@ def _tracer_of(pid: int) -> int:
         return next(int(line.split()[1]) for line in f if line.startswith("TracerPid:"))
 
 
-def _fenced(outcomes: dict[str, str], host_pid: int) -> None:
-    assert set(outcomes) == set(PROBES), outcomes
+def _fenced(outcomes: dict[str, str], host_pid: int, directory, children: int) -> None:
+    writes = {name: o for name, o in outcomes.items() if name.startswith("write via ")}
+    assert set(outcomes) - set(writes) == PROBES, outcomes
     assert outcomes["root"] == outcomes["mem"] == outcomes["ns"] == "EACCES", outcomes
     assert outcomes["kill"] == outcomes["ptrace"] == "EPERM", outcomes
     assert _tracer_of(host_pid) == 0
+    assert len(writes) == children and "ok" not in writes.values(), outcomes
+    assert os.listdir(directory) == []
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_the_sentry_cannot_reach_host_processes(platform, host_process):
-    env = dict(os.environ, RUNSC_PY_DEBUG_SENTRY_PROBE=str(host_process))
+def test_the_sentry_cannot_reach_host_processes(platform, host_process, tmp_path):
     proc = subprocess.run(RUNSC_PY + ["--debug", "--platform", platform, "do", "--",
                                       "sh", "-c", "sleep 2; echo done"],
-                          capture_output=True, text=True, timeout=30, env=env)
+                          capture_output=True, text=True, timeout=30,
+                          env=_probe_env(host_process, tmp_path))
     assert (proc.returncode, proc.stdout) == (0, "done\n"), proc
-    _fenced(_probed(proc.stderr), host_process)
+    _fenced(_probed(proc.stderr), host_process, tmp_path, children=2)   # gofer, init
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_an_oci_sentry_cannot_either(bundle, platform, host_process):
+def test_an_oci_sentry_cannot_either(bundle, platform, host_process, tmp_path):
     bundle.config(["sh", "-c", "sleep 2; echo done"])
-    env = dict(os.environ, RUNSC_PY_DEBUG_SENTRY_PROBE=str(host_process))
+    target = tmp_path / "target"
+    target.mkdir()
     proc = bundle.cli("--debug", "--platform", platform, "run", "-b", str(bundle.path), "c1",
-                      env=env)
+                      env=_probe_env(host_process, target))
     assert proc.returncode == 0 and "done" in proc.stdout, proc.stdout
-    _fenced(_probed(proc.stdout), host_process)
+    _fenced(_probed(proc.stdout), host_process, target, children=3)   # gofer, spawner, init
