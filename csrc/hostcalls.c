@@ -237,11 +237,53 @@ int rp_unshare_net(void)
     return rc;
 }
 
+/* A detached bind mount of one directory (open_tree with OPEN_TREE_CLONE,
+ * not recursive), as an O_PATH fd of its root: files can be made in it,
+ * and a ".." from it stays there (a mount with no parent has nowhere to
+ * climb), where an fd on the directory itself would lead up into the rest
+ * of its filesystem, writable in the host's namespace. */
+int rp_hold_directory(const char *path)
+{
+    return rp_rc(syscall(SYS_open_tree, AT_FDCWD, path, 1 /* OPEN_TREE_CLONE */ | O_CLOEXEC));
+}
+
 /* mount_setattr(2) by number (Debian 12's headers lack its wrapper). */
 #define RP_HC_NR_MOUNT_SETATTR 442
 #define RP_HC_AT_RECURSIVE 0x8000
 #define RP_HC_MOUNT_ATTR_RDONLY 0x1
 #define RP_HC_MOUNT_ATTR_NOSUID 0x2
+#define RP_HC_MOUNT_ATTR_NODEV 0x4
+
+/* A tree the gofer serves, as a detached copy of its mounts (open_tree
+ * with OPEN_TREE_CLONE | AT_RECURSIVE): every mount nosuid, nodev and
+ * private, and read-only for a read-only tree. Every fd the gofer opens
+ * beneath it, and donates to the sentry, lives on those mounts: a write
+ * through one of a read-only tree fails with EROFS whoever tries it, and
+ * a ".." from the tree's root has nowhere to climb (its mount has no
+ * parent), where the host's own mounts would lead into its writable /. */
+int rp_detached_tree(const char *path, int readonly)
+{
+    struct {
+        uint64_t attr_set, attr_clr, propagation, userns_fd;
+    } attr = {
+        .attr_set = RP_HC_MOUNT_ATTR_NOSUID | RP_HC_MOUNT_ATTR_NODEV |
+                    (readonly ? RP_HC_MOUNT_ATTR_RDONLY : 0),
+        .propagation = MS_PRIVATE,
+    };
+    int fd = syscall(SYS_open_tree, AT_FDCWD, path,
+                     1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | RP_HC_AT_RECURSIVE);
+    int err;
+
+    if (fd < 0)
+        return -errno;
+    if (syscall(RP_HC_NR_MOUNT_SETATTR, fd, "", AT_EMPTY_PATH | RP_HC_AT_RECURSIVE,
+                &attr, sizeof attr) < 0) {
+        err = errno;
+        close(fd);
+        return -err;
+    }
+    return fd;
+}
 
 /* The calling (single-threaded) process gets a mount namespace of its own
  * in which every mount of the host's tree is read-only and nosuid (not

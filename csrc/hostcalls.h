@@ -34,6 +34,8 @@ int rp_inotify_add_watch(int fd, const char *path, uint32_t mask);
 int rp_inotify_rm_watch(int fd, int wd);
 int rp_unshare_net(void);
 int rp_read_only_view(void);
+int rp_hold_directory(const char *path);
+int rp_detached_tree(const char *path, int readonly);
 int rp_mq_open(const char *name, int oflag, unsigned int mode, const void *attr);
 int rp_mq_unlink(const char *name);
 /* RP_CDEF_END */

@@ -92,6 +92,18 @@ def read_only_view() -> None:
     _check(lib.rp_read_only_view())
 
 
+def hold_directory(path: str) -> int:
+    """An fd to make files in directory `path` from, whose ".." leads
+    nowhere: the root of a detached bind mount of it (hostcalls.c)."""
+    return _check(lib.rp_hold_directory(os.fsencode(path)))
+
+
+def detached_tree(path: str, readonly: bool) -> int:
+    """A detached copy of the mounts at `path` (nosuid, nodev, private;
+    read-only if asked), as an O_PATH fd of its root (hostcalls.c)."""
+    return _check(lib.rp_detached_tree(os.fsencode(path), int(readonly)))
+
+
 def landlock_abi() -> int:
     """The host's Landlock ABI version; 0 when Landlock is not there."""
     return max(lib.rp_landlock_abi(), 0)

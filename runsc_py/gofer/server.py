@@ -343,15 +343,17 @@ GOFER_CAPABILITIES = (
 )
 
 
-def open_root(path: str) -> tuple[int, str | None]:
+def open_root(path: str, readonly: bool) -> tuple[int, str | None]:
     """An O_PATH fd for a tree to serve: the directory itself, or a file's
-    directory and the file's name (a file bind mount)."""
-    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    if statmod.S_ISDIR(os.fstat(fd).st_mode):
-        return fd, None
-    os.close(fd)
-    parent, name = os.path.split(os.path.abspath(path))
-    return os.open(parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC), name
+    directory and the file's name (a file bind mount). It is the root of a
+    detached copy of the tree's mounts (hostcalls.detached_tree), read-only
+    for a read-only tree: what the gofer opens and hands the sentry is on
+    those mounts, so no fd of it leads to a writable host file the sandbox
+    may not write, or above the tree by "..", whoever holds it."""
+    if not statmod.S_ISDIR(os.stat(path).st_mode):
+        parent, name = os.path.split(os.path.abspath(path))
+        return hostcalls.detached_tree(parent, readonly), name
+    return hostcalls.detached_tree(path, readonly), None
 
 
 def run(sock: socket.socket, roots: list[tuple[str, bool]]) -> None:
@@ -361,15 +363,15 @@ def run(sock: socket.socket, roots: list[tuple[str, bool]]) -> None:
     from runsc_py.platform.policy import confine_self
 
     hostcalls.set_pdeathsig(9)   # SIGKILL: never outlive the sentry
-    opened = [(open_root(path), readonly) for path, readonly in roots]
+    opened = [(open_root(path, readonly), readonly) for path, readonly in roots]
     (root_fd, _), root_readonly = opened[0]
     gofer = Gofer(root_fd, root_readonly)
     fences = [(root_fd, root_readonly)]
     for (fd, name), readonly in opened[1:]:
         gofer.add_root(fd, readonly, name)
         fences.append((fd if name is None else _file_fd(fd, name), readonly))
-    os.chroot(roots[0][0])
-    os.chdir("/")
+    os.fchdir(root_fd)
+    os.chroot(".")
     if not landlock.restrict_to(fences):
         sys.stderr.write("runsc-py: this kernel has no Landlock: the gofer is confined by "
                          "chroot and its syscall filter only\n")

@@ -22,11 +22,13 @@ class Log:
 
     def hold(self) -> None:
         """Keep the log's directory open, so lines are still written once this
-        process sees the host's tree read-only (the confined sentry)."""
+        process sees the host's tree read-only (the confined sentry): a
+        detached bind mount of it alone, whose ".." climbs nowhere."""
         if self.path and self._dir is None:
+            from runsc_py import hostcalls
+
             with contextlib.suppress(OSError):   # no directory: lines are lost, as before
-                self._dir = os.open(os.path.dirname(os.path.abspath(self.path)),
-                                    os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+                self._dir = hostcalls.hold_directory(os.path.dirname(os.path.abspath(self.path)))
 
     def line(self, level: str, msg: str) -> str:
         import datetime   # here: most runs log nothing

@@ -150,7 +150,8 @@ class Sandbox:
         self.log.hold()
         bugs.arm_test_hook(TABLE, getattr(self.flags, "debug", False))
         confinement.confine(interposer, getattr(self.flags, "debug", False),
-                            extra=(confinement.CAP_NET_RAW,) if raw_sockets else ())
+                            extra=(confinement.CAP_NET_RAW,) if raw_sockets else (),
+                            gofer_socket=gofer_sock)
 
     def _container_network(self) -> bool:
         """Whether the workload's network is a namespace that is the

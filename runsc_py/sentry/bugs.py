@@ -13,26 +13,28 @@ import os
 import sys
 import traceback
 
+from runsc_py import hostcalls
+
 # `--debug` and this variable naming a syscall number: its handler raises,
 # so a test can see where a sentry bug's report goes (tests/integration/test_cli.py).
 TEST_HOOK = "RUNSC_PY_DEBUG_SENTRY_BUG"
 
 _log_path: str | None = None
-_log_dir: int | None = None   # an O_PATH fd on its directory, from before confinement
+_log_dir: int | None = None   # its directory, held from before confinement
 
 
 def use_log(path: str | None) -> None:
     """The runtime's log file (`--log`), if it has one. Its directory (or
     $TMPDIR's, for the fallback) is kept open: once confined, the sentry
     sees the host's tree read-only (confinement.py), and a report makes its
-    file through that earlier, writable view."""
+    file through that earlier, writable view: a detached bind mount of the
+    directory alone, so that is all it leaves writable."""
     global _log_path, _log_dir
     _log_path = path
     if _log_dir is not None:
         os.close(_log_dir)
     try:
-        _log_dir = os.open(os.path.dirname(_path()) or ".",
-                           os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        _log_dir = hostcalls.hold_directory(os.path.dirname(_path()) or ".")
     except OSError:
         _log_dir = None
 

@@ -128,9 +128,11 @@ def fence_off_host_processes() -> bool:
     return True
 
 
-def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = ()) -> None:
+def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
+            gofer_socket=None) -> None:
     """Drop the capabilities the sentry does not need (but `extra`), then
-    load its allow-list on every thread of this process."""
+    load its allow-list on every thread of this process. (`gofer_socket`:
+    for the probe hook only.)"""
     from runsc_py import hostcalls
     from runsc_py.platform.policy import SECCOMP_FILTER_FLAG_TSYNC, confine_self
 
@@ -144,7 +146,7 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = ()) -> 
     sys.dont_write_bytecode = True
 
     if debug and platform is not None:
-        _arm_test_hooks(platform)
+        _arm_test_hooks(platform, gofer_socket)
     action = SECCOMP_RET_KILL_PROCESS
     if os.environ.get("RUNSC_PY_SENTRY_FILTER") == "log":
         # Measuring the list: every other call runs, and the kernel logs it
@@ -158,15 +160,16 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = ()) -> 
     confine_self(SENTRY_SYSCALLS, default_action=action, flags=SECCOMP_FILTER_FLAG_TSYNC)
 
 
-def _arm_test_hooks(platform) -> None:
+def _arm_test_hooks(platform, gofer_socket) -> None:
     """The test hooks (only with --debug), run half a second into serving:
     RUNSC_PY_DEBUG_SENTRY_SYSCALL=NR makes the sentry call NR with zero
     arguments, so a test can see a call outside the list kill it, and the
     workload with it; RUNSC_PY_DEBUG_SENTRY_PROBE=PID makes it try, as a
     compromised sentry would, to reach host process PID (its root, memory
     and namespaces through /proc, a signal, ptrace) or, with PID:DIR, to
-    write in host directory DIR through its own processes' roots, and say
-    on stderr what each try gave (tests/security/test_sentry_confinement.py). Everything
+    write in host directory DIR through its own processes' roots, the fds
+    it holds and the root the gofer gives it, and say on stderr what each
+    try gave (tests/security/test_sentry_confinement.py). Everything
     they need is made now, before the filter: an itimer whose SIGALRM is
     read from a signalfd the loop watches, and libc's functions."""
     import ctypes
@@ -184,7 +187,7 @@ def _arm_test_hooks(platform) -> None:
     def call(_events: int) -> None:
         os.read(fd, 128)
         if probed:
-            _probe(libc, probed)
+            _probe(libc, probed, gofer_socket)
         if nr:
             sys.stderr.write(f"runsc-py: test hook: the sentry calls system call {nr}\n")
             libc.syscall(ctypes.c_long(int(nr)), 0, 0, 0, 0, 0, 0)
@@ -193,13 +196,16 @@ def _arm_test_hooks(platform) -> None:
     signal.setitimer(signal.ITIMER_REAL, 0.5)
 
 
-def _probe(libc, target: str) -> None:
+def _probe(libc, target: str, gofer_socket) -> None:
     """Each way a compromised sentry would reach host process PID, tried;
     then, for a target "PID:DIR", a file made in host directory DIR through
-    the root of each process the sentry forked (`/proc/CHILD/root`): the
-    sandbox's init, the spawner, and the gofer if it could reach it."""
+    the root of each process the sentry forked (`/proc/CHILD/root`: the
+    sandbox's init, the spawner, and the gofer if it could reach it), by
+    climbing from each directory it holds, and from the sandbox's root as
+    the gofer hands it over."""
     import ctypes
     import errno
+    from functools import partial
 
     pid_text, _, directory = target.partition(":")
     pid = int(pid_text)
@@ -216,10 +222,20 @@ def _probe(libc, target: str) -> None:
         "ptrace": ptrace_seize,
     }
     if directory:
+        def create(path: str, dir_fd=None) -> None:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600,
+                             dir_fd=dir_fd))
+
         for child in _children():
-            path = f"/proc/{child}/root{directory}/via-{child}"
-            tries[f"write via {child}"] = lambda path=path: os.close(
-                os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+            tries[f"write via {child}"] = partial(create, f"/proc/{child}/root{directory}/via-{child}")
+        climb = "../" * 64 + directory.lstrip("/")
+        for fd in _directory_fds():
+            tries[f"write via fd {fd}"] = partial(create, f"{climb}/via-fd-{fd}", dir_fd=fd)
+        if gofer_socket is not None:
+            from runsc_py.gofer.client import GoferClient
+
+            root = GoferClient(gofer_socket).lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
+            tries["write via gofer root"] = partial(create, f"{climb}/via-gofer", dir_fd=root)
     for name, attempt in tries.items():
         try:
             attempt()
@@ -227,6 +243,20 @@ def _probe(libc, target: str) -> None:
         except OSError as exc:
             outcome = errno.errorcode.get(exc.errno, str(exc.errno))
         sys.stderr.write(f"runsc-py: test hook: probe {name}: {outcome}\n")
+
+
+def _directory_fds() -> list[int]:
+    """The directories the sentry holds open (gofer donations, its log's)."""
+    import stat
+
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if stat.S_ISDIR(os.stat(int(name)).st_mode):
+                fds.append(int(name))
+        except OSError:
+            pass   # the listing's own fd, gone
+    return fds
 
 
 def _children() -> list[int]:
