@@ -253,6 +253,159 @@ int rp_hold_directory(const char *path)
 #define RP_HC_MOUNT_ATTR_RDONLY 0x1
 #define RP_HC_MOUNT_ATTR_NOSUID 0x2
 #define RP_HC_MOUNT_ATTR_NODEV 0x4
+#define RP_HC_MOUNT_ATTR_NOEXEC 0x8
+
+static int rp_set_mount_attr(int dirfd, const char *path, unsigned int flags, uint64_t set)
+{
+    struct {
+        uint64_t attr_set, attr_clr, propagation, userns_fd;
+    } attr = {.attr_set = set};
+
+    return syscall(RP_HC_NR_MOUNT_SETATTR, dirfd, path, flags, &attr, sizeof attr) < 0 ? -errno : 0;
+}
+
+/* `rel` beneath `dirfd`, made like mkdir -p. */
+static int rp_make_path(int dirfd, const char *rel)
+{
+    char buf[4096];
+    size_t len = strlen(rel);
+
+    if (len == 0 || len >= sizeof buf)
+        return -ENAMETOOLONG;
+    memcpy(buf, rel, len + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdirat(dirfd, buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    return mkdirat(dirfd, buf, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* A filesystem of `type` (a string option first, if any), as a detached
+ * mount with `attrs`. */
+static int rp_new_mount(const char *type, const char *key, const char *value, unsigned int attrs)
+{
+    int fs = syscall(SYS_fsopen, type, 1 /* FSOPEN_CLOEXEC */);
+    int mnt, err;
+
+    if (fs < 0)
+        return -errno;
+    if ((key && syscall(SYS_fsconfig, fs, 1 /* FSCONFIG_SET_STRING */, key, value, 0) < 0) ||
+        syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) < 0) {
+        err = errno;
+        close(fs);
+        return -err;
+    }
+    mnt = syscall(SYS_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */, attrs);
+    err = errno;
+    close(fs);
+    return mnt < 0 ? -err : mnt;
+}
+
+/* A detached mount of `type` at `rel` beneath `root` (made there). */
+static int rp_mount_new(int root, const char *rel, const char *type, const char *key,
+                        const char *value, unsigned int attrs)
+{
+    int mnt = rp_new_mount(type, key, value, attrs), rc;
+
+    if (mnt < 0)
+        return mnt;
+    rc = rp_make_path(root, rel);
+    if (rc == 0 && syscall(SYS_move_mount, mnt, "", root, rel, 4 /* F_EMPTY_PATH */) < 0)
+        rc = -errno;
+    close(mnt);
+    return rc;
+}
+
+/* The calling (single-threaded) sentry moves into a mount namespace of its
+ * own whose root is an empty read-only tmpfs holding only:
+ * - `paths`, each a detached copy of the host's mounts there, read-only,
+ *   nosuid and nodev (the copies are made first, while a path is still
+ *   the host's);
+ * - `links` (name, target pairs: the host's /lib -> usr/lib and the like);
+ * - a procfs of its own, read-only, hidepid=ptraceable: a process shows
+ *   there only if the sentry may ptrace it, which its Landlock domain
+ *   limits to its own;
+ * - a devpts instance of its own at /dev/pts, /dev/ptmx its ptmx (0666,
+ *   as the sentry has no CAP_DAC_OVERRIDE): the ptys it makes from now on
+ *   are there, and no host terminal is.
+ * The host's tree is gone from its view: pivot_root, then the old root
+ * detached. Files it opened before keep their access. */
+int rp_empty_root(const char *const *paths, int n, const char *const *links, int n_links)
+{
+    int trees[32], root = -1, i, rc = 0;
+    const uint64_t sealed = RP_HC_MOUNT_ATTR_RDONLY | RP_HC_MOUNT_ATTR_NOSUID |
+                            RP_HC_MOUNT_ATTR_NODEV;
+
+    if (n > 32)
+        return -E2BIG;
+    for (i = 0; i < n; i++)
+        trees[i] = -1;
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -errno;
+    for (i = 0; i < n; i++) {
+        trees[i] = syscall(SYS_open_tree, AT_FDCWD, paths[i],
+                           1 /* OPEN_TREE_CLONE */ | O_CLOEXEC | RP_HC_AT_RECURSIVE);
+        if (trees[i] < 0) {
+            rc = -errno;
+            goto out;
+        }
+        rc = rp_set_mount_attr(trees[i], "", AT_EMPTY_PATH | RP_HC_AT_RECURSIVE, sealed);
+        if (rc < 0)
+            goto out;
+    }
+    root = rp_new_mount("tmpfs", "mode", "0755", RP_HC_MOUNT_ATTR_NOSUID | RP_HC_MOUNT_ATTR_NODEV);
+    if (root < 0) {
+        rc = root;
+        goto out;
+    }
+    /* In the tree (over /proc: always there), so mounts can move into it. */
+    if (syscall(SYS_move_mount, root, "", AT_FDCWD, "/proc", 4 /* F_EMPTY_PATH */) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    rc = rp_mount_new(root, "proc", "proc", "hidepid", "ptraceable",
+                      sealed | RP_HC_MOUNT_ATTR_NOEXEC);
+    if (rc == 0)
+        rc = rp_mount_new(root, "dev/pts", "devpts", "ptmxmode", "0666",   /* no NODEV */
+                          RP_HC_MOUNT_ATTR_RDONLY | RP_HC_MOUNT_ATTR_NOSUID |
+                          RP_HC_MOUNT_ATTR_NOEXEC);
+    if (rc < 0)
+        goto out;
+    if (symlinkat("pts/ptmx", root, "dev/ptmx") < 0) {
+        rc = -errno;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if ((rc = rp_make_path(root, paths[i] + 1)) < 0)
+            goto out;
+        if (syscall(SYS_move_mount, trees[i], "", root, paths[i] + 1, 4) < 0) {
+            rc = -errno;
+            goto out;
+        }
+    }
+    for (i = 0; i < n_links; i++)
+        if (symlinkat(links[2 * i + 1], root, links[2 * i]) < 0) {
+            rc = -errno;
+            goto out;
+        }
+    if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+        umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
+        rc = -errno;
+        goto out;
+    }
+    rc = rp_set_mount_attr(AT_FDCWD, "/", 0, sealed);
+out:
+    for (i = 0; i < n; i++)
+        if (trees[i] >= 0)
+            close(trees[i]);
+    if (root >= 0)
+        close(root);
+    return rc;
+}
 
 /* A tree the gofer serves, as a detached copy of its mounts (open_tree
  * with OPEN_TREE_CLONE | AT_RECURSIVE): every mount nosuid, nodev and

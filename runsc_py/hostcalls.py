@@ -92,6 +92,17 @@ def read_only_view() -> None:
     _check(lib.rp_read_only_view())
 
 
+def empty_root(keep: list[str], links: list[tuple[str, str]]) -> None:
+    """This (single-threaded) process's root becomes an empty read-only
+    tmpfs holding only read-only copies of the host's mounts at `keep`
+    (absolute paths), `links` (name, target), and a /proc and /dev/pts of
+    its own (hostcalls.c, rp_empty_root)."""
+    names = [ffi.new("char[]", os.fsencode(path)) for path in keep]
+    pairs = [ffi.new("char[]", os.fsencode(part)) for link in links for part in link]
+    _check(lib.rp_empty_root(ffi.new("char *[]", names), len(keep),
+                             ffi.new("char *[]", pairs), len(links)))
+
+
 def hold_directory(path: str) -> int:
     """An fd to make files in directory `path` from, whose ".." leads
     nowhere: the root of a detached bind mount of it (hostcalls.c)."""

@@ -81,15 +81,22 @@ def _wait(path: str, process: dict, ready_fd: int | None) -> int:
             signal.signal(sig, forward)
         except (OSError, ValueError):
             continue
+    console = None
     try:
-        console = process.pop("_console_socket", None)
-        sock, answer = control.open_stream(path, "exec", [0, 1, 2], process=process,
-                                           console_socket=console)
+        # The console socket is reached here and the connection passed on:
+        # the confined sentry sees no host path (sentry/confinement.py).
+        console_path = process.pop("_console_socket", None)
+        console = control.connect(console_path) if console_path else None
+        stdio = [0, 1, 2] + ([console.fileno()] if console else [])
+        sock, answer = control.open_stream(path, "exec", stdio, process=process)
     except control.ControlError as exc:
         if ready_fd is None:
             raise
         os.write(ready_fd, f"error: {exc}\n".encode())
         return 1
+    finally:
+        if console is not None:
+            console.close()
     target["pid"] = answer["pid"]
     for sig in target["early"]:
         forward(sig, None)

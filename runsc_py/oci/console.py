@@ -27,9 +27,14 @@ def open_console(size: tuple[int, int] | None) -> tuple[int, int]:
     return master, slave
 
 
-def send_master(socket_path: str, master: int) -> None:
-    """Hand the master to the engine's console socket (runc's protocol)."""
+def send_master(console: str | int, master: int) -> None:
+    """Hand the master to the engine's console socket (runc's protocol):
+    its path, or an fd of a connection to it made by the caller."""
     import socket
 
-    with control.connect(os.path.abspath(socket_path)) as sock:
+    if isinstance(console, int):
+        with socket.socket(fileno=os.dup(console)) as sock:
+            socket.send_fds(sock, [b"/dev/ptmx"], [master])
+        return
+    with control.connect(os.path.abspath(console)) as sock:
         socket.send_fds(sock, [b"/dev/ptmx"], [master])

@@ -22,6 +22,7 @@ import os
 import socket
 
 MAX_MESSAGE = 1 << 20
+MAX_FDS = 4   # an exec's stdio and its console socket connection
 TIMEOUT = 10.0
 KEEP = "keep"   # a handler's answer key: the connection is the handler's now
 
@@ -135,7 +136,7 @@ def serve_one(listener: socket.socket, handle) -> None:
     keep = False
     try:
         conn.settimeout(TIMEOUT)
-        data, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 3)
+        data, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, MAX_FDS)
         while data and not data.endswith(b"\n") and len(data) < MAX_MESSAGE:
             chunk = conn.recv(65536)
             if not chunk:

@@ -166,15 +166,17 @@ class Sandbox:
         caps = self.spec.process.capabilities   # (None: root's every capability, as runc)
         return container_network and (caps is None or "CAP_NET_RAW" in caps.bounding)
 
-    def _console(self, size, socket_path: str | None = None) -> tuple[int, int, int]:
-        """A pty: the master goes to the console socket, the slave is returned as stdio."""
+    def _console(self, size, console: int | None = None) -> tuple[int, int, int]:
+        """A pty: the master goes to the console socket (`--console-socket`'s
+        path at boot, an exec's connection to it), the slave is returned as
+        stdio."""
         from runsc_py.oci.console import open_console, send_master
 
         master, slave = open_console(size)
         if self.kernel is not None:
             self.kernel.ptys.adopt(slave)   # the sandbox's own: /dev/tty and /dev/pts show it
         try:
-            send_master(socket_path or self.flags.console_socket, master)
+            send_master(self.flags.console_socket if console is None else console, master)
         except BaseException:
             os.close(slave)
             raise
@@ -309,14 +311,14 @@ class Sandbox:
         try:
             if not self.started or self.kernel.exit_status is not None:
                 raise RuntimeError("the container is not running")
-            if len(fds) != 3:
+            if len(fds) not in (3, 4):
                 raise RuntimeError("exec needs the process's stdin, stdout and stderr")
             process = _process(req.get("process"))
-            stdio = tuple(fds)
+            stdio = tuple(fds[:3])
             if process.terminal:
-                if not req.get("console_socket"):
+                if len(fds) != 4:
                     raise RuntimeError("exec --tty needs --console-socket")
-                stdio = self._console(process.console_size, req["console_socket"])
+                stdio = self._console(process.console_size, fds[3])
             creds = self._creds(process.user)
             try:
                 proc = self.kernel.spawn_joined(list(process.args), process.env, process.cwd,

@@ -9,6 +9,7 @@ the sentry's own mount namespace, with the host's tree read-only.
 from __future__ import annotations
 
 import os
+import pathlib
 import subprocess
 import time
 
@@ -70,11 +71,19 @@ def _wait_for_workload(sentry: int, marker: str) -> list[int]:
 def _check_sentry(pid: int, extra: int = 0) -> None:
     st = _status(pid)
     assert _caps(st) == (SENTRY_CAPS | extra,) * 3, st
-    # its own mount namespace, where every mount of the host's tree is read-only
+    # its own mount namespace, every mount read-only, with a root of its own
+    # holding only Python's code, its own /proc and /dev/pts, the host's CPUs
     assert os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
     with open(f"/proc/{pid}/mountinfo") as f:
-        writable = [line for line in f if "ro" not in line.split()[5].split(",")]
-    assert not writable, writable
+        mounts = [line.split() for line in f]
+    assert not [m for m in mounts if "ro" not in m[5].split(",")], mounts
+    root = next(m for m in mounts if m[4] == "/")
+    assert root[root.index("-") + 1] == "tmpfs", root
+    repo_top = pathlib.Path(__file__).resolve().parts[1]
+    allowed = {"usr", "proc", "dev", "sys", repo_top, "bin", "sbin", "lib", "lib32", "lib64",
+               "libx32"}
+    assert set(os.listdir(f"/proc/{pid}/root")) <= allowed
+    assert not os.path.exists(f"/proc/{pid}/root/etc")
     assert int(st["CapInh"], 16) == 0 and int(st["CapAmb"], 16) == 0
     assert st["NoNewPrivs"] == "1"
     assert int(st["Seccomp"]) == SECCOMP_FILTER
@@ -139,8 +148,10 @@ def test_oci_sentry_gofer_and_spawner(bundle, platform, caps, extra):  # noqa: F
     kids = _wait_for_workload(sentry, marker)
     _check_sentry(sentry, extra)
     pythons = [k for k in kids if _is_python(k)]
-    rootfs = str(bundle.path / "rootfs")
-    gofers = [k for k in pythons if os.readlink(f"/proc/{k}/root") == rootfs]
+    # the gofer is chrooted into a detached copy of the rootfs (no path of
+    # the host's); the spawner's root is the host's, read-only
+    gofers = [k for k in pythons if os.readlink(f"/proc/{k}/root") == "/"
+              and int(_status(k)["Seccomp"]) == SECCOMP_FILTER]
     spawners = [k for k in pythons if k not in gofers]
     assert len(gofers) == 1 and len(spawners) == 1, (kids, gofers)
     _check_gofer(gofers[0])
