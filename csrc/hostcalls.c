@@ -6,8 +6,8 @@
  * O_TMPFILE, fstatfs's f_type, Landlock, its parent-death signal), the
  * tmpfs store's detached mount (fsopen, fsconfig, fsmount), and the
  * signalfd and timerfd objects the sentry makes for the workload, the
- * sandbox's new network namespace (rp_unshare_net), the sentry's
- * read-only view of the host's tree (rp_read_only_view), and POSIX
+ * sandbox's new network namespace (rp_unshare_net), the sentry's and
+ * spawner's empty roots (rp_empty_root), the gofer's detached trees, and POSIX
  * message queues made in the workload's IPC namespace (rp_mq_*: raw
  * calls, without glibc's leading-slash rule, as the workload made them). They were
  * ctypes calls; ctypes costs ~1.8 ms to import, on the sandbox's start-up
@@ -436,26 +436,6 @@ int rp_detached_tree(const char *path, int readonly)
         return -err;
     }
     return fd;
-}
-
-/* The calling (single-threaded) process gets a mount namespace of its own
- * in which every mount of the host's tree is read-only and nosuid (not
- * nodev: the sentry opens /dev/ptmx). Files it opened before keep their
- * access; its detached tmpfs store is in no tree. The host's namespace is
- * never touched: propagation is made private in the copy first. */
-int rp_read_only_view(void)
-{
-    struct {
-        uint64_t attr_set, attr_clr, propagation, userns_fd;
-    } attr = {.attr_set = RP_HC_MOUNT_ATTR_RDONLY | RP_HC_MOUNT_ATTR_NOSUID};
-
-    if (unshare(CLONE_NEWNS) < 0)
-        return -errno;
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return -errno;
-    if (syscall(RP_HC_NR_MOUNT_SETATTR, AT_FDCWD, "/", RP_HC_AT_RECURSIVE, &attr, sizeof attr) < 0)
-        return -errno;
-    return 0;
 }
 
 int rp_mq_open(const char *name, int oflag, unsigned int mode, const void *attr)

@@ -33,7 +33,6 @@ int rp_inotify_init1(int flags);
 int rp_inotify_add_watch(int fd, const char *path, uint32_t mask);
 int rp_inotify_rm_watch(int fd, int wd);
 int rp_unshare_net(void);
-int rp_read_only_view(void);
 int rp_hold_directory(const char *path);
 int rp_empty_root(const char *const *paths, int n, const char *const *links, int n_links);
 int rp_detached_tree(const char *path, int readonly);

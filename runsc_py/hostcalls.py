@@ -11,6 +11,7 @@ sentry makes for the workload, and the sentry's own host inotify instance
 from __future__ import annotations
 
 import os
+import sys
 
 from runsc_py._interpose import ffi, lib
 
@@ -86,20 +87,28 @@ def keep_capabilities(caps: tuple[int, ...]) -> None:
     _check(lib.rp_keep_capabilities(keep))
 
 
-def read_only_view() -> None:
-    """A mount namespace of this process's own, where every mount of the
-    host's tree is read-only (hostcalls.c, rp_read_only_view)."""
-    _check(lib.rp_read_only_view())
-
-
-def empty_root(keep: list[str], links: list[tuple[str, str]]) -> None:
+def leave_host_tree(extra: tuple[str, ...] = ()) -> None:
     """This (single-threaded) process's root becomes an empty read-only
-    tmpfs holding only read-only copies of the host's mounts at `keep`
-    (absolute paths), `links` (name, target), and a /proc and /dev/pts of
-    its own (hostcalls.c, rp_empty_root)."""
-    names = [ffi.new("char[]", os.fsencode(path)) for path in keep]
+    tmpfs holding only read-only copies of the host's mounts at Python's
+    code (/usr, each directory on sys.path and each package's: imports are
+    lazy) and at
+    `extra`, the host's top-level symlinks (/lib -> usr/lib, for the
+    dynamic loader), and a /proc and /dev/pts of its own (hostcalls.c,
+    rp_empty_root). A path inside another is its."""
+    # (an editable install's packages are found by a finder, not sys.path)
+    packages = [entry for name, module in list(sys.modules.items()) if "." not in name
+                for entry in (getattr(module, "__path__", None) or ())]
+    wanted = {os.path.realpath(p)
+              for p in ("/usr", *extra, *(e or "." for e in sys.path), *packages)}
+    kept: list[str] = []
+    for path in sorted(p for p in wanted if os.path.isdir(p)):
+        if not any(path.startswith(k + "/") for k in kept):
+            kept.append(path)
+    links = [(name, os.readlink("/" + name)) for name in os.listdir("/")
+             if name not in ("proc", "dev") and os.path.islink("/" + name)]
+    names = [ffi.new("char[]", os.fsencode(path)) for path in kept]
     pairs = [ffi.new("char[]", os.fsencode(part)) for link in links for part in link]
-    _check(lib.rp_empty_root(ffi.new("char *[]", names), len(keep),
+    _check(lib.rp_empty_root(ffi.new("char *[]", names), len(kept),
                              ffi.new("char *[]", pairs), len(links)))
 
 

@@ -96,9 +96,9 @@ def _serve(sock: socket.socket) -> None:
     if os.getppid() == 1:
         return   # the sentry died before the death signal was set
     # The sentry's Landlock domain is ours (we must be, for it to trace what
-    # we clone), so a compromised sentry can walk /proc/<our pid>/root:
-    # it finds the host's tree read-only, as its own.
-    hostcalls.read_only_view()
+    # we clone), so a compromised sentry can walk /proc/<our pid>/root: it
+    # finds a root as empty as its own. (What we clone joins init's mounts.)
+    hostcalls.leave_host_tree()
     keep = sock.fileno()
     os.closerange(3, keep)
     os.closerange(keep + 1, 1 << 16)

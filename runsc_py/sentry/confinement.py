@@ -138,7 +138,9 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
 
     # out of the host's tree (CAP_SYS_ADMIN still held): the files it opened
     # and its log directories (bugs.use_log, Log.hold) keep their access
-    hostcalls.empty_root(_kept_paths(), _top_links())
+    from runsc_py.sentry.fs.hostinfo import SYS_CPU
+
+    hostcalls.leave_host_tree(extra=(SYS_CPU,))
     hostcalls.keep_capabilities(SENTRY_CAPABILITIES + tuple(extra))
     # A module imported later (Python imports lazily, and so does the
     # sentry) is read, never cached: writing its .pyc would mkdir and rename
@@ -158,31 +160,6 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
             with open(pids, "a") as f:
                 f.write(f"{os.getpid()}\n")
     confine_self(SENTRY_SYSCALLS, default_action=action, flags=SECCOMP_FILTER_FLAG_TSYNC)
-
-
-def _kept_paths() -> list[str]:
-    """What the confined sentry's root holds of the host's, each a
-    read-only copy: Python's code (imported lazily: /usr and each directory
-    on sys.path) and the host's CPUs (fs/hostinfo.py). A path inside
-    another is its."""
-    from runsc_py.sentry.fs.hostinfo import SYS_CPU
-
-    wanted = {os.path.realpath(p) for p in ["/usr", SYS_CPU] + [e or "." for e in sys.path]}
-    kept: list[str] = []
-    for path in sorted(p for p in wanted if os.path.isdir(p)):
-        if not any(path.startswith(k + "/") for k in kept):
-            kept.append(path)
-    return kept
-
-
-def _top_links() -> list[tuple[str, str]]:
-    """The host's top-level symlinks (/lib -> usr/lib on a merged /usr), so
-    the dynamic loader finds a library a late import needs where it looks."""
-    links = []
-    for name in os.listdir("/"):
-        if name not in ("proc", "dev") and os.path.islink("/" + name):
-            links.append((name, os.readlink("/" + name)))
-    return links
 
 
 def _arm_test_hooks(platform, gofer_socket) -> None:
