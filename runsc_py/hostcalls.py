@@ -90,16 +90,18 @@ def keep_capabilities(caps: tuple[int, ...]) -> None:
 def leave_host_tree(extra: tuple[str, ...] = ()) -> None:
     """This (single-threaded) process's root becomes an empty read-only
     tmpfs holding only read-only copies of the host's mounts at Python's
-    code (/usr, each directory on sys.path and each package's: imports are
-    lazy) and at
+    code (/usr, each directory on sys.path but the cwd, and each loaded
+    package's: imports are lazy) and at
     `extra`, the host's top-level symlinks (/lib -> usr/lib, for the
     dynamic loader), and a /proc and /dev/pts of its own (hostcalls.c,
     rp_empty_root). A path inside another is its."""
-    # (an editable install's packages are found by a finder, not sys.path)
+    # (an editable install's packages are found by a finder, not sys.path;
+    # the cwd `python -m` puts first on it is the caller's, not code's)
     packages = [entry for name, module in list(sys.modules.items()) if "." not in name
                 for entry in (getattr(module, "__path__", None) or ())]
-    wanted = {os.path.realpath(p)
-              for p in ("/usr", *extra, *(e or "." for e in sys.path), *packages)}
+    cwd = os.path.realpath(".")
+    wanted = {os.path.realpath(p) for p in ("/usr", *extra, *packages)}
+    wanted |= {os.path.realpath(e) for e in sys.path if os.path.isabs(e)} - {cwd}
     kept: list[str] = []
     for path in sorted(p for p in wanted if os.path.isdir(p)):
         if not any(path.startswith(k + "/") for k in kept):
