@@ -14,7 +14,7 @@ import os
 import resource
 
 from runsc_py.sentry.limits import SandboxLimits
-from runsc_py.sentry.mountspec import MountError, MountSpec
+from runsc_py.sentry.mountspec import PROPAGATION, MountError, MountSpec
 
 
 class SpecError(ValueError):
@@ -93,7 +93,7 @@ class ContainerSpec(collections.namedtuple(
         "ContainerSpec",
         "oci_version root_path root_readonly process hostname domainname mounts hooks "
         "annotations limits cgroup_settings netns_path netns_new masked_paths readonly_paths "
-        "sysctl cgroups_path devices seccomp")):
+        "sysctl cgroups_path devices seccomp rootfs_propagation")):
     __slots__ = ()
     # fields:
     # oci_version: str
@@ -115,6 +115,7 @@ class ContainerSpec(collections.namedtuple(
     # cgroups_path: str
     # devices: list[dict]
     # seccomp: object | None      # runsc_py.oci.seccomp.Profile
+    # rootfs_propagation: str     # linux.rootfsPropagation ("" when unset)
 
 
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
@@ -129,7 +130,6 @@ DEVFS_DEVICES = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/ura
 IGNORED_NOTES = {
     "process.apparmorProfile": "the workload talks to the sentry, not to host LSMs",
     "linux.mountLabel": "no SELinux labels inside the sentry",
-    "linux.rootfsPropagation": "the sandbox's mounts are the sentry's; nothing propagates",
     "linux.resources.devices": "device access is what the sentry's devfs has",
 }
 
@@ -183,6 +183,7 @@ def parse(doc: dict, bundle: str) -> ContainerSpec:
         sysctl=_str_dict(_get(linux, "sysctl", dict, {}), "linux.sysctl"),
         cgroups_path=_get(linux, "cgroupsPath", str, ""),
         devices=_devices(_get(linux, "devices", list, [])),
+        rootfs_propagation=_rootfs_propagation(_get(linux, "rootfsPropagation", str, "")),
     )
     limits, cgroup_settings = resources(_get(linux, "resources", dict, {}))
     netns_path, netns_new = _namespaces(_get(linux, "namespaces", list, []))
@@ -403,6 +404,15 @@ def _devices(items: list) -> list[dict]:
             raise SpecError(f"linux.devices: {path!r} is not a device the sandbox provides "
                             f"(it provides {', '.join(sorted(DEVFS_DEVICES))})")
     return items
+
+
+def _rootfs_propagation(value: str) -> str:
+    """Shown in mountinfo (nothing mounts in the sandbox, so nothing
+    propagates); an unknown value is refused, as runc refuses it."""
+    if value and value not in PROPAGATION:
+        raise SpecError(f"linux.rootfsPropagation: invalid value {value!r} "
+                        f"(one of {', '.join(sorted(PROPAGATION))})")
+    return value
 
 
 def _refuse_unknown_linux(linux: dict) -> None:

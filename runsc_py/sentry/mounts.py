@@ -39,7 +39,7 @@ from runsc_py.sentry.fs.proc import ProcFilesystem
 from runsc_py.sentry.fs.synthetic import EmptyDirectory
 from runsc_py.sentry.fs.sys import SysFilesystem
 from runsc_py.sentry.fs.tmpfs import TmpFilesystem
-from runsc_py.sentry.mountspec import MountError, MountSpec
+from runsc_py.sentry.mountspec import PROPAGATION, MountError, MountSpec
 from runsc_py.sentry.vfs import VFS, Filesystem, Lookup, StatFs
 
 SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
@@ -47,9 +47,10 @@ SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = (),
               masked: list[str] = (), readonly_paths: list[str] = (), root_readonly: bool = True,
-              host_root: str = "/") -> VFS:
+              host_root: str = "/", root_propagation: str = "") -> VFS:
     """Mount everything the sandbox sees, on kernel.vfs. host_root: the host
-    path of the root the gofer serves (procfs names host files by it)."""
+    path of the root the gofer serves (procfs names host files by it);
+    root_propagation: linux.rootfsPropagation."""
     vfs = kernel.vfs
     host_paths = [(host_root, "/")] + [(m.source, os.path.normpath(m.destination))
                                        for m in mounts if m.is_bind]
@@ -95,7 +96,23 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
         _mask(vfs, path, fresh_dir_fd)
     for path in readonly_paths:
         _make_readonly(vfs, path)
+    _show_propagation(vfs, root_propagation, mounts)
     return vfs
+
+
+def _show_propagation(vfs: VFS, root_propagation: str, mounts: list[MountSpec]) -> None:
+    """What mountinfo shows of propagation, as runc sets it up: the root's
+    from linux.rootfsPropagation; a mount made beneath a shared root is
+    shared (Linux makes a new mount under a shared parent a peer), unless
+    its own options say otherwise."""
+    root = vfs.mounts["/"]
+    root.propagation = PROPAGATION.get(root_propagation)
+    own = {os.path.normpath(m.destination): m.propagation for m in mounts}
+    for mount in vfs.mounts.values():
+        if mount is not root:
+            given = own.get(mount.mountpoint, "unset")
+            mount.propagation = (root.propagation == "shared" and "shared" or None) \
+                if given == "unset" else given
 
 
 def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd,

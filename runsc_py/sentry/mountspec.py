@@ -10,6 +10,12 @@ import collections
 import os
 
 FLAG_OPTIONS = ("nosuid", "nodev", "noexec")
+# A propagation option (of a mount, or linux.rootfsPropagation) -> how
+# mountinfo shows the mount: a peer group ("shared"), a master's ("slave"),
+# "unbindable", or nothing (private). The "r" forms reach submounts too.
+PROPAGATION = {"shared": "shared", "rshared": "shared", "slave": "slave", "rslave": "slave",
+               "private": None, "rprivate": None, "unbindable": "unbindable",
+               "runbindable": "unbindable"}
 KINDS = ("bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2")
 
 
@@ -45,6 +51,13 @@ class MountSpec(collections.namedtuple(
     @property
     def flags(self) -> frozenset[str]:
         return frozenset(o for o in self.options if o in FLAG_OPTIONS)
+
+    @property
+    def propagation(self) -> str | None:
+        """The last propagation option's kind (runc applies them in order), or
+        "unset" when none is given."""
+        given = [PROPAGATION[o] for o in self.options if o in PROPAGATION]
+        return given[-1] if given else "unset"
 
     def check(self) -> None:
         if not self.destination.startswith("/"):

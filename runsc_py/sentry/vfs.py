@@ -195,7 +195,8 @@ class Filesystem(abc.ABC):
 class Mount:
     """One entry of the mount table; /proc/<pid>/mounts and mountinfo render these."""
 
-    __slots__ = ("mountpoint", "fs", "readonly", "dev", "mount_id", "source", "options")
+    __slots__ = ("mountpoint", "fs", "readonly", "dev", "mount_id", "source", "options",
+                 "propagation")
 
     def __init__(self, mountpoint: str, fs: Filesystem, readonly: bool, dev: int, mount_id: int,
                  source: str = "none", options: frozenset[str] = frozenset()):
@@ -206,6 +207,9 @@ class Mount:
         self.mount_id = mount_id      # mountinfo's first field
         self.source = source          # mounts' first field ("none", a bind's source)
         self.options = options        # of "nosuid", "nodev", "noexec"
+        # mountinfo's optional fields: "shared", "slave", "unbindable" or None
+        # (private). Shown only: nothing mounts in the sandbox, so nothing propagates.
+        self.propagation: str | None = None
 
     def __repr__(self) -> str:
         return f"Mount({self.mountpoint!r}, {self.fs.fstype}, id={self.mount_id})"

@@ -68,3 +68,49 @@ def test_without_a_devpts_mount_dev_ptmx_is_the_device(bundle):
     mounts = [m for m in DOCKER_MOUNTS if m["type"] != "devpts"]
     out = _run(bundle, "ls -l /dev/ptmx; ls /dev/pts | wc -l", mounts)
     assert out.startswith("crw-rw-rw-") and out.split()[-1] == "0", out
+
+
+def _propagation(line: str) -> str:
+    """findmnt's PROPAGATION of a mountinfo line (its optional fields)."""
+    fields = line.split()
+    optional = fields[6:fields.index("-")]
+    kinds = [k for k, tag in (("shared", "shared:"), ("slave", "master:"),
+                              ("unbindable", "unbindable")) if any(o.startswith(tag) for o in optional)]
+    return ",".join(kinds) or "private"
+
+
+@pytest.mark.parametrize("root, expected", [("shared", "shared"), ("rshared", "shared"),
+                                            ("rslave", "slave"), ("private", "private"),
+                                            ("unbindable", "unbindable"), ("", "private")])
+def test_rootfs_propagation_shows_on_the_root(bundle, root, expected):
+    linux = bundle.config()["linux"]
+    bundle.config(linux=dict(linux, rootfsPropagation=root))
+    out = _run(bundle, "cat /proc/self/mountinfo", mounts=[])
+    root_line = next(line for line in out.splitlines() if line.split()[4] == "/")
+    assert _propagation(root_line) == expected, out
+
+
+@pytest.mark.parametrize("root", ["", "rshared"])
+def test_a_binds_propagation_option_shows_on_it(bundle, tmp_path, root):
+    """Its own option wins; without one it is a peer under a shared root (a
+    new mount beneath a shared parent is one), else private, as on Linux."""
+    linux = bundle.config()["linux"]
+    bundle.config(linux=dict(linux, rootfsPropagation=root))
+    source = tmp_path / "src"
+    source.mkdir()
+    kinds = {"/b-shared": "rshared", "/b-slave": "rslave", "/b-unbindable": "unbindable",
+             "/b-private": "rprivate", "/b-plain": None}
+    mounts = [{"destination": d, "type": "bind", "source": str(source),
+               "options": ["rbind"] + ([k] if k else [])} for d, k in kinds.items()]
+    out = _run(bundle, "cat /proc/self/mountinfo", mounts=mounts)
+    shown = {line.split()[4]: _propagation(line) for line in out.splitlines()}
+    assert shown["/b-shared"] == "shared" and shown["/b-slave"] == "slave", out
+    assert shown["/b-unbindable"] == "unbindable" and shown["/b-private"] == "private", out
+    assert shown["/b-plain"] == ("shared" if root else "private"), out
+
+
+def test_an_unknown_rootfs_propagation_fails_create(bundle):
+    linux = bundle.config()["linux"]
+    bundle.config(["true"], linux=dict(linux, rootfsPropagation="sideways"))
+    proc = bundle.cli("create", "--bundle", str(bundle.path), "bad")
+    assert proc.returncode != 0 and "rootfsPropagation" in proc.stdout, proc.stdout

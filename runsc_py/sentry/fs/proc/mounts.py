@@ -33,8 +33,20 @@ def render_mountinfo(vfs, host_root: str = "/") -> bytes:
         dev = f"{os.major(m.dev)}:{os.minor(m.dev)}"
         super_opts = "ro" if m.readonly else "rw"
         lines.append(f"{m.mount_id} {parent.mount_id} {dev} / {_escape(m.mountpoint)} "
-                     f"{_options(m)} - {m.fstype} {_source(m, host_root)} {super_opts}\n")
+                     f"{_options(m)}{_optional_fields(m)} - {m.fstype} {_source(m, host_root)} "
+                     f"{super_opts}\n")
     return "".join(lines).encode()
+
+
+def _optional_fields(mount) -> str:
+    """mountinfo's optional fields (fs/proc_namespace.c, show_mountinfo): a
+    shared mount's peer group, a slave's master's, "unbindable". Each
+    shared or slave mount is a group of its own, numbered by its id."""
+    if mount.propagation == "shared":
+        return f" shared:{mount.mount_id}"
+    if mount.propagation == "slave":
+        return f" master:{mount.mount_id}"
+    return " unbindable" if mount.propagation == "unbindable" else ""
 
 
 def _source(mount, host_root: str) -> str:
