@@ -16,7 +16,15 @@ import time
 from runsc_py.sentry.limits import SandboxLimits
 
 CGROUP_ROOT = "/sys/fs/cgroup"
-V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer")
+V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer",
+                  # what only `linux.resources`' block I/O, network, huge page and
+                  # RDMA limits use: joined where the host mounts them, as runc does
+                  "blkio", "net_cls", "net_prio", "hugetlb", "rdma")
+# blockIO's throttles: spec key -> v1 file's middle, v2 io.max key
+THROTTLES = {"throttleReadBpsDevice": ("read_bps", "rbps"),
+             "throttleWriteBpsDevice": ("write_bps", "wbps"),
+             "throttleReadIOPSDevice": ("read_iops", "riops"),
+             "throttleWriteIOPSDevice": ("write_iops", "wiops")}
 
 
 class CgroupError(Exception):
@@ -116,6 +124,22 @@ class Cgroup:
             self._apply_v2(limits, settings)
         else:
             self._apply_v1(limits, settings)
+        if settings is not None and settings.other:
+            self._apply_other(settings.other)
+
+    def _apply_other(self, other: dict) -> None:
+        """linux.resources.{blockIO,network,hugepageLimits,rdma,unified}: each
+        value to its controller's file, or a create error like runc's when
+        the host lacks the controller or the file."""
+        dirs = self.dirs()
+        for controller, candidates in (_other_writes_v2 if self.v2 else _other_writes_v1)(other):
+            d = dirs.get("unified" if self.v2 else controller)
+            if d is None:
+                raise CgroupError(f"cannot set {controller} limit: container could not join or "
+                                  f"create cgroup (the host has no {controller} controller)")
+            name, value = next(((n, v) for n, v in candidates
+                                if os.path.exists(os.path.join(d, n))), candidates[-1])
+            _set(d, name, value)
 
     def _apply_v1(self, limits: SandboxLimits, settings) -> None:
         d = self.dirs()
@@ -217,6 +241,63 @@ class Cgroup:
                         with contextlib.suppress(ProcessLookupError):
                             os.kill(int(pid), 9)
                     time.sleep(0.001)   # a killed task leaves within a millisecond or two
+
+
+def _device(dev: dict) -> str:
+    return f"{int(dev['major'])}:{int(dev['minor'])}"
+
+
+def _other_writes_v1(other: dict):
+    """(controller, [(file, value)...]: the first file the host has) per write."""
+    if other.get("unified"):
+        raise CgroupError("linux.resources.unified needs cgroup v2; this host's hierarchy is v1")
+    io = other.get("blockIO") or {}
+    if io.get("weight"):
+        yield "blkio", [("blkio.bfq.weight", str(io["weight"])), ("blkio.weight", str(io["weight"]))]
+    if io.get("leafWeight"):
+        yield "blkio", [("blkio.leaf_weight", str(io["leafWeight"]))]
+    for dev in io.get("weightDevice") or []:
+        if dev.get("weight"):
+            line = f"{_device(dev)} {dev['weight']}"
+            yield "blkio", [("blkio.bfq.weight_device", line), ("blkio.weight_device", line)]
+    for key, (name, _) in THROTTLES.items():
+        for dev in io.get(key) or []:
+            yield "blkio", [(f"blkio.throttle.{name}_device", f"{_device(dev)} {dev['rate']}")]
+    network = other.get("network") or {}
+    if network.get("classID") is not None:
+        yield "net_cls", [("net_cls.classid", str(network["classID"]))]
+    for prio in network.get("priorities") or []:
+        yield "net_prio", [("net_prio.ifpriomap", f"{prio['name']} {prio['priority']}")]
+    for page in other.get("hugepageLimits") or []:
+        yield "hugetlb", [(f"hugetlb.{page['pageSize']}.limit_in_bytes", str(page["limit"]))]
+    yield from _rdma(other)
+
+
+def _other_writes_v2(other: dict):
+    io = other.get("blockIO") or {}
+    if io.get("weight"):
+        yield "io", [("io.bfq.weight", str(io["weight"])), ("io.weight", f"default {io['weight']}")]
+    for key, (_, v2_key) in THROTTLES.items():
+        for dev in io.get(key) or []:
+            yield "io", [("io.max", f"{_device(dev)} {v2_key}={dev['rate']}")]
+    if other.get("network"):
+        raise CgroupError("linux.resources.network: net_cls and net_prio have no cgroup v2 "
+                          "controller")
+    for page in other.get("hugepageLimits") or []:
+        yield "hugetlb", [(f"hugetlb.{page['pageSize']}.max", str(page["limit"]))]
+    yield from _rdma(other)
+    for name, value in (other.get("unified") or {}).items():
+        if "/" in name or name.startswith("."):
+            raise CgroupError(f"linux.resources.unified: {name!r} is not a cgroup file")
+        yield name.split(".")[0], [(name, str(value))]
+
+
+def _rdma(other: dict):
+    for device, limit in (other.get("rdma") or {}).items():
+        parts = [f"{k}={limit[key]}" for key, k in (("hcaHandles", "hca_handle"),
+                                                    ("hcaObjects", "hca_object"))
+                 if limit.get(key) is not None]
+        yield "rdma", [("rdma.max", " ".join([device, *parts]))]
 
 
 def _stats(cpu_ns: int, mem: int, mem_limit: int, pids: int, pids_limit: int) -> dict:

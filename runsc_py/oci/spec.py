@@ -310,8 +310,8 @@ def _hooks(hooks: dict) -> dict[str, list[Hook]]:
 
 
 class CgroupSettings(collections.namedtuple(
-        "CgroupSettings", "shares quota period reservation swappiness disable_oom_killer",
-        defaults=(None,) * 6)):
+        "CgroupSettings", "shares quota period reservation swappiness disable_oom_killer other",
+        defaults=(None,) * 7)):
     """linux.resources values only the cgroup enforces, written as given
     (the sentry's view of the limits is SandboxLimits)."""
     __slots__ = ()
@@ -322,6 +322,8 @@ class CgroupSettings(collections.namedtuple(
     # reservation: int | None         # memory.soft_limit_in_bytes
     # swappiness: int | None          # memory.swappiness, 0-100
     # disable_oom_killer: bool | None  # memory.oom_control
+    # other: dict | None              # blockIO, network, hugepageLimits, rdma, unified as
+    #                                 # given (oci/cgroup.py writes them)
 
 
 def resources(res: dict) -> tuple[SandboxLimits, CgroupSettings]:
@@ -358,8 +360,13 @@ def resources(res: dict) -> tuple[SandboxLimits, CgroupSettings]:
         period=int(period) if period else None,
         reservation=int(reservation) if reservation is not None and reservation != 0 else None,
         swappiness=int(swappiness) if swappiness is not None else None,
-        disable_oom_killer=memory.get("disableOOMKiller"))
+        disable_oom_killer=memory.get("disableOOMKiller"),
+        other={key: res[key] for key in OTHER_RESOURCES if res.get(key)} or None)
     return limits, settings
+
+
+# linux.resources the cgroup alone enforces, passed to it as given
+OTHER_RESOURCES = ("blockIO", "network", "hugepageLimits", "rdma", "unified")
 
 
 def parse_cpuset(text: str) -> tuple[int, ...]:

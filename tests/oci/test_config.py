@@ -251,3 +251,62 @@ def test_a_swappiness_out_of_range_fails_create(bundle):
     _set(bundle, ["true"], linux={"resources": {"memory": {"swappiness": 101}}})
     proc = bundle.cli("create", "-b", str(bundle.path), "c1")
     assert proc.returncode != 0 and "swappiness 101 is not in 0-100" in proc.stdout, proc.stdout
+
+
+def _root_disk() -> tuple[int, int]:
+    dev = os.stat("/").st_dev
+    return os.major(dev), os.minor(dev)
+
+
+def test_block_io_throttles_are_written_as_given(bundle):
+    """blockIO's per-device throttles reach the blkio (v1) or io (v2) controller."""
+    major, minor = _root_disk()
+    _set(bundle, ["sleep", "100"], linux={"resources": {"blockIO": {
+        "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}],
+        "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 300}]}}})
+    proc = bundle.cli("run", "-d", "-b", str(bundle.path), "c1")
+    blkio = "/sys/fs/cgroup/blkio/runsc-py/c1"
+    if os.path.isdir("/sys/fs/cgroup/blkio"):
+        assert proc.returncode == 0, proc.stdout
+        assert open(f"{blkio}/blkio.throttle.read_bps_device").read().split() == \
+            [f"{major}:{minor}", "1048576"]
+        assert open(f"{blkio}/blkio.throttle.write_iops_device").read().split() == \
+            [f"{major}:{minor}", "300"]
+    elif proc.returncode == 0:   # v2 with io enabled
+        line = open("/sys/fs/cgroup/runsc-py/c1/io.max").read()
+        assert "rbps=1048576" in line and "wiops=300" in line, line
+    else:
+        assert "cannot set" in proc.stdout, proc.stdout
+
+
+def test_a_value_for_a_controller_the_host_lacks_fails_create(bundle):
+    """As runc: net_cls here (v1 without it, or v2, which has none) is an
+    error naming it, not a value silently dropped."""
+    _set(bundle, ["true"], linux={"resources": {"network": {"classID": 1048577}}})
+    proc = bundle.cli("create", "-b", str(bundle.path), "c1")
+    if os.path.isdir("/sys/fs/cgroup/net_cls"):
+        assert proc.returncode == 0, proc.stdout
+        assert open("/sys/fs/cgroup/net_cls/runsc-py/c1/net_cls.classid").read().strip() == \
+            "1048577"
+    else:
+        assert proc.returncode != 0 and "net_cls" in proc.stdout, proc.stdout
+        assert not os.path.exists("/sys/fs/cgroup/memory/runsc-py/c1")   # nothing left behind
+
+
+def test_a_weight_the_host_cannot_set_fails_create(bundle):
+    """blockIO.weight needs a weight file (BFQ, or v1's CFQ); without one
+    create fails naming it rather than running unweighted."""
+    _set(bundle, ["true"], linux={"resources": {"blockIO": {"weight": 500}}})
+    proc = bundle.cli("create", "-b", str(bundle.path), "c1")
+    files = [f"/sys/fs/cgroup/blkio/{n}" for n in ("blkio.bfq.weight", "blkio.weight")]
+    if os.path.isdir("/sys/fs/cgroup/blkio") and not any(map(os.path.exists, files)):
+        assert proc.returncode != 0 and "weight" in proc.stdout, proc.stdout
+    elif proc.returncode != 0:
+        assert "weight" in proc.stdout, proc.stdout
+
+
+def test_unified_resources_on_a_v1_host_fail_create(bundle):
+    _set(bundle, ["true"], linux={"resources": {"unified": {"memory.high": "1000000"}}})
+    proc = bundle.cli("create", "-b", str(bundle.path), "c1")
+    if os.path.isdir("/sys/fs/cgroup/memory"):
+        assert proc.returncode != 0 and "unified" in proc.stdout, proc.stdout
