@@ -113,7 +113,7 @@ class ContainerSpec(collections.namedtuple(
     # readonly_paths: list[str]
     # sysctl: dict[str, str]
     # cgroups_path: str
-    # devices: list[dict]
+    # devices: list[SpecDevice]
     # seccomp: object | None      # runsc_py.oci.seccomp.Profile
     # rootfs_propagation: str     # linux.rootfsPropagation ("" when unset)
 
@@ -123,9 +123,11 @@ HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
 # Namespaces the sentry always gives the workload (its own pid, mount, ipc,
 # uts, network; cgroup views are the sentry's): asking for them is honoured.
 OWN_NAMESPACES = {"pid", "mount", "ipc", "uts", "network", "cgroup"}
-# Device nodes the sentry's devfs provides (linux.devices may list them).
-DEVFS_DEVICES = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
-                 "/dev/tty", "/dev/console", "/dev/ptmx"}
+# The devices the sentry's devfs serves, by (type, major, minor): a
+# linux.devices entry with one of these numbers is that device.
+DEVFS_NUMBERS = {("c", 1, 3): "null", ("c", 1, 5): "zero", ("c", 1, 7): "full",
+                 ("c", 1, 8): "random", ("c", 1, 9): "urandom", ("c", 5, 0): "tty",
+                 ("c", 5, 1): "console", ("c", 5, 2): "ptmx"}
 # Accepted because a sentry-kernel makes them moot (docs/architecture.md, "OCI").
 IGNORED_NOTES = {
     "process.apparmorProfile": "the workload talks to the sentry, not to host LSMs",
@@ -404,13 +406,57 @@ def _namespaces(items: list) -> tuple[str | None, bool]:
     return netns, new
 
 
-def _devices(items: list) -> list[dict]:
+class SpecDevice(collections.namedtuple("SpecDevice", "path kind major minor mode uid gid")):
+    """A linux.devices entry, checked: a node in the sandbox's /dev."""
+    __slots__ = ()
+    # fields:
+    # path: str        # under /dev
+    # kind: str        # "c" (or "u"), "b", "p"
+    # major: int
+    # minor: int
+    # mode: int        # fileMode's permission bits
+    # uid: int
+    # gid: int
+
+
+def _devices(items: list) -> list[SpecDevice]:
+    """linux.devices as nodes of the sentry's devfs (sentry/fs/dev.py): a
+    number it serves is that device; a FIFO is a FIFO; a number no host
+    driver serves is a node whose open gives ENXIO, as on Linux. A device a
+    host driver serves that the sentry does not (/dev/fuse, /dev/kvm, a
+    disk) is refused: passing it through would hand the workload a host
+    driver, and a node that cannot be opened would not be that device."""
+    devices = []
     for item in items:
-        path = item.get("path", "") if isinstance(item, dict) else ""
-        if path not in DEVFS_DEVICES:
-            raise SpecError(f"linux.devices: {path!r} is not a device the sandbox provides "
-                            f"(it provides {', '.join(sorted(DEVFS_DEVICES))})")
-    return items
+        if not isinstance(item, dict):
+            raise SpecError("linux.devices: each entry must be an object")
+        path = os.path.normpath(item.get("path", "") or "/")
+        kind = item.get("type", "")
+        if not path.startswith("/dev/") or path.startswith(("/dev/pts/", "/dev/shm/")):
+            raise SpecError(f"linux.devices: {path!r}: the sandbox makes device nodes in /dev "
+                            "only (not in /dev/pts or /dev/shm)")
+        if kind not in ("c", "u", "b", "p"):
+            raise SpecError(f"linux.devices: {path}: type {kind!r} is not c, u, b or p")
+        try:
+            major, minor = int(item.get("major", 0)), int(item.get("minor", 0))
+            mode, uid, gid = (int(item.get(k) if item.get(k) is not None else d)
+                              for k, d in (("fileMode", 0o666), ("uid", 0), ("gid", 0)))
+        except (TypeError, ValueError):
+            raise SpecError(f"linux.devices: {path}: major, minor, fileMode, uid and gid "
+                            "must be numbers") from None
+        kind = "c" if kind == "u" else kind
+        if kind != "p" and (kind, major, minor) not in DEVFS_NUMBERS \
+                and _host_driver(kind, major, minor):
+            raise SpecError(f"linux.devices: {path} ({kind} {major}:{minor}) is a host device; "
+                            "the sandbox serves its own null, zero, full, random, urandom, "
+                            "tty, console and ptmx, and passes no host device through")
+        devices.append(SpecDevice(path, kind, major, minor, mode & 0o7777, uid, gid))
+    return devices
+
+
+def _host_driver(kind: str, major: int, minor: int) -> bool:
+    """Whether a host driver serves the device number (sysfs lists it)."""
+    return os.path.exists(f"/sys/dev/{'block' if kind == 'b' else 'char'}/{major}:{minor}")
 
 
 def _rootfs_propagation(value: str) -> str:

@@ -122,7 +122,8 @@ class Sandbox:
         kernel.domainname = kernel.sysctl.get("kernel.domainname", kernel.domainname)
         build_vfs(GoferClient(gofer_sock), kernel, overlay, spec.mounts,
                   masked=spec.masked_paths, readonly_paths=spec.readonly_paths,
-                  root_readonly=root_readonly, root_propagation=spec.rootfs_propagation)
+                  root_readonly=root_readonly, root_propagation=spec.rootfs_propagation,
+                  devices=spec.devices)
         self._check_cwd(kernel)
         self.kernel = kernel
         kernel.on_process_exit = self._exec_exited

@@ -47,10 +47,11 @@ SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = (),
               masked: list[str] = (), readonly_paths: list[str] = (), root_readonly: bool = True,
-              host_root: str = "/", root_propagation: str = "") -> VFS:
+              host_root: str = "/", root_propagation: str = "", devices=()) -> VFS:
     """Mount everything the sandbox sees, on kernel.vfs. host_root: the host
     path of the root the gofer serves (procfs names host files by it);
-    root_propagation: linux.rootfsPropagation."""
+    root_propagation: linux.rootfsPropagation; devices: linux.devices
+    (oci.spec.SpecDevice), nodes of the devfs."""
     vfs = kernel.vfs
     host_paths = [(host_root, "/")] + [(m.source, os.path.normpath(m.destination))
                                        for m in mounts if m.is_bind]
@@ -68,6 +69,7 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
         vfs.mount("/", root, readonly=root_readonly)
     devfs = DevFilesystem(kernel, fresh_dir_fd)
     kernel.ptys = devfs.ptys   # the sandbox's ptys: a console given to it joins them
+    devfs.add_devices(devices)
     vfs.mount("/dev", devfs, source="tmpfs",
               options=frozenset({"nosuid"}))
     vfs.mount("/dev/shm", TmpFilesystem(dir_fd_source=fresh_dir_fd),

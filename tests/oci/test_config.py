@@ -310,3 +310,47 @@ def test_unified_resources_on_a_v1_host_fail_create(bundle):
     proc = bundle.cli("create", "-b", str(bundle.path), "c1")
     if os.path.isdir("/sys/fs/cgroup/memory"):
         assert proc.returncode != 0 and "unified" in proc.stdout, proc.stdout
+
+
+def _device(path, kind, major=0, minor=0, mode=0o666, uid=0, gid=0):
+    return {"path": path, "type": kind, "major": major, "minor": minor, "fileMode": mode,
+            "uid": uid, "gid": gid}
+
+
+def test_spec_devices_are_nodes_of_the_sandboxs_dev(bundle):
+    """runtime-tools' linux_devices: each node with its type, number, mode
+    and owner. A number the sandbox serves is that device, a FIFO is one,
+    a number no driver serves gives ENXIO at open (as on Linux)."""
+    devices = [_device("/dev/test1", "c", 10, 666, 0o620, 1, 2),
+               _device("/dev/test2", "b", 8, 666, 0o600),
+               _device("/dev/test3", "p", mode=0o644),
+               _device("/dev/mynull", "c", 1, 3), _device("/dev/x/zero", "c", 1, 5)]
+    script = ("for d in test1 test2 test3 mynull x/zero; do "
+              "stat -c '%n %F %t:%T %a %u:%g' /dev/$d; done; "
+              "echo dropped > /dev/mynull && echo wrote; head -c 4 /dev/x/zero | od -An -tx1; "
+              "cat /dev/test1 2>&1; (sleep 0.2; echo through > /dev/test3) & cat /dev/test3")
+    _set(bundle, ["sh", "-c", script], linux={"devices": devices})
+    proc = bundle.cli("run", "-b", str(bundle.path), "c1")
+    assert proc.returncode == 0, proc.stdout
+    lines = proc.stdout.splitlines()
+    assert lines[:5] == ["/dev/test1 character special file a:29a 620 1:2",
+                         "/dev/test2 block special file 8:29a 600 0:0",
+                         "/dev/test3 fifo 0:0 644 0:0",
+                         "/dev/mynull character special file 1:3 666 0:0",
+                         "/dev/x/zero character special file 1:5 666 0:0"], proc.stdout
+    assert lines[5:7] == ["wrote", " 00 00 00 00"], proc.stdout
+    assert "No such device or address" in lines[7], proc.stdout
+    assert lines[8] == "through", proc.stdout
+
+
+def test_a_host_device_the_sandbox_does_not_serve_fails_create(bundle):
+    """A number a host driver serves (here /dev/null's own number under
+    another name is fine; the first char device sysfs lists that the
+    sandbox does not serve is not) is refused by name."""
+    served = {(1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2)}
+    numbers = sorted(tuple(map(int, n.split(":"))) for n in os.listdir("/sys/dev/char"))
+    major, minor = next(n for n in numbers if n not in served)
+    _set(bundle, ["true"], linux={"devices": [_device("/dev/host", "c", major, minor)]})
+    proc = bundle.cli("create", "-b", str(bundle.path), "c1")
+    assert proc.returncode != 0 and f"/dev/host (c {major}:{minor}) is a host device" \
+        in proc.stdout, proc.stdout

@@ -155,6 +155,7 @@ class DevFilesystem(SyntheticFilesystem):
         entries: dict[str, Entry] = {name: self._host_device(fd)
                                      for name, fd in self.host_devices.items()}
         self.pts_ptmx: Device | None = None   # pts/ptmx, once a devpts is mounted there
+        self._fifo_store = None   # where linux.devices' FIFOs are (add_devices)
         entries.update({
             "tty": Device(lambda: _chr(5, 0, 0o666), self._open_terminal),
             "console": Device(lambda: _chr(5, 1, 0o600), self._open_terminal),
@@ -168,6 +169,51 @@ class DevFilesystem(SyntheticFilesystem):
         })
         self._entries = entries
         super().__init__(Dir(lambda: entries, 0o755), dir_fd_source)
+
+    def add_devices(self, devices) -> None:
+        """A container's linux.devices (oci.spec.SpecDevice, checked there):
+        each a node at its path, with its type, number, mode and owner. A
+        number the devfs serves opens that device; a FIFO is a FIFO (in a
+        store of its own); any other number has no driver here, as on a
+        host without one: its open gives ENXIO."""
+        serving = {("c", 1, 3): "null", ("c", 1, 5): "zero", ("c", 1, 7): "full",
+                   ("c", 1, 8): "random", ("c", 1, 9): "urandom"}
+        for dev in devices:
+            names = dev.path.split("/")[2:]
+            parent = self._entries
+            for name in names[:-1]:
+                entry = parent.get(name)
+                if not isinstance(entry, Dir):
+                    entry = parent[name] = _mutable_dir()
+                parent = entry.children()
+            kind = {"c": statmod.S_IFCHR, "b": statmod.S_IFBLK, "p": statmod.S_IFIFO}[dev.kind]
+            shown = Stat(kind | dev.mode, 0, 0, 1, dev.uid, dev.gid,
+                         0 if dev.kind == "p" else os.makedev(dev.major, dev.minor),
+                         0, 4096, 0, BOOT_NS, BOOT_NS, BOOT_NS)
+            parent[names[-1]] = Device(lambda shown=shown: shown, self._opener(dev, serving))
+
+    def _opener(self, dev, serving: dict) -> Callable[[int], int]:
+        name = serving.get((dev.kind, dev.major, dev.minor))
+        if name is not None:
+            return self._host_device(self.host_devices[name]).open
+        if (dev.kind, dev.major, dev.minor) in (("c", 5, 0), ("c", 5, 1)):
+            return self._open_terminal
+        if (dev.kind, dev.major, dev.minor) == ("c", 5, 2):
+            return self.ptys.open_master
+        if dev.kind == "p":
+            from runsc_py.sentry.fs.store import FileStore
+
+            if self._fifo_store is None:
+                self._fifo_store = FileStore(size=1 << 20)
+            store, fifo = self._fifo_store, self._fifo_store.new_fifo()
+            return lambda flags: store.open_fifo(fifo, flags & OPEN_KEEPS)
+
+        def no_driver(flags: int) -> int:
+            if flags & os.O_PATH:   # names the node; no driver is asked
+                return os.open(f"/proc/self/fd/{self.host_devices['null']}",
+                               os.O_PATH | os.O_CLOEXEC)
+            raise SyscallError(errno.ENXIO)
+        return no_driver
 
     def devpts_mounted(self, ptmx_mode: int) -> None:
         """A configuration mounts a devpts at /dev/pts (every container's
@@ -211,6 +257,13 @@ class DevFilesystem(SyntheticFilesystem):
         if number is not None:
             return self.ptys.open_slave(number, flags)
         raise SyscallError(errno.ENXIO)
+
+
+def _mutable_dir() -> Dir:
+    """A directory of /dev a linux.devices path needs (/dev/net for
+    /dev/net/tun): 0755, as runc makes it."""
+    children: dict[str, Entry] = {}
+    return Dir(lambda: children, 0o755)
 
 
 def _host_flags(flags: int) -> int:
