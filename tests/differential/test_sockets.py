@@ -12,7 +12,8 @@ from tests.differential.compare import assert_same
 NET = TESTS / "programs" / "net"
 PROGRAMS = ["semantics", "tcp_fork", "udp", "unix_rights", "http_server", "asyncio_echo",
             "unix_creds", "ancillary", "tcp_close", "multicast", "nb_refused", "trunc",
-            "rcvtimeo", "unix_unbound", "unix_raw", "unix_stream_sendto", "tcp_options"]
+            "rcvtimeo", "unix_unbound", "unix_raw", "unix_stream_sendto", "tcp_options",
+            "unaddressed"]
 
 
 def _host_has_ipv6() -> bool:

@@ -70,6 +70,7 @@ class Messages:
             return length
         self._refuse_fastopen(sock, flags)
         if not addr_ptr:   # the kernel sees only registers (the filter lets these run itself)
+            self._refuse_unaddressed(ctx, sock, flags)
             return NATIVE
         # With an address, never native: the kernel would re-read it after the sentry looked.
         if sock.family == socket.AF_UNIX and sock.type == socket.SOCK_STREAM:
@@ -98,6 +99,8 @@ class Messages:
             self.network.netlink_request(sock, data)
             return len(data)
         self._refuse_fastopen(sock, flags)
+        if not header[0]:
+            self._refuse_unaddressed(ctx, sock, flags)
         done = [0]   # bytes of a blocking stream send already sent
 
         def send(s: socket.socket):
@@ -109,6 +112,18 @@ class Messages:
             return done[0]
 
         return self._now_or_parked(ctx, fd, flags, select.EPOLLOUT, send)
+
+    def _refuse_unaddressed(self, ctx, sock, flags: int) -> None:
+        """A send naming no address on a sandbox inet socket that has no
+        peer: its host socket (an unconnected unix one) would say ENOTCONN,
+        where Linux's UDP says EDESTADDRREQ and its TCP EPIPE with SIGPIPE
+        (tcp_sendmsg: neither connected nor connecting)."""
+        if not sock.inet or sock.backing != "sandbox" or sock.peer is not None \
+                or sock.connecting:
+            return
+        if not sock.stream:
+            raise SyscallError(errno.EDESTADDRREQ)
+        self._signalling(ctx, flags, _broken_pipe)
 
     def _signalling(self, ctx, flags: int, send):
         """send(), raising SIGPIPE in the caller on a broken stream, as the kernel
@@ -167,6 +182,8 @@ class Messages:
     def _send_datagram(self, ctx, fd: int, sock, data: bytes, dest, flags: int, rights: list[int],
                        packet: dict | None = None):
         try:
+            if sock.inet and dest.port == 0:
+                raise SyscallError(errno.EINVAL)   # udp_sendmsg: no port to send to
             targets = self.network.datagram_targets(ctx, sock, dest)
             if sock.inet and sock.local is None:
                 self.network._choose_local(sock, dest)
@@ -387,7 +404,10 @@ class Messages:
             return len(data), len(data)
         packet = self._packet_options(ctx, sock, control, controllen)
         rights = self._note_rights(ctx, control, controllen) if not offset else []
-        if (name or packet and sock.peer is not None) and not sock.stream and sock.backing != "host":
+        # (a connected sandbox UDP socket's peer may have no socket, where
+        # Linux's datagram is sent and lost: the host socket is unconnected)
+        if (name or sock.peer is not None and (packet or sock.inet)) and not sock.stream \
+                and sock.backing != "host":
             dest = sockaddr.decode(ctx.read(name, min(namelen, 128)), sock.family) if name else sock.peer
             result = self._send_datagram(ctx, fd, sock, data, dest, flags, rights, packet)
             if result == -errno.EAGAIN:
@@ -639,3 +659,6 @@ def _datagram_length(s: socket.socket, sock, flags: int) -> int | None:
         return None
     return s.recv_into(bytearray(1), 1, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT)
 
+
+def _broken_pipe():
+    raise BrokenPipeError(errno.EPIPE, "not connected")
