@@ -93,7 +93,7 @@ class ContainerSpec(collections.namedtuple(
         "ContainerSpec",
         "oci_version root_path root_readonly process hostname domainname mounts hooks "
         "annotations limits cgroup_settings netns_path netns_new masked_paths readonly_paths "
-        "sysctl cgroups_path devices seccomp rootfs_propagation")):
+        "sysctl cgroups_path devices seccomp rootfs_propagation id_mappings")):
     __slots__ = ()
     # fields:
     # oci_version: str
@@ -116,6 +116,7 @@ class ContainerSpec(collections.namedtuple(
     # devices: list[SpecDevice]
     # seccomp: object | None      # runsc_py.oci.seccomp.Profile
     # rootfs_propagation: str     # linux.rootfsPropagation ("" when unset)
+    # id_mappings: tuple | None    # (uid ranges, gid ranges) of a user namespace
 
 
 HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
@@ -186,6 +187,7 @@ def parse(doc: dict, bundle: str) -> ContainerSpec:
         cgroups_path=_get(linux, "cgroupsPath", str, ""),
         devices=_devices(_get(linux, "devices", list, [])),
         rootfs_propagation=_rootfs_propagation(_get(linux, "rootfsPropagation", str, "")),
+        id_mappings=_id_mappings(linux),
     )
     limits, cgroup_settings = resources(_get(linux, "resources", dict, {}))
     netns_path, netns_new = _namespaces(_get(linux, "namespaces", list, []))
@@ -392,8 +394,10 @@ def _namespaces(items: list) -> tuple[str | None, bool]:
         kind = item.get("type", "") if isinstance(item, dict) else ""
         path = item.get("path", "")
         if kind == "user":
-            raise SpecError("linux.namespaces: a user namespace is not supported (the sentry's "
-                            "credentials are its own); remove it or run rootful")
+            if path:
+                raise SpecError(f"linux.namespaces: joining an existing user namespace ({path}) "
+                                "is not supported: the sandbox's ids are its own")
+            continue   # the mappings (linux.uidMappings, gidMappings) are the sentry's
         if kind not in OWN_NAMESPACES and kind != "time":
             raise SpecError(f"linux.namespaces: unknown namespace type {kind!r}")
         if kind == "network":
@@ -468,10 +472,36 @@ def _rootfs_propagation(value: str) -> str:
     return value
 
 
+def _id_mappings(linux: dict) -> tuple | None:
+    """linux.uidMappings and gidMappings, with a user namespace entry, as
+    ((container, host, size) ranges of uids, of gids); None without one.
+    The sandbox's ids are the container's; the sentry translates owners
+    where files cross from the host (sentry/idmap.py)."""
+    user = any(isinstance(n, dict) and n.get("type") == "user"
+               for n in _get(linux, "namespaces", list, []))
+    given = {k: _get(linux, k, list, []) for k in ("uidMappings", "gidMappings")}
+    if not user:
+        if any(given.values()):
+            raise SpecError("linux.uidMappings/gidMappings need a user entry in linux.namespaces")
+        return None
+    ranges = []
+    for key, items in given.items():
+        if not items:
+            raise SpecError(f"linux.{key}: a user namespace needs its mappings")
+        out = []
+        for item in items:
+            try:
+                out.append((int(item["containerID"]), int(item["hostID"]), int(item["size"])))
+            except (KeyError, TypeError, ValueError):
+                raise SpecError(f"linux.{key}: each entry needs numbers containerID, hostID "
+                                "and size") from None
+        if any(size <= 0 or inside < 0 or outside < 0 for inside, outside, size in out):
+            raise SpecError(f"linux.{key}: ids must not be negative, sizes must be positive")
+        ranges.append(out)
+    return tuple(ranges)
+
+
 def _refuse_unknown_linux(linux: dict) -> None:
-    for key in ("uidMappings", "gidMappings"):
-        if linux.get(key):
-            raise SpecError(f"linux.{key}: user namespaces are not supported")
     for key in ("intelRdt", "personality"):
         if linux.get(key):
             raise SpecError(f"linux.{key} is not supported by runsc-py")

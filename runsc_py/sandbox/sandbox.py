@@ -112,6 +112,10 @@ class Sandbox:
         kernel.network_factory = _network_factory(
             kernel, self.flags, network_mode(self.flags, spec), container_network, raw_sockets)
         kernel.limits = spec.limits
+        if spec.id_mappings is not None:
+            from runsc_py.sentry.idmap import IdMap, IdMappings
+
+            kernel.id_mappings = IdMappings(*(IdMap(r) for r in spec.id_mappings))
         kernel.sysctl = dict(spec.sysctl)
         if container_network:  # Linux's defaults, which the sentry applies
             for name, value in SENTRY_DECIDES.items():

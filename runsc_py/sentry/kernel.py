@@ -50,6 +50,7 @@ class Kernel:
         self.hostname = hostname
         self.domainname = "(none)"
         self.limits = SandboxLimits()
+        self.id_mappings = None   # a container's user namespace (sentry/idmap.py)
         self.ptys = None   # devfs's PtyTable, once the VFS is built (sentry/mounts.py)
         self._mqueues = None
         # System V objects' sandbox ids: (kind, id) -> (uid, gid, cuid, cgid) (syscalls/ipc.py)

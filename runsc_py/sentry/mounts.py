@@ -62,7 +62,7 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
     def fresh_dir_fd() -> int:
         return gofer.lookup("", os.O_RDONLY | os.O_DIRECTORY)[3]
 
-    root = GoferFilesystem(gofer, readonly=root_readonly)
+    root = GoferFilesystem(gofer, readonly=root_readonly, ids=kernel.id_mappings)
     if overlay == "memory":
         vfs.mount("/", OverlayFilesystem(root, TmpFilesystem(dir_fd_source=fresh_dir_fd)))
     else:
@@ -122,7 +122,8 @@ def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd,
     """The filesystem a mount entry becomes (None: nothing to mount)."""
     kind = spec.kind
     if kind == "bind":
-        return GoferFilesystem(gofer, readonly=spec.readonly, mount=bind_index)
+        return GoferFilesystem(gofer, readonly=spec.readonly, mount=bind_index,
+                               ids=kernel.id_mappings)
     if kind == "tmpfs":
         if os.path.normpath(spec.destination) == "/dev":
             return devfs  # /dev is always the sentry's devfs

@@ -156,6 +156,11 @@ class Filesystem(abc.ABC):
         """The attributes of an open file, or None to ask the host fd."""
         return None
 
+    def shown(self, st: Stat) -> Stat:
+        """A host fd's attributes as the sandbox sees them (the gofer's
+        translate owners under a user namespace mapping)."""
+        return st
+
     def stat_is_stable(self, node: object, mode: int) -> bool:
         """Whether the attributes of a file (a lookup's node, and its st_mode) stay
         as they are until the sentry changes them: false where the workload's

@@ -48,6 +48,8 @@ def _stat_fd(ctx: SyscallContext, fd: int) -> Stat:
         host = Stat.from_os(os.fstat(host_fd))
     finally:
         os.close(host_fd)
+    if mount is not None:
+        host = mount.fs.shown(host)
     if st is not None:
         host = st._replace(size=host.size, blocks=host.blocks, atime_ns=max(st.atime_ns, host.atime_ns),
                            mtime_ns=max(st.mtime_ns, host.mtime_ns),

@@ -120,10 +120,10 @@ def test_delete_force_cleans_up_a_half_made_container(bundle):
 
 def test_unsupported_fields_are_refused_by_name(bundle):
     doc = bundle.config(["true"])
-    doc["linux"]["namespaces"].append({"type": "user"})
+    doc["linux"]["intelRdt"] = {"closID": "guaranteed"}
     (bundle.path / "config.json").write_text(json.dumps(doc))
     proc = bundle.cli("create", "-b", str(bundle.path), "c1")
-    assert proc.returncode != 0 and "user namespace is not supported" in proc.stdout
+    assert proc.returncode != 0 and "linux.intelRdt is not supported" in proc.stdout
     assert _entries(bundle) == []
 
 

@@ -35,6 +35,7 @@ from runsc_py.gofer import protocol as p
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry import fifos
 from runsc_py.sentry.errors import SyscallError
+from runsc_py.sentry.stat import Stat
 from runsc_py.sentry.vfs import Filesystem, Lookup, SetAttr, StatFs
 
 CACHE_ENTRIES = 65536
@@ -55,10 +56,11 @@ def _open_fifo(opath: int, flags: int) -> int:
 class GoferFilesystem(Filesystem):
     fstype = "9p"  # what gVisor calls its gofer mounts
 
-    def __init__(self, client: GoferClient, readonly: bool, mount: int = 0):
+    def __init__(self, client: GoferClient, readonly: bool, mount: int = 0, ids=None):
         self.client = client
         self.readonly = readonly
         self.mount = mount  # which of the gofer's roots
+        self.ids = ids      # a container's user namespace (sentry/idmap.py), or None
         self._cache: collections.OrderedDict[str, Lookup] = collections.OrderedDict()
         self._held: collections.OrderedDict[str, int] = collections.OrderedDict()
         # Symlinks met in the middle of a path (their path -> target): /bin,
@@ -94,6 +96,7 @@ class GoferFilesystem(Filesystem):
             self._links["/".join(path.split("/")[: answer[1]])] = answer[2]
             return Lookup("symlink", consumed=answer[1], target=answer[2])
         _kind, st, target, fd = answer
+        st = self.shown(st)
         if fd is not None and statmod.S_ISFIFO(st.mode):
             fd = _open_fifo(fd, open_flags)
         self._remember(path, Lookup("found", stat=st, target=target))
@@ -150,7 +153,7 @@ class GoferFilesystem(Filesystem):
             if st is None:
                 continue  # vanished between the listing and its stat
             self._remember(prefix + name.decode("utf-8", "surrogateescape"),
-                           Lookup("found", stat=st, target=target))
+                           Lookup("found", stat=self.shown(st), target=target))
             out.append((st.ino, (st.mode >> 12) & 0o17, name))
         return out
 
@@ -187,6 +190,16 @@ class GoferFilesystem(Filesystem):
         if fd is not None:
             os.close(fd)
 
+    def shown(self, st: Stat) -> Stat:
+        """A host file's attributes as the sandbox sees them (its owners in
+        the container's ids, under a user namespace mapping)."""
+        return st if self.ids is None else self.ids.shown(st)
+
+    def _owner(self, uid: int, gid: int) -> bytes:
+        if self.ids is not None:
+            uid, gid = self.ids.owner(uid, gid)
+        return p.OWNER.pack(uid, gid)
+
     def _change(self, op: int, path: str, **kw):
         try:
             return self.client.change(op, path, self.mount, **kw)
@@ -194,26 +207,26 @@ class GoferFilesystem(Filesystem):
             self._forget(path, kw.get("second") or path, below=op in (p.RENAME, p.RMDIR))
 
     def create(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
-        st, fd = self._change(p.CREATE, path, arg=mode, head=p.OWNER.pack(uid, gid),
+        st, fd = self._change(p.CREATE, path, arg=mode, head=self._owner(uid, gid),
                               open_flags=open_flags)
-        return Lookup("found", stat=st, fd=fd)
+        return Lookup("found", stat=self.shown(st), fd=fd)
 
     def tmpfile(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
-        st, fd = self._change(p.TMPFILE, path, arg=mode, head=p.OWNER.pack(uid, gid),
+        st, fd = self._change(p.TMPFILE, path, arg=mode, head=self._owner(uid, gid),
                               open_flags=open_flags)
-        return Lookup("found", stat=st, fd=fd)
+        return Lookup("found", stat=self.shown(st), fd=fd)
 
     def mkdir(self, path: str, mode: int, uid: int, gid: int) -> None:
-        self._change(p.MKDIR, path, arg=mode, head=p.OWNER.pack(uid, gid))
+        self._change(p.MKDIR, path, arg=mode, head=self._owner(uid, gid))
 
     def mknod(self, path: str, mode: int, rdev: int, uid: int, gid: int) -> None:
         if statmod.S_ISREG(mode):  # mknod(S_IFREG) makes an empty file, as creat does
             os.close(self.create(path, mode, uid, gid, os.O_RDONLY).fd)
             return
-        self._change(p.MKNOD, path, arg=mode, head=p.OWNER.pack(uid, gid))
+        self._change(p.MKNOD, path, arg=mode, head=self._owner(uid, gid))
 
     def symlink(self, path: str, target: str, uid: int, gid: int) -> None:
-        self._change(p.MKSYMLINK, path, head=p.OWNER.pack(uid, gid), second=target)
+        self._change(p.MKSYMLINK, path, head=self._owner(uid, gid), second=target)
 
     def link(self, old: str, new: str) -> None:
         self._change(p.LINK, old, second=new)
@@ -234,7 +247,11 @@ class GoferFilesystem(Filesystem):
         self._change(p.RENAME, old, arg=flags, second=new)
 
     def setattr(self, path: str, attrs: SetAttr, node: object = None) -> None:
-        fields = (attrs.mode, attrs.uid, attrs.gid, attrs.size, attrs.atime_ns, attrs.mtime_ns)
+        uid, gid = attrs.uid, attrs.gid
+        if self.ids is not None:   # a chown to an id the mapping lacks: EINVAL
+            uid = None if uid is None else self.ids.uids.to_host(uid)
+            gid = None if gid is None else self.ids.gids.to_host(gid)
+        fields = (attrs.mode, uid, gid, attrs.size, attrs.atime_ns, attrs.mtime_ns)
         mask = sum(bit for bit, value in zip(
             (p.ATTR_MODE, p.ATTR_UID, p.ATTR_GID, p.ATTR_SIZE, p.ATTR_ATIME, p.ATTR_MTIME), fields)
             if value is not None)

@@ -87,7 +87,7 @@ def _file_stat(file, host_st: os.stat_result) -> Stat:
     """A mount's file as its filesystem has it (a tmpfs file's host inode is an
     unlinked memfd: its own mode, owner and link count are the node's)."""
     node_stat = file.mount.fs.stat_node(file.node) if file.node is not None else None
-    return (node_stat or Stat.from_os(host_st)).with_dev(file.mount.dev)
+    return (node_stat or file.mount.fs.shown(Stat.from_os(host_st))).with_dev(file.mount.dev)
 
 
 def _may_widen(file) -> bool:

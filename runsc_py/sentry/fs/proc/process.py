@@ -71,9 +71,9 @@ class ProcessView:
                 "auxv": self._file(lambda: self._inspected(self._host, "auxv"), 0o400),
                 "io": self._file(lambda: self._inspected(self._host, "io"), 0o400),
                 "personality": self._file(lambda: self._inspected(self._host, "personality"), 0o400),
-                # the sandbox is the initial user namespace, and no login session
-                "uid_map": self._file(lambda: IDENTITY_MAP),
-                "gid_map": self._file(lambda: IDENTITY_MAP),
+                # the spec's user namespace, else the initial one; no login session
+                "uid_map": self._file(lambda: self._id_map("uids")),
+                "gid_map": self._file(lambda: self._id_map("gids")),
                 "setgroups": self._file(lambda: b"allow\n"),
                 "loginuid": self._file(lambda: b"4294967295"),
                 "sessionid": self._file(lambda: b"4294967295"),
@@ -136,6 +136,10 @@ class ProcessView:
         if self._zombie() and not self.kernel.tasks.zombies.still_held(self.process):
             raise SyscallError(errno.ESRCH)   # reaped meanwhile: the pid may be another's now
         return data
+
+    def _id_map(self, which: str) -> bytes:
+        mappings = self.kernel.id_mappings
+        return IDENTITY_MAP if mappings is None else getattr(mappings, which).render()
 
     def _comm(self) -> bytes:
         return self.process.comm or self._host("comm").rstrip(b"\n")
