@@ -333,10 +333,17 @@ static int rp_mount_new(int root, const char *rel, const char *type, const char 
  *   as the sentry has no CAP_DAC_OVERRIDE): the ptys it makes from now on
  *   are there, and no host terminal is.
  * The host's tree is gone from its view: pivot_root, then the old root
- * detached. Files it opened before keep their access. */
-int rp_empty_root(const char *const *paths, int n, const char *const *links, int n_links)
+ * detached. Files it opened before keep their access.
+ * With `outer_proc` (a procfs mount of the sandbox's pid namespace), that
+ * tree is a directory, `sentry`, of an outer root holding only `proc` =
+ * `outer_proc`, and the caller chroots into it: a process that joins this
+ * mount namespace (setns puts it at the namespace's root) sees the
+ * sandbox's processes in /proc, as in a runc container's; engines' `top`
+ * reads them there. Files it opened before keep their access. */
+int rp_empty_root(const char *const *paths, int n, const char *const *links, int n_links,
+                  int outer_proc)
 {
-    int trees[32], root = -1, i, rc = 0;
+    int trees[32], root = -1, outer = -1, top, i, rc = 0;
     const uint64_t sealed = RP_HC_MOUNT_ATTR_RDONLY | RP_HC_MOUNT_ATTR_NOSUID |
                             RP_HC_MOUNT_ATTR_NODEV;
 
@@ -362,8 +369,22 @@ int rp_empty_root(const char *const *paths, int n, const char *const *links, int
         rc = root;
         goto out;
     }
+    top = root;
+    if (outer_proc >= 0) {
+        outer = rp_new_mount("tmpfs", "mode", "0755",
+                             RP_HC_MOUNT_ATTR_NOSUID | RP_HC_MOUNT_ATTR_NODEV);
+        if (outer < 0) {
+            rc = outer;
+            goto out;
+        }
+        top = outer;
+    }
     /* In the tree (over /proc: always there), so mounts can move into it. */
-    if (syscall(SYS_move_mount, root, "", AT_FDCWD, "/proc", 4 /* F_EMPTY_PATH */) < 0) {
+    if (syscall(SYS_move_mount, top, "", AT_FDCWD, "/proc", 4 /* F_EMPTY_PATH */) < 0 ||
+        (outer >= 0 &&
+         (mkdirat(outer, "proc", 0555) < 0 || mkdirat(outer, "sentry", 0755) < 0 ||
+          syscall(SYS_move_mount, outer_proc, "", outer, "proc", 4) < 0 ||
+          syscall(SYS_move_mount, root, "", outer, "sentry", 4) < 0))) {
         rc = -errno;
         goto out;
     }
@@ -392,9 +413,14 @@ int rp_empty_root(const char *const *paths, int n, const char *const *links, int
             rc = -errno;
             goto out;
         }
-    if (fchdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+    if (fchdir(top) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
         umount2(".", MNT_DETACH) < 0 || chdir("/") < 0) {
         rc = -errno;
+        goto out;
+    }
+    if (outer >= 0 && ((rc = rp_set_mount_attr(AT_FDCWD, "/", 0, sealed)) < 0 ||
+                       chroot("sentry") < 0 || chdir("/") < 0)) {
+        rc = rc < 0 ? rc : -errno;
         goto out;
     }
     rc = rp_set_mount_attr(AT_FDCWD, "/", 0, sealed);
@@ -404,7 +430,30 @@ out:
             close(trees[i]);
     if (root >= 0)
         close(root);
+    if (outer >= 0)
+        close(outer);
     return rc;
+}
+
+/* A procfs of the pid namespace `pidns_fd` names, as a detached mount's fd
+ * (read-only, nosuid, nodev, noexec): fsconfig's "pidns" option (Linux
+ * 6.18), so no process has to be made in that namespace (it would take a
+ * pid there the workload would see missing). For the root of the sentry's
+ * mount namespace (rp_empty_root). */
+int rp_procfs_of(int pidns_fd)
+{
+    int fs = syscall(SYS_fsopen, "proc", 1 /* FSOPEN_CLOEXEC */), mnt = -1;
+
+    if (fs < 0)
+        return -errno;
+    if (syscall(SYS_fsconfig, fs, 5 /* FSCONFIG_SET_FD */, "pidns", NULL, pidns_fd) == 0 &&
+        syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, NULL, NULL, 0) == 0)
+        mnt = syscall(SYS_fsmount, fs, 1 /* FSMOUNT_CLOEXEC */,
+                      RP_HC_MOUNT_ATTR_RDONLY | RP_HC_MOUNT_ATTR_NOSUID |
+                      RP_HC_MOUNT_ATTR_NODEV | RP_HC_MOUNT_ATTR_NOEXEC);
+    mnt = mnt < 0 ? -errno : mnt;
+    close(fs);
+    return mnt;
 }
 
 /* A tree the gofer serves, as a detached copy of its mounts (open_tree

@@ -34,7 +34,9 @@ int rp_inotify_add_watch(int fd, const char *path, uint32_t mask);
 int rp_inotify_rm_watch(int fd, int wd);
 int rp_unshare_net(void);
 int rp_hold_directory(const char *path);
-int rp_empty_root(const char *const *paths, int n, const char *const *links, int n_links);
+int rp_empty_root(const char *const *paths, int n, const char *const *links, int n_links,
+                  int outer_proc);
+int rp_procfs_of(int pidns_fd);
 int rp_detached_tree(const char *path, int readonly);
 int rp_mq_open(const char *name, int oflag, unsigned int mode, const void *attr);
 int rp_mq_unlink(const char *name);

@@ -87,14 +87,16 @@ def keep_capabilities(caps: tuple[int, ...]) -> None:
     _check(lib.rp_keep_capabilities(keep))
 
 
-def leave_host_tree(extra: tuple[str, ...] = ()) -> None:
+def leave_host_tree(extra: tuple[str, ...] = (), outer_proc: int = -1) -> None:
     """This (single-threaded) process's root becomes an empty read-only
     tmpfs holding only read-only copies of the host's mounts at Python's
     code (/usr, each directory on sys.path but the cwd, and each loaded
     package's: imports are lazy) and at
     `extra`, the host's top-level symlinks (/lib -> usr/lib, for the
     dynamic loader), and a /proc and /dev/pts of its own (hostcalls.c,
-    rp_empty_root). A path inside another is its."""
+    rp_empty_root). A path inside another is its. With `outer_proc` (a
+    procfs mount fd), the namespace's root shows that at /proc and this
+    process is chrooted beneath it."""
     # (an editable install's packages are found by a finder, not sys.path;
     # the cwd `python -m` puts first on it is the caller's, not code's)
     packages = [entry for name, module in list(sys.modules.items()) if "." not in name
@@ -111,7 +113,12 @@ def leave_host_tree(extra: tuple[str, ...] = ()) -> None:
     names = [ffi.new("char[]", os.fsencode(path)) for path in kept]
     pairs = [ffi.new("char[]", os.fsencode(part)) for link in links for part in link]
     _check(lib.rp_empty_root(ffi.new("char *[]", names), len(kept),
-                             ffi.new("char *[]", pairs), len(links)))
+                             ffi.new("char *[]", pairs), len(links), outer_proc))
+
+
+def procfs_of(pidns_fd: int) -> int:
+    """A procfs mount (an fd) showing the pid namespace `pidns_fd` names (hostcalls.c)."""
+    return _check(lib.rp_procfs_of(pidns_fd))
 
 
 def hold_directory(path: str) -> int:

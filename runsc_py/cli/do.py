@@ -106,7 +106,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         bugs.use_log(getattr(args, "log", None))
         bugs.arm_test_hook(TABLE, getattr(args, "debug", False))
         confinement.confine(kernel.platform, getattr(args, "debug", False),
-                            gofer_socket=gofer_sock)
+                            gofer_socket=gofer_sock, workload_pid=kernel.init_host())
         status = kernel.serve()
     except FileNotFoundError as exc:
         sys.stderr.write(f"runsc-py: {exc.strerror}\n")

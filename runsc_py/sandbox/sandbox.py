@@ -156,7 +156,7 @@ class Sandbox:
         bugs.arm_test_hook(TABLE, getattr(self.flags, "debug", False))
         confinement.confine(interposer, getattr(self.flags, "debug", False),
                             extra=(confinement.CAP_NET_RAW,) if raw_sockets else (),
-                            gofer_socket=gofer_sock)
+                            gofer_socket=gofer_sock, workload_pid=self.init_pid)
 
     def _container_network(self) -> bool:
         """Whether the workload's network is a namespace that is the

@@ -129,10 +129,12 @@ def fence_off_host_processes() -> bool:
 
 
 def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
-            gofer_socket=None) -> None:
-    """Drop the capabilities the sentry does not need (but `extra`), then
-    load its allow-list on every thread of this process. (`gofer_socket`:
-    for the probe hook only.)"""
+            gofer_socket=None, workload_pid: int = 0) -> None:
+    """Leave the host's tree, drop the capabilities the sentry does not need
+    (but `extra`), then load its allow-list on every thread of this process.
+    `workload_pid`: the sandbox's init, whose pid namespace the root of the
+    sentry's mount namespace shows in /proc. (`gofer_socket`: for the probe
+    hook only.)"""
     from runsc_py import hostcalls
     from runsc_py.platform.policy import SECCOMP_FILTER_FLAG_TSYNC, confine_self
 
@@ -140,7 +142,12 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
     # and its log directories (bugs.use_log, Log.hold) keep their access
     from runsc_py.sentry.fs.hostinfo import SYS_CPU
 
-    hostcalls.leave_host_tree(extra=(SYS_CPU,))
+    outer_proc = _sandbox_procfs(workload_pid) if workload_pid else -1
+    try:
+        hostcalls.leave_host_tree(extra=(SYS_CPU,), outer_proc=outer_proc)
+    finally:
+        if outer_proc >= 0:
+            os.close(outer_proc)
     hostcalls.keep_capabilities(SENTRY_CAPABILITIES + tuple(extra))
     # A module imported later (Python imports lazily, and so does the
     # sentry) is read, never cached: writing its .pyc would mkdir and rename
@@ -160,6 +167,26 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
             with open(pids, "a") as f:
                 f.write(f"{os.getpid()}\n")
     confine_self(SENTRY_SYSCALLS, default_action=action, flags=SECCOMP_FILTER_FLAG_TSYNC)
+
+
+def _sandbox_procfs(workload_pid: int) -> int:
+    """A procfs of the sandbox's pid namespace, for /proc at the root of the
+    sentry's mount namespace: an engine that joins that namespace through
+    the pid `state` reports (`podman top`: psgo lists /proc there) sees the
+    container's processes, as under runc, not the host's (hostcalls.c,
+    rp_empty_root). The sentry itself is chrooted beneath it, with a /proc
+    of its own."""
+    from runsc_py import hostcalls
+
+    ns = os.open(f"/proc/{workload_pid}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return hostcalls.procfs_of(ns)
+    except OSError as exc:   # a kernel before 6.18 has no "pidns" option for procfs
+        sys.stderr.write(f"runsc-py: no procfs of the sandbox's pid namespace ({exc.strerror}): "
+                         "a process that joins the sentry's mount namespace sees its /proc\n")
+        return -1
+    finally:
+        os.close(ns)
 
 
 def _arm_test_hooks(platform, gofer_socket) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import sys
 import subprocess
 import time
 
@@ -169,3 +170,26 @@ def test_oci_sentry_gofer_and_spawner(bundle, platform, caps, extra):  # noqa: F
     assert bundle.cli("kill", "c1", "KILL").returncode == 0
     assert bundle.wait_status("c1", "stopped")["status"] == "stopped"
     assert bundle.cli("delete", "c1").returncode == 0
+
+
+JOIN_AND_LIST = """
+import ctypes, os, sys
+fd = os.open(f"/proc/{sys.argv[1]}/ns/mnt", os.O_RDONLY)
+assert ctypes.CDLL(None).setns(fd, 0x20000) == 0
+print(" ".join(sorted(n for n in os.listdir("/proc") if n.isdigit())))
+"""
+
+
+def test_joining_the_sentrys_mount_namespace_shows_only_the_sandbox(bundle):  # noqa: F811
+    """What `podman top` does with the pid `state` reports (psgo): setns into
+    its mount namespace and list /proc. There, the root is an outer one
+    whose /proc is a procfs of the sandbox's pid namespace (the sentry is
+    chrooted beneath it), not the host's processes."""
+    bundle.config(["sh", "-c", "sleep 100 & sleep 100"])
+    assert bundle.cli("run", "-d", "-b", str(bundle.path), "c1").returncode == 0
+    sentry = bundle.state("c1")["pid"]
+    _wait_for_workload(sentry, "sleep 100")
+    listed = subprocess.run([sys.executable, "-c", JOIN_AND_LIST, str(sentry)],
+                            capture_output=True, text=True, timeout=30)
+    assert listed.stdout.split() == ["1", "2"], listed
+    assert bundle.cli("kill", "c1", "KILL").returncode == 0
