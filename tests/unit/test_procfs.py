@@ -39,6 +39,7 @@ class StandInKernel:
     def __init__(self):
         self.tasks = TaskTable()
         self.limits = SandboxLimits()
+        self.id_mappings = None   # no user namespace in the spec
         self.sysctl: dict[str, str] = {}
         self.hostname, self.domainname = "sandbox-host", "(none)"
         self.writebacks = WriteBacks()
