@@ -320,8 +320,9 @@ static int rp_mount_new(int root, const char *rel, const char *type, const char 
     return rc;
 }
 
-/* The calling (single-threaded) sentry moves into a mount namespace of its
- * own whose root is an empty read-only tmpfs holding only:
+/* The calling (single-threaded) process, the sentry or its spawner, moves
+ * into a mount namespace of its own whose root is an empty read-only tmpfs
+ * holding only:
  * - `paths`, each a detached copy of the host's mounts there, read-only,
  *   nosuid and nodev (the copies are made first, while a path is still
  *   the host's);
@@ -333,13 +334,12 @@ static int rp_mount_new(int root, const char *rel, const char *type, const char 
  *   as the sentry has no CAP_DAC_OVERRIDE): the ptys it makes from now on
  *   are there, and no host terminal is.
  * The host's tree is gone from its view: pivot_root, then the old root
- * detached. Files it opened before keep their access.
- * With `outer_proc` (a procfs mount of the sandbox's pid namespace), that
+ * detached. Files it opened before keep their access. With `outer_proc` (a procfs mount of the sandbox's pid namespace), that
  * tree is a directory, `sentry`, of an outer root holding only `proc` =
  * `outer_proc`, and the caller chroots into it: a process that joins this
  * mount namespace (setns puts it at the namespace's root) sees the
  * sandbox's processes in /proc, as in a runc container's; engines' `top`
- * reads them there. Files it opened before keep their access. */
+ * reads them there. */
 int rp_empty_root(const char *const *paths, int n, const char *const *links, int n_links,
                   int outer_proc)
 {

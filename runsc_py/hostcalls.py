@@ -89,14 +89,13 @@ def keep_capabilities(caps: tuple[int, ...]) -> None:
 
 def leave_host_tree(extra: tuple[str, ...] = (), outer_proc: int = -1) -> None:
     """This (single-threaded) process's root becomes an empty read-only
-    tmpfs holding only read-only copies of the host's mounts at Python's
+    tmpfs holding only: read-only copies of the host's mounts at Python's
     code (/usr, each directory on sys.path but the cwd, and each loaded
-    package's: imports are lazy) and at
-    `extra`, the host's top-level symlinks (/lib -> usr/lib, for the
-    dynamic loader), and a /proc and /dev/pts of its own (hostcalls.c,
-    rp_empty_root). A path inside another is its. With `outer_proc` (a
-    procfs mount fd), the namespace's root shows that at /proc and this
-    process is chrooted beneath it."""
+    package's: imports are lazy) and at `extra`; the host's top-level
+    symlinks (/lib -> usr/lib, for the dynamic loader); a /proc and
+    /dev/pts of its own (hostcalls.c, rp_empty_root). A path inside
+    another is its. With `outer_proc` (a procfs mount fd), the namespace's
+    root shows that at /proc and this process is chrooted beneath it."""
     # (an editable install's packages are found by a finder, not sys.path;
     # the cwd `python -m` puts first on it is the caller's, not code's)
     packages = [entry for name, module in list(sys.modules.items()) if "." not in name

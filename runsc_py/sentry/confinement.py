@@ -1,4 +1,6 @@
-"""The sentry's own confinement, once it has booted.
+"""The sentry's own confinement: a Landlock domain entered early in boot
+(fence_off_host_processes), then, once it has booted, an empty root, its
+capabilities and its seccomp filter (confine).
 
 After the workload is started and everything the sentry must open at
 start-up is open, the sentry loads a seccomp allow-list on itself
@@ -106,7 +108,8 @@ PROBE_HOOK = "RUNSC_PY_DEBUG_SENTRY_PROBE"
 
 
 def fence_off_host_processes() -> bool:
-    """Enter a Landlock domain before forking anything the sentry serves.
+    """Enter a Landlock domain after forking the gofer, before the spawner
+    and the workload.
 
     The sentry keeps CAP_SYS_PTRACE and CAP_KILL, which reach every host
     process: a compromised sentry could read /proc/<host pid>/root (the
@@ -114,10 +117,12 @@ def fence_off_host_processes() -> bool:
     Landlock domain, ptrace's access check (ptrace, process_vm_*,
     /proc/PID/{root,mem,ns,fd}, pidfd_getfd) passes only for tasks of the
     same domain or one nested in it, and the signal scope does the same for
-    kill: so only what this process forks from now on (gofer, spawner,
-    workload, their children) stays in reach, whatever capabilities it
-    holds. The domain handles no file right, so the boot's mounts, and the
-    workload's, still work. False if this kernel has no signal scope."""
+    kill: so only what this process forks from now on (spawner, workload,
+    their children) stays in reach, whatever capabilities it holds. The
+    gofer is forked before, out of reach: its root is a host tree in the
+    host's mount namespace (sandbox/gofer.py). The domain handles no file
+    right, so the boot's mounts, and the workload's, still work. False if
+    this kernel has no signal scope."""
     from runsc_py import hostcalls
 
     if hostcalls.landlock_abi() < LANDLOCK_SCOPES_ABI:
