@@ -40,7 +40,7 @@ import struct
 SENTRY_MODULES = (
     "socket", "runsc_py.oci.spec", "runsc_py.oci.log", "runsc_py.sandbox.sandbox",
     "runsc_py.sandbox.control", "runsc_py.platform", "runsc_py.platform.seccomp",
-    "runsc_py.cli.do", "runsc_py.sentry.mounts", "runsc_py.gofer.client",
+    "runsc_py.sandbox.gofer", "runsc_py.sentry.mounts", "runsc_py.gofer.client",
     "runsc_py.sentry.kernel", "runsc_py.sentry.vfs", "runsc_py.syscalls.table",
     "runsc_py.gofer.server", "runsc_py.gofer.landlock",
 )

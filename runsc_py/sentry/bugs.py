@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 from runsc_py import hostcalls
 
@@ -49,6 +48,8 @@ def _path() -> str:
 def report(where: str, details: str | None = None) -> None:
     """A bug in `where`: the traceback being handled (or `details`) to the log,
     one line to stderr."""
+    import traceback   # here: ~5 ms of imports (re, tokenize, textwrap) a sandbox rarely needs
+
     text = details if details is not None else traceback.format_exc()
     path = _append(f"runsc-py: sentry error in {where}:\n{text}")
     if path is None:   # nowhere to put it: stderr, whole, rather than lost

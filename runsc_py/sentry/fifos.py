@@ -26,8 +26,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import queue
-import threading
 
 from runsc_py.platform import HELD
 
@@ -131,6 +129,8 @@ class Waiter:
         self.wait = wait
         self.tid = tid   # the waiting task's host tid
         self.on_open = on_open   # on_open(fd or -errno), on the loop
+        import threading   # here: a FIFO open that waits is rare, and threading costs ~1 ms
+
         self.cancelled = False
         self.result: int | None = None
         self.finished = threading.Event()
@@ -164,7 +164,7 @@ class FifoOpens:
     def __init__(self, platform, interrupts):
         self._platform = platform
         self._interrupts = interrupts
-        self._done: queue.SimpleQueue = queue.SimpleQueue()
+        self._done = None   # a queue.SimpleQueue of finished waiters, from the first
         self._eventfd: int | None = None
 
     def park(self, call, wait: MustWait, run_again):
@@ -184,7 +184,12 @@ class FifoOpens:
         return HELD
 
     def _start(self, waiter: Waiter) -> None:
+        import threading
+
         if self._eventfd is None:
+            import queue
+
+            self._done = queue.SimpleQueue()
             self._eventfd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
             self._platform.watch(self._eventfd, self._reap)
 
