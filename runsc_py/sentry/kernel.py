@@ -30,7 +30,7 @@ from runsc_py.sentry.interrupts import Interruptions
 from runsc_py.sentry.locks import LockTable
 from runsc_py.sentry import limits
 from runsc_py.sentry.limits import SandboxLimits
-from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable
+from runsc_py.sentry.tasks import Credentials, FsContext, Process, Task, TaskTable, Uts
 from runsc_py.sentry.vfs import VFS
 from runsc_py.sentry.writeback import WriteBacks
 from runsc_py.syscalls.context import Abandoned, SyscallContext
@@ -47,8 +47,7 @@ class Kernel:
         self.vfs = vfs
         self.table = table
         self.tasks = TaskTable()
-        self.hostname = hostname
-        self.domainname = "(none)"
+        self.uts = Uts(hostname, "(none)")  # the sandbox's UTS namespace
         self.limits = SandboxLimits()
         self.id_mappings = None   # a container's user namespace (sentry/idmap.py)
         self.ptys = None   # devfs's PtyTable, once the VFS is built (sentry/mounts.py)
@@ -161,6 +160,7 @@ class Kernel:
         proc = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds,
                        self.vfs.resolve(cwd, path).path, os.fsencode(os.path.basename(path))[:15])
         proc.rlimits = limits.initial_rlimits()
+        proc.uts = self.tasks.init.uts if self.tasks.init else None   # init's namespaces
         proc.pidfd = os.pidfd_open(host_pid)
         self._add_task(Task(host_pid, proc.vpid, proc))
         return proc
@@ -425,6 +425,30 @@ class Kernel:
                 return host
         raise SyscallError(errno.ESRCH)
 
+    # -- names: the calling process's UTS namespace while a call is answered --
+
+    def uts_now(self) -> Uts:
+        """The UTS namespace of the task whose call is being answered, or the
+        sandbox's (at boot, for its configuration)."""
+        proc = self.current.process if self.current is not None else None
+        return proc.uts if proc is not None and proc.uts is not None else self.uts
+
+    @property
+    def hostname(self) -> str:
+        return self.uts_now().hostname
+
+    @hostname.setter
+    def hostname(self, value: str) -> None:
+        self.uts_now().hostname = value
+
+    @property
+    def domainname(self) -> str:
+        return self.uts_now().domainname
+
+    @domainname.setter
+    def domainname(self, value: str) -> None:
+        self.uts_now().domainname = value
+
     def on_clone(self, parent_tid: int, child_tid: int, flags: int) -> None:
         parent = self.tasks.by_host_tid[parent_tid].process
         pidfd_addr = self._clones_in_flight.pop(parent_tid, 0)
@@ -440,6 +464,7 @@ class Kernel:
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
             proc.rlimits = dict(parent.rlimits)   # the caller's, even with CLONE_PARENT
+            proc.uts = parent.uts                 # (and its UTS namespace)
             proc.reads_traced = set(parent.reads_traced)   # filters outlive fork
             self.tasks.exited_uids.pop(vtid, None)   # the pid is reused
             self.tasks.zombies.evict(vtid)            # so its zombie was reaped

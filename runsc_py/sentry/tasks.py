@@ -35,6 +35,21 @@ class FsContext:
         return f"FsContext(cwd={self.cwd!r}, umask={self.umask:#o}, root={self.root!r})"
 
 
+class Uts:
+    """A UTS namespace: the host and domain names uname(2) gives. Every
+    process shares its parent's; unshare(CLONE_NEWUTS) gives the caller a
+    copy of its own (syscalls/process.py)."""
+
+    __slots__ = ("hostname", "domainname")
+
+    def __init__(self, hostname: str, domainname: str):
+        self.hostname = hostname
+        self.domainname = domainname
+
+    def copy(self) -> "Uts":
+        return Uts(self.hostname, self.domainname)
+
+
 class Process:
     def __init__(self, vpid: int, parent: "Process | None", fds: FdTable, fs: FsContext,
                  creds: Credentials, exe: str = "", comm: bytes = b""):
@@ -57,6 +72,8 @@ class Process:
         self.reads_traced: set[int] = set()
         # the limits the sentry keeps (sentry/limits.py SANDBOX_RLIMITS): the parent's
         self.rlimits: dict[int, tuple[int, int]] = dict(parent.rlimits) if parent else {}
+        # its UTS namespace: the parent's; None is the sandbox's own (kernel.uts)
+        self.uts: Uts | None = parent.uts if parent else None
 
     @property
     def vppid(self) -> int:

@@ -16,6 +16,7 @@ import struct
 
 from runsc_py.platform import NATIVE
 from runsc_py.sentry import limits
+from runsc_py.sentry.credentials import CAP_SYS_ADMIN
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.exec import prepare_exec
 from runsc_py.sentry.fdtable import OpenFile
@@ -33,6 +34,7 @@ SECCOMP_RET_USER_NOTIF, SECCOMP_RET_TRACE = 0x7FC00000, 0x7FF00000
 SECCOMP_ACTIONS_OFFERED = {0x80000000, 0, 0x00030000, 0x00050000, 0x7FFC0000, 0x7FFF0000}
 CLONE_NEW_ANY = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
                  | 0x20000000 | 0x40000000 | 0x00000080)  # NS CGROUP UTS IPC USER PID NET TIME
+CLONE_NEWUTS = 0x04000000
 AT_EMPTY_PATH = 0x1000
 AT_SYMLINK_NOFOLLOW = 0x100
 
@@ -66,16 +68,24 @@ def unshare(ctx, flags):
     in the sentry's tables and then natively; CLONE_THREAD, CLONE_SIGHAND and
     CLONE_VM only for a process of one thread (else EINVAL); the undo list of
     System V semaphores (CLONE_SYSVSEM) has nothing to share here. A new
-    namespace is EPERM, as before."""
+    UTS namespace (CLONE_NEWUTS, for a caller with CAP_SYS_ADMIN) is the
+    sentry's: names only; any other new namespace is EPERM."""
     flags = as_int(flags) & 0xFFFFFFFF
     if flags & ~UNSHARE_FLAGS:
         raise SyscallError(errno.EINVAL)
-    if flags & CLONE_NEW_ANY:
-        raise SyscallError(errno.EPERM, "namespaces inside the sandbox are not supported")
+    if flags & CLONE_NEW_ANY & ~CLONE_NEWUTS:
+        raise SyscallError(errno.EPERM, "namespaces inside the sandbox are not supported "
+                                        "(but UTS)")
     proc = ctx.process
     alone = len(proc.threads) == 1
     if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM) and not alone:
         raise SyscallError(errno.EINVAL)
+    if flags & CLONE_NEWUTS:
+        if not proc.creds.capable(CAP_SYS_ADMIN):
+            raise SyscallError(errno.EPERM)
+        if flags & (CLONE_FS | CLONE_FILES):   # the host's unshare of those would see NEWUTS
+            raise SyscallError(errno.EPERM, "CLONE_NEWUTS with CLONE_FS or CLONE_FILES")
+        proc.uts = ctx.kernel.uts_now().copy()   # the sentry's namespace: names only
     if not flags & (CLONE_FS | CLONE_FILES):
         return 0
     if not alone:   # the sentry keeps fds and fs per process, Linux per thread

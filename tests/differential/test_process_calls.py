@@ -3,6 +3,10 @@
 Differential where the output is deterministic; the sandbox-only facts
 (sysinfo's view, a refused seccomp listener) are checked directly.
 """
+import shutil
+
+import pytest
+
 from tests.conftest import run, sandboxed
 
 FD_OBJECTS = r'''
@@ -124,4 +128,29 @@ def test_unshare_without_namespaces(platform, program):
     native = run([program("unshare")])
     inside = sandboxed(platform, program("unshare"))
     assert native.code == 0 and b"unshared: child exit 0, the parent's fd open" in native.out, native
+    assert (inside.code, inside.out) == (native.code, native.out), (native, inside)
+
+
+UTS_SCRIPT = """
+hostname
+unshare -u sh -c 'hostname inner; hostname; cat /proc/sys/kernel/hostname; uname -n'
+hostname
+unshare -u sh -c 'echo inner.dom > /proc/sys/kernel/domainname; uname -a | grep -c inner.dom;
+                  domainname'
+domainname
+su -s /bin/sh nobody -c 'unshare -u true' 2>&1 | grep -c 'Operation not permitted'
+"""
+
+
+def test_a_uts_namespace_of_its_own(platform):
+    """unshare(CLONE_NEWUTS): the caller's host and domain names are its own
+    from then on (uname, /proc/sys/kernel), its parent's stay; an
+    unprivileged caller gets EPERM. Native side: in a UTS namespace of its
+    own, named as the sandbox is, so the host's names are never touched."""
+    if shutil.which("unshare") is None or shutil.which("su") is None:
+        pytest.skip("unshare and su (util-linux) are needed")
+    native = run(["unshare", "--uts", "sh", "-c",
+                  f"hostname runsc-py; domainname '(none)'; {UTS_SCRIPT}"])
+    inside = sandboxed(platform, "sh", "-c", UTS_SCRIPT)
+    assert native.code == 0 and native.out.startswith(b"runsc-py\ninner\n"), native
     assert (inside.code, inside.out) == (native.code, native.out), (native, inside)
