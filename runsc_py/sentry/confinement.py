@@ -147,7 +147,7 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
     # and its log directories (bugs.use_log, Log.hold) keep their access
     from runsc_py.sentry.fs.hostinfo import SYS_CPU
 
-    outer_proc = _sandbox_procfs(workload_pid) if workload_pid else -1
+    outer_proc = _sandbox_procfs(workload_pid, debug) if workload_pid else -1
     try:
         hostcalls.leave_host_tree(extra=(SYS_CPU,), outer_proc=outer_proc)
     finally:
@@ -174,7 +174,7 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
     confine_self(SENTRY_SYSCALLS, default_action=action, flags=SECCOMP_FILTER_FLAG_TSYNC)
 
 
-def _sandbox_procfs(workload_pid: int) -> int:
+def _sandbox_procfs(workload_pid: int, debug: bool = False) -> int:
     """A procfs of the sandbox's pid namespace, for /proc at the root of the
     sentry's mount namespace: an engine that joins that namespace through
     the pid `state` reports (`podman top`: psgo lists /proc there) sees the
@@ -187,8 +187,10 @@ def _sandbox_procfs(workload_pid: int) -> int:
     try:
         return hostcalls.procfs_of(ns)
     except OSError as exc:   # a kernel before 6.18 has no "pidns" option for procfs
-        sys.stderr.write(f"runsc-py: no procfs of the sandbox's pid namespace ({exc.strerror}): "
-                         "a process that joins the sentry's mount namespace sees its /proc\n")
+        if debug:   # (not on every run's stderr, the workload's in `do`)
+            sys.stderr.write(f"runsc-py: no procfs of the sandbox's pid namespace "
+                             f"({exc.strerror}): a process that joins the sentry's mount "
+                             "namespace sees its own /proc\n")
         return -1
     finally:
         os.close(ns)
