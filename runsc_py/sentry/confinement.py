@@ -147,6 +147,9 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
     # and its log directories (bugs.use_log, Log.hold) keep their access
     from runsc_py.sentry.fs.hostinfo import SYS_CPU
 
+    import time
+
+    time.localtime()   # glibc reads /etc/localtime once, at the first use: before it is gone
     outer_proc = _sandbox_procfs(workload_pid, debug) if workload_pid else -1
     try:
         hostcalls.leave_host_tree(extra=(SYS_CPU,), outer_proc=outer_proc)
