@@ -16,10 +16,12 @@ import time
 from runsc_py.sentry.limits import SandboxLimits
 
 CGROUP_ROOT = "/sys/fs/cgroup"
-V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer",
-                  # what only `linux.resources`' block I/O, network, huge page and
-                  # RDMA limits use: joined where the host mounts them, as runc does
-                  "blkio", "net_cls", "net_prio", "hugetlb", "rdma")
+V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "cpuset", "pids", "freezer")
+# What only `linux.resources`' block I/O, network, huge page and RDMA values
+# use: a container's directory there is made (and then joined) only when
+# its spec sets one, not for every container (a hierarchy more costs a
+# mkdir, a join and an rmdir on every cold start).
+V1_ON_DEMAND = ("blkio", "net_cls", "net_prio", "hugetlb", "rdma")
 # blockIO's throttles: spec key -> v1 file's middle, v2 io.max key
 THROTTLES = {"throttleReadBpsDevice": ("read_bps", "rbps"),
              "throttleWriteBpsDevice": ("write_bps", "wbps"),
@@ -61,8 +63,11 @@ class Cgroup:
         rel = self.path.lstrip("/")
         if self.v2:
             return {"unified": os.path.join(CGROUP_ROOT, rel)}
-        return {c: os.path.join(CGROUP_ROOT, c, rel) for c in V1_CONTROLLERS
+        dirs = {c: os.path.join(CGROUP_ROOT, c, rel) for c in V1_CONTROLLERS
                 if os.path.isdir(os.path.join(CGROUP_ROOT, c))}
+        dirs.update((c, os.path.join(CGROUP_ROOT, c, rel)) for c in V1_ON_DEMAND
+                    if os.path.isdir(os.path.join(CGROUP_ROOT, c, rel)))   # made by _apply_other
+        return dirs
 
     def create(self, drain_s: float = 2.0) -> None:
         """Make the directories. One that still holds processes after
@@ -134,6 +139,9 @@ class Cgroup:
         dirs = self.dirs()
         for controller, candidates in (_other_writes_v2 if self.v2 else _other_writes_v1)(other):
             d = dirs.get("unified" if self.v2 else controller)
+            if d is None and os.path.isdir(os.path.join(CGROUP_ROOT, controller)):
+                d = dirs[controller] = os.path.join(CGROUP_ROOT, controller, self.path.lstrip("/"))
+                self._makedirs(controller, d)
             if d is None:
                 raise CgroupError(f"cannot set {controller} limit: container could not join or "
                                   f"create cgroup (the host has no {controller} controller)")
