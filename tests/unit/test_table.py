@@ -33,7 +33,8 @@ def test_dangerous_calls_never_run_natively():
 
 def test_unshare_traps_and_never_makes_a_namespace():
     """unshare runs natively only after the sentry checked its flags (a
-    register): every namespace flag is EPERM, alone or with others."""
+    register): every namespace flag the host would make is EPERM, alone
+    or with others."""
     import errno
     import types
 
@@ -42,12 +43,21 @@ def test_unshare_traps_and_never_makes_a_namespace():
 
     assert next(r for r in ROWS if r.name == "unshare").policy is Policy.TRAP
     ctx = types.SimpleNamespace()   # refused before the process is looked at
-    for flag in (0x80, 0x20000, 0x2000000, 0x4000000, 0x8000000, 0x10000000, 0x20000000,
-                 0x40000000):
-        for flags in (flag, flag | 0x400 | 0x200):
+    for flag in (0x80, 0x20000, 0x2000000, 0x8000000, 0x10000000, 0x20000000, 0x40000000):
+        for flags in (flag, flag | 0x400 | 0x200, flag | 0x4000000):
             with pytest.raises(SyscallError) as refused:
                 process.unshare(ctx, flags)
             assert refused.value.errno == errno.EPERM, hex(flags)
+    # CLONE_NEWUTS is the sentry's (names only): for a caller with
+    # CAP_SYS_ADMIN, alone; never beside CLONE_FS/CLONE_FILES, which the
+    # host would run with it
+    for capable, flags in ((False, 0x4000000), (True, 0x4000000 | 0x200),
+                           (True, 0x4000000 | 0x400)):
+        creds = types.SimpleNamespace(capable=lambda cap, capable=capable: capable)
+        ctx = types.SimpleNamespace(process=types.SimpleNamespace(creds=creds, threads={1: None}))
+        with pytest.raises(SyscallError) as refused:
+            process.unshare(ctx, flags)
+        assert refused.value.errno == errno.EPERM, (capable, hex(flags))
 
 
 def test_handlers_take_their_arguments():
