@@ -13,6 +13,7 @@ import collections
 import os
 import resource
 
+from runsc_py.sentry import devnumbers
 from runsc_py.sentry.limits import SandboxLimits
 from runsc_py.sentry.mountspec import PROPAGATION, MountError, MountSpec
 
@@ -124,11 +125,6 @@ HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer",
 # Namespaces the sentry always gives the workload (its own pid, mount, ipc,
 # uts, network; cgroup views are the sentry's): asking for them is honoured.
 OWN_NAMESPACES = {"pid", "mount", "ipc", "uts", "network", "cgroup"}
-# The devices the sentry's devfs serves, by (type, major, minor): a
-# linux.devices entry with one of these numbers is that device.
-DEVFS_NUMBERS = {("c", 1, 3): "null", ("c", 1, 5): "zero", ("c", 1, 7): "full",
-                 ("c", 1, 8): "random", ("c", 1, 9): "urandom", ("c", 5, 0): "tty",
-                 ("c", 5, 1): "console", ("c", 5, 2): "ptmx"}
 # Accepted because a sentry-kernel makes them moot (docs/architecture.md, "OCI").
 IGNORED_NOTES = {
     "process.apparmorProfile": "the workload talks to the sentry, not to host LSMs",
@@ -449,7 +445,7 @@ def _devices(items: list) -> list[SpecDevice]:
             raise SpecError(f"linux.devices: {path}: major, minor, fileMode, uid and gid "
                             "must be numbers") from None
         kind = "c" if kind == "u" else kind
-        if kind != "p" and (kind, major, minor) not in DEVFS_NUMBERS \
+        if kind != "p" and (kind, major, minor) not in devnumbers.SERVED \
                 and _host_driver(kind, major, minor):
             raise SpecError(f"linux.devices: {path} ({kind} {major}:{minor}) is a host device; "
                             "the sandbox serves its own null, zero, full, random, urandom, "

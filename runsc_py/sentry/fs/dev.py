@@ -32,6 +32,7 @@ import stat as statmod
 import struct
 from collections.abc import Callable
 
+from runsc_py.sentry.devnumbers import DEVICE_FILES, TERMINALS
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fs.synthetic import (BOOT_NS, Dir, Entry, SyntheticFilesystem, listing,
                                           to)
@@ -40,7 +41,7 @@ from runsc_py.sentry.vfs import Lookup
 
 TMPFS_MAGIC = 0x01021994
 TIOCGPTN, TIOCGPTPEER = 0x80045430, 0x5441
-DEVICES = ("null", "zero", "full", "random", "urandom")
+DEVICES = tuple(DEVICE_FILES.values())   # null, zero, full, random, urandom
 # flags a device open passes to the host; creation and following are the VFS's
 OPEN_KEEPS = (os.O_ACCMODE | os.O_APPEND | os.O_NONBLOCK | os.O_NOATIME | os.O_DSYNC
               | os.O_SYNC | os.O_DIRECT | os.O_LARGEFILE)
@@ -176,8 +177,6 @@ class DevFilesystem(SyntheticFilesystem):
         number the devfs serves opens that device; a FIFO is a FIFO (in a
         store of its own); any other number has no driver here, as on a
         host without one: its open gives ENXIO."""
-        serving = {("c", 1, 3): "null", ("c", 1, 5): "zero", ("c", 1, 7): "full",
-                   ("c", 1, 8): "random", ("c", 1, 9): "urandom"}
         for dev in devices:
             names = dev.path.split("/")[2:]
             parent = self._entries
@@ -190,16 +189,14 @@ class DevFilesystem(SyntheticFilesystem):
             shown = Stat(kind | dev.mode, 0, 0, 1, dev.uid, dev.gid,
                          0 if dev.kind == "p" else os.makedev(dev.major, dev.minor),
                          0, 4096, 0, BOOT_NS, BOOT_NS, BOOT_NS)
-            parent[names[-1]] = Device(lambda shown=shown: shown, self._opener(dev, serving))
+            parent[names[-1]] = Device(lambda shown=shown: shown, self._opener(dev))
 
-    def _opener(self, dev, serving: dict) -> Callable[[int], int]:
-        name = serving.get((dev.kind, dev.major, dev.minor))
-        if name is not None:
-            return self._host_device(self.host_devices[name]).open
-        if (dev.kind, dev.major, dev.minor) in (("c", 5, 0), ("c", 5, 1)):
-            return self._open_terminal
-        if (dev.kind, dev.major, dev.minor) == ("c", 5, 2):
-            return self.ptys.open_master
+    def _opener(self, dev) -> Callable[[int], int]:
+        number = (dev.kind, dev.major, dev.minor)
+        if number in DEVICE_FILES:
+            return self._host_device(self.host_devices[DEVICE_FILES[number]]).open
+        if number in TERMINALS:
+            return self.ptys.open_master if TERMINALS[number] == "ptmx" else self._open_terminal
         if dev.kind == "p":
             from runsc_py.sentry.fs.store import FileStore
 
