@@ -286,15 +286,14 @@ def _probe(libc, target: str, gofer_socket) -> None:
 
 def _directory_fds() -> list[int]:
     """The directories the sentry holds open (gofer donations, its log's)."""
+    import contextlib
     import stat
 
     fds = []
     for name in os.listdir("/proc/self/fd"):
-        try:
+        with contextlib.suppress(OSError):   # the listing's own fd is closed by now
             if stat.S_ISDIR(os.stat(int(name)).st_mode):
                 fds.append(int(name))
-        except OSError:
-            pass   # the listing's own fd, gone
     return fds
 
 
