@@ -32,9 +32,7 @@ def send_master(console: str | int, master: int) -> None:
     its path, or an fd of a connection to it made by the caller."""
     import socket
 
-    if isinstance(console, int):
-        with socket.socket(fileno=os.dup(console)) as sock:
-            socket.send_fds(sock, [b"/dev/ptmx"], [master])
-        return
-    with control.connect(os.path.abspath(console)) as sock:
+    sock = socket.socket(fileno=os.dup(console)) if isinstance(console, int) \
+        else control.connect(os.path.abspath(console))
+    with sock:
         socket.send_fds(sock, [b"/dev/ptmx"], [master])

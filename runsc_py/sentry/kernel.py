@@ -433,21 +433,10 @@ class Kernel:
         proc = self.current.process if self.current is not None else None
         return proc.uts if proc is not None and proc.uts is not None else self.uts
 
-    @property
-    def hostname(self) -> str:
-        return self.uts_now().hostname
-
-    @hostname.setter
-    def hostname(self, value: str) -> None:
-        self.uts_now().hostname = value
-
-    @property
-    def domainname(self) -> str:
-        return self.uts_now().domainname
-
-    @domainname.setter
-    def domainname(self, value: str) -> None:
-        self.uts_now().domainname = value
+    hostname = property(lambda self: self.uts_now().hostname,
+                        lambda self, value: setattr(self.uts_now(), "hostname", value))
+    domainname = property(lambda self: self.uts_now().domainname,
+                          lambda self, value: setattr(self.uts_now(), "domainname", value))
 
     def on_clone(self, parent_tid: int, child_tid: int, flags: int) -> None:
         parent = self.tasks.by_host_tid[parent_tid].process
