@@ -218,6 +218,12 @@ int rp_syscall_nr(const char *name)
     return seccomp_syscall_resolve_name(name);
 }
 
+int rp_libseccomp_version(void)
+{
+    const struct scmp_version *v = seccomp_version();
+    return v ? (int)(v->major * 10000 + v->minor * 100 + v->micro) : 0;
+}
+
 /* Confine the calling process itself with a filter from rp_filter_build
  * (the gofer and the sentry do, after set-up). `flags` are
  * SECCOMP_FILTER_FLAG_*: SECCOMP_FILTER_FLAG_TSYNC puts every thread of the

@@ -168,6 +168,8 @@ int rp_filter_load_self(const void *bpf, int32_t len, uint32_t flags);
 int rp_filter_build_cond(const struct rp_cond_rule *rules, int n, uint32_t default_action,
                          int out_fd, int32_t *failed);
 int rp_syscall_nr(const char *name);
+/* libseccomp's version, major * 10000 + minor * 100 + micro: what its programs depend on. */
+int rp_libseccomp_version(void);
 int rp_notify_send(int fd, uint64_t id, int64_t val, int32_t err, uint32_t flags);
 int rp_notify_addfd(int fd, uint64_t id, int srcfd, int newfd, uint32_t newfd_flags,
                     uint32_t flags);

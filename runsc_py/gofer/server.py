@@ -360,9 +360,10 @@ def run(sock: socket.socket, roots: list[tuple[str, bool]]) -> None:
     """The gofer process's main: open its roots (the container's root first,
     then each bind mount's source), confine itself to them, then serve."""
     from runsc_py.gofer import landlock
-    from runsc_py.platform.policy import confine_self
+    from runsc_py.platform.policy import allow_list, load_self
 
     hostcalls.set_pdeathsig(9)   # SIGKILL: never outlive the sentry
+    allowed = allow_list(ALLOWED_SYSCALLS, errno.EPERM)   # before chroot: filter_cache
     opened = [(open_root(path, readonly), readonly) for path, readonly in roots]
     (root_fd, _), root_readonly = opened[0]
     gofer = Gofer(root_fd, root_readonly)
@@ -376,7 +377,7 @@ def run(sock: socket.socket, roots: list[tuple[str, bool]]) -> None:
         sys.stderr.write("runsc-py: this kernel has no Landlock: the gofer is confined by "
                          "chroot and its syscall filter only\n")
     hostcalls.keep_capabilities(GOFER_CAPABILITIES)
-    confine_self(ALLOWED_SYSCALLS, errno.EPERM)
+    load_self(allowed)
     gc.freeze()   # forked by a booting sandbox, with collection off (cli/early.py)
     gc.enable()
     gofer.serve(sock)

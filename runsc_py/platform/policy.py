@@ -22,6 +22,7 @@ import os
 import struct
 
 from runsc_py._interpose import ffi, lib
+from runsc_py.platform import filter_cache
 
 SECCOMP_FILTER_FLAG_NEW_LISTENER = 1 << 3
 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV = 1 << 5
@@ -82,18 +83,7 @@ def build_filter(policies: dict[int, tuple[Policy, int]], trap_action: int,
     if default_action is None:
         prefix = argument_rules(sorted((nr, arg) for nr, arg in NATIVE_WHEN_ARG_ZERO.items()
                                        if policies.get(nr, (Policy.TRAP, 0))[0] is Policy.TRAP))
-    c_rules = ffi.new("struct rp_rule[]", len(rules))
-    for i, (nr, action) in enumerate(rules):
-        c_rules[i].nr = nr
-        c_rules[i].action = action
-    fd = os.memfd_create("runsc-py-filter", os.MFD_CLOEXEC)
-    try:
-        rc = lib.rp_filter_build(c_rules, len(rules), default, fd)
-        if rc < 0:
-            raise OSError(-rc, f"libseccomp could not build the filter: {os.strerror(-rc)}")
-        return prefix + os.pread(fd, os.fstat(fd).st_size, 0)
-    finally:
-        os.close(fd)
+    return prefix + filter_cache.compiled(rules, default)
 
 
 def argument_rules(rules: list[tuple[int, int]]) -> bytes:
@@ -186,14 +176,26 @@ SECCOMP_FILTER_FLAG_TSYNC = 1 << 0
 SECCOMP_RET_LOG = 0x7FFC0000
 
 
+def allow_list(allowed: dict[int, str], errno: int | None = None, *,
+               default_action: int | None = None) -> bytes:
+    """An allow-list filter: every call but `allowed` fails with `errno`, or
+    meets `default_action` (e.g. RP_ACT_KILL_PROCESS). Built before the
+    process leaves the host's tree, so its program can be kept
+    (filter_cache); loaded after, with `load_self`."""
+    action = default_action if default_action is not None else lib.RP_ACT_ERRNO | errno
+    return build_filter({nr: (Policy.NATIVE, 0) for nr in allowed}, action,
+                        default_action=action)
+
+
 def confine_self(allowed: dict[int, str], errno: int | None = None, *,
                  default_action: int | None = None, flags: int = 0) -> None:
-    """Load an allow-list filter on this process: every other call fails
-    with `errno`, or meets `default_action` (e.g. RP_ACT_KILL_PROCESS).
-    `flags` are SECCOMP_FILTER_FLAG_*: TSYNC for a process with threads."""
-    action = default_action if default_action is not None else lib.RP_ACT_ERRNO | errno
-    bpf = build_filter({nr: (Policy.NATIVE, 0) for nr in allowed}, action,
-                       default_action=action)
+    """Build and load an allow-list filter on this process (`allow_list`)."""
+    load_self(allow_list(allowed, errno, default_action=default_action), flags)
+
+
+def load_self(bpf: bytes, flags: int = 0) -> None:
+    """Load a filter on this process. `flags` are SECCOMP_FILTER_FLAG_*:
+    TSYNC for a process with threads."""
     rc = lib.rp_filter_load_self(ffi.from_buffer(bpf), len(bpf) // 8, flags)
     if rc < 0:
         raise OSError(-rc, f"cannot load a seccomp filter: {os.strerror(-rc)}")

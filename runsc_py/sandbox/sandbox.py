@@ -494,16 +494,27 @@ def sandbox_main(spec: ContainerSpec, cid: str, control_path: str, cgroup_path: 
     except BaseException as exc:  # noqa: BLE001 - never return into the CLI
         log.error(f"sandbox {cid}: {_reason(exc)}")
     finally:
-        if sandbox is not None and sandbox.gofer_pid:
-            # Reaped before this process exits, so the cgroup is empty by the time
-            # `delete` (or the engine) has reaped the sandbox and removes it.
-            from runsc_py.sandbox.gofer import stop_gofer
-
-            stop_gofer(sandbox.gofer_pid, sandbox.gofer_sock)
-        if sandbox is not None and sandbox.kernel is not None \
-                and sandbox.kernel.platform.spawner is not None:
-            sandbox.kernel.platform.spawner.stop()
+        if sandbox is not None:
+            _end_helpers(sandbox)
         os._exit(code)
+
+
+def _end_helpers(sandbox: Sandbox) -> None:
+    """End the gofer (hung up on) and the spawner (killed), then reap them:
+    both at once, as each one's exit takes a while (~0.7 ms here: a mount
+    namespace torn down). Reaped before this process exits, so the cgroup is
+    empty by the time `delete` (or the engine) has reaped the sandbox and
+    removes it."""
+    ending = []
+    if sandbox.gofer_pid:
+        sandbox.gofer_sock.close()   # sandbox/gofer.py, stop_gofer: how it ends
+        ending.append(sandbox.gofer_pid)
+    spawner = sandbox.kernel.platform.spawner if sandbox.kernel is not None else None
+    if spawner is not None:
+        spawner.stop()
+        ending.append(spawner.pid)
+    for pid in ending:
+        _reap(pid)
 
 
 def join_network_namespace(path: str) -> None:

@@ -141,7 +141,7 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
     sentry's mount namespace shows in /proc. (`gofer_socket`: for the probe
     hook only.)"""
     from runsc_py import hostcalls
-    from runsc_py.platform.policy import SECCOMP_FILTER_FLAG_TSYNC, confine_self
+    from runsc_py.platform.policy import SECCOMP_FILTER_FLAG_TSYNC, allow_list, load_self
 
     # out of the host's tree (CAP_SYS_ADMIN still held): the files it opened
     # and its log directories (bugs.use_log, Log.hold) keep their access
@@ -150,6 +150,7 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
     import time
 
     time.localtime()   # glibc reads /etc/localtime once, at the first use: before it is gone
+    allowed = allow_list(SENTRY_SYSCALLS, default_action=_filter_action())   # (kept: filter_cache)
     outer_proc = _sandbox_procfs(workload_pid, debug) if workload_pid else -1
     try:
         hostcalls.leave_host_tree(extra=(SYS_CPU,), outer_proc=outer_proc)
@@ -164,17 +165,21 @@ def confine(platform=None, debug: bool = False, extra: tuple[int, ...] = (),
 
     if debug and platform is not None:
         _arm_test_hooks(platform, gofer_socket)
-    action = SECCOMP_RET_KILL_PROCESS
-    if os.environ.get("RUNSC_PY_SENTRY_FILTER") == "log":
-        # Measuring the list: every other call runs, and the kernel logs it
-        # (type=1326, syscall=NR, pid=this process's, appended to the file
-        # RUNSC_PY_SENTRY_FILTER_PIDS names, to tell sentries from the rest).
-        action = SECCOMP_RET_LOG
-        pids = os.environ.get("RUNSC_PY_SENTRY_FILTER_PIDS")
-        if pids:
-            with open(pids, "a") as f:
-                f.write(f"{os.getpid()}\n")
-    confine_self(SENTRY_SYSCALLS, default_action=action, flags=SECCOMP_FILTER_FLAG_TSYNC)
+    load_self(allowed, flags=SECCOMP_FILTER_FLAG_TSYNC)
+
+
+def _filter_action() -> int:
+    """What a call outside the list meets: the sentry is killed."""
+    if os.environ.get("RUNSC_PY_SENTRY_FILTER") != "log":
+        return SECCOMP_RET_KILL_PROCESS
+    # Measuring the list: every other call runs, and the kernel logs it
+    # (type=1326, syscall=NR, pid=this process's, appended to the file
+    # RUNSC_PY_SENTRY_FILTER_PIDS names, to tell sentries from the rest).
+    pids = os.environ.get("RUNSC_PY_SENTRY_FILTER_PIDS")
+    if pids:
+        with open(pids, "a") as f:
+            f.write(f"{os.getpid()}\n")
+    return SECCOMP_RET_LOG
 
 
 def _sandbox_procfs(workload_pid: int, debug: bool = False) -> int:
