@@ -61,10 +61,8 @@ def create_container(args, log) -> tuple[Container, early.EarlySandbox, specs.Co
         container.record.update(pid=pid, status="created",
                                 pid_start=_start_time(pid))
         container.save()
-        state = container.oci_state()
-        run_hooks("prestart", spec.hooks.get("prestart", []), state)
-        run_hooks("createRuntime", spec.hooks.get("createRuntime", []), state)
-        run_hooks("createContainer", spec.hooks.get("createContainer", []), state)
+        for kind in ("prestart", "createRuntime", "createContainer"):
+            run_hooks(kind, spec.hooks.get(kind, []), container.oci_state)
         if args.pid_file:
             write_pid_file(args.pid_file, pid)
     except BaseException:

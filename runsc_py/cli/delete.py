@@ -51,7 +51,7 @@ def delete_container(c: Container, force: bool, log,
     try:
         if spec is None:
             spec = specs.load(c.record.get("bundle", ""))
-        run_hooks("poststop", spec.hooks.get("poststop", []), c.oci_state())
+        run_hooks("poststop", spec.hooks.get("poststop", []), c.oci_state)
     except specs.SpecError:
         pass
     except Exception as exc:  # noqa: BLE001 - the spec says poststop failures only warn

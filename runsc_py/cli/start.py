@@ -26,7 +26,7 @@ def start_container(c: Container, log, spec: specs.ContainerSpec | None = None,
     if spec is None:
         spec = _spec_or_none(c)
     hooks = spec.hooks if spec else {}
-    run_hooks("startContainer", hooks.get("startContainer", []), c.oci_state())
+    run_hooks("startContainer", hooks.get("startContainer", []), c.oci_state)
     if sandbox is not None:
         early.start(sandbox)
     else:
@@ -34,7 +34,7 @@ def start_container(c: Container, log, spec: specs.ContainerSpec | None = None,
     c.record["status"] = "running"
     c.save()
     try:
-        run_hooks("poststart", hooks.get("poststart", []), c.oci_state())
+        run_hooks("poststart", hooks.get("poststart", []), c.oci_state)
     except Exception as exc:  # noqa: BLE001 - the container runs; the spec says warn
         log.warning(f"poststart hook failed: {exc}")
 

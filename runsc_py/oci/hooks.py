@@ -18,12 +18,14 @@ class HookError(Exception):
     pass
 
 
-def run_hooks(kind: str, hooks: list[Hook], state: dict) -> None:
+def run_hooks(kind: str, hooks: list[Hook], state) -> None:
+    """Run `hooks` in order, each given the container's state (`state()`:
+    asked only when there is a hook, as it reads the sandbox's /proc entry)."""
     if not hooks:
         return
     import subprocess   # here: most containers have no hooks, and it costs a cold start 2 ms
 
-    payload = json.dumps(state).encode()
+    payload = json.dumps(state()).encode()
     for hook in hooks:
         env = dict(item.split("=", 1) for item in hook.env if "=" in item)
         try:
