@@ -48,6 +48,8 @@ SENTRY_MODULES = (
     # otherwise spend while the workload waits
     "runsc_py.sentry.fs.proc.process", "runsc_py.platform.spawner", "runsc_py.sentry.confinement",
 )
+# Everything the child imports before its orders (cli/boot_modules.py keeps them in one file).
+BOOT_MODULES = ("signal", *SENTRY_MODULES)
 CREATING = ("create", "run")
 _LENGTH = struct.Struct("<Q")
 
@@ -171,9 +173,6 @@ def send_orders(early: EarlySandbox, orders: dict) -> None:
 def _child(orders_fd: int, ready_fd: int) -> None:
     code = 0
     try:
-        import importlib
-        import signal
-
         # No garbage collection while the sentry loads and boots (forked late,
         # by a `create` the guess missed, it would be on): what start-up makes
         # lives as long as the sandbox, so the ~25 collections it set off freed
@@ -181,11 +180,18 @@ def _child(orders_fd: int, ready_fd: int) -> None:
         # with those objects frozen out of every later collection, and the
         # gofer when it starts serving.
         gc.disable()
+        import importlib
+
+        from runsc_py.cli import boot_modules
+
+        bundle = boot_modules.install()   # what is imported below, from one file (~8 ms less)
+        import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # ^C is for the CLI, which cleans up
 
         for name in SENTRY_MODULES:
             importlib.import_module(name)
+        boot_modules.remove(bundle)
         orders = _read_orders(orders_fd)
         if orders is not None:
             _obey(orders, orders_fd, ready_fd)   # never returns

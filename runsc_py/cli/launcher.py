@@ -57,15 +57,32 @@ def launcher_text(python: str, package_parent: str, site_dirs: list[str]) -> str
 
 
 def write_launcher(dest: str, python: str | None = None, package_parent: str | None = None) -> None:
-    """Write the launcher to `dest` (replaced by rename: it may be running)."""
+    """Write the launcher to `dest` (replaced by rename: it may be running),
+    and the sandbox's boot modules for it (cli/boot_modules.py)."""
     python = python or sys.executable
     package_parent = package_parent or os.path.dirname(
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    site_dirs = dependency_dirs()
     tmp = f"{dest}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
-        f.write(launcher_text(python, package_parent, dependency_dirs()))
+        f.write(launcher_text(python, package_parent, site_dirs))
     os.chmod(tmp, 0o755)
     os.rename(tmp, dest)
+    write_boot_modules(python, package_parent, site_dirs)
+
+
+def write_boot_modules(python: str, package_parent: str, site_dirs: list[str]) -> None:
+    """Compile the sandbox's boot modules into one file, in an interpreter
+    started as the launcher starts it, that has loaded what the launcher
+    has when it forks the sandbox (cli/main.py)."""
+    import subprocess
+
+    code = ("import sys\n"
+            f"sys.path.insert(0, {package_parent!r})\n"
+            f"sys.path += {site_dirs!r}\n"
+            "from runsc_py.cli import boot_modules, early, main\n"
+            "boot_modules.write(early.BOOT_MODULES)\n")
+    subprocess.run([python, "-I", "-S", "-c", code], check=True)
 
 
 if __name__ == "__main__":
