@@ -1,14 +1,16 @@
-"""The sandbox's boot modules in one file, read at once.
+"""A cold `create`'s modules in two files, each read at once.
 
 The sandbox process of a cold `create`/`run` imports ~95 modules before
-it can boot (cli/early.py, BOOT_MODULES), and that is the longest part
-of the critical path. About a third of it (~8 ms of ~25 here) is not the
-modules' code but the import system's work per module: searching the
-path, a stat of the source, opening and checking its .pyc, building a
-spec and a loader. So the code objects of exactly those modules are kept
-in one file (`PATH`, written by setup.sh beside the launcher) and served
-from memory by a finder the sandbox process installs while it imports
-them (`install`, `remove`); anything else is imported as usual.
+it can boot (cli/early.py, BOOT_MODULES), and the command line beside it
+~45 (argparse, json, the OCI modules: CREATE_MODULES); the longer of the
+two is the start of the critical path. A good part of each (~4 ms of ~23
+in the sandbox, ~4 of ~18 in the CLI, here) is not the modules' code but
+the import system's work per module: searching the path, a stat of the
+source, opening and checking its .pyc, building a spec and a loader. So
+the code objects of exactly those modules are kept in one file per
+process (`SANDBOX`, `CREATE`: written by setup.sh beside the launcher,
+cli/launcher.py) and served from memory by a finder the process installs
+(`install`, `remove`); anything else is imported as usual.
 
 The file is trusted as .pyc files are (it lives in the package's
 `__pycache__`, and whoever can write there can change the code anyway)
@@ -27,8 +29,10 @@ import sys
 _bootstrap_external = sys.modules["_frozen_importlib_external"]
 _bootstrap = sys.modules["_frozen_importlib"]
 
-PATH = os.path.join(os.path.dirname(__file__), "__pycache__",
-                    f"boot-modules.{sys.implementation.cache_tag}.marshal")
+SANDBOX = os.path.join(os.path.dirname(__file__), "__pycache__",
+                       f"sandbox-modules.{sys.implementation.cache_tag}.marshal")
+CREATE = os.path.join(os.path.dirname(__file__), "__pycache__",
+                      f"create-modules.{sys.implementation.cache_tag}.marshal")
 MAGIC = _bootstrap_external.MAGIC_NUMBER
 
 
@@ -77,9 +81,9 @@ class _BundleFinder:
         return self.modules[name][1]
 
 
-def install(path: str = PATH) -> _BundleFinder | None:
-    """Serve the bundle's modules from memory from now on (until `remove`);
-    None if there is no usable bundle."""
+def install(path: str) -> _BundleFinder | None:
+    """Serve the modules of the bundle at `path` from memory from now on
+    (until `remove`); None if there is no usable bundle."""
     finder = _load(path)
     if finder is not None:
         sys.meta_path.insert(0, finder)
@@ -104,26 +108,25 @@ def _load(path: str) -> _BundleFinder | None:
     return _BundleFinder(modules) if isinstance(modules, dict) else None
 
 
-def write(names, path: str = PATH) -> int:
+def write(names, path: str) -> int:
     """Import `names` here and keep every pure-Python module they bring
     that was not loaded before (the launcher's own are there already when
-    the sandbox process forks). Run in a fresh interpreter with the
+    the sandbox process forks) in the bundle at `path`. Run in a fresh interpreter with the
     launcher's path (cli/launcher.py does). Returns how many were kept."""
-    import importlib   # (the sandbox process has it before it installs the bundle)
-
     before = set(sys.modules)
     for name in names:
-        importlib.import_module(name)
+        __import__(name)
     modules = {}
     for name in sorted(set(sys.modules) - before):
-        origin = getattr(sys.modules[name], "__file__", None)
-        if not origin or not origin.endswith(".py"):
-            continue   # extension and built-in modules load as usual
+        module = sys.modules[name]
+        origin = getattr(module, "__file__", None)
+        if not origin or not origin.endswith(".py") or module.__spec__.origin == "frozen":
+            continue   # extension, built-in and frozen modules load as usual
         with open(origin, "rb") as f:
             source = f.read()
         st = os.stat(origin)
         code = compile(source, origin, "exec", dont_inherit=True)
-        is_package = hasattr(sys.modules[name], "__path__")
+        is_package = hasattr(module, "__path__")
         modules[name] = (origin, is_package, st.st_mtime_ns, st.st_size, code)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     partial = f"{path}.{os.getpid()}"

@@ -50,6 +50,10 @@ SENTRY_MODULES = (
 )
 # Everything the child imports before its orders (cli/boot_modules.py keeps them in one file).
 BOOT_MODULES = ("signal", *SENTRY_MODULES)
+# And what a `create` or `run` imports beside it (kept in another), with what
+# argparse's gettext loads as the parser is built (locale).
+CREATE_MODULES = ("importlib", "runsc_py.cli.parser", "runsc_py.cli.run", "runsc_py.oci.log",
+                  "runsc_py.oci.errors", "runsc_py.oci.state", "json", "locale")
 CREATING = ("create", "run")
 _LENGTH = struct.Struct("<Q")
 
@@ -93,6 +97,9 @@ def fork_if_creating(argv: list[str], value_flags: frozenset[str]) -> None:
         global _waiting
         gc.disable()
         _waiting = fork()
+        from runsc_py.cli import boot_modules
+
+        boot_modules.install(boot_modules.CREATE)   # for the command's life (~4 ms less)
 
 
 def fork() -> EarlySandbox:
@@ -184,7 +191,7 @@ def _child(orders_fd: int, ready_fd: int) -> None:
 
         from runsc_py.cli import boot_modules
 
-        bundle = boot_modules.install()   # what is imported below, from one file (~8 ms less)
+        bundle = boot_modules.install(boot_modules.SANDBOX)   # what is imported below (~4 ms less)
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # ^C is for the CLI, which cleans up

@@ -72,17 +72,19 @@ def write_launcher(dest: str, python: str | None = None, package_parent: str | N
 
 
 def write_boot_modules(python: str, package_parent: str, site_dirs: list[str]) -> None:
-    """Compile the sandbox's boot modules into one file, in an interpreter
-    started as the launcher starts it, that has loaded what the launcher
-    has when it forks the sandbox (cli/main.py)."""
+    """Compile a cold `create`'s modules into their two files
+    (cli/boot_modules.py), each in an interpreter started as the launcher
+    starts it, that has loaded what the launcher has when it forks the
+    sandbox (cli/main.py)."""
     import subprocess
 
-    code = ("import sys\n"
-            f"sys.path.insert(0, {package_parent!r})\n"
-            f"sys.path += {site_dirs!r}\n"
-            "from runsc_py.cli import boot_modules, early, main\n"
-            "boot_modules.write(early.BOOT_MODULES)\n")
-    subprocess.run([python, "-I", "-S", "-c", code], check=True)
+    for modules, bundle in (("BOOT_MODULES", "SANDBOX"), ("CREATE_MODULES", "CREATE")):
+        code = ("import sys\n"
+                f"sys.path.insert(0, {package_parent!r})\n"
+                f"sys.path += {site_dirs!r}\n"
+                "from runsc_py.cli import boot_modules, early, main\n"
+                f"boot_modules.write(early.{modules}, boot_modules.{bundle})\n")
+        subprocess.run([python, "-I", "-S", "-c", code], check=True)
 
 
 if __name__ == "__main__":
