@@ -6,38 +6,43 @@ network namespace (see docs/architecture.md for what that gives up).
 """
 from __future__ import annotations
 
-import dataclasses
+import collections
 import ipaddress
 
 from runsc_py.sentry.net.egress import EgressPolicy
 
 MODES = ("sandbox", "host", "none")
 
-
-@dataclasses.dataclass(frozen=True)
-class Interface:
-    index: int
-    name: str
-    address: ipaddress.IPv4Interface | None
-    address6: ipaddress.IPv6Interface | None
-    mac: bytes
-    mtu: int
-    loopback: bool
+# (No dataclasses here: `runsc-py do` builds a NetworkConfig at every start,
+# and importing dataclasses cost it ~10 ms; the socket layer, loaded at a
+# workload's first socket, keeps its own.)
+Interface = collections.namedtuple("Interface", "index name address address6 mac mtu loopback")
 
 
-@dataclasses.dataclass
 class NetworkConfig:
-    mode: str = "sandbox"
-    eth0: ipaddress.IPv4Interface = ipaddress.IPv4Interface("10.0.2.15/24")
-    gateway: ipaddress.IPv4Address = ipaddress.IPv4Address("10.0.2.2")
-    nameservers: list[str] = dataclasses.field(default_factory=list)
-    egress: EgressPolicy = dataclasses.field(default_factory=EgressPolicy)
-    publish: list[tuple[int, int, str]] = dataclasses.field(default_factory=list)  # host, sandbox, host ip
-    # --network=host in a namespace that is the container's own (a spec's
-    # network entry), where the sentry may make ICMP and, if it kept
-    # CAP_NET_RAW, raw sockets for callers the sandbox allows
-    containers_namespace: bool = False
-    raw_sockets: bool = False
+    """The sandbox's network: its mode, addresses, egress rules and published
+    ports. `containers_namespace`: --network=host in a namespace that is the
+    container's own (a spec's network entry), where the sentry may make ICMP
+    and, if it kept CAP_NET_RAW (`raw_sockets`), raw sockets for callers the
+    sandbox allows."""
+
+    __slots__ = ("mode", "eth0", "gateway", "nameservers", "egress", "publish",
+                 "containers_namespace", "raw_sockets")
+
+    def __init__(self, mode: str = "sandbox",
+                 eth0: ipaddress.IPv4Interface = ipaddress.IPv4Interface("10.0.2.15/24"),
+                 gateway: ipaddress.IPv4Address = ipaddress.IPv4Address("10.0.2.2"),
+                 nameservers: list[str] | None = None, egress: EgressPolicy | None = None,
+                 publish: list[tuple[int, int, str]] | None = None,
+                 containers_namespace: bool = False, raw_sockets: bool = False):
+        self.mode = mode
+        self.eth0 = eth0
+        self.gateway = gateway
+        self.nameservers = [] if nameservers is None else nameservers
+        self.egress = EgressPolicy() if egress is None else egress
+        self.publish = [] if publish is None else publish   # (host port, sandbox port, host ip)
+        self.containers_namespace = containers_namespace
+        self.raw_sockets = raw_sockets
 
     def interfaces(self) -> list[Interface]:
         lo = Interface(1, "lo", ipaddress.IPv4Interface("127.0.0.1/8"),

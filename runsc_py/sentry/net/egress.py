@@ -7,24 +7,26 @@ listener has that port.
 """
 from __future__ import annotations
 
-import dataclasses
+import collections
 import ipaddress
 
 
-@dataclasses.dataclass(frozen=True)
-class EgressRule:
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network
-    first_port: int = 1
-    last_port: int = 65535
+class EgressRule(collections.namedtuple("EgressRule", "network first_port last_port",
+                                        defaults=(1, 65535))):
+    """One CIDR and port range (no dataclasses: see net/config.py)."""
+
+    __slots__ = ()
 
     def allows(self, ip, port: int) -> bool:
         return ip.version == self.network.version and ip in self.network \
             and self.first_port <= port <= self.last_port
 
 
-@dataclasses.dataclass
 class EgressPolicy:
-    rules: list[EgressRule] = dataclasses.field(default_factory=list)
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: list[EgressRule] | None = None):
+        self.rules = [] if rules is None else rules
 
     def allows(self, ip, port: int) -> bool:
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
