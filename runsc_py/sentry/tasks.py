@@ -12,6 +12,8 @@ mapping both ways; nothing in the workload ever sees a host pid.
 """
 from __future__ import annotations
 
+import itertools
+
 from runsc_py.sentry.credentials import Credentials  # noqa: F401 - re-exported
 from runsc_py.sentry.fdtable import FdTable
 from runsc_py.sentry.zombies import Zombies
@@ -35,16 +37,23 @@ class FsContext:
         return f"FsContext(cwd={self.cwd!r}, umask={self.umask:#o}, root={self.root!r})"
 
 
+# /proc/<pid>/ns's inode numbers, nsfs-like (fs/proc/namespaces.py): the
+# sandbox-wide namespaces take the first few, each UTS namespace its own.
+NSFS_FIRST = 0xF0000000
+_uts_inums = itertools.count(NSFS_FIRST + 16)
+
+
 class Uts:
     """A UTS namespace: the host and domain names uname(2) gives. Every
     process shares its parent's; unshare(CLONE_NEWUTS) gives the caller a
     copy of its own (syscalls/process.py)."""
 
-    __slots__ = ("hostname", "domainname")
+    __slots__ = ("hostname", "domainname", "inum")
 
     def __init__(self, hostname: str, domainname: str):
         self.hostname = hostname
         self.domainname = domainname
+        self.inum = next(_uts_inums)   # its /proc/<pid>/ns/uts number
 
     def copy(self) -> "Uts":
         return Uts(self.hostname, self.domainname)

@@ -149,3 +149,42 @@ def test_a_uts_namespace_of_its_own(platform):
     inside = sandboxed(platform, "sh", "-c", UTS_SCRIPT)
     assert native.code == 0 and native.out.startswith(b"runsc-py\ninner\n"), native
     assert (inside.code, inside.out) == (native.code, native.out), (native, inside)
+
+
+NS_LINKS = r'''
+import ctypes, os
+kinds = sorted(os.listdir("/proc/self/ns"))
+print(kinds)
+def ino(kind, pid="self"):
+    text = os.readlink(f"/proc/{pid}/ns/{kind}")
+    name, _, rest = text.partition(":[")
+    assert name == kind.removesuffix("_for_children"), text
+    assert os.stat(f"/proc/{pid}/ns/{kind}").st_ino == int(rest[:-1]), text
+    return int(rest[:-1])
+before = {k: ino(k) for k in kinds}
+print("pid_for_children is pid", before["pid_for_children"] == before["pid"])
+r, w = os.pipe()
+child = os.fork()
+if child == 0:
+    os.read(r, 1)
+    os._exit(0)
+print("a child shares all", all(ino(k, child) == before[k] for k in kinds))
+assert ctypes.CDLL(None, use_errno=True).unshare(0x04000000) == 0   # CLONE_NEWUTS
+print("after unshare(uts): changed", [k for k in kinds if ino(k) != before[k]])
+print("the child keeps its", ino("uts", child) == before["uts"])
+os.write(w, b"x"); os.waitpid(child, 0)
+for name in ("vm/mmap_min_addr", "kernel/keys/maxkeys", "kernel/keys/maxbytes"):
+    print(name, open(f"/proc/sys/{name}").read().strip().isdigit())
+'''
+
+
+def test_proc_pid_ns_names_each_namespace(platform):
+    """/proc/<pid>/ns/*: `kind:[inode]` links whose stat gives that inode,
+    shared with a child, a new one for the caller of unshare(CLONE_NEWUTS)
+    only. Native side: in pid (with its own /proc), mount, IPC and UTS
+    namespaces of its own."""
+    argv = ["python3", "-c", NS_LINKS]
+    native = run(["unshare", "--uts", "--ipc", "--mount", "--pid", "--fork", "--mount-proc", *argv])
+    inside = sandboxed(platform, *argv)
+    assert native.code == 0 and b"changed ['uts']" in native.out, native
+    assert (inside.code, inside.out) == (native.code, native.out), (native, inside)

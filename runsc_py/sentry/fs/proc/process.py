@@ -28,6 +28,7 @@ from runsc_py.sentry.files import O_PATH_STATUS
 from runsc_py.sentry.fs import hostinfo
 from runsc_py.sentry.fs.proc import fdlinks
 from runsc_py.sentry.fs.proc.mounts import render_mountinfo, render_mounts
+from runsc_py.sentry.fs.proc.namespaces import ns_dir
 from runsc_py.sentry.fs.proc.net import net_dir
 from runsc_py.sentry.fs.synthetic import Dir, Entry, File, Link
 
@@ -86,6 +87,7 @@ class ProcessView:
                 "cwd": self._link(lambda: self._for_reader(self._fs_path(self.process.fs.cwd))),
                 "root": self._link(lambda: self._for_reader(self._fs_path(self.process.fs.root))),
                 "net": net_dir(self.kernel),
+                "ns": ns_dir(self.kernel, self.process, self._inspected, owner),
             }
             if self.task is None:   # what only a process, not a thread, has
                 files["task"] = Dir(self._threads, 0o555, owner)

@@ -61,7 +61,9 @@ HOST_SYSCTLS = (
     "fs.file-max", "fs.nr_open", "fs.pipe-max-size", "fs.overflowuid", "fs.overflowgid",
     "fs.inotify.max_user_watches", "fs.inotify.max_user_instances",
     "fs.inotify.max_queued_events", "fs.mqueue.msg_max", "fs.mqueue.queues_max",
-    "vm.overcommit_memory", "vm.max_map_count", "net.core.somaxconn",
+    "vm.overcommit_memory", "vm.max_map_count", "vm.mmap_min_addr", "kernel.keys.maxkeys",
+    "kernel.keys.maxbytes", "kernel.keys.root_maxkeys", "kernel.keys.root_maxbytes",
+    "net.core.somaxconn",
     "net.ipv4.tcp_congestion_control", "net.ipv4.tcp_available_congestion_control",
     "net.ipv4.tcp_allowed_congestion_control",
 )
