@@ -73,10 +73,16 @@ def o_path_stand_in() -> int:
         os.close(memfd)
 
 
-def listed(vfs, file: OpenFile) -> None:
-    """A directory was read (getdents64): IN_ACCESS, as Linux's iterate_dir raises it."""
-    if file.mount is not None:
-        vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_ACCESS, True)
+def listed(vfs, file: OpenFile) -> bool:
+    """A directory was read (getdents64): IN_ACCESS, as Linux's iterate_dir
+    raises it, and its access time (file_accessed: not on a read-only mount
+    nor through O_NOATIME). True if an attribute changed."""
+    if file.mount is None:
+        return False
+    vfs.inotify.event(file.mount.mount_id, file.rel, inotify.IN_ACCESS, True)
+    if file.mount.readonly or file.flags & os.O_NOATIME:
+        return False
+    return file.mount.fs.listed(file.rel)
 
 
 def closed(vfs, file: OpenFile) -> None:

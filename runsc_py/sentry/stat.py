@@ -4,6 +4,7 @@ from __future__ import annotations
 import collections
 import os
 import struct
+import time
 
 # struct stat on x86_64 (144 bytes)
 _STAT = struct.Struct("<QQQIIIxxxxQqqqqQqQqQ24x")
@@ -65,3 +66,14 @@ class Stat(collections.namedtuple(
 
     def with_dev(self, dev: int) -> "Stat":
         return self._replace(dev=dev)
+
+
+RELATIME_AGE_NS = 24 * 3600 * 10**9
+
+
+def relatime_moves(atime_ns: int, mtime_ns: int, ctime_ns: int) -> bool:
+    """Linux's relatime (the default mount option): an access moves the
+    access time only if it is not after the last modification or change, or
+    is a day old."""
+    return atime_ns <= mtime_ns or atime_ns <= ctime_ns \
+        or time.time_ns() - atime_ns >= RELATIME_AGE_NS

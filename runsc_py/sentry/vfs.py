@@ -109,6 +109,13 @@ class Filesystem(abc.ABC):
 
     # -- changes (path within the filesystem; the parent exists) --
 
+    def listed(self, path: str) -> bool:
+        """The directory at `path` was read (getdents64): its access time, as
+        Linux's file_accessed() with relatime moves it. True if an attribute
+        changed (the C side forgets its answers). Filesystems whose times the
+        host keeps (a gofer's: its own getdents), or that keep none, do nothing."""
+        return False
+
     def create(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
         """Create a regular file that does not exist yet and open it."""
         raise SyscallError(errno.EPERM)

@@ -35,7 +35,7 @@ from runsc_py.gofer import protocol as p
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sentry import fifos
 from runsc_py.sentry.errors import SyscallError
-from runsc_py.sentry.stat import Stat
+from runsc_py.sentry.stat import Stat, relatime_moves
 from runsc_py.sentry.vfs import Filesystem, Lookup, SetAttr, StatFs
 
 CACHE_ENTRIES = 65536
@@ -156,6 +156,17 @@ class GoferFilesystem(Filesystem):
                            Lookup("found", stat=self.shown(st), target=target))
             out.append((st.ino, (st.mode >> 12) & 0o17, name))
         return out
+
+    def listed(self, path: str) -> bool:
+        """The gofer's listing was a real getdents, so the host moved the
+        directory's atime if relatime (the default mount option) says so:
+        then the attributes kept here are stale, and are forgotten."""
+        hit = self._cache.get(path)
+        if hit is None or self.readonly or not relatime_moves(hit.stat.atime_ns, hit.stat.mtime_ns,
+                                                              hit.stat.ctime_ns):
+            return False
+        self._cache.pop(path, None)
+        return True
 
     def _remember(self, path: str, found: Lookup) -> None:
         self._cache[path] = found

@@ -30,7 +30,7 @@ import stat as statmod
 
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fs.store import set_times, writable
-from runsc_py.sentry.fs.tmpfs import Node, TmpFilesystem
+from runsc_py.sentry.fs.tmpfs import Node, TmpFilesystem, touch_atime
 from runsc_py.sentry.vfs import (RENAME_EXCHANGE, Filesystem, Lookup, SetAttr, StatFs,
                                  check_rename)
 
@@ -173,6 +173,13 @@ class OverlayFilesystem(Filesystem):
         if not node.is_dir:
             raise SyscallError(errno.ENOTDIR)
         return self._merged_entries(node)
+
+    def listed(self, path: str) -> bool:
+        """An upper or merged directory's time (what stat shows) moves; a
+        rootfs directory below has none the sandbox can move (read-only)."""
+        names = path.split("/") if path else []
+        node, taken = self._walk(names)
+        return taken == len(names) and touch_atime(node)
 
     def _visible_subdirs(self, node: Node) -> int:
         """How many subdirectories a changed merged directory shows: its upper

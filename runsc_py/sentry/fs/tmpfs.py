@@ -21,7 +21,7 @@ import time
 
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.fs.store import TMPFS_MAGIC, FileStore, reopen, set_times, writable
-from runsc_py.sentry.stat import Stat
+from runsc_py.sentry.stat import Stat, relatime_moves
 from runsc_py.sentry.vfs import (NAME_MAX, RENAME_EXCHANGE, Filesystem, Lookup, SetAttr, StatFs,
                                  check_rename)
 
@@ -61,6 +61,14 @@ class Node:
 
     def touch(self, now: int | None = None) -> None:
         self.mtime_ns = self.ctime_ns = now or time.time_ns()
+
+
+def touch_atime(node: Node) -> bool:
+    """An access of `node`, as relatime has it. True if its atime moved."""
+    if relatime_moves(node.atime_ns, node.mtime_ns, node.ctime_ns):
+        node.atime_ns = time.time_ns()
+        return True
+    return False
 
 
 class TmpFilesystem(Filesystem):
@@ -122,6 +130,9 @@ class TmpFilesystem(Filesystem):
             raise SyscallError(errno.ENOTDIR)
         return [(child.ino, statmod.S_IFMT(child.mode) >> 12, os.fsencode(name))
                 for name, child in node.children.items()]
+
+    def listed(self, path: str) -> bool:
+        return touch_atime(self.node_at(path))
 
     # -- opening ------------------------------------------------------------
 
