@@ -458,7 +458,10 @@ class Kernel:
             self.tasks.exited_uids.pop(vtid, None)   # the pid is reused
             self.tasks.zombies.evict(vtid)            # so its zombie was reaped
             proc.pidfd = _pidfd_or_none(child_tid)
-        self._add_task(Task(child_tid, vtid, proc))
+        task = Task(child_tid, vtid, proc)
+        if flags & CLONE_THREAD:   # a new thread starts with its creator's name
+            task.own_comm = self.tasks.by_host_tid[parent_tid].comm
+        self._add_task(task)
         self.tasks.zombies.collect()   # forget those reaped since: the table stays small
         if pidfd_addr:  # the child's fd table was copied before the host made the pidfd
             self._record_clone_pidfd(parent_tid, parent, pidfd_addr)
@@ -495,6 +498,7 @@ class Kernel:
             if not self._execd_what_was_vetted(host_tid, pending):
                 return
             proc.exe, proc.comm = pending.exe, pending.comm
+            task.own_comm = None   # the one thread left is the leader
             try:
                 secure = proc.creds.on_exec(pending.setuid_to, pending.setgid_to, pending.file_caps)
             except SyscallError:   # the credentials changed since the exec's stop made sure

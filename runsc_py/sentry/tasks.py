@@ -90,13 +90,27 @@ class Process:
 
 
 class Task:
-    __slots__ = ("host_tid", "vtid", "process", "exec_pending")
+    __slots__ = ("host_tid", "vtid", "process", "exec_pending", "own_comm")
 
     def __init__(self, host_tid: int, vtid: int, process: Process):
         self.host_tid = host_tid
         self.vtid = vtid
         self.process = process
         self.exec_pending = None  # sentry/exec.py's PendingExec, applied once exec succeeds
+        # A thread's name is its own (PR_SET_NAME, task/<tid>/comm); the
+        # leader's is the process's (`Process.comm`, set at exec).
+        self.own_comm: bytes | None = None
+
+    @property
+    def comm(self) -> bytes:
+        return self.process.comm if self.own_comm is None else self.own_comm
+
+    @comm.setter
+    def comm(self, name: bytes) -> None:
+        if self.vtid == self.process.vpid:
+            self.process.comm = name
+        else:
+            self.own_comm = name
 
     def __repr__(self) -> str:
         return f"Task(vtid={self.vtid}, host={self.host_tid}, vpid={self.process.vpid})"

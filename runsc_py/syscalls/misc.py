@@ -88,12 +88,12 @@ def prctl(ctx, option, arg2, arg3, arg4, arg5):
 
 
 def _set_name(ctx, name, *_):
-    ctx.process.comm = ctx.cstring(name, 4096)[:15]
+    ctx.task.comm = ctx.cstring(name, 4096)[:15]   # the calling thread's
     return 0
 
 
 def _get_name(ctx, buf, *_):
-    ctx.write(buf, ctx.process.comm[:15].ljust(16, b"\0"))
+    ctx.write(buf, ctx.task.comm[:15].ljust(16, b"\0"))
     return 0
 
 

@@ -188,3 +188,39 @@ def test_proc_pid_ns_names_each_namespace(platform):
     inside = sandboxed(platform, *argv)
     assert native.code == 0 and b"changed ['uts']" in native.out, native
     assert (inside.code, inside.out) == (native.code, native.out), (native, inside)
+
+
+THREAD_NAMES = r'''
+import ctypes, os, threading
+libc = ctypes.CDLL(None, use_errno=True)
+libc.prctl(15, b"leader-name", 0, 0, 0)
+def name_of(tid=None):
+    return open(f"/proc/self/task/{tid}/comm" if tid else "/proc/self/comm").read()
+def worker():
+    tid = threading.get_native_id()
+    print("a new thread starts with its creator's", repr(name_of(tid)))
+    libc.prctl(15, b"worker", 0, 0, 0)
+    print("its own after PR_SET_NAME", repr(name_of(tid)), "leader's", repr(name_of()))
+    with open(f"/proc/self/task/{tid}/comm", "w") as f:
+        f.write("written-through-proc-0123456789")
+    got = ctypes.create_string_buffer(16)
+    libc.prctl(16, got, 0, 0, 0)
+    print("written, 15 bytes", got.value, repr(name_of(tid)))
+th = threading.Thread(target=worker)
+th.start(); th.join()
+print("the leader's is its own", repr(name_of()))
+with open("/proc/self/comm", "w") as f:
+    f.write("new\n")
+print("a newline written is kept", repr(name_of()))
+'''
+
+
+def test_each_thread_has_its_own_name(platform):
+    """comm is per thread (PR_SET_NAME, /proc/<pid>/task/<tid>/comm), a new
+    thread starts with its creator's, and a process writes its threads'
+    (15 bytes, as written)."""
+    argv = ["python3", "-c", THREAD_NAMES]
+    native = run(argv)
+    inside = sandboxed(platform, *argv)
+    assert native.code == 0 and b"'leader-name\\n'" in native.out, native
+    assert (inside.code, inside.out) == (native.code, native.out), (native, inside)

@@ -61,7 +61,7 @@ class ProcessView:
                 "statm": self._file(lambda: self._host("statm")),
                 "cmdline": self._file(lambda: self._host("cmdline")),
                 "environ": self._file(lambda: self._inspected(self._host, "environ"), 0o400),
-                "comm": self._file(lambda: self._comm() + b"\n", 0o644),
+                "comm": self._comm_file(),
                 "maps": self._file(lambda: self._inspected(self.mappings, "maps")),
                 "limits": self._file(lambda: self._host("limits")),
                 "cgroup": self._file(lambda: b"0::/\n"),
@@ -144,7 +144,29 @@ class ProcessView:
         return IDENTITY_MAP if mappings is None else getattr(mappings, which).render()
 
     def _comm(self) -> bytes:
-        return self.process.comm or self._host("comm").rstrip(b"\n")
+        name = self.task.comm if self.task is not None else self.process.comm
+        return name or self._host("comm").rstrip(b"\n")
+
+    def _comm_file(self) -> File:
+        """A thread's name; a thread of the same process may write it (Linux
+        refuses any other writer with EINVAL at the write: here the open of
+        it for writing is refused, EACCES). As Linux's comm_write, the first
+        15 bytes written are the name, a newline included."""
+        current = self.kernel.current
+        thread = self.task if self.task is not None else self._leader()
+
+        def write(content: bytes) -> None:
+            if thread is not None:
+                thread.comm = content.split(b"\0", 1)[0][:15]
+
+        own = current is not None and current.process is self.process
+        return File(lambda: self._comm() + b"\n", 0o644,
+                    (self.process.creds.euid, self.process.creds.egid), write if own else None)
+
+    def _leader(self):
+        """The process's leading thread (its tid is the pid), if it is alive."""
+        return next((t for t in list(self.process.threads.values())
+                     if t.vtid == self.process.vpid), None)
 
     def _vtid(self) -> int:
         return self.task.vtid if self.task is not None else self.process.vpid
