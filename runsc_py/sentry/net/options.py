@@ -75,6 +75,7 @@ def setsockopt(sock, level: int, name: int, value: bytes, host_mode: bool = Fals
         raise SyscallError(errno.EPERM)
     if sock.backing == "host" or (level == SOL_SOCKET and name in HOST_OPTIONS):
         return NATIVE
+    _unix_levels(sock, level)
     key = (level, name)
     if key in MEMBERSHIP:
         return _membership(sock, key, value)
@@ -185,6 +186,7 @@ def getsockopt(sock, level: int, name: int):
         answer = _described(sock, name)
         if answer is not None:
             return answer
+    _unix_levels(sock, level)
     key = (level, name)
     if sock.inet and sock.stream and key == (SOL_TCP, TCP_INFO):
         return _tcp_info(sock)
@@ -198,6 +200,13 @@ def getsockopt(sock, level: int, name: int):
     if default is None:
         raise SyscallError(errno.ENOPROTOOPT)
     return default if isinstance(default, bytes) else struct.pack("<i", default)
+
+
+def _unix_levels(sock, level: int) -> None:
+    """A unix socket has options at SOL_SOCKET only: Linux's unix protocol
+    has no get/setsockopt of its own, so any other level is EOPNOTSUPP."""
+    if sock.family == socket.AF_UNIX and level != SOL_SOCKET:
+        raise SyscallError(errno.EOPNOTSUPP)
 
 
 def _described(sock, name: int) -> bytes | None:
