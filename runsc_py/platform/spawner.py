@@ -41,10 +41,12 @@ class Spawner:
 
     @classmethod
     def fork(cls) -> "Spawner":
-        """Fork the spawner. Early in boot, while the interpreter's heap is
-        small: every page the sentry shares with it at the fork is copied at
+        """Fork the spawner. Early in boot, before the Kernel and the VFS are
+        built: every page the sentry shares with it at the fork is copied at
         the sentry's next write (a fork at the end of boot cost a cold
-        `run` ~10 ms). It waits for `configure` before it serves."""
+        `run` ~10 ms; docs/architecture.md, "Start-up", says what the fork
+        after the sentry's imports still costs). It waits for `configure`
+        before it serves."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
