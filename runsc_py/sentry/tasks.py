@@ -37,9 +37,11 @@ class FsContext:
         return f"FsContext(cwd={self.cwd!r}, umask={self.umask:#o}, root={self.root!r})"
 
 
-# /proc/<pid>/ns's inode numbers, nsfs-like (fs/proc/namespaces.py): the
-# sandbox-wide namespaces take the first few, each UTS namespace its own.
-NSFS_FIRST = 0xF0000000
+# /proc/<pid>/ns's inode numbers (fs/proc/namespaces.py): the sandbox-wide
+# namespaces take the first few, each UTS namespace its own. Linux numbers
+# its initial namespaces just below 0xF0000000 and new ones up from it, so
+# these are far above any the host is likely to have made.
+NSFS_FIRST = 0xFF000000
 _uts_inums = itertools.count(NSFS_FIRST + 16)
 
 

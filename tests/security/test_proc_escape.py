@@ -204,11 +204,21 @@ def test_pid_fields_are_virtual(proc_walk):
     assert last_pid < HOST_PID_FLOOR
 
 
+NAMESPACE_LINK = re.compile(r"^(cgroup|ipc|mnt|net|pid|time|user|uts):\[(\d+)\]$")
+
+
 def test_links_name_nothing_of_the_host(proc_walk):
     allowed = re.compile(r"^(/|pipe:\[\d+\]$|socket:\[\d+\]$|anon_inode:|\d+$|\d+/task/\d+$|self/)")
+    hosts_namespaces = {os.readlink(f"/proc/self/ns/{kind}") for kind in os.listdir("/proc/self/ns")}
+    namespaces = 0
     for path, target in proc_walk["links"].items():
+        if NAMESPACE_LINK.match(target):   # /proc/<pid>/ns: never one of the host's numbers
+            assert target not in hosts_namespaces, (path, target)
+            namespaces += 1
+            continue
         assert allowed.match(target), (path, target)
         assert "host:" not in target and "runsc" not in target.lower(), (path, target)
+    assert namespaces >= 10
     assert proc_walk["links"]["/proc/self"].isdigit()
     assert proc_walk["links"]["/proc/1/root"] == "/"
 

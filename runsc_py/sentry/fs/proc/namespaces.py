@@ -5,8 +5,8 @@ gives: `lsns`, `ip netns identify`, test suites checking isolation). The
 sandbox's processes share its pid, mount, IPC, network, cgroup, time and
 user namespaces, which have one number each here; a UTS namespace is per
 process since unshare(CLONE_NEWUTS) (sentry/tasks.py, Uts.inum). The
-numbers are nsfs-like (Linux hands them out from 0xF0000000) and never
-the host's. Following a link gives an nsfs-like file with that inode; it
+numbers are the sandbox's own, never the host's (tests/security/
+test_proc_escape.py). Following a link gives an nsfs-like file with that inode; it
 cannot be opened: no namespace of the sandbox can be entered (setns).
 """
 from __future__ import annotations
