@@ -25,10 +25,20 @@ def run_create(args, log) -> int:
     return 0
 
 
-def create_container(args, log) -> tuple[Container, early.EarlySandbox, specs.ContainerSpec]:
+# The hooks that run between a container's boot and its start.
+HOOKS_BEFORE_START = ("prestart", "createRuntime", "createContainer", "startContainer")
+
+
+def create_container(args, log, starting=None
+                     ) -> tuple[Container, early.EarlySandbox, specs.ContainerSpec]:
     """The container, created; its sandbox process, whose orders pipe is
     still open (`run` starts it with `early.start`: cli/early.py); and its
-    parsed config."""
+    parsed config.
+
+    `starting(container, sandbox)` (`run`'s): called as soon as the sandbox
+    has booted when the spec has no hook to run before the start, so the
+    program starts while the state is written; the container is then
+    recorded as running, not created."""
     check_id(args.id)
     bundle = os.path.abspath(args.bundle or ".")
     config = specs.read_document(bundle)
@@ -58,7 +68,10 @@ def create_container(args, log) -> tuple[Container, early.EarlySandbox, specs.Co
         cgroup.apply(spec.limits, spec.cgroup_settings)
         sandbox = _start_sandbox(config, bundle, container, cgroup, args)
         pid = sandbox.pid
-        container.record.update(pid=pid, status="created",
+        started = starting is not None and not any(spec.hooks.get(k) for k in HOOKS_BEFORE_START)
+        if started:
+            starting(container, sandbox)
+        container.record.update(pid=pid, status="running" if started else "created",
                                 pid_start=_start_time(pid))
         container.save()
         for kind in ("prestart", "createRuntime", "createContainer"):

@@ -33,6 +33,10 @@ def start_container(c: Container, log, spec: specs.ContainerSpec | None = None,
         control.request(c.control_path, "start")
     c.record["status"] = "running"
     c.save()
+    run_poststart(c, log, hooks)
+
+
+def run_poststart(c: Container, log, hooks: dict) -> None:
     try:
         run_hooks("poststart", hooks.get("poststart", []), c.oci_state)
     except Exception as exc:  # noqa: BLE001 - the container runs; the spec says warn
