@@ -144,7 +144,7 @@ class Interposer(abc.ABC):
         # workload process before the sentry's own: its ERRNO/KILL win over
         # the sentry's traps, so a denied call never reaches the sentry.
         self.profile_bpf: bytes | None = None
-        self.spawner = None   # platform/spawner.py, once the sentry is confined
+        self.spawner = None   # an OCI sandbox's (platform/spawner.py): init, then exec's
 
     # -- start-up ------------------------------------------------------
 
@@ -170,8 +170,14 @@ class Interposer(abc.ABC):
         self._setup_loop()
         if root is None and namespaces:
             root = b"/"
-        pid, self.notify_fd = self._spawn(path, argv, envp, CLONE_NAMESPACES if namespaces else 0,
-                                          root=root, stdio=stdio, ctty=ctty, rlimits=rlimits)
+        flags = CLONE_NAMESPACES if namespaces else 0
+        if self.spawner is not None:   # an OCI sandbox's: init comes from it (platform/spawner.py)
+            self._configure_spawner(init=True)
+            pid, self.notify_fd = self._spawn_init(path, argv, envp, flags, root, stdio, ctty,
+                                                   rlimits)
+        else:
+            pid, self.notify_fd = self._spawn(path, argv, envp, flags, root=root, stdio=stdio,
+                                              ctty=ctty, rlimits=rlimits)
         lib.rp_notify_set_sync_wakeup(self.notify_fd)  # best effort: Linux >= 6.6
         return pid
 
@@ -214,17 +220,39 @@ class Interposer(abc.ABC):
             self.notify_fd = own
 
     def start_spawner(self, spawner=None) -> None:
-        """Give the process that starts later workload processes (OCI exec)
-        what it needs, before this one loads its own filter
-        (platform/spawner.py): a spawner forked early in boot, or a new one."""
+        """Have the process that starts later workload processes (OCI exec)
+        ready before this one loads its own filter (platform/spawner.py):
+        the spawner that started init, once it has left the host's tree, or
+        a new one."""
         from runsc_py.platform.spawner import Spawner
 
+        if self.spawner is not None and self.spawner.configured:
+            self.spawner.wait_sealed()
+            return
         self.spawner = spawner or Spawner.fork()
+        self._configure_spawner(init=False)
+        self.spawner.wait_sealed()
+
+    def _configure_spawner(self, init: bool) -> None:
         self.spawner.configure({
             "bpf": self._bpf, "profile_bpf": self.profile_bpf,
             "filter_flags": SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
             "cpu": -1 if self.pin_cpu is None else self.pin_cpu,
-            "host_id": workload_host_id()})   # computed here: the spawner's own pid differs
+            "host_id": workload_host_id()},   # computed here: the spawner's own pid differs
+            init=init)
+
+    def _spawn_init(self, path: bytes, argv: list[bytes], envp: list[bytes], clone_flags: int,
+                    root: bytes | None, stdio, ctty: bool, rlimits) -> tuple[int, int]:
+        """Init from the spawner; seized and its listener taken as any other's."""
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = self.spawner.spawn_init(path, argv, envp, stdio, child_sock.fileno(), ctty,
+                                          clone_flags, root, rlimits)
+        except OSError as exc:
+            pid = -(exc.errno or errno.EIO)   # _seize says why
+        finally:
+            child_sock.close()
+        return self._seize(pid, parent_sock)
 
     def _spawn(self, path: bytes, argv: list[bytes], envp: list[bytes], clone_flags: int, *,
                root: bytes | None = None, join_pidfd: int = -1,

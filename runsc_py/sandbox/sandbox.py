@@ -100,6 +100,7 @@ class Sandbox:
 
         gofer_sock = self.gofer_sock
         interposer = platform.create(self.flags.platform)
+        interposer.spawner = spawner   # init comes from it too (platform/spawner.py)
         if spec.seccomp is not None:
             from runsc_py._interpose import lib
             from runsc_py.oci.seccomp import compile_profile
