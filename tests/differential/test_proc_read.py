@@ -136,3 +136,57 @@ def test_openat2_scopes_on_magic_links(platform):
     native = run(["python3", "-c", OPENAT2_THROUGH_PROC])
     inside = sandboxed(platform, "python3", "-c", OPENAT2_THROUGH_PROC)
     assert native.code == 0 and (inside.code, inside.out, inside.err) == (0, native.out, native.err)
+
+
+PROC_MEM = r'''
+import ctypes, os
+buf = ctypes.create_string_buffer(b"secret-bytes-here")
+addr = ctypes.addressof(buf)
+fd = os.open("/proc/self/mem", os.O_RDONLY)
+print("read own", os.pread(fd, 12, addr))
+ready_r, ready_w = os.pipe()
+go_r, go_w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    buf.value = b"child-bytes"
+    os.write(ready_w, b"x")
+    os.read(go_r, 1)
+    os._exit(0)
+os.read(ready_r, 1)
+cfd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+print("child's", os.pread(cfd, 11, addr))
+print("mode", oct(os.stat("/proc/self/mem").st_mode & 0o777))
+other = os.fork()
+if other == 0:   # another user may not attach to it
+    os.setgid(65534); os.setuid(65534)
+    try:
+        os.open(f"/proc/{os.getppid()}/mem", os.O_RDONLY)
+        os._exit(0)
+    except PermissionError:
+        os._exit(13)
+print("nobody opening root's", os.waitstatus_to_exitcode(os.waitpid(other, 0)[1]))
+os.write(go_w, b"x"); os.waitpid(pid, 0)
+try:
+    os.pread(fd, 4, 0)
+except OSError as e:
+    print("unmapped address", e.errno)
+'''
+
+
+def test_proc_mem_reads_a_process_memory(platform, in_pid_namespace):
+    """/proc/<pid>/mem: a process's memory at its addresses, for a caller
+    that may attach to it (not another user), EIO where nothing is mapped."""
+    argv = ["python3", "-c", PROC_MEM]
+    native = run(in_pid_namespace(argv))
+    inside = sandboxed(platform, *argv)
+    assert native.code == 0 and b"child's b'child-bytes'" in native.out, native
+    assert (inside.code, inside.out) == (native.code, native.out), (native, inside)
+
+
+def test_proc_mem_opens_for_reading_only(platform):
+    """Writing through /proc/<pid>/mem is not offered (docs/compatibility.md):
+    the confined sentry cannot open the host's for writing."""
+    r = sandboxed(platform, "python3", "-c",
+                  "import os\ntry:\n    os.open('/proc/self/mem', os.O_RDWR)\n"
+                  "except PermissionError:\n    print('EACCES')")
+    assert (r.code, r.out) == (0, b"EACCES\n"), r

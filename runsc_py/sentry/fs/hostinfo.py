@@ -39,6 +39,15 @@ def task_file(host_tid: int, name: str) -> bytes:
     return read(f"{PROC}/{host_tid}/{name}")
 
 
+def open_task_file(host_tid: int, name: str, flags: int) -> int:
+    """An fd of /proc/<host_tid>/<name> of a workload thread (its `mem`),
+    opened by the sentry, its tracer; a vanished process is ESRCH."""
+    try:
+        return os.open(f"{PROC}/{host_tid}/{name}", flags | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError):
+        raise SyscallError(errno.ESRCH) from None
+
+
 def parse_cpu_list(text: str) -> list[int]:
     """"0-3,6" -> [0, 1, 2, 3, 6] (the format of sysfs cpu lists and cpuset.cpus)."""
     cpus: list[int] = []

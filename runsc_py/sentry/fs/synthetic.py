@@ -36,8 +36,8 @@ BOOT_NS = time.time_ns()
 DT_CHR, DT_DIR, DT_REG, DT_LNK = 2, 4, 8, 10
 
 
-class File(collections.namedtuple("File", "render mode owner write permission",
-                                   defaults=(0o444, (0, 0), None, None))):
+class File(collections.namedtuple("File", "render mode owner write permission opener",
+                                   defaults=(0o444, (0, 0), None, None, None))):
     __slots__ = ()
     # fields:
     # render: Callable[[], bytes]
@@ -45,6 +45,8 @@ class File(collections.namedtuple("File", "render mode owner write permission",
     # owner: tuple[int, int] = (0, 0)
     # write: Callable[[bytes], None] | None = None   # takes the content written
     # permission: Callable[[creds, int], bool] | None = None   # may creds have R_OK|W_OK|X_OK?
+    # opener: Callable[[int], int] | None = None   # a live host fd for these open flags
+    #         (/proc/<pid>/mem), instead of a snapshot of `render`
 
 
 class Dir(collections.namedtuple(
@@ -192,6 +194,8 @@ class SyntheticFilesystem(Filesystem):
             return Lookup("found", stat=st, fd=fd)
         if isinstance(entry, File):
             st = _stat(statmod.S_IFREG | entry.mode, ino, uid, gid)
+            if entry.opener is not None and open_flags >= 0 and not open_flags & os.O_PATH:
+                return Lookup("found", stat=st, fd=entry.opener(open_flags))
             if open_flags < 0 or open_flags & os.O_ACCMODE == os.O_RDONLY:
                 fd = snapshot(entry.render()) if open_flags >= 0 else None
                 return Lookup("found", stat=st, fd=fd)

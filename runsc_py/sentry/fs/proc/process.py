@@ -62,6 +62,7 @@ class ProcessView:
                 "cmdline": self._file(lambda: self._host("cmdline")),
                 "environ": self._file(lambda: self._inspected(self._host, "environ"), 0o400),
                 "comm": self._comm_file(),
+                "mem": File(lambda: b"", 0o600, owner, opener=self._open_mem),
                 "maps": self._file(lambda: self._inspected(self.mappings, "maps")),
                 "limits": self._file(lambda: self._host("limits")),
                 "cgroup": self._file(lambda: b"0::/\n"),
@@ -162,6 +163,22 @@ class ProcessView:
         own = current is not None and current.process is self.process
         return File(lambda: self._comm() + b"\n", 0o644,
                     (self.process.creds.euid, self.process.creds.egid), write if own else None)
+
+    def _open_mem(self, open_flags: int) -> int:
+        """/proc/<pid>/mem: the host's, of the same thread, for a caller that
+        may attach to the process (Linux's mm_access, PTRACE_MODE_ATTACH);
+        reads at an address then go through the host kernel, which checked
+        nothing more after the open either. For reading only: the confined
+        sentry (no CAP_DAC_OVERRIDE) cannot open a workload process's mem,
+        owned by the workload's host user, for writing (docs/compatibility.md)."""
+        if self._zombie():
+            raise SyscallError(errno.ESRCH)
+        if not may_attach(self.kernel.current, self.process):
+            raise SyscallError(errno.EACCES)
+        if open_flags & os.O_ACCMODE != os.O_RDONLY:
+            raise SyscallError(errno.EACCES, "/proc/<pid>/mem opens for reading only")
+        access = open_flags & (os.O_LARGEFILE | os.O_NONBLOCK)
+        return hostinfo.open_task_file(self._host_tid(), "mem", os.O_RDONLY | access)
 
     def _leader(self):
         """The process's leading thread (its tid is the pid), if it is alive."""
@@ -390,6 +407,20 @@ def may_inspect(caller_task, process) -> bool:
     same_user = mine.fsuid == theirs.uid == theirs.euid == theirs.suid
     same_group = mine.fsgid == theirs.gid == theirs.egid == theirs.sgid
     return same_user and same_group
+
+
+def may_attach(caller_task, process) -> bool:
+    """Linux's ptrace_may_access(PTRACE_MODE_ATTACH_FSCREDS), which /proc/<pid>/mem
+    asks: the caller's fs ids are all of the target's, and the target has no
+    capability the caller lacks; or CAP_SYS_PTRACE."""
+    if caller_task is None or caller_task.process is process:
+        return True
+    mine, theirs = caller_task.process.creds, process.creds
+    if mine.capable(CAP_SYS_PTRACE):
+        return True
+    same_user = mine.fsuid == theirs.uid == theirs.euid == theirs.suid
+    same_group = mine.fsgid == theirs.gid == theirs.egid == theirs.sgid
+    return same_user and same_group and theirs.cap_permitted & ~mine.cap_permitted == 0
 
 
 def _access_mode(flags: int) -> int:
