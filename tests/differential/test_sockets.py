@@ -13,7 +13,7 @@ NET = TESTS / "programs" / "net"
 PROGRAMS = ["semantics", "tcp_fork", "udp", "unix_rights", "http_server", "asyncio_echo",
             "unix_creds", "ancillary", "tcp_close", "multicast", "nb_refused", "trunc",
             "rcvtimeo", "unix_unbound", "unix_raw", "unix_stream_sendto", "tcp_options",
-            "unaddressed"]
+            "unaddressed", "udp_nobody"]
 
 
 def _host_has_ipv6() -> bool:

@@ -62,6 +62,7 @@ class Network:
         self.by_host_name: dict[bytes, Socket] = {}
         self._waits: Waits | None = None
         self._udp_egress = None
+        self._sink = None   # net/sink.py, made at the first use
         self._port_ids = 0x10000
         self._prune_at = 1024
         from runsc_py.sentry.net.messages import Messages
@@ -560,12 +561,49 @@ class Network:
             self._choose_local(sock, _loopback_for_wildcard(addr))
             self._bind_host_name(ctx, fd, sock, "d")
         with borrowed(self.kernel, ctx.task, fd) as s:
-            if target is not None:
-                s.connect(target.host_name)
-            else:  # nobody has the port yet: drop any earlier association on the host
-                _disconnect(s)
+            # nobody has the port yet, or a group: the sink sends on (net/sink.py)
+            s.connect(target.host_name if target is not None else self.sink.address())
         sock.peer = _loopback_for_wildcard(addr) if sock.inet else addr
         return 0
+
+    @property
+    def sink(self):
+        if self._sink is None:
+            from runsc_py.sentry.net.sink import DatagramSink
+
+            self._sink = DatagramSink(self)
+        return self._sink
+
+    def arrived_at_sink(self, data: bytes, sender_name: bytes) -> None:
+        """A datagram its sender sent natively to an address it is connected
+        to that nobody had then: on to whoever has it now (net/sink.py)."""
+        sender = self.by_host_name.get(sender_name)
+        if sender is None or sender.peer is None:
+            return
+        try:
+            targets = self.datagram_targets(None, sender, sender.peer)
+        except SyscallError:   # a broadcast without SO_BROADCAST, an address egress refuses
+            return
+        owner = self._owner_of(sender) if targets else None
+        if owner is None:
+            return   # nobody has the address: lost, as on Linux
+        task, fd = owner
+        try:
+            with borrowed(self.kernel, task, fd) as s:
+                for target in targets:
+                    s.sendto(data, target.host_name)
+                if len(targets) == 1 and not self._group(sender.peer):
+                    s.connect(targets[0].host_name)   # sends go there directly from now on
+        except (OSError, SyscallError):
+            pass   # the receiver's queue is full, or the sender is gone: lost
+
+    def _owner_of(self, sock: Socket):
+        """A (task, guest fd) whose fd is `sock`, to borrow its host socket."""
+        for task in list(self.kernel.tasks.by_host_tid.values()):
+            for fd, entry in list(task.process.fds.entries.items()):
+                if getattr(entry.file, "sock", None) is sock:
+                    return task, fd
+        return None
 
     def datagram_targets(self, ctx, sock: Socket, addr) -> list[Socket]:
         """The sandbox sockets a datagram to `addr` goes to: one for a unicast address
