@@ -70,6 +70,10 @@ NATIVE_IOCTLS = {
     0x5450: None, 0x5451: None,        # FIONCLEX, FIOCLEX (the table keeps the flag too)
     0x540E: None,                      # TIOCSCTTY (arg is a register; a steal is checked)
 }
+# Any socket's owner for SIGIO/SIGURG (sock_ioctl's f_setown/f_getown): a pid or
+# process group of the sandbox's namespace, as fcntl's F_SETOWN takes it.
+SOCKET_OWNER_IOCTLS = {0x8901: CONFINED, 0x8902: CONFINED,   # FIOSETOWN, SIOCSPGRP
+                       0x8903: DATA, 0x8904: DATA}           # FIOGETOWN, SIOCGPGRP
 # --network=host: the interface getters run on the host socket (sentry/net/ifreq.py's
 # GETTERS); the name in the ifreq is one of the host's, which that mode shows.
 HOST_NETWORK_IOCTLS = dict.fromkeys((0x8910, 0x8912, 0x8913, 0x8915, 0x8919, 0x891B, 0x8921,
@@ -479,6 +483,8 @@ def ioctl(ctx, fd, request, arg):
     if request == TIOCGPTN and entry.file.kind in ("host", "device"):
         return _tiocgptn(ctx, as_int(fd), arg)
     if entry.file.kind == "socket":
+        if request in SOCKET_OWNER_IOCTLS:
+            return NATIVE
         return _interface_ioctl(ctx, entry, request, arg)
     raise SyscallError(errno.ENOTTY)
 

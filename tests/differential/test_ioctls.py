@@ -1,5 +1,5 @@
-"""Terminal and inotify ioctls against Linux (tests/programs/ioctls.py):
-TCGETS2/TCSETS2, TIOCGPTPEER, FIONREAD on inotify. Natively in a private
+"""Terminal, inotify and socket ioctls against Linux (tests/programs/ioctls.py):
+TCGETS2/TCSETS2, TIOCGPTPEER, FIONREAD on inotify, a socket's owner. Natively in a private
 mount namespace on a tmpfs; sandboxed on its tmpfs and overlay."""
 import sys
 

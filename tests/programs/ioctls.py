@@ -1,10 +1,11 @@
-"""ioctls programs use on terminals and inotify, as Linux answers them.
+"""ioctls programs use on terminals, inotify and sockets, as Linux answers them.
 
     python3 ioctls.py DIR      (DIR empty)
 
 TCGETS2/TCSETS2 (struct termios2, custom speeds), TIOCGPTPEER (a pty's
 slave from its master, without a path), FIONREAD on an inotify instance
-(the bytes of the events queued). Run natively and sandboxed, the
+(the bytes of the events queued), a socket's SIGIO owner (FIOSETOWN,
+SIOCSPGRP and their getters). Run natively and sandboxed, the
 outputs must match (tests/differential/test_ioctls.py).
 """
 import ctypes
@@ -59,6 +60,23 @@ def inotify(top):
     show("read gives as many", lambda: len(os.read(fd, 4096)))
 
 
+def socket_owner():
+    """FIOSETOWN/SIOCSPGRP and their getters, on any socket: its SIGIO owner."""
+    import socket
+
+    for family in (socket.AF_INET, socket.AF_UNIX):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        fcntl.ioctl(s, 0x8902, struct.pack("i", os.getpid()))          # SIOCSPGRP
+        show(f"SIOCGPGRP {family.name}", lambda: struct.unpack(
+            "i", fcntl.ioctl(s, 0x8904, bytes(4)))[0] == os.getpid())
+        fcntl.ioctl(s, 0x8901, struct.pack("i", -os.getpgrp()))        # FIOSETOWN, a group
+        show(f"FIOGETOWN {family.name}", lambda: struct.unpack(
+            "i", fcntl.ioctl(s, 0x8903, bytes(4)))[0] == -os.getpgrp())
+    r, _w = os.pipe()
+    show("FIOSETOWN on a pipe", lambda: fcntl.ioctl(r, 0x8901, struct.pack("i", os.getpid())))
+
+
 if __name__ == "__main__":
     terminals()
     inotify(sys.argv[1])
+    socket_owner()
