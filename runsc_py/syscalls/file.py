@@ -28,6 +28,7 @@ CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC = 2, 4
 F_GETLK, F_SETLK, F_SETLKW = 5, 6, 7
 F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 36, 37, 38
 F_SETLEASE, F_GETLEASE = 1024, 1025
+F_NOTIFY, F_GETSIG = 1026, 11
 LOCK_FCNTLS = {F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
                F_SETLEASE, F_GETLEASE}
 # fcntl commands the host may run on the installed fd: status flags,
@@ -321,7 +322,29 @@ def fcntl(ctx, fd, cmd, arg):
         return _record_lock(ctx, fd, entry.file, key, cmd, arg)
     if cmd in NATIVE_FCNTLS:
         return NATIVE
+    if cmd == F_NOTIFY:
+        return _notify(ctx, fd, entry.file, as_int(arg) & 0xFFFFFFFF)
     raise SyscallError(errno.EINVAL)
+
+
+def _notify(ctx, fd: int, file, arg: int) -> int:
+    """F_NOTIFY (sentry/dnotify.py): no event in `arg` ends the description's
+    registration (on any file); otherwise it must be a directory."""
+    from runsc_py.sentry import dnotify
+
+    if arg & ~dnotify.DN_MULTISHOT and (file.kind != "dir" or file.mount is None):
+        raise SyscallError(errno.ENOTDIR)
+    signum = 0
+    if arg & ~dnotify.DN_MULTISHOT:
+        import fcntl as host_fcntl   # (this module's own fcntl is the call's handler)
+
+        host_fd = ctx.kernel.borrow_fd(ctx.task, fd)
+        try:   # F_SETSIG is native: the host description keeps it
+            signum = host_fcntl.fcntl(host_fd, F_GETSIG)
+        finally:
+            os.close(host_fd)
+    dnotify.notify(ctx.kernel, ctx.process, file, arg, signum)
+    return 0
 
 
 def flock(ctx, fd, cmd):

@@ -22,7 +22,8 @@ import sys
 import tempfile
 
 MODULES = ["test_subprocess", "test_signal", "test_threading", "test_wait3", "test_wait4",
-           "test_fork1", "test_posix", "test_os"]
+           "test_fork1", "test_posix", "test_os", "test_stat", "test_glob", "test_fcntl",
+           "test_select", "test_resource", "test_fileio", "test_mmap"]
 RUNSC_PY = [sys.executable, "-m", "runsc_py.cli.main"]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # "test_name (test.module.Class.test_name) ... ok", possibly with the outcome
