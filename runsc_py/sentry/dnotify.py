@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import signal
 
-from runsc_py.sentry.inotify import (IN_ACCESS, IN_ATTRIB, IN_CREATE, IN_DELETE, IN_IGNORED,
+from runsc_py.sentry.inotify import (IN_ACCESS, IN_ALL_EVENTS, IN_ATTRIB, IN_CREATE, IN_DELETE,
                                      IN_MODIFY, IN_MOVED_FROM, IN_MOVED_TO, IN_ONESHOT, Watch)
 
 DN_ACCESS, DN_MODIFY, DN_CREATE, DN_DELETE, DN_RENAME, DN_ATTRIB = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
@@ -39,6 +39,8 @@ class DirectoryNotice:
     process to signal, and which signal. Duck-types an inotify instance for
     the table (`watches`, `closed`, `send`, `remove`, `close`)."""
 
+    write_fd = -1   # no queue: what the table reaps by its pipe is never one of these
+
     def __init__(self, table, file, process, signum: int):
         self.table = table
         self.file = file          # the OpenFile F_NOTIFY was called on
@@ -52,8 +54,9 @@ class DirectoryNotice:
         return 1
 
     def send(self, wd: int, mask: int, cookie: int = 0, name: str = "") -> None:
-        if self.closed or mask & IN_IGNORED:
-            return
+        watch = next(iter(self.watches.values()), None)
+        if self.closed or watch is None or not mask & watch.mask & IN_ALL_EVENTS:
+            return   # (the directory's own deletion or move, an overflow: not dnotify's)
         if not self._still_open():
             self.close()
             return
@@ -90,6 +93,7 @@ def notify(kernel, process, file, arg: int, signum: int) -> None:
     for instance in list(table.instances):
         if isinstance(instance, DirectoryNotice) and instance.file is file:
             instance.close()
+    table.instances = [i for i in table.instances if not i.closed]
     if not arg & ~DN_MULTISHOT:
         return
     notice = DirectoryNotice(table, file, process, signum)

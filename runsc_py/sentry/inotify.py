@@ -223,7 +223,7 @@ class InotifyTable:
     def reap(self) -> None:
         """Close the instances whose read end the workload no longer has
         anywhere (its pipe's write end polls POLLERR), and drop their watches."""
-        live = [i for i in self.instances if not i.closed and i.watches]
+        live = [i for i in self.instances if not i.closed and i.watches and i.write_fd >= 0]
         if not live:
             return
         poller = select.poll()

@@ -1,10 +1,11 @@
 """fcntl(F_NOTIFY): a signal (SIGIO, or F_SETSIG's) for events in a
-directory, once or with DN_MULTISHOT, none after removal; ENOTDIR for a
-file unless removing. CPython's test_fcntl registers DN_MULTISHOT alone.
+directory, once or with DN_MULTISHOT (also across another process's
+exec), none after removal; ENOTDIR for a file unless removing. CPython's
+test_fcntl registers DN_MULTISHOT alone.
 
     python3 dnotify.py DIR      (DIR empty)
 """
-import fcntl, os, signal, sys, time, errno
+import errno, fcntl, os, signal, subprocess, sys, time
 d = sys.argv[1]
 got = []
 signal.signal(signal.SIGIO, lambda s, f: got.append("SIGIO"))
@@ -20,6 +21,7 @@ print("after the one shot:", got); got.clear()
 fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGRTMIN + 1)
 fcntl.fcntl(fd, fcntl.F_NOTIFY, fcntl.DN_DELETE | fcntl.DN_MULTISHOT)
 os.unlink(os.path.join(d, "a")); time.sleep(0.1)
+subprocess.run(["true"])   # an exec while the directory is watched
 os.unlink(os.path.join(d, "b")); time.sleep(0.1)
 print("multishot deletes with F_SETSIG:", got); got.clear()
 fcntl.fcntl(fd, fcntl.F_NOTIFY, 0)
