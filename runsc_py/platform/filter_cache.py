@@ -17,6 +17,7 @@ bytecode (`sys.dont_write_bytecode`, set once the sentry is confined).
 """
 from __future__ import annotations
 
+import contextlib
 import marshal
 import os
 import sys
@@ -59,10 +60,8 @@ def _write(path: str, key: tuple, program: bytes) -> None:
             marshal.dump((key, program), f)
         os.rename(partial, path)
     except OSError:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(partial)
-        except OSError:
-            pass
 
 
 def _compile(rules: list[tuple[int, int]], default_action: int) -> bytes:

@@ -170,14 +170,10 @@ class Interposer(abc.ABC):
         self._setup_loop()
         if root is None and namespaces:
             root = b"/"
-        flags = CLONE_NAMESPACES if namespaces else 0
         if self.spawner is not None:   # an OCI sandbox's: init comes from it (platform/spawner.py)
             self._configure_spawner(init=True)
-            pid, self.notify_fd = self._spawn_init(path, argv, envp, flags, root, stdio, ctty,
-                                                   rlimits)
-        else:
-            pid, self.notify_fd = self._spawn(path, argv, envp, flags, root=root, stdio=stdio,
-                                              ctty=ctty, rlimits=rlimits)
+        pid, self.notify_fd = self._spawn(path, argv, envp, CLONE_NAMESPACES if namespaces else 0,
+                                          root=root, stdio=stdio, ctty=ctty, rlimits=rlimits)
         lib.rp_notify_set_sync_wakeup(self.notify_fd)  # best effort: Linux >= 6.6
         return pid
 
@@ -241,29 +237,20 @@ class Interposer(abc.ABC):
             "host_id": workload_host_id()},   # computed here: the spawner's own pid differs
             init=init)
 
-    def _spawn_init(self, path: bytes, argv: list[bytes], envp: list[bytes], clone_flags: int,
-                    root: bytes | None, stdio, ctty: bool, rlimits) -> tuple[int, int]:
-        """Init from the spawner; seized and its listener taken as any other's."""
-        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            pid = self.spawner.spawn_init(path, argv, envp, stdio, child_sock.fileno(), ctty,
-                                          clone_flags, root, rlimits)
-        except OSError as exc:
-            pid = -(exc.errno or errno.EIO)   # _seize says why
-        finally:
-            child_sock.close()
-        return self._seize(pid, parent_sock)
-
     def _spawn(self, path: bytes, argv: list[bytes], envp: list[bytes], clone_flags: int, *,
                root: bytes | None = None, join_pidfd: int = -1,
                stdio: tuple[int, int, int] | None = None, ctty: bool = False,
                rlimits=()) -> tuple[int, int]:
         """Clone a workload process, seize it, take its listener: (pid, listener fd)."""
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        if self.spawner is not None and join_pidfd >= 0:
+        if self.spawner is not None:   # init (new namespaces), or a process joining init's
             try:
-                pid = self.spawner.spawn(path, argv, envp, stdio, child_sock.fileno(), join_pidfd,
-                                         ctty)
+                if join_pidfd >= 0:
+                    pid = self.spawner.spawn(path, argv, envp, stdio, child_sock.fileno(),
+                                             join_pidfd, ctty)
+                else:
+                    pid = self.spawner.spawn_init(path, argv, envp, stdio, child_sock.fileno(),
+                                                  ctty, clone_flags, root, rlimits)
             except BaseException:
                 parent_sock.close()
                 raise

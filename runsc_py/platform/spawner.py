@@ -113,13 +113,12 @@ class Spawner:
     def stop(self) -> None:
         """Kill the spawner; its parent reaps it (sandbox.py, _end_helpers:
         beside the gofer, both ending at once)."""
+        import contextlib
         import signal
 
         self.sock.close()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _serve(sock: socket.socket) -> None:
@@ -145,8 +144,9 @@ def _serve(sock: socket.socket) -> None:
     # mounts; init itself needed the host's tree for its rootfs.)
     hostcalls.leave_host_tree()
     sock.send(SEALED)
-    while _serve_one(sock, fields):
-        pass
+    serving = True
+    while serving:
+        serving = _serve_one(sock, fields)
 
 
 def _serve_one(sock: socket.socket, fields: dict, init: bool = False) -> bool:

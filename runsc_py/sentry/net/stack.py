@@ -24,6 +24,7 @@ address. send/recv without an address run natively.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import ipaddress
@@ -588,14 +589,12 @@ class Network:
         if owner is None:
             return   # nobody has the address: lost, as on Linux
         task, fd = owner
-        try:
-            with borrowed(self.kernel, task, fd) as s:
-                for target in targets:
-                    s.sendto(data, target.host_name)
-                if len(targets) == 1 and not self._group(sender.peer):
-                    s.connect(targets[0].host_name)   # sends go there directly from now on
-        except (OSError, SyscallError):
-            pass   # the receiver's queue is full, or the sender is gone: lost
+        # a receiver's queue full, or the sender gone meanwhile: lost, as a datagram may be
+        with contextlib.suppress(OSError, SyscallError), borrowed(self.kernel, task, fd) as s:
+            for target in targets:
+                s.sendto(data, target.host_name)
+            if len(targets) == 1 and not self._group(sender.peer):
+                s.connect(targets[0].host_name)   # sends go there directly from now on
 
     def _owner_of(self, sock: Socket):
         """A (task, guest fd) whose fd is `sock`, to borrow its host socket."""

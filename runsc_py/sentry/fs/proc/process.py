@@ -173,7 +173,7 @@ class ProcessView:
         owned by the workload's host user, for writing (docs/compatibility.md)."""
         if self._zombie():
             raise SyscallError(errno.ESRCH)
-        if not may_attach(self.kernel.current, self.process):
+        if not may_inspect(self.kernel.current, self.process, attach=True):
             raise SyscallError(errno.EACCES)
         if open_flags & os.O_ACCMODE != os.O_RDONLY:
             raise SyscallError(errno.EACCES, "/proc/<pid>/mem opens for reading only")
@@ -397,8 +397,11 @@ class ProcessView:
         return "".join(line + "\n" for line in text.splitlines() if line.startswith(HOST_FDINFO_KEEPS))
 
 
-def may_inspect(caller_task, process) -> bool:
-    """Linux's ptrace_may_access(PTRACE_MODE_READ_FSCREDS) on the sentry's credentials."""
+def may_inspect(caller_task, process, attach: bool = False) -> bool:
+    """Linux's ptrace_may_access(PTRACE_MODE_READ_FSCREDS) on the sentry's
+    credentials: the caller's fs ids are all of the target's, or it has
+    CAP_SYS_PTRACE. With `attach` (PTRACE_MODE_ATTACH, which /proc/<pid>/mem
+    asks), the target must also have no capability the caller lacks."""
     if caller_task is None or caller_task.process is process:
         return True
     mine, theirs = caller_task.process.creds, process.creds
@@ -406,21 +409,8 @@ def may_inspect(caller_task, process) -> bool:
         return True
     same_user = mine.fsuid == theirs.uid == theirs.euid == theirs.suid
     same_group = mine.fsgid == theirs.gid == theirs.egid == theirs.sgid
-    return same_user and same_group
-
-
-def may_attach(caller_task, process) -> bool:
-    """Linux's ptrace_may_access(PTRACE_MODE_ATTACH_FSCREDS), which /proc/<pid>/mem
-    asks: the caller's fs ids are all of the target's, and the target has no
-    capability the caller lacks; or CAP_SYS_PTRACE."""
-    if caller_task is None or caller_task.process is process:
-        return True
-    mine, theirs = caller_task.process.creds, process.creds
-    if mine.capable(CAP_SYS_PTRACE):
-        return True
-    same_user = mine.fsuid == theirs.uid == theirs.euid == theirs.suid
-    same_group = mine.fsgid == theirs.gid == theirs.egid == theirs.sgid
-    return same_user and same_group and theirs.cap_permitted & ~mine.cap_permitted == 0
+    subset = not attach or theirs.cap_permitted & ~mine.cap_permitted == 0
+    return same_user and same_group and subset
 
 
 def _access_mode(flags: int) -> int:
