@@ -19,8 +19,8 @@ change it:
 Opens are replayed only for rootfs files opened read-only, and only while
 no inotify watch exists (a replayed open makes no IN_OPEN event).
 
-The view is what else decides a walk: the caller's root (chroot) and the
-credentials its search and read permission are checked with. The C side
+The view is what else decides a walk: the caller's mount namespace, its
+root (chroot) and the credentials its search and read permission are checked with. The C side
 forgets everything at every trapped call not marked pure here, so a change
 made through the sentry is never followed by a stale answer.
 
@@ -99,7 +99,8 @@ class AnswerCache:
             searcher = None  # search and read permission are never refused
         else:
             searcher = (creds.fsuid, creds.fsgid, tuple(sorted(creds.groups)))
-        key = (process.fs.root, searcher)
+        ns = process.mntns.inum if process.mntns is not None else 0
+        key = (ns, process.fs.root, searcher)
         view = self._views.get(key)
         if view is None:
             if len(self._views) >= MAX_VIEWS:
@@ -154,12 +155,12 @@ class AnswerCache:
         template = self._templates.get(key)
         if template is None:
             if len(self._files) >= MAX_TEMPLATES:
-                self._forget_templates()
+                self.forget_templates()
             template = self._templates[key] = len(self._files) + 1
             self._files[template] = file.copy()
         self.platform.remember_open(view, os.fsencode(path), flags, host_fd, template)
 
-    def _forget_templates(self) -> None:
+    def forget_templates(self) -> None:
         """Start the templates afresh: C forgets every open naming one first. (No
         open C answered is waiting for adoption here: the sentry adopts them all
         before it handles a call.)"""

@@ -150,10 +150,10 @@ class Inotify:
 class InotifyTable:
     """Every instance of the sandbox, and the one place events are raised."""
 
-    def __init__(self, mounts: dict | None = None):
+    def __init__(self, mount_by_id=lambda mount_id: None):
         self.instances: list[Inotify] = []
         self._cookies = itertools.count(1)
-        self._mounts = mounts if mounts is not None else {}  # the VFS's mount table
+        self._mount_by_id = mount_by_id   # the VFS's: a mount, by its id
         self.host_watches = None         # inotify_host.HostWatches, made at the first need
         # set by the Kernel: how to have the loop call us when the host fd is
         # readable, and every open file description of the sandbox
@@ -503,12 +503,6 @@ class InotifyTable:
             os.close(host.fd)
             raise
         self.host_watches = host
-
-    def _mount_by_id(self, mount_id: int):
-        for mount in self._mounts.values():
-            if mount.mount_id == mount_id:
-                return mount
-        return None
 
     def _children(self, key: tuple[int, str]) -> set:
         """The regular files directly in the directory `key` (none if it is not one)."""

@@ -104,6 +104,14 @@ class Kernel:
             self._mqueues = MessageQueues()
         return self._mqueues
 
+    def answering(self, task: Task) -> None:
+        """`task`'s call is answered now: its credentials, root and mount
+        namespace decide what paths name."""
+        self.current = task
+        ns = task.process.mntns or self.vfs.initial
+        if ns is not self.vfs.ns:
+            self.vfs.use(ns)
+
     def _caller_creds(self):
         return self.current.process.creds if self.current is not None else None
 
@@ -160,7 +168,8 @@ class Kernel:
         proc = Process(self._vpid_of(host_pid), None, fds, FsContext(cwd=cwd), creds,
                        self.vfs.resolve(cwd, path).path, os.fsencode(os.path.basename(path))[:15])
         proc.rlimits = limits.initial_rlimits()
-        proc.uts = self.tasks.init.uts if self.tasks.init else None   # init's namespaces
+        if self.tasks.init:   # init's namespaces
+            proc.uts, proc.mntns = self.tasks.init.uts, self.tasks.init.mntns
         proc.pidfd = os.pidfd_open(host_pid)
         self._add_task(Task(host_pid, proc.vpid, proc))
         return proc
@@ -261,7 +270,7 @@ class Kernel:
         task = self.tasks.by_host_tid.get(call.tid)
         if task is None:  # cannot happen: children run only once registered
             return -errno.ESRCH
-        self.current = task
+        self.answering(task)
         if task.process.fds.quarantine:
             task.process.fds.settle(call.tid)
         if self.writebacks.open:  # what the workload wrote to /proc/sys counts from now on
@@ -453,7 +462,7 @@ class Kernel:
                 parent.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
             proc.rlimits = dict(parent.rlimits)   # the caller's, even with CLONE_PARENT
-            proc.uts = parent.uts                 # (and its UTS namespace)
+            proc.uts, proc.mntns = parent.uts, parent.mntns   # (and its namespaces)
             proc.reads_traced = set(parent.reads_traced)   # filters outlive fork
             self.tasks.exited_uids.pop(vtid, None)   # the pid is reused
             self.tasks.zombies.evict(vtid)            # so its zombie was reaped

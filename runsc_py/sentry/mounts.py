@@ -43,6 +43,10 @@ from runsc_py.sentry.mountspec import PROPAGATION, MountError, MountSpec
 from runsc_py.sentry.vfs import VFS, Filesystem, Lookup, StatFs
 
 SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+# what Linux's tmpfs takes in mount(2)'s data (mm/shmem.c, shmem_fs_parameters)
+TMPFS_OPTIONS = frozenset({"size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge",
+                           "mpol", "inode32", "inode64", "noswap", "quota", "usrquota",
+                           "grpquota"})
 
 
 def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = (),
@@ -72,8 +76,8 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
     devfs.add_devices(devices)
     vfs.mount("/dev", devfs, source="tmpfs",
               options=frozenset({"nosuid"}))
-    vfs.mount("/dev/shm", TmpFilesystem(dir_fd_source=fresh_dir_fd),
-              options=frozenset({"nosuid", "nodev"}))
+    shm = TmpFilesystem(dir_fd_source=fresh_dir_fd)
+    vfs.mount("/dev/shm", shm, options=frozenset({"nosuid", "nodev"}))
     vfs.mount("/proc", procfs(), readonly=False, source="proc",
               options=frozenset({"nosuid", "nodev", "noexec"}))
     vfs.mount("/sys", SysFilesystem(kernel, fresh_dir_fd), readonly=True, source="sysfs",
@@ -99,7 +103,34 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
     for path in readonly_paths:
         _make_readonly(vfs, path)
     _show_propagation(vfs, root_propagation, mounts)
+    vfs.new_filesystems = NewFilesystems(kernel, fresh_dir_fd, procfs, devfs, shm.store)
     return vfs
+
+
+class NewFilesystems:
+    """What mount(2) inside the sandbox can make, by type (sentry/mounting.py):
+    the sentry's own filesystems, never a host one."""
+
+    TYPES = frozenset({"tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"})
+
+    def __init__(self, kernel, fresh_dir_fd, procfs, devfs: DevFilesystem, store_host):
+        self._kernel = kernel
+        self._store_host = store_host   # a tmpfs's host storage, made before confinement
+        self._fresh_dir_fd = fresh_dir_fd
+        self._procfs = procfs
+        self._devfs = devfs
+
+    def make(self, fstype: str, options: list[str]) -> Filesystem:
+        """A new filesystem of `fstype`; MountError for an option it does not take."""
+        if fstype == "tmpfs":
+            return _tmpfs(options, self._fresh_dir_fd, strict=True, store_host=self._store_host)
+        if fstype == "proc":
+            return self._procfs()
+        if fstype == "sysfs":
+            return SysFilesystem(self._kernel, self._fresh_dir_fd)
+        if fstype == "devpts":
+            return Subtree(self._devfs, "pts", fstype="devpts")
+        return EmptyDirectory(self._fresh_dir_fd, fstype)   # mqueue, cgroup, cgroup2
 
 
 def _show_propagation(vfs: VFS, root_propagation: str, mounts: list[MountSpec]) -> None:
@@ -127,7 +158,10 @@ def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd,
     if kind == "tmpfs":
         if os.path.normpath(spec.destination) == "/dev":
             return devfs  # /dev is always the sentry's devfs
-        return _tmpfs(spec, fresh_dir_fd)
+        try:
+            return _tmpfs(spec.options, fresh_dir_fd)
+        except MountError as exc:
+            raise MountError(f"mount {spec.destination}: {exc}") from None
     if kind == "proc":
         return procfs()
     if kind == "sysfs":
@@ -141,22 +175,31 @@ def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd,
     return EmptyDirectory(fresh_dir_fd, kind)  # mqueue, cgroup, cgroup2: empty for now
 
 
-def _tmpfs(spec: MountSpec, fresh_dir_fd) -> TmpFilesystem:
-    values = dict(o.split("=", 1) for o in spec.options if "=" in o)
+def _tmpfs(options: list[str], fresh_dir_fd, strict: bool = False,
+           store_host=None) -> TmpFilesystem:
+    """A tmpfs with size=, mode=, uid=, gid= from `options`; `strict`: an
+    option Linux's tmpfs does not know is an error (mount(2)'s EINVAL), else
+    ignored (a spec's options also hold the generic ones: "nosuid", "ro")."""
+    values = dict(o.split("=", 1) if "=" in o else (o, "") for o in options if o)
+    unknown = set(values) - TMPFS_OPTIONS
+    if strict and unknown:
+        raise MountError(f"tmpfs: unknown option {sorted(unknown)[0]!r}")
     try:
         size = _parse_size(values["size"]) if "size" in values else None
         mode = int(values.get("mode", "1777"), 8)
         uid, gid = int(values.get("uid", 0)), int(values.get("gid", 0))
     except ValueError as exc:
-        raise MountError(f"tmpfs mount {spec.destination}: bad option ({exc})") from None
-    return TmpFilesystem(size, mode, uid, gid, dir_fd_source=fresh_dir_fd)
+        raise MountError(f"tmpfs: bad option ({exc})") from None
+    return TmpFilesystem(size, mode, uid, gid, dir_fd_source=fresh_dir_fd, store_host=store_host)
 
 
 def _parse_size(text: str) -> int:
+    """tmpfs's size=: bytes, with a k/m/g suffix, or a percentage of memory."""
+    if text.endswith("%"):
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return memory * int(text[:-1]) // 100
     unit = SIZE_SUFFIXES.get(text[-1:].lower(), 1)
     number = text[:-1] if unit != 1 else text
-    if text.endswith("%"):
-        raise ValueError("size in % of memory is not supported")
     return int(number) * unit
 
 
@@ -231,8 +274,10 @@ class EmptyFile(Filesystem):
 
 
 class Subtree(Filesystem):
-    """A view of part of another filesystem (a read-only remount of a path,
-    the devfs's pts/ as a devpts mount)."""
+    """A view of part of another filesystem: a read-only remount of a path,
+    the devfs's pts/ as a devpts mount, a bind mount made inside the
+    sandbox. Every call goes to the filesystem beneath, its paths under
+    `prefix`."""
 
     def __init__(self, fs: Filesystem, prefix: str, fstype: str | None = None):
         self.fs = fs
@@ -240,9 +285,8 @@ class Subtree(Filesystem):
         self.fstype = fstype or fs.fstype
         self.magic = fs.magic
         self.fixed_names = fs.fixed_names
-
-    def permission(self, path: str, st, creds, want: int) -> bool:
-        return self.fs.permission(self._path(path), st, creds, want)
+        self.readonly = fs.readonly
+        self.names_stable = fs.names_stable
 
     def _path(self, path: str) -> str:
         return "/".join(p for p in (self.prefix, path) if p)
@@ -256,8 +300,71 @@ class Subtree(Filesystem):
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
         return self.fs.readdir(self._path(path))
 
+    def listed(self, path: str) -> bool:
+        return self.fs.listed(self._path(path))
+
+    def create(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
+        return self.fs.create(self._path(path), mode, uid, gid, open_flags)
+
+    def tmpfile(self, path: str, mode: int, uid: int, gid: int, open_flags: int) -> Lookup:
+        return self.fs.tmpfile(self._path(path), mode, uid, gid, open_flags)
+
+    def mknod(self, path: str, mode: int, rdev: int, uid: int, gid: int) -> None:
+        self.fs.mknod(self._path(path), mode, rdev, uid, gid)
+
+    def mkdir(self, path: str, mode: int, uid: int, gid: int) -> None:
+        self.fs.mkdir(self._path(path), mode, uid, gid)
+
+    def symlink(self, path: str, target: str, uid: int, gid: int) -> None:
+        self.fs.symlink(self._path(path), target, uid, gid)
+
+    def link(self, old: str, new: str) -> None:
+        self.fs.link(self._path(old), self._path(new))
+
+    def link_node(self, node: object, new: str, host_fd: int = -1) -> None:
+        self.fs.link_node(node, self._path(new), host_fd)
+
+    def unlink(self, path: str) -> None:
+        self.fs.unlink(self._path(path))
+
+    def rmdir(self, path: str) -> None:
+        self.fs.rmdir(self._path(path))
+
+    def rename(self, old: str, new: str, flags: int) -> None:
+        self.fs.rename(self._path(old), self._path(new), flags)
+
+    def setattr(self, path: str, attrs, node: object = None) -> None:
+        self.fs.setattr(self._path(path), attrs, node)
+
+    def permission(self, path: str, st, creds, want: int) -> bool:
+        return self.fs.permission(self._path(path), st, creds, want)
+
     def stat_node(self, node: object):
         return self.fs.stat_node(node)
 
+    def shown(self, st):
+        return self.fs.shown(st)
+
+    def stat_is_stable(self, node: object, mode: int) -> bool:
+        return self.fs.stat_is_stable(node, mode)
+
     def statfs(self) -> StatFs:
         return self.fs.statfs()
+
+    def host_inode(self, path: str) -> int | None:
+        return self.fs.host_inode(self._path(path))
+
+    def file_caps(self, node: object, fd: int | None) -> bytes | None:
+        return self.fs.file_caps(node, fd)
+
+    def getxattr(self, path: str, name: str, node: object = None) -> bytes:
+        return self.fs.getxattr(self._path(path), name, node)
+
+    def setxattr(self, path: str, name: str, value: bytes, flags: int, node: object = None) -> None:
+        self.fs.setxattr(self._path(path), name, value, flags, node)
+
+    def listxattr(self, path: str, node: object = None) -> list[str]:
+        return self.fs.listxattr(self._path(path), node)
+
+    def removexattr(self, path: str, name: str, node: object = None) -> None:
+        self.fs.removexattr(self._path(path), name, node)

@@ -38,11 +38,16 @@ class FsContext:
 
 
 # /proc/<pid>/ns's inode numbers (fs/proc/namespaces.py): the sandbox-wide
-# namespaces take the first few, each UTS namespace its own. Linux numbers
-# its initial namespaces just below 0xF0000000 and new ones up from it, so
-# these are far above any the host is likely to have made.
+# namespaces take the first few, each UTS and mount namespace its own. Linux
+# numbers its initial namespaces just below 0xF0000000 and new ones up from
+# it, so these are far above any the host is likely to have made.
 NSFS_FIRST = 0xFF000000
-_uts_inums = itertools.count(NSFS_FIRST + 16)
+_ns_inums = itertools.count(NSFS_FIRST + 16)
+
+
+def new_namespace_inum() -> int:
+    """The /proc/<pid>/ns number of a namespace the sandbox makes."""
+    return next(_ns_inums)
 
 
 class Uts:
@@ -55,7 +60,7 @@ class Uts:
     def __init__(self, hostname: str, domainname: str):
         self.hostname = hostname
         self.domainname = domainname
-        self.inum = next(_uts_inums)   # its /proc/<pid>/ns/uts number
+        self.inum = new_namespace_inum()   # its /proc/<pid>/ns/uts number
 
     def copy(self) -> "Uts":
         return Uts(self.hostname, self.domainname)
@@ -85,6 +90,8 @@ class Process:
         self.rlimits: dict[int, tuple[int, int]] = dict(parent.rlimits) if parent else {}
         # its UTS namespace: the parent's; None is the sandbox's own (kernel.uts)
         self.uts: Uts | None = parent.uts if parent else None
+        # its mount namespace (sentry/mountns.py): the parent's; None is the sandbox's first
+        self.mntns = parent.mntns if parent else None
 
     @property
     def vppid(self) -> int:

@@ -20,10 +20,12 @@ import collections
 import errno
 import os
 import stat as statmod
+import weakref
 from collections.abc import Callable
 
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.inotify import InotifyTable
+from runsc_py.sentry.mountns import MountNamespace
 from runsc_py.sentry.permissions import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, X_OK, permitted
 from runsc_py.sentry.stat import Stat
 
@@ -208,10 +210,10 @@ class Mount:
     """One entry of the mount table; /proc/<pid>/mounts and mountinfo render these."""
 
     __slots__ = ("mountpoint", "fs", "readonly", "dev", "mount_id", "source", "options",
-                 "propagation")
+                 "propagation", "root", "covered")
 
     def __init__(self, mountpoint: str, fs: Filesystem, readonly: bool, dev: int, mount_id: int,
-                 source: str = "none", options: frozenset[str] = frozenset()):
+                 source: str = "none", options: frozenset[str] = frozenset(), root: str = "/"):
         self.mountpoint = mountpoint  # canonical guest path
         self.fs = fs
         self.readonly = readonly
@@ -220,8 +222,17 @@ class Mount:
         self.source = source          # mounts' first field ("none", a bind's source)
         self.options = options        # of "nosuid", "nodev", "noexec"
         # mountinfo's optional fields: "shared", "slave", "unbindable" or None
-        # (private). Shown only: nothing mounts in the sandbox, so nothing propagates.
+        # (private). Shown only: nothing propagates between the sandbox's mounts.
         self.propagation: str | None = None
+        self.root = root              # mountinfo's root: the directory of fs a bind shows
+        self.covered: list[Mount] = []  # the mounts this one hides (sentry/mountns.py)
+
+    def copy(self, mountpoint: str | None = None) -> "Mount":
+        """The same mount in a new namespace: the same files (filesystem, st_dev, id)."""
+        twin = Mount(self.mountpoint if mountpoint is None else mountpoint, self.fs,
+                     self.readonly, self.dev, self.mount_id, self.source, self.options, self.root)
+        twin.propagation = self.propagation
+        return twin
 
     def __repr__(self) -> str:
         return f"Mount({self.mountpoint!r}, {self.fs.fstype}, id={self.mount_id})"
@@ -330,13 +341,14 @@ class Entry:
 
 class VFS:
     def __init__(self):
-        self.mounts: dict[str, Mount] = {}
-        # the same mounts keyed by their names, and the depths at which there
-        # are mount points (deepest first): resolution asks "is this a mount
-        # point?" for every name, so each question is a few dict probes
-        self._by_names: dict[tuple[str, ...], Mount] = {}
-        self._depths: set[int] = set()
-        self._depths_desc: list[int] = []
+        # the sandbox's first mount namespace, and the one of the caller being
+        # answered (the Kernel switches it, `use`): paths resolve in that one
+        self.initial = MountNamespace()
+        self.ns = self.initial
+        self._namespaces: weakref.WeakSet = weakref.WeakSet()   # every other one alive
+        # what mount(2) inside the sandbox can make (sentry/mounts.py NewFilesystems;
+        # None: nothing, as in a VFS built for a test)
+        self.new_filesystems = None
         self._next_id = 0
         # the credentials and root directory of the caller being answered (the
         # Kernel sets these): directories on the way need its search permission,
@@ -345,24 +357,60 @@ class VFS:
         self.caller_root: Callable[[], str] = lambda: "/"
         # every open file description of the sandbox (the Kernel sets it): they follow renames
         self.open_files: Callable[[], object] = lambda: ()
-        self.inotify = InotifyTable(self.mounts)  # watchers of changes made through this VFS
+        self.inotify = InotifyTable(self.mount_by_id)  # watchers of changes made through this VFS
         # whether the last walk went only through `names_stable` filesystems and
         # no magic link: its answer may be replayed in C (answer_cache.py)
         self.walk_stable = True
 
+    @property
+    def mounts(self) -> dict[str, Mount]:
+        """The caller's mount table: canonical mount point -> Mount."""
+        return self.ns.mounts
+
+    def use(self, ns: MountNamespace) -> None:
+        """Resolve from now on in the mount namespace `ns` (the caller's)."""
+        self.ns = ns
+
     def mount(self, mountpoint: str, fs: Filesystem, readonly: bool = False, *,
-              source: str = "none", options: frozenset[str] = frozenset()) -> Mount:
-        self._next_id += 1
-        m = Mount(mountpoint, fs, readonly, dev=0x100 + self._next_id, mount_id=self._next_id,
-                  source=source, options=options)
-        self.mounts[mountpoint] = m
-        self._by_names[tuple(_split(mountpoint))] = m
-        self._depths = {len(n) for n in self._by_names if n}
-        self._depths_desc = sorted({len(n) for n in self._by_names}, reverse=True)
+              source: str = "none", options: frozenset[str] = frozenset(),
+              dev: int | None = None, root: str = "/") -> Mount:
+        """Mount `fs` at the canonical `mountpoint` of the caller's namespace,
+        over what is there. `dev`: the st_dev of its files (a bind's is its
+        source's; by default a number of its own)."""
+        mount_id = self._new_id()
+        m = Mount(mountpoint, fs, readonly, dev=0x100 + mount_id if dev is None else dev,
+                  mount_id=mount_id, source=source, options=options, root=root)
+        self.ns.add(m)
         return m
 
+    def mount_copy(self, mount: Mount, mountpoint: str) -> Mount:
+        """Another mount of the same files at `mountpoint` (a recursive bind's sub-mount)."""
+        m = mount.copy(mountpoint)
+        m.mount_id = self._new_id()
+        m.propagation = None
+        self.ns.add(m)
+        return m
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def unshare(self, ns: MountNamespace) -> MountNamespace:
+        """A new namespace, a copy of `ns` (unshare(CLONE_NEWNS))."""
+        new = ns.copy()
+        self._namespaces.add(new)
+        return new
+
+    def mount_by_id(self, mount_id: int) -> Mount | None:
+        """A mount with that id: the caller's, else any namespace's (copies share their id)."""
+        for ns in [self.ns, *self._namespaces]:
+            for m in ns.mounts.values():
+                if m.mount_id == mount_id:
+                    return m
+        return None
+
     def mount_of_dev(self, dev: int) -> Mount | None:
-        """The mount whose files carry st_dev `dev` (each mount has its own)."""
+        """The caller's mount whose files carry st_dev `dev`."""
         return next((m for m in self.mounts.values() if m.dev == dev), None)
 
     def renamed(self, mount: Mount, old: str, new: str, exchange: bool) -> None:
@@ -371,10 +419,10 @@ class VFS:
         do (their /proc/self/fd link, fchmod, fchdir, the names inotify gives).
         A file that was at `new` is unlinked."""
         pairs = ((old, new), (new, old)) if exchange else ((old, new),)
-        prefix = mount.mountpoint.rstrip("/") + "/"
         for file in self.open_files():
-            if file.mount is not mount:
-                continue
+            if file.mount is None or file.mount.mount_id != mount.mount_id:
+                continue   # (a copy in another namespace holds the same files)
+            prefix = file.mount.mountpoint.rstrip("/") + "/"
             if not exchange and file.rel == new:
                 file.unlinked = True
                 continue
@@ -385,14 +433,8 @@ class VFS:
                     break
 
     def mount_of(self, names: list[str]) -> tuple[Mount, str]:
-        """The mount holding the canonical path `names`, and the path within it."""
-        count = len(names)
-        for depth in self._depths_desc:
-            if depth <= count:
-                m = self._by_names.get(tuple(names[:depth]))
-                if m is not None:
-                    return m, "/".join(names[depth:])
-        raise AssertionError("no root mount")
+        """The caller's mount holding the canonical path `names`, and the path within it."""
+        return self.ns.mount_of(names)
 
     def resolve(self, base: str, path: str, follow: bool = True,
                 open_flags: int = -1, scope: Scope = NO_SCOPE) -> Resolved:
@@ -420,6 +462,7 @@ class VFS:
         links = 0
         last: Lookup | None = None
         searcher = self._searcher()
+        ns = self.ns
         while todo:
             name = todo.pop(0)
             if name == ".":
@@ -433,12 +476,12 @@ class VFS:
             batch = [name]
             depth = len(cur) + 1
             while searcher is None and todo and todo[0] not in (".", "..") and not (
-                    depth + 1 in self._depths and self._is_mountpoint(cur + batch + todo[:1])):
+                    depth + 1 in ns.depths and ns.is_mountpoint(cur + batch + todo[:1])):
                 batch.append(todo.pop(0))
                 depth += 1
             if any(len(n) > NAME_MAX for n in batch):
                 raise SyscallError(errno.ENAMETOOLONG)
-            mount, rel = self.mount_of(cur + batch)
+            mount, rel = ns.mount_of(cur + batch)
             if start_mount is not None and mount is not start_mount:
                 raise SyscallError(errno.EXDEV)
             if not mount.fs.names_stable:
@@ -557,9 +600,6 @@ class VFS:
                 return None
             raise
         return found
-
-    def _is_mountpoint(self, names: list[str]) -> bool:
-        return len(names) in self._depths and tuple(names) in self._by_names
 
 
 def _split(path: str) -> list[str]:

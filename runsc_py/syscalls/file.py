@@ -138,7 +138,7 @@ def _open_or_park(ctx, attempt):
         kernel = ctx.kernel
 
         def again():
-            kernel.current = ctx.task
+            kernel.answering(ctx.task)
             return kernel.run_handler("open", lambda: _open_or_park(ctx, attempt))
         return kernel.fifo_opens.park(ctx.call, wait, again)
 

@@ -35,6 +35,8 @@ SECCOMP_ACTIONS_OFFERED = {0x80000000, 0, 0x00030000, 0x00050000, 0x7FFC0000, 0x
 CLONE_NEW_ANY = (0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
                  | 0x20000000 | 0x40000000 | 0x00000080)  # NS CGROUP UTS IPC USER PID NET TIME
 CLONE_NEWUTS = 0x04000000
+CLONE_NEWNS = 0x00020000
+SENTRY_NAMESPACES = CLONE_NEWUTS | CLONE_NEWNS   # the namespaces the sentry makes
 AT_EMPTY_PATH = 0x1000
 AT_SYMLINK_NOFOLLOW = 0x100
 
@@ -63,29 +65,28 @@ UNSHARE_FLAGS = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD
 
 
 def unshare(ctx, flags):
-    """The parts of unshare(2) that are not namespaces (kernel/fork.c's ksys_unshare):
-    the fd table and the fs context (cwd, root, umask) become the caller's own,
-    in the sentry's tables and then natively; CLONE_THREAD, CLONE_SIGHAND and
-    CLONE_VM only for a process of one thread (else EINVAL); the undo list of
-    System V semaphores (CLONE_SYSVSEM) has nothing to share here. A new
-    UTS namespace (CLONE_NEWUTS, for a caller with CAP_SYS_ADMIN) is the
-    sentry's: names only; any other new namespace is EPERM."""
+    """unshare(2) (kernel/fork.c's ksys_unshare). The fd table and the fs
+    context (cwd, root, umask) become the caller's own, in the sentry's
+    tables and then natively; CLONE_THREAD, CLONE_SIGHAND and CLONE_VM only
+    for a process of one thread (else EINVAL); the undo list of System V
+    semaphores (CLONE_SYSVSEM) has nothing to share here. A new UTS or
+    mount namespace (for a caller with CAP_SYS_ADMIN) is the sentry's:
+    names and mount tables only, never the host's; any other new namespace
+    is EPERM."""
     flags = as_int(flags) & 0xFFFFFFFF
     if flags & ~UNSHARE_FLAGS:
         raise SyscallError(errno.EINVAL)
-    if flags & CLONE_NEW_ANY & ~CLONE_NEWUTS:
+    if flags & CLONE_NEW_ANY & ~SENTRY_NAMESPACES:
         raise SyscallError(errno.EPERM, "namespaces inside the sandbox are not supported "
-                                        "(but UTS)")
+                                        "(but UTS and mount)")
+    if flags & CLONE_NEWNS:
+        flags |= CLONE_FS   # a new mount namespace needs its own root and cwd
     proc = ctx.process
     alone = len(proc.threads) == 1
     if flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_VM) and not alone:
         raise SyscallError(errno.EINVAL)
-    if flags & CLONE_NEWUTS:
-        if not proc.creds.capable(CAP_SYS_ADMIN):
-            raise SyscallError(errno.EPERM)
-        if flags & (CLONE_FS | CLONE_FILES):   # the host's unshare of those would see NEWUTS
-            raise SyscallError(errno.EPERM, "CLONE_NEWUTS with CLONE_FS or CLONE_FILES")
-        proc.uts = ctx.kernel.uts_now().copy()   # the sentry's namespace: names only
+    if flags & SENTRY_NAMESPACES:
+        _unshare_namespaces(ctx, flags)
     if not flags & (CLONE_FS | CLONE_FILES):
         return 0
     if not alone:   # the sentry keeps fds and fs per process, Linux per thread
@@ -96,8 +97,27 @@ def unshare(ctx, flags):
                                      # POSIX locks stay with the table they were taken through)
     if flags & CLONE_FS and any(p.fs is proc.fs for p in others):
         proc.fs = proc.fs.copy()
-    ctx.kernel.republish(proc)   # the C fast path names the table and root anew
+    ctx.kernel.republish(proc)   # the C fast path names the table, root and namespace anew
+    if flags & SENTRY_NAMESPACES:
+        return 0   # the host must not see them: its fs context is unused (every path is the sentry's)
     return NATIVE   # the host's tables split the same way (flags are a register)
+
+
+def _unshare_namespaces(ctx, flags: int) -> None:
+    """The caller's new UTS and mount namespaces, copies of its own."""
+    proc = ctx.process
+    if not proc.creds.capable(CAP_SYS_ADMIN):
+        raise SyscallError(errno.EPERM)
+    if flags & CLONE_FILES:   # the host's unshare of that would see the namespace flags
+        raise SyscallError(errno.EPERM, "a new namespace with CLONE_FILES")
+    if flags & CLONE_FS and len(proc.threads) > 1:
+        raise SyscallError(errno.EINVAL, "a new namespace for one thread of several")
+    if flags & CLONE_NEWUTS:
+        proc.uts = ctx.kernel.uts_now().copy()   # the sentry's namespace: names only
+    if flags & CLONE_NEWNS:
+        vfs = ctx.kernel.vfs
+        proc.mntns = vfs.unshare(proc.mntns or vfs.initial)
+        vfs.use(proc.mntns)
 
 
 def waitid(ctx, idtype, upid, infop, options, rusage):

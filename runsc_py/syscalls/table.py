@@ -51,7 +51,7 @@ import errno
 from collections.abc import Callable
 
 from runsc_py.platform.policy import Policy
-from runsc_py.syscalls import file, fs, ids, ipc, misc, process, signal, socket, time
+from runsc_py.syscalls import file, fs, ids, ipc, misc, mount, process, signal, socket, time
 from runsc_py.syscalls.pointers import CONFINED, DATA, DECIDES, NULL  # noqa: F401 - the vocabulary
 
 
@@ -309,8 +309,9 @@ ROWS = [
     native(162, "sync"),
     denied(163, "acct", errno.EPERM, "host accounting"),
     denied(164, "settimeofday", errno.EPERM, "the host's clock"),
-    denied(165, "mount", errno.EPERM, "mounts are the sentry's (VFS issue)"),
-    denied(166, "umount2", errno.EPERM, "mounts are the sentry's (VFS issue)"),
+    emulated(165, mount.mount, "the caller's mount namespace in the sentry's VFS: tmpfs, "
+             "proc, sysfs, bind, remount, propagation, move; no host filesystem (ENODEV)"),
+    emulated(166, mount.umount2),
     denied(167, "swapon", errno.EPERM, "host swap"),
     denied(168, "swapoff", errno.EPERM, "host swap"),
     denied(169, "reboot", errno.EPERM, "the host"),

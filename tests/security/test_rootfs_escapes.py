@@ -84,13 +84,38 @@ def test_guessed_dirfds_and_o_path_reopens(tmp_path, busybox, program):
     assert SECRET not in proc.stdout, proc.stdout
 
 
-@pytest.mark.parametrize("call", ["mount", "umount2", "pivot_root", "open_tree", "move_mount"])
+@pytest.mark.parametrize("call", ["pivot_root", "open_tree", "move_mount"])
 def test_mount_calls_are_refused(tmp_path, busybox, call):
     bundle = _bundle(tmp_path, busybox)
     exe = _static(tmp_path, "mount_calls")
     shutil.copy(exe, bundle.path / "rootfs" / "mounts")
     proc = _run(bundle, ["/mounts", call])
     assert proc.stdout.strip().endswith(f"{call}: errno=1"), proc.stdout
+
+
+MOUNT_ATTACK = r"""
+for src in /.. /../.. /proc/self/root/.. /proc/1/root/../.. /proc/self/cwd/.. /abs-out /deep/up; do
+    mkdir -p /tmp/m && mount --bind "$src" /tmp/m 2>/dev/null && cat /tmp/m/bundle-secret 2>/dev/null
+    umount /tmp/m 2>/dev/null
+done
+mount --rbind / /tmp/m && cat /tmp/m/../bundle-secret /tmp/m/tmp/m/../bundle-secret 2>/dev/null
+mount -t proc proc /tmp/m && cat /tmp/m/1/root/../bundle-secret 2>/dev/null
+mount -t ext4 /dev/sda /tmp/m 2>/dev/null || echo no-host-filesystem
+echo mounts-tried
+"""
+
+
+def test_mounts_made_inside_reach_nothing_outside(tmp_path, busybox):
+    """A container's root (with every capability, as a spec without
+    `capabilities` gives it) mounts in the sentry's VFS: a bind of any route
+    out, a recursive bind of the root, a procfs of its own, all still end
+    at the rootfs; no host filesystem can be mounted."""
+    bundle = _bundle(tmp_path, busybox)
+    before = open("/proc/self/mountinfo").read()
+    proc = _run(bundle, ["sh", "-c", MOUNT_ATTACK])
+    assert "no-host-filesystem" in proc.stdout and "mounts-tried" in proc.stdout, proc.stdout
+    assert SECRET not in proc.stdout, proc.stdout
+    assert open("/proc/self/mountinfo").read() == before
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -46,9 +46,9 @@ TABLE = types.SimpleNamespace(rows={
     257: types.SimpleNamespace(name="openat"), 83: types.SimpleNamespace(name="mkdir")})
 
 
-def process(uid: int = 0, root: str = "/"):
+def process(uid: int = 0, root: str = "/", mntns=None):
     return types.SimpleNamespace(creds=Credentials.for_user(uid, uid), fs=types.SimpleNamespace(root=root),
-                                 fds=FdTable())
+                                 fds=FdTable(), mntns=mntns)
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_a_workload_cannot_make_the_sentry_remember_without_bound(sandbox_tree, 
     monkeypatch.setattr("runsc_py.sentry.answer_cache.MAX_VIEWS", 3)
     monkeypatch.setattr("runsc_py.sentry.answer_cache.MAX_TEMPLATES", 4)
     views = [cache.view_of(types.SimpleNamespace(creds=Credentials.for_user(1000, 1000, (g,)),
-                                                 fs=types.SimpleNamespace(root="/")))
+                                                 fs=types.SimpleNamespace(root="/"), mntns=None))
              for g in range(6)]
     assert views[:3] == [1, 2, 3] and views[3:] == [0, 0, 0]   # 0: nothing replayed for it
     p = process()
@@ -247,3 +247,11 @@ def test_every_call_but_the_pure_ones_forgets():
     assert survives(lib.RP_NR_INSTALL)   # delivers an exec's fd: the exec was the call
     assert not survives(83)   # mkdir
     assert not survives(511)  # anything unmarked
+
+
+def test_each_mount_namespace_is_a_view_of_its_own(sandbox_tree):
+    """A path names other files in another mount namespace: no answer is shared."""
+    vfs, platform, cache = sandbox_tree
+    other = vfs.unshare(vfs.initial)
+    assert cache.view_of(process()) == cache.view_of(process())
+    assert cache.view_of(process(mntns=other)) != cache.view_of(process())

@@ -270,25 +270,25 @@ def test_sockets_and_anon_inodes_cannot_be_reopened(procfs, kernel):
 
 def test_mounts_render_the_table(kernel, procfs):
     kernel.vfs.mount("/odd name", SyntheticFilesystem(listing({}), dir_fd), readonly=False)
-    lines = render_mounts(kernel.vfs).decode().splitlines()
+    lines = render_mounts(kernel.vfs.initial).decode().splitlines()
     assert lines[1] == "proc /proc proc ro,nosuid,nodev,noexec,relatime 0 0"
     assert lines[2].split()[1] == "/odd\\040name"
-    info = [line.split() for line in render_mountinfo(kernel.vfs).decode().splitlines()]
+    info = [line.split() for line in render_mountinfo(kernel.vfs.initial).decode().splitlines()]
     ids = {fields[4]: fields[0] for fields in info}
     assert [fields[1] for fields in info] == [ids["/"]] * 3    # all children of the root
     assert info[1][6:] == ["-", "proc", "proc", "ro"]
-    assert read(procfs, f"{VPID}/mounts") == render_mounts(kernel.vfs)
+    assert read(procfs, f"{VPID}/mounts") == render_mounts(kernel.vfs.initial)
 
 
 def test_mount_sources_outside_the_root_are_not_named(kernel, procfs):
     fs = SyntheticFilesystem(listing({}), dir_fd)
     kernel.vfs.mount("/data", fs, source="/var/lib/secret-volume")
     kernel.vfs.mount("/inside", fs, source="/bundle/rootfs/srv")
-    sources = [line.split()[0] for line in render_mounts(kernel.vfs, "/bundle/rootfs").splitlines()]
+    sources = [line.split()[0] for line in render_mounts(kernel.vfs.initial, "/bundle/rootfs").splitlines()]
     assert sources[-2:] == [b"none", b"/srv"]
-    info = render_mountinfo(kernel.vfs, "/bundle/rootfs").decode()
+    info = render_mountinfo(kernel.vfs.initial, "/bundle/rootfs").decode()
     assert "secret-volume" not in info and " /srv " in info
-    assert b"/var/lib/secret-volume" in render_mounts(kernel.vfs, "/")   # do: the host root
+    assert b"/var/lib/secret-volume" in render_mounts(kernel.vfs.initial, "/")   # do: the host root
 
 
 # -- system files ----------------------------------------------------------------

@@ -8,7 +8,10 @@ attached nowhere, so no path in any namespace reaches it, and whose
 FIFOs are real host FIFOs named inside that detached mount, where only the
 sentry can open them. If the host refuses fsopen (no CAP_SYS_ADMIN), files
 are plain memfds: same data path, but `size=` is then only checked when the
-sentry itself grows a file, and FIFOs are not offered (EPERM).
+sentry itself grows a file, and FIFOs are not offered (EPERM). A tmpfs
+mounted inside the sandbox (mount(2)) comes after the sentry confined
+itself and can make no mount: it shares the detached mount of a store
+made at boot, and its `size=` is the sentry's to check, as with memfds.
 
 A guest open re-opens the file through the sentry's /proc/self/fd, which
 gives a new open file description (its own offset and flags), as a second
@@ -62,14 +65,21 @@ def detached_tmpfs(size: int | None) -> int:
 class FileStore:
     """Host memory for one sentry tmpfs: new files, FIFOs, and its usage."""
 
-    def __init__(self, size: int | None = None):
+    def __init__(self, size: int | None = None, host: "FileStore | None" = None):
+        """host: a store whose detached mount this one shares (made after boot)."""
         self.size = size
+        self.limited_by_host = False   # whether the host's tmpfs enforces `size`
+        if host is not None:
+            self.mount_fd = host.mount_fd
+            self._fifo_names = host._fifo_names   # one namespace of FIFO names per mount
+            return
         self._fifo_names = itertools.count(1)
         try:
             self.mount_fd: int | None = detached_tmpfs(size)
         except OSError:
             self.mount_fd = None
         else:
+            self.limited_by_host = True
             private_devices().add(os.fstat(self.mount_fd).st_dev)
 
     def new_file(self) -> int:
@@ -111,7 +121,7 @@ class FileStore:
 
     def usage(self) -> tuple[int, int]:
         """(total bytes, free bytes) as statfs reports them."""
-        if self.mount_fd is not None:
+        if self.limited_by_host:
             st = os.fstatvfs(self.mount_fd)
             return st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
         total = self.size or DEFAULT_SIZE

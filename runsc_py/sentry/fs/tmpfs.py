@@ -78,8 +78,8 @@ class TmpFilesystem(Filesystem):
     names_stable = True
 
     def __init__(self, size: int | None = None, mode: int = 0o1777, uid: int = 0, gid: int = 0,
-                 dir_fd_source=None):
-        self.store = FileStore(size)
+                 dir_fd_source=None, store_host: FileStore | None = None):
+        self.store = FileStore(size, store_host)  # (store_host: fs/store.py)
         self.dir_fd_source = dir_fd_source  # a host directory fd for an opened directory
         self._inos = itertools.count(1)
         self.root = self.new_node(statmod.S_IFDIR | mode, uid, gid)
@@ -218,7 +218,7 @@ class TmpFilesystem(Filesystem):
                       mtime if mtime is not None else host.st_mtime_ns)
 
     def _check_room(self, grow: int) -> None:
-        if grow > 0 and self.store.mount_fd is None and self.store.size is not None:
+        if grow > 0 and not self.store.limited_by_host and self.store.size is not None:
             used = sum(os.fstat(n.data_fd).st_size for n in self._files())
             if used + grow > self.store.size:
                 raise SyscallError(errno.ENOSPC)
@@ -234,6 +234,9 @@ class TmpFilesystem(Filesystem):
 
     def statfs(self) -> StatFs:
         total, free = self.store.usage()
+        if not self.store.limited_by_host:   # the sentry counts what its files hold
+            used = sum(-(-os.fstat(n.data_fd).st_size // 4096) * 4096 for n in self._files())
+            free = max(total - used, 0)
         blocks, bfree = total // 4096, free // 4096
         return StatFs(TMPFS_MAGIC, 4096, blocks, bfree, bfree, blocks, bfree)
 

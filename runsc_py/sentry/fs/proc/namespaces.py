@@ -22,7 +22,7 @@ from runsc_py.sentry.vfs import Filesystem, Lookup, Mount, Resolved
 
 NSFS_DEV = 4   # st_dev 0:4, as nsfs's on Linux
 # the sandbox-wide namespaces' numbers (each process's UTS namespace has its own)
-SHARED = {"cgroup": NSFS_FIRST + 1, "ipc": NSFS_FIRST + 2, "mnt": NSFS_FIRST + 3,
+SHARED = {"cgroup": NSFS_FIRST + 1, "ipc": NSFS_FIRST + 2,
           "net": NSFS_FIRST + 4, "pid": NSFS_FIRST + 5, "pid_for_children": NSFS_FIRST + 5,
           "time": NSFS_FIRST + 6, "time_for_children": NSFS_FIRST + 6, "user": NSFS_FIRST + 7}
 KINDS = ("cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time",
@@ -41,6 +41,8 @@ def ns_dir(kernel, process, inspected, owner: tuple[int, int]) -> Dir:
 def inode_of(kernel, process, kind: str) -> int:
     if kind == "uts":
         return (process.uts or kernel.uts).inum   # (None: the sandbox's own)
+    if kind == "mnt":
+        return (process.mntns or kernel.vfs.initial).inum
     return SHARED[kind]
 
 

@@ -79,9 +79,9 @@ class ProcessView:
                 "setgroups": self._file(lambda: b"allow\n"),
                 "loginuid": self._file(lambda: b"4294967295"),
                 "sessionid": self._file(lambda: b"4294967295"),
-                "mounts": self._file(lambda: render_mounts(self.kernel.vfs, self.procfs.host_root)),
+                "mounts": self._file(lambda: render_mounts(self._mntns(), self.procfs.host_root)),
                 "mountinfo": self._file(
-                    lambda: render_mountinfo(self.kernel.vfs, self.procfs.host_root)),
+                    lambda: render_mountinfo(self._mntns(), self.procfs.host_root)),
                 "fd": Dir(self._fd_links, 0o500, owner, self._fd_numbers, self._fd_link),
                 "fdinfo": Dir(self._fd_infos, 0o500, owner, self._fd_numbers, self._fd_info),
                 "exe": self._link(lambda: self._for_reader(self._exe())),
@@ -310,6 +310,10 @@ class ProcessView:
         if self._zombie():   # nor a cwd or root
             raise SyscallError(errno.ENOENT)
         return path
+
+    def _mntns(self):
+        """The process's mount namespace, whose table mounts and mountinfo show."""
+        return self.process.mntns or self.kernel.vfs.initial
 
     # -- fd/ and fdinfo/ -----------------------------------------------------------
 
