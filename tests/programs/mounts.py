@@ -159,6 +159,7 @@ def unprivileged_step(top):
 
 if __name__ == "__main__":
     top = sys.argv[1]
+    os.chmod(top, 0o755)   # the unprivileged step walks into it (a tmpfs root natively)
     for name in ("a", "b", "c", "e", "g", "p", "sub", "src/d"):
         os.makedirs(f"{top}/{name}")
     write(f"{top}/file", "file\n")
