@@ -108,6 +108,8 @@ class Kernel:
         """`task`'s call is answered now: its credentials, root and mount
         namespace decide what paths name."""
         self.current = task
+        if task.own_creds is not None:   # its threads' credentials differ (tasks.py)
+            task.process.creds = task.own_creds
         ns = task.process.mntns or self.vfs.initial
         if ns is not self.vfs.ns:
             self.vfs.use(ns)
@@ -240,7 +242,7 @@ class Kernel:
         self._publish(task)
 
     def _publish(self, task: Task) -> None:
-        c = task.process.creds
+        c = task.creds
         fds = task.process.fds
         fds.c_opens_off = fds.needs_c_opens_off   # (fdtable.py)
         self.platform.publish_ids(task.host_tid, task.process.vpid, task.vtid,
@@ -448,7 +450,8 @@ class Kernel:
                           lambda self, value: setattr(self.uts_now(), "domainname", value))
 
     def on_clone(self, parent_tid: int, child_tid: int, flags: int) -> None:
-        parent = self.tasks.by_host_tid[parent_tid].process
+        creator = self.tasks.by_host_tid[parent_tid]
+        parent = creator.process
         pidfd_addr = self._clones_in_flight.pop(parent_tid, 0)
         vtid = self._vpid_of(child_tid)
         if flags & CLONE_THREAD:
@@ -459,7 +462,7 @@ class Kernel:
                 parent.parent if flags & CLONE_PARENT and parent.parent else parent,
                 parent.fds if flags & CLONE_FILES else parent.fds.fork(),
                 parent.fs if flags & CLONE_FS else parent.fs.copy(),
-                parent.creds.copy(), parent.exe, parent.comm)
+                creator.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid
             proc.rlimits = dict(parent.rlimits)   # the caller's, even with CLONE_PARENT
             proc.uts, proc.mntns = parent.uts, parent.mntns   # (and its namespaces)
@@ -468,8 +471,10 @@ class Kernel:
             self.tasks.zombies.evict(vtid)            # so its zombie was reaped
             proc.pidfd = _pidfd_or_none(child_tid)
         task = Task(child_tid, vtid, proc)
-        if flags & CLONE_THREAD:   # a new thread starts with its creator's name
-            task.own_comm = self.tasks.by_host_tid[parent_tid].comm
+        if flags & CLONE_THREAD:   # a new thread starts with its creator's name and credentials
+            task.own_comm = creator.comm
+            if creator.own_creds is not None:
+                task.own_creds = creator.own_creds.copy()
         self._add_task(task)
         self.tasks.zombies.collect()   # forget those reaped since: the table stays small
         if pidfd_addr:  # the child's fd table was copied before the host made the pidfd
@@ -502,6 +507,7 @@ class Kernel:
         self.descriptions_released(closing, proc)
         self.release_writebacks()
         self.vfs.inotify.reap()   # its close-on-exec fds are closed
+        proc.creds_of_one_thread(task)   # the exec'ing thread's are the process's now
         pending, task.exec_pending = task.exec_pending, None
         if pending is not None:
             if not self._execd_what_was_vetted(host_tid, pending):

@@ -97,9 +97,50 @@ class Process:
     def vppid(self) -> int:
         return self.parent.vpid if self.parent and self.parent.exit_status is None else 0
 
+    # Credentials are per thread on Linux: a raw setresuid in one thread
+    # leaves its siblings as they were (glibc's setuid then makes the same
+    # call in every thread). While the threads agree they share `creds`;
+    # once one changes alone, every thread holds its own (`Task.own_creds`)
+    # and `creds` is the one of the thread being answered (Kernel.answering
+    # puts it there), so every handler's `ctx.process.creds` is the caller's.
+
+    def creds_to_change(self, task: "Task") -> Credentials:
+        """The credentials `task` (the caller) is about to change: its own."""
+        if len(self.threads) > 1 and task.own_creds is None:
+            for t in self.threads.values():
+                t.own_creds = self.creds if t is task else self.creds.copy()
+        return self.creds
+
+    def creds_changed(self) -> None:
+        """After a change: threads whose credentials agree again share them."""
+        own = [t.own_creds for t in self.threads.values()]
+        if own and own[0] is not None and all(c == own[0] for c in own):
+            for t in self.threads.values():
+                t.own_creds = None
+
+    def thread_left(self, task: "Task") -> None:
+        """`task` exited: its siblings' credentials are what others see now."""
+        if task.own_creds is not None and self.threads:
+            self.creds = self.leader.creds
+            self.creds_changed()
+
+    @property
+    def leader(self) -> "Task | None":
+        """The thread whose id is the pid (else any, once the leader exited)."""
+        for task in self.threads.values():
+            if task.vtid == self.vpid:
+                return task
+        return next(iter(self.threads.values()), None)
+
+    def creds_of_one_thread(self, task: "Task") -> None:
+        """`task` is the process's only thread now (an exec): its credentials are the process's."""
+        if task.own_creds is not None:
+            self.creds = task.own_creds
+            task.own_creds = None
+
 
 class Task:
-    __slots__ = ("host_tid", "vtid", "process", "exec_pending", "own_comm")
+    __slots__ = ("host_tid", "vtid", "process", "exec_pending", "own_comm", "own_creds")
 
     def __init__(self, host_tid: int, vtid: int, process: Process):
         self.host_tid = host_tid
@@ -109,6 +150,12 @@ class Task:
         # A thread's name is its own (PR_SET_NAME, task/<tid>/comm); the
         # leader's is the process's (`Process.comm`, set at exec).
         self.own_comm: bytes | None = None
+        # Its credentials when they differ from a sibling's (Process.creds_to_change)
+        self.own_creds: Credentials | None = None
+
+    @property
+    def creds(self) -> Credentials:
+        return self.process.creds if self.own_creds is None else self.own_creds
 
     @property
     def comm(self) -> bytes:
@@ -157,6 +204,8 @@ class TaskTable:
         proc.threads.pop(host_tid, None)
         if not proc.threads:
             self.processes.pop(proc.vpid, None)
+        else:
+            proc.thread_left(task)
         return task
 
     def rekey(self, task: Task, new_host_tid: int, new_vtid: int) -> None:
@@ -168,12 +217,12 @@ class TaskTable:
 
     def host_pid_of(self, vpid: int) -> int | None:
         proc = self.processes.get(vpid)
-        if proc is None:
-            return None
-        for task in proc.threads.values():
-            if task.vtid == vpid:
-                return task.host_tid
-        return next(iter(proc.threads), None)
+        leader = proc.leader if proc is not None else None
+        return leader.host_tid if leader is not None else None
+
+    def by_vtid(self, vtid: int) -> Task | None:
+        """The thread with that id in the sandbox's pid namespace."""
+        return next((t for t in self.by_host_tid.values() if t.vtid == vtid), None)
 
     def __len__(self) -> int:
         return len(self.by_host_tid)

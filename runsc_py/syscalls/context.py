@@ -38,6 +38,18 @@ class SyscallContext:
     def fds(self):
         return self.task.process.fds
 
+    def change_creds(self, change):
+        """change(creds) on the calling thread's credentials, which are its
+        own (Linux keeps them per thread: sentry/tasks.py); the C fast path
+        answers getuid & co. with the new ones at once."""
+        proc = self.process
+        creds = proc.creds_to_change(self.task)
+        try:
+            return change(creds)
+        finally:
+            proc.creds_changed()
+            self.kernel.republish(proc)
+
     # -- memory --------------------------------------------------------
 
     def read(self, addr: int, size: int) -> bytes:

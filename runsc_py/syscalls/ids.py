@@ -25,8 +25,7 @@ def _id(v: int) -> int:
 
 def _change(ctx, what: str, *args):
     real_uid = ctx.process.creds.uid
-    result = getattr(ctx.process.creds, what)(*args)
-    ctx.kernel.republish(ctx.process)
+    result = ctx.change_creds(lambda creds: getattr(creds, what)(*args))
     if ctx.process.creds.uid != real_uid:
         ctx.kernel.real_uid_changed(ctx.task)
     return 0 if result is None else result
@@ -91,7 +90,7 @@ def capget(ctx, header, data):
     if words is None:
         return 0
     pid = struct.unpack("<i", ctx.read(header + 4, 4))[0]
-    c = _cap_target(ctx, pid).creds
+    c = _cap_target(ctx, pid)
     out = b"".join(struct.pack("<III", *(s >> (32 * i) & 0xFFFFFFFF for s in
                                          (c.cap_effective, c.cap_permitted, c.cap_inheritable)))
                    for i in range(words))
@@ -104,7 +103,7 @@ def capset(ctx, header, data):
     if data == 0:
         raise SyscallError(errno.EFAULT)
     pid = struct.unpack("<i", ctx.read(header + 4, 4))[0]
-    if pid not in (0, ctx.process.vpid):
+    if pid not in (0, ctx.task.vtid):   # only the calling thread's own
         raise SyscallError(errno.EPERM)
     raw = struct.unpack(f"<{3 * words}I", ctx.read(data, 12 * words))
     eff, perm, inh = (sum(raw[3 * i + k] << (32 * i) for i in range(words)) for k in range(3))
@@ -134,11 +133,12 @@ def _cap_header(ctx, header: int, data: int) -> int | None:
 
 
 def _cap_target(ctx, pid: int):
+    """The credentials of the thread capget names (0: the caller)."""
     if pid < 0:
         raise SyscallError(errno.EINVAL)
     if pid == 0:
-        return ctx.process
-    proc = ctx.kernel.tasks.processes.get(pid)
-    if proc is None:
+        return ctx.process.creds
+    task = ctx.kernel.tasks.by_vtid(pid)
+    if task is None:
         raise SyscallError(errno.ESRCH)
-    return proc
+    return task.creds

@@ -110,7 +110,7 @@ def _get_keepcaps(ctx, *_):
 def _set_keepcaps(ctx, value, *_):
     if value > 1:
         raise SyscallError(errno.EINVAL)
-    ctx.process.creds.keep_caps = bool(value)
+    ctx.change_creds(lambda creds: setattr(creds, "keep_caps", bool(value)))
     return 0
 
 
@@ -121,7 +121,7 @@ def _capbset_read(ctx, cap, *_):
 
 
 def _capbset_drop(ctx, cap, *_):
-    ctx.process.creds.drop_bounding(cap)
+    ctx.change_creds(lambda creds: creds.drop_bounding(cap))
     return 0
 
 
@@ -138,7 +138,7 @@ def _get_child_subreaper(ctx, addr, *_):
 def _set_no_new_privs(ctx, value, arg3, arg4, arg5):
     if value != 1 or arg3 or arg4 or arg5:
         raise SyscallError(errno.EINVAL)
-    ctx.process.creds.no_new_privs = True
+    ctx.change_creds(lambda creds: setattr(creds, "no_new_privs", True))
     return NATIVE  # the host's flag too: it lets the workload stack its own seccomp filter
 
 
@@ -149,21 +149,20 @@ def _get_no_new_privs(ctx, *args):
 
 
 def _cap_ambient(ctx, op, cap, arg4, arg5):
-    creds = ctx.process.creds
     if arg4 or arg5 or (op == PR_CAP_AMBIENT_CLEAR_ALL and cap):
         raise SyscallError(errno.EINVAL)
     if op == PR_CAP_AMBIENT_CLEAR_ALL:
-        creds.cap_ambient = 0
+        ctx.change_creds(lambda creds: setattr(creds, "cap_ambient", 0))
         return 0
     if not cap_valid(cap):
         raise SyscallError(errno.EINVAL)
     if op == PR_CAP_AMBIENT_IS_SET:
-        return creds.cap_ambient >> cap & 1
+        return ctx.process.creds.cap_ambient >> cap & 1
     if op == PR_CAP_AMBIENT_RAISE:
-        creds.raise_ambient(cap)
+        ctx.change_creds(lambda creds: creds.raise_ambient(cap))
         return 0
     if op == PR_CAP_AMBIENT_LOWER:
-        creds.cap_ambient &= ~(1 << cap)
+        ctx.change_creds(lambda creds: setattr(creds, "cap_ambient", creds.cap_ambient & ~(1 << cap)))
         return 0
     raise SyscallError(errno.EINVAL)
 

@@ -232,7 +232,8 @@ class ProcessView:
         return b"%d (%s) " % (self._vtid(), comm) + b" ".join(fields) + b"\n"
 
     def status(self) -> bytes:
-        creds = self.process.creds
+        task = self.task or self.process.leader   # (credentials are per thread)
+        creds = task.creds if task is not None else self.process.creds
         ids = self._ns_ids()
         replace = {
             b"Name": self._comm(),
