@@ -758,7 +758,8 @@ class Network:
         onoff, seconds = struct.unpack("<ii", sock.options.get((socket.SOL_SOCKET, socket.SO_LINGER),
                                                                bytes(8))[:8].ljust(8, b"\0"))
         if onoff and not seconds:
-            return   # an abortive close (Linux resets): nothing lingers
+            self._reset_partner(sock)   # an abortive close: Linux sends a reset
+            return
         try:
             s = self._borrow(ctx, fd)
         except (SyscallError, OSError):
@@ -775,6 +776,33 @@ class Network:
             s.close()
             return
         self.waits.park(s, select.EPOLLIN | select.EPOLLRDHUP, lambda: _drained(s))
+
+    def _reset_partner(self, sock: Socket) -> None:
+        """SO_LINGER {1, 0}: the peer's next read is ECONNRESET, and it is no
+        longer connected (getpeername: ENOTCONN). A unix stream closed with
+        unread data resets its peer as the workload's close goes through, so
+        the peer's end first sends the closing one a byte it will never read."""
+        partner = sock.partner
+        if partner is None:
+            return
+        partner.peer = None
+        host_fd = self._holder_fd(partner)
+        if host_fd is None:
+            return
+        with socket.socket(fileno=host_fd) as s, contextlib.suppress(OSError):
+            s.send(b"\0", socket.MSG_DONTWAIT)   # (a full buffer: data is unread already)
+
+    def _holder_fd(self, sock: Socket) -> int | None:
+        """A sentry-side copy of the host socket behind `sock`, from any fd of the sandbox."""
+        tables = {}
+        for task in list(self.kernel.tasks.by_host_tid.values()):
+            tables.setdefault(id(task.process.fds), (task, task.process.fds))
+        for task, fds in tables.values():
+            for fd, entry in list(fds.entries.items()):
+                if getattr(entry.file, "sock", None) is sock:
+                    with contextlib.suppress(SyscallError):
+                        return self.kernel.borrow_fd(task, fd)
+        return None
 
     # -- published ports ---------------------------------------------------------
 

@@ -6,6 +6,7 @@ import ctypes
 import os
 import signal
 import socket
+import struct
 import time
 
 
@@ -61,6 +62,17 @@ server.close()
 settle()
 attempt("reset recv", lambda: client.recv(10))
 attempt("reset send", lambda: client.send(b"x"))
+client.close()
+
+# an abortive close (SO_LINGER {1, 0}): the peer is reset at once, and no longer connected
+client, server = pair()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+server.close()
+settle()
+attempt("abort recv", lambda: client.recv(10))
+attempt("abort recv again", lambda: client.recv(10))
+attempt("abort getpeername", lambda: client.getpeername())
+attempt("abort send", lambda: client.send(b"x"))
 client.close()
 
 # a blocked reader sees the peer's close as EOF
