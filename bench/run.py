@@ -28,6 +28,7 @@ BENCHMARKS = {
     "getppid": (20000, 2000, "a trapped call answered by the C fast path"),
     "uname": (20000, 2000, "a trapped call answered in Python"),
     "stat": (10000, 1000, "path resolution in the sentry (dentry cache)"),
+    "stat_relative": (10000, 1000, "the same, by a path relative to the cwd (git, make, ls)"),
     "open_read_close": (5000, 500, "open through the gofer, fd installed by ADDFD, native read"),
     "pipe": (4000, 400, "native data path on a sentry-made pipe (64 KiB chunks)"),
     "fork": (300, 40, "fork + exit + wait: ptrace lifecycle events"),

@@ -21,9 +21,10 @@
  * only answers the workload's own native I/O cannot change (directories,
  * symlinks, unmodified rootfs files, missing names) reached through
  * filesystems whose names change only through the sentry. Keys carry the
- * caller's *view* (its root and search credentials, rp_ids.view), because
- * the same path can resolve differently for a chroot'ed or unprivileged
- * task.
+ * caller's *view* (its mount namespace, root and search credentials,
+ * rp_ids.view), because the same path can resolve differently for a
+ * chroot'ed or unprivileged task; a path relative to the working
+ * directory is keyed by the view that also names the cwd (rp_ids.here).
  *
  * When the cache forgets is decided here, conservatively: every trapped
  * call Python handles empties it (a generation bump, O(1)), except the
@@ -77,7 +78,7 @@ static struct sc_entry *sc_find(uint32_t view, int form, const char *path)
 int rp_stat_cache_put(uint32_t view, int form, const char *path, const void *st, int32_t err)
 {
     size_t len = strlen(path);
-    if (view == 0 || path[0] != '/' || len >= RP_STAT_PATH_MAX || (st == NULL) == (err == 0) ||
+    if (view == 0 || len == 0 || len >= RP_STAT_PATH_MAX || (st == NULL) == (err == 0) ||
         form < 0 || form > (RP_FORM_STATX | RP_FORM_NOFOLLOW))
         return -EINVAL;
     uint32_t h = sc_hash(view, form, path);
@@ -295,7 +296,8 @@ static int close_fast_path(struct rp_ids *ids, int nr, const uint64_t *args)
 /* ------------------------------------------------------------------ */
 /* stat                                                                */
 
-/* Answer stat/lstat/newfstatat/statx of an absolute path from the cache.
+/* Answer stat/lstat/newfstatat/statx of an absolute path, or one relative
+ * to the cwd, from the cache.
  * Returns 1 and sets *val (0, or -errno) when it could; 0 means Python must. */
 static int stat_fast_path(struct rp_ids *ids, int nr, const uint64_t *args, int64_t *val)
 {
@@ -327,9 +329,17 @@ static int stat_fast_path(struct rp_ids *ids, int nr, const uint64_t *args, int6
     if (ids->view == 0)
         return 0;
     char path[RP_STAT_PATH_MAX];
-    if (rp_mem_read_cstr(ids->tid, path_addr, path, sizeof path) <= 0 || path[0] != '/')
+    if (rp_mem_read_cstr(ids->tid, path_addr, path, sizeof path) <= 0)
         return 0;
-    struct sc_entry *e = sc_find(ids->view, form, path);
+    uint32_t view = ids->view;
+    if (path[0] != '/') { /* relative: to the cwd only, whose view says where it is */
+        if ((nr == SYS_newfstatat || nr == SYS_statx) && (int32_t)args[0] != AT_FDCWD)
+            return 0;
+        view = ids->here;
+        if (view == 0)
+            return 0;
+    }
+    struct sc_entry *e = sc_find(view, form, path);
     if (!e)
         return 0;
     if (e->err) {

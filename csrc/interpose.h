@@ -56,6 +56,8 @@ struct rp_ids {
     uint32_t view;    /* the task's view for cached answers (root and search
                          credentials, see answer_cache.c); 0: none */
     uint32_t files;   /* its fd table, for opens answered in C; 0: none */
+    uint32_t here;    /* the view for paths relative to its working directory
+                         (the view and the cwd); 0: none */
 };
 
 /* An open answered in C, for the sentry's fd table to adopt. */

@@ -40,6 +40,14 @@ static void loop_stat(long n)
     for (long i = 0; i < n; i++) stat("/etc/passwd", &st);
 }
 
+static void loop_stat_relative(long n)
+{
+    struct stat st;
+    if (chdir("/etc") != 0)
+        return;
+    for (long i = 0; i < n; i++) stat("passwd", &st);
+}
+
 static void loop_open(long n)
 {
     char buf[256];
@@ -113,6 +121,7 @@ static void loop_threads(long n)
 
 static const struct { const char *name; void (*run)(long); } MODES[] = {
     {"getppid", loop_getppid}, {"uname", loop_uname}, {"stat", loop_stat},
+    {"stat_relative", loop_stat_relative},
     {"open_read_close", loop_open}, {"pipe", loop_pipe}, {"fork", loop_fork},
     {"fork_exec", loop_exec}, {"threads_getppid", loop_threads},
 };

@@ -758,12 +758,14 @@ class Interposer(abc.ABC):
     @staticmethod
     def publish_ids(tid: int, vpid: int, vtid: int, vppid: int,
                     uid: int, euid: int, gid: int, egid: int, view: int = 0,
-                    files: int = 0) -> None:
+                    files: int = 0, here: int = 0) -> None:
         """What the C fast path answers for this thread: its virtual ids, and the
-        view and fd table that answers replayed in C are keyed by (0: none)."""
+        views (for absolute paths, and for paths relative to its cwd) and fd
+        table that answers replayed in C are keyed by (0: none)."""
         ids = ffi.new("struct rp_ids *", {
             "tid": tid, "vpid": vpid, "vtid": vtid, "vppid": vppid,
-            "uid": uid, "euid": euid, "gid": gid, "egid": egid, "view": view, "files": files})
+            "uid": uid, "euid": euid, "gid": gid, "egid": egid, "view": view, "files": files,
+            "here": here})
         _check(lib.rp_ids_set(ids), "fast-path table")
 
     @staticmethod

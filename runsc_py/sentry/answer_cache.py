@@ -92,8 +92,10 @@ class AnswerCache:
             elif row.name in READONLY_OPENS:
                 platform.mark_pure(nr, READONLY_OPENS[row.name])
 
-    def view_of(self, process) -> int:
-        """A small number naming what a walk depends on besides the path."""
+    def view_of(self, process, here: bool = False) -> int:
+        """A small number naming what a walk depends on besides the path;
+        `here`: of a path relative to the working directory, which it names
+        too (none for a chroot'ed process, whose cwd may lie outside its root)."""
         creds = process.creds
         if creds.capable(CAP_DAC_OVERRIDE) or creds.capable(CAP_DAC_READ_SEARCH):
             searcher = None  # search and read permission are never refused
@@ -101,6 +103,10 @@ class AnswerCache:
             searcher = (creds.fsuid, creds.fsgid, tuple(sorted(creds.groups)))
         ns = process.mntns.inum if process.mntns is not None else 0
         key = (ns, process.fs.root, searcher)
+        if here:
+            if process.fs.root != "/":
+                return 0
+            key += (process.fs.cwd,)
         view = self._views.get(key)
         if view is None:
             if len(self._views) >= MAX_VIEWS:
@@ -119,11 +125,12 @@ class AnswerCache:
     # -- stat ------------------------------------------------------------------
 
     def stat(self, process, path: str, follow: bool) -> Stat:
-        """Resolve absolute `path` for `process` (the caller), and offer the
-        answer to the fast path when it is one that may be replayed."""
+        """Resolve `path`, absolute or relative to the working directory, for
+        `process` (the caller), and offer the answer to the fast path when
+        it is one that may be replayed."""
         key = os.fsencode(path)
         try:
-            res = self.vfs.resolve("/", path, follow=follow)
+            res = self.vfs.resolve(process.fs.cwd, path, follow=follow)
         except SyscallError as exc:
             if exc.errno in WALK_ERRNOS and self.vfs.walk_stable:
                 self._remember(process, key, follow, None, exc.errno)
@@ -136,7 +143,10 @@ class AnswerCache:
                   mount_id: int | None = None) -> None:
         """Offer one answer in both shapes: stat's struct and statx's (with
         the mount's id, as syscalls/fs.py's statx gives it)."""
-        view, nofollow = self.view_of(process), 0 if follow else FORM_NOFOLLOW
+        view = self.view_of(process, here=not key.startswith(b"/"))
+        if view == 0:
+            return
+        nofollow = 0 if follow else FORM_NOFOLLOW
         self.platform.remember_stat(view, nofollow, key, st.pack() if st else None, err)
         self.platform.remember_stat(view, FORM_STATX | nofollow, key,
                                     st.pack_statx(mount_id) if st else None, err)

@@ -248,7 +248,8 @@ class Kernel:
         self.platform.publish_ids(task.host_tid, task.process.vpid, task.vtid,
                                   task.process.vppid, c.uid, c.euid, c.gid, c.egid,
                                   self.answer_cache.view_of(task.process),
-                                  0 if fds.c_opens_off else self.answer_cache.table_id(fds))
+                                  0 if fds.c_opens_off else self.answer_cache.table_id(fds),
+                                  self.answer_cache.view_of(task.process, here=True))
 
     def republish(self, proc: Process) -> None:
         """What the C fast path answers for a process changed (its ids, its
@@ -260,8 +261,9 @@ class Kernel:
         """Opens and closes the C fast path answered: into the fd tables (answer_cache.py)."""
         self.answer_cache.adopt(opened)
 
-    def root_changed(self, fs) -> None:
-        """A chroot: every task sharing that root now walks (and so stats) from it."""
+    def fs_changed(self, fs) -> None:
+        """A chroot or chdir: every task sharing that fs context now walks (and
+        so stats) from its new root and working directory."""
         for task in list(self.tasks.by_host_tid.values()):
             if task.process.fs is fs:
                 self._publish(task)

@@ -68,7 +68,7 @@ def _stat_at(ctx: SyscallContext, dirfd: int, path_addr: int, flags: int) -> Sta
             return _stat_path(ctx, "/", ctx.process.fs.cwd, follow=True)
         return _stat_fd(ctx, as_int(dirfd))
     follow = not flags & AT_SYMLINK_NOFOLLOW
-    if path.startswith("/"):  # the C fast path may replay this answer
+    if path.startswith("/") or as_int(dirfd) == AT_FDCWD:  # the C fast path may replay it
         return ctx.kernel.answer_cache.stat(ctx.process, path, follow)
     return _stat_path(ctx, ctx.base_dir(dirfd, path), path, follow)
 
@@ -186,7 +186,7 @@ def chroot(ctx, path):
     if not ctx.process.creds.capable(CAP_SYS_CHROOT):
         raise SyscallError(errno.EPERM)
     ctx.process.fs.root = res.path
-    ctx.kernel.root_changed(ctx.process.fs)
+    ctx.kernel.fs_changed(ctx.process.fs)
     return 0
 
 
@@ -200,7 +200,7 @@ def fchdir(ctx, fd):
     file = ctx.fds.file(as_int(fd))
     if file.kind != "dir":
         raise SyscallError(errno.ENOTDIR)
-    ctx.process.fs.cwd = file.path
+    _moved_to(ctx, file.path)
     return 0
 
 
@@ -209,7 +209,15 @@ def _enter(ctx, path: str, st: Stat) -> None:
         raise SyscallError(errno.ENOTDIR)
     if not ctx.process.creds.may_execute(st):
         raise SyscallError(errno.EACCES)
-    ctx.process.fs.cwd = path
+    _moved_to(ctx, path)
+
+
+def _moved_to(ctx, path: str) -> None:
+    """The working directory is `path` now, for every process sharing it: the
+    C fast path keys their relative stats by it (sentry/answer_cache.py)."""
+    if ctx.process.fs.cwd != path:
+        ctx.process.fs.cwd = path
+        ctx.kernel.fs_changed(ctx.process.fs)
 
 
 def umask(ctx, mask):

@@ -47,8 +47,9 @@ TABLE = types.SimpleNamespace(rows={
 
 
 def process(uid: int = 0, root: str = "/", mntns=None):
-    return types.SimpleNamespace(creds=Credentials.for_user(uid, uid), fs=types.SimpleNamespace(root=root),
-                                 fds=FdTable(), mntns=mntns)
+    return types.SimpleNamespace(creds=Credentials.for_user(uid, uid),
+                                 fs=types.SimpleNamespace(root=root, cwd="/"), fds=FdTable(),
+                                 mntns=mntns)
 
 
 @pytest.fixture
@@ -180,7 +181,7 @@ def test_a_workload_cannot_make_the_sentry_remember_without_bound(sandbox_tree, 
     monkeypatch.setattr("runsc_py.sentry.answer_cache.MAX_VIEWS", 3)
     monkeypatch.setattr("runsc_py.sentry.answer_cache.MAX_TEMPLATES", 4)
     views = [cache.view_of(types.SimpleNamespace(creds=Credentials.for_user(1000, 1000, (g,)),
-                                                 fs=types.SimpleNamespace(root="/"), mntns=None))
+                                                 fs=types.SimpleNamespace(root="/", cwd="/"), mntns=None))
              for g in range(6)]
     assert views[:3] == [1, 2, 3] and views[3:] == [0, 0, 0]   # 0: nothing replayed for it
     p = process()
@@ -222,9 +223,21 @@ def test_c_table_keeps_statx_answers_apart():
     assert lib.rp_stat_cache_put(9, 4, b"/etc", statx, 0) == -errno.EINVAL
 
 
+def test_relative_answers_are_keyed_by_the_view_that_names_the_cwd(sandbox_tree):
+    """A path relative to the cwd is remembered under the view that also
+    names the cwd (none for a chroot'ed caller): another cwd, another answer."""
+    vfs, platform, cache = sandbox_tree
+    at_etc, at_root = process(), process()
+    at_etc.fs.cwd = "/etc"
+    assert cache.view_of(at_etc, here=True) not in (0, cache.view_of(at_etc),
+                                                   cache.view_of(at_root, here=True))
+    jailed = process(root="/etc")
+    assert cache.view_of(jailed, here=True) == 0
+
+
 def test_c_table_refuses_what_it_cannot_key():
     assert lib.rp_stat_cache_put(0, 0, b"/etc", _stat_bytes(1), 0) == -errno.EINVAL     # no view
-    assert lib.rp_stat_cache_put(1, 0, b"etc", _stat_bytes(1), 0) == -errno.EINVAL      # relative
+    assert lib.rp_stat_cache_put(1, 0, b"", _stat_bytes(1), 0) == -errno.EINVAL         # no path
     assert lib.rp_stat_cache_put(1, 0, b"/" + b"a" * 300, _stat_bytes(1), 0) == -errno.EINVAL
 
 

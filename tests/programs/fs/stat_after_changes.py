@@ -3,9 +3,11 @@
     python3 stat_after_changes.py DIR 'JSON list of [op, args...]'
 
 Creates DIR, applies each operation in turn and, after each, prints the
-result of stat and lstat of every name the operations use, as fields that
-mean the same on any filesystem (type and mode bits, link count, size of
-files and symlinks, owner, and which names share an inode). An errno is
+result of stat and lstat of every name the operations use (by its absolute
+path, relative to DIR as the cwd, and from DIR/a, DIR/x and DIR/y as the
+cwd), as fields that mean the same on any filesystem (type and mode bits,
+link count, size of files and symlinks, owner, and which names share an
+inode). An errno is
 printed by name. Run natively and in the sandbox, the outputs must match.
 """
 import errno
@@ -51,11 +53,13 @@ def apply(op: str, args: list) -> None:
 
 
 def describe(names: tuple[str, ...], base: str) -> list:
+    """Each name by its absolute path, then relative to the cwd (`base`)."""
     out, inodes = [], {}
-    for name in names:
+    for path in [f"{base}/{name}" for name in names] + list(names):
+        name = os.path.relpath(path, base)
         for follow in (True, False):
             try:
-                st = os.stat(f"{base}/{name}", follow_symlinks=follow)
+                st = os.stat(path, follow_symlinks=follow)
             except OSError as exc:
                 out.append(errno.errorcode[exc.errno])
                 continue
@@ -69,6 +73,8 @@ def main() -> None:
     base, ops = os.path.abspath(sys.argv[1]), json.loads(sys.argv[2])
     os.mkdir(base)
     os.chdir(base)
+    os.makedirs("x/c")   # working directories the operations never touch:
+    os.mkdir("y")        # x/c is a directory, y/c does not exist
     print(describe(NAMES, base))  # twice: the second may be replayed
     print(describe(NAMES, base))
     for op, *args in ops:
@@ -79,6 +85,20 @@ def main() -> None:
             print(op, args, errno.errorcode[exc.errno])
         print(describe(NAMES, base))
         print(describe(NAMES, base))
+        for directory in ("a", "x", "y", "x"):   # "c" is another file from each
+            print(from_inside(directory, base), from_inside(directory, base))
+
+
+def from_inside(directory: str, base: str) -> list:
+    """What names look like from a working directory below `base` (then back)."""
+    try:
+        os.chdir(directory)
+    except OSError as exc:
+        return [errno.errorcode[exc.errno]]
+    try:
+        return describe(("c", "../f", "../l", "../a/c"), base)
+    finally:
+        os.chdir(base)
 
 
 if __name__ == "__main__":
