@@ -5,7 +5,7 @@
 Creates DIR, applies each operation in turn and, after each, prints the
 result of stat and lstat of every name the operations use (by its absolute
 path, relative to DIR as the cwd, and from DIR/a, DIR/x and DIR/y as the
-cwd), as fields that mean the same on any filesystem (type and mode bits,
+cwd and by a directory fd), as fields that mean the same on any filesystem (type and mode bits,
 link count, size of files and symlinks, owner, and which names share an
 inode). An errno is
 printed by name. Run natively and in the sandbox, the outputs must match.
@@ -52,14 +52,16 @@ def apply(op: str, args: list) -> None:
         raise SystemExit(f"unknown op {op}")
 
 
-def describe(names: tuple[str, ...], base: str) -> list:
-    """Each name by its absolute path, then relative to the cwd (`base`)."""
+def describe(names: tuple[str, ...], base: str, dir_fd: int | None = None) -> list:
+    """Each name by its absolute path, then relative to the cwd (`base`), or
+    with `dir_fd` relative to that directory fd (also `base`)."""
     out, inodes = [], {}
     for path in [f"{base}/{name}" for name in names] + list(names):
         name = os.path.relpath(path, base)
         for follow in (True, False):
             try:
-                st = os.stat(path, follow_symlinks=follow)
+                st = os.stat(path, follow_symlinks=follow,
+                             dir_fd=dir_fd if not path.startswith("/") else None)
             except OSError as exc:
                 out.append(errno.errorcode[exc.errno])
                 continue
@@ -96,9 +98,14 @@ def from_inside(directory: str, base: str) -> list:
     except OSError as exc:
         return [errno.errorcode[exc.errno]]
     try:
-        return describe(("c", "../f", "../l", "../a/c"), base)
+        seen = describe(("c", "../f", "../l", "../a/c"), base)
     finally:
         os.chdir(base)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)   # the same number each time
+    try:
+        return seen + describe(("c", "../f", "../l", "../a/c"), base, fd)
+    finally:
+        os.close(fd)
 
 
 if __name__ == "__main__":
