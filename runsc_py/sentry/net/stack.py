@@ -742,8 +742,9 @@ class Network:
         end answers with a reset, and only the next send fails (EPIPE). A
         unix stream would fail the first. So the sentry keeps a copy of the
         closing end, shut for writing (the peer's EOF), and waits: when the
-        peer's data arrives (or the peer closes) it drops what came and
-        closes the copy, and from then on the peer's sends fail natively.
+        peer's data arrives (or the peer closes) it shuts the copy for
+        reading, which makes the peer's next send fail (EPIPE, as after
+        Linux's reset), drops what came and closes the copy.
         A connection closed with unread data is closed at once: Linux resets
         it then (the peer's next read gets ECONNRESET, as the unix socket
         gives it). Only a trapped close lingers; fds a process exits with
@@ -775,7 +776,7 @@ class Network:
         except OSError:
             s.close()
             return
-        self.waits.park(s, select.EPOLLIN | select.EPOLLRDHUP, lambda: _drained(s))
+        self.waits.park(s, select.EPOLLIN | select.EPOLLRDHUP, lambda: _refuse_more(s))
 
     def _reset_partner(self, sock: Socket) -> None:
         """SO_LINGER {1, 0}: the peer's next read is ECONNRESET, and it is no
@@ -910,16 +911,16 @@ def write_address(ctx, addr_ptr: int, len_ptr: int, addr) -> None:
     ctx.write(len_ptr, len(raw).to_bytes(4, "little"))
 
 
-def _drained(s: socket.socket) -> bool:
-    """A lingering end: drop what the peer sent; True (close it) once anything came."""
-    while True:
-        try:
-            if not s.recv(1 << 16, socket.MSG_DONTWAIT):
-                return True
-        except BlockingIOError:
-            return True
-        except OSError:
-            return True
+def _refuse_more(s: socket.socket) -> bool:
+    """A lingering end the peer sent to: its sends fail from now on (the unix
+    stream's peer of an end shut for reading gets EPIPE), and what came is
+    dropped (so the close leaves nothing unread, which would be a reset);
+    True: close it now."""
+    with contextlib.suppress(OSError):
+        s.shutdown(socket.SHUT_RD)
+        while s.recv(1 << 16, socket.MSG_DONTWAIT):
+            pass
+    return True
 
 
 def _readable(s: socket.socket) -> bool:

@@ -75,6 +75,21 @@ attempt("abort getpeername", lambda: client.getpeername())
 attempt("abort send", lambda: client.send(b"x"))
 client.close()
 
+# a peer that keeps sending to a closed end fails before long (each send is refused after the reset)
+client, server = pair()
+client.sendall(b"x" * 1024)
+server.recv(1024)
+server.close()
+failed = None
+for _ in range(1000):   # 16 MiB at most
+    try:
+        client.send(b"y" * 16384)
+    except OSError as exc:
+        failed = type(exc).__name__
+        break
+print("keeps sending: refused with", failed, flush=True)
+client.close()
+
 # a blocked reader sees the peer's close as EOF
 client, server = pair()
 pid = os.fork()
