@@ -1,11 +1,14 @@
-"""CPython's own process, signal and os tests, natively and inside `runsc-py do`.
+"""CPython's own regression modules, natively and inside `runsc-py do`.
 
     python3 -m tests.conformance.cpython_regrtest [--platform seccomp] [--json out.json]
         [--modules test_wait3,test_fork1]
 
 Each module runs as `python3 -m unittest -v test.MODULE`, natively and
 sandboxed, from the same working directory; the per-test outcomes are
-compared. (unittest rather than `python3 -m test`: regrtest's logger reads
+compared. (Under unittest every test.support resource is enabled, so
+test_socketserver's network tests run, as with regrtest's `-u network`.)
+The native side runs as root, confined (tests/confine_native.sh): these
+modules set the clock, write /proc and make devices when they can. (unittest rather than `python3 -m test`: regrtest's logger reads
 the load average from /proc/loadavg, which the sandbox's /proc does not
 offer yet, and the harness must be the same on both sides.) Prints, per
 module, the counts of passed/failed/skipped tests on each side and every
@@ -23,9 +26,21 @@ import tempfile
 
 MODULES = ["test_subprocess", "test_signal", "test_threading", "test_wait3", "test_wait4",
            "test_fork1", "test_posix", "test_os", "test_stat", "test_glob", "test_fcntl",
-           "test_select", "test_resource", "test_fileio", "test_mmap"]
+           "test_select", "test_resource", "test_fileio", "test_mmap",
+           # files and formats
+           "test_io", "test_shutil", "test_tempfile", "test_pathlib", "test_zipfile",
+           "test_tarfile",
+           # time, terminals, logging, ids
+           "test_time", "test_selectors", "test_pty", "test_logging", "test_uuid",
+           # the network (all inside the sandbox), processes at scale, the harness itself
+           "test_socket", "test_ssl", "test_socketserver", "test_httpservers",
+           "test_urllib2_localnet", "test_xmlrpc", "test_asyncio", "test_concurrent_futures",
+           "test_multiprocessing_fork", "test_unittest"]
 RUNSC_PY = [sys.executable, "-m", "runsc_py.cli.main"]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NATIVE_CONFINED = ["unshare", "--mount", "--uts", "--ipc", "--net", "--pid", "--fork",
+                   "--mount-proc", "--propagation", "private",
+                   os.path.join(REPO, "tests", "confine_native.sh")]
 # "test_name (test.module.Class.test_name) ... ok", possibly with the outcome
 # on a later line when the test printed something in between.
 TEST_LINE = re.compile(r"^(\w+) \(([\w.]+)\)(?: \.\.\. |$)")
@@ -61,11 +76,17 @@ def _outcome(text: str) -> str | None:
 
 
 def run_module(module: str, platform: str | None, timeout: float, cwd: str) -> dict:
+    """One module's outcomes: sandboxed on `platform`, or (None) natively,
+    as root but confined where nothing it does reaches the host (every
+    mount read-only, /tmp and the cwd fresh tmpfs, namespaces of its own,
+    no capability past them: tests/confine_native.sh)."""
     argv = [sys.executable, "-m", "unittest", "-v", f"test.{module}"]
     env = dict(os.environ)
     if platform is not None:  # this checkout's runsc_py, from the temporary cwd too
         argv = RUNSC_PY + ["do", f"--platform={platform}", "--"] + argv
         env["PYTHONPATH"] = REPO + os.pathsep + env.get("PYTHONPATH", "")
+    else:
+        argv = NATIVE_CONFINED + argv
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, errors="replace",
                               timeout=timeout, cwd=cwd, stdin=subprocess.DEVNULL, env=env)
