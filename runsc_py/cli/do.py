@@ -78,7 +78,8 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         strace_out = open(args.strace_log, "w") if args.strace_log else sys.stderr
         strace = Strace(strace_out, TABLE)
     report = CompatReport(TABLE)
-    if args.report:
+    report_out = open(args.report_file, "w") if args.report_file else sys.stderr   # before confining
+    if args.report or args.report_file:
         TABLE.load_names()   # read at the end, when the sentry can no longer import them
     pin = _pick_cpu() if args.cpu_pin == "on" else None
     if pin is not None:
@@ -116,9 +117,12 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
             relay.finish()
         if strace_out is not None and strace_out is not sys.stderr:
             strace_out.close()
-    if args.report:
+    if args.report or args.report_file:
         report.count_fast_path(kernel.platform)
-        sys.stderr.write(report.json() if args.report_format == "json" else report.text())
+        report.wait_status = status
+        report_out.write(report.json() if args.report_format == "json" else report.text())
+        if report_out is not sys.stderr:
+            report_out.close()
     return exit_code(status)
 
 

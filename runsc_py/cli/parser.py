@@ -45,6 +45,8 @@ def _sandbox_flags(parser: argparse.ArgumentParser, default) -> None:
     parser.add_argument("--report", action="store_true", default=d(False),
                         help="at exit, list the unimplemented syscalls the workload made")
     parser.add_argument("--report-format", choices=["text", "json"], default=d("text"))
+    parser.add_argument("--report-file", metavar="FILE", default=d(None),
+                        help="write the --report to FILE instead of stderr (implies --report)")
     parser.add_argument("--overlay", choices=["memory", "none"], default=d(None),
                         help="memory: the root is an overlay whose changes live in sentry "
                              "memory (the default for `do`); none: the root itself (the "

@@ -11,6 +11,7 @@ class CompatReport:
         self.table = table
         self.counts: collections.Counter[int] = collections.Counter()
         self.answered_in_c: dict[int, int] = {}  # nr -> calls the C loop answered itself
+        self.wait_status: int | None = None      # init's, as wait(2) gives it (JSON only)
 
     def unimplemented(self, nr: int) -> None:
         self.counts[nr] += 1
@@ -28,7 +29,7 @@ class CompatReport:
         fast = [{"nr": nr, "name": self.table.name(nr), "count": n}
                 for nr, n in sorted(self.answered_in_c.items())]
         return {"unimplemented": rows, "total_calls": sum(self.counts.values()),
-                "answered_in_c": fast}
+                "answered_in_c": fast, "wait_status": self.wait_status}
 
     def text(self) -> str:
         data = self.as_dict()
