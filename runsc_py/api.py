@@ -14,8 +14,9 @@ of the Sandbox's on the host, mounted there, where `write_file` puts code
 and data and `read_file` takes results (never following a link the
 workload planted). A run's budget: `timeout` (the sandbox is killed, and
 everything in it), `output_limit` (more is read and dropped, and the
-result says it was cut), `pids`. docs/api.md is the guide; pool.py keeps
-sandboxes booted ahead of demand.
+result says it was cut), `pids`, `memory` and `cpus` (a cgroup around the
+whole sandbox: its sentry too; `oom_killed` when the limit killed).
+docs/api.md is the guide; pool.py keeps sandboxes booted ahead of demand.
 """
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ import sys
 import tempfile
 import time
 
+from runsc_py.sentry.limits import parse_size
+
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 # The CLI, from this package wherever it is, leaving the environment (which
 # the workload gets) as the caller gave it. Run isolated (-I): no "" (the
 # cwd) on sys.path, where an import after the sentry confined itself would
@@ -56,7 +58,7 @@ class Result:
     stderr_truncated: bool = False
     signal: int | None = None
     timed_out: bool = False
-    oom_killed: bool = False   # (memory limits are not built yet: always False)
+    oom_killed: bool = False   # the memory limit killed a process of the run
     wall_time: float = 0.0     # seconds, from the start of the sandbox to its end
     cpu_time: float = 0.0      # seconds of CPU: the sandbox's processes and the sentry's
     max_rss: int = 0           # bytes: the largest process of the run
@@ -74,7 +76,8 @@ class Sandbox:
     def __init__(self, root: str = "/", *, network: str = "none", egress=(), volumes=(),
                  tmpfs=(), env: dict[str, str] | None = None, cwd: str | None = None,
                  workdir: str = "/work", pids: int | None = None, timeout: float | None = None,
-                 output_limit: int | str = "1M", platform: str = "seccomp"):
+                 output_limit: int | str = "1M", memory: int | str | None = None,
+                 cpus: float | None = None, platform: str = "seccomp"):
         if root != "/":
             raise ValueError("only root='/' (the host's, read-only, under an overlay) for now")
         if network not in NETWORKS:
@@ -88,6 +91,8 @@ class Sandbox:
         self.cwd = cwd or self.workdir
         self.pids, self.timeout, self.platform = pids, timeout, platform
         self.output_limit = parse_size(output_limit)
+        self.memory = parse_size(memory) if memory is not None else None
+        self.cpus = cpus
         self.scratch = make_scratch()
 
     # -- lifetime --------------------------------------------------------------
@@ -172,7 +177,8 @@ class Sandbox:
         with tempfile.TemporaryDirectory(prefix="runsc-py-run-") as private:
             report = os.path.join(private, "report.json")
             proc = self.start(argv, report_file=report, env=env)
-            return finish(proc, list(argv), input, timeout, self.output_limit, report)
+            return finish(proc, list(argv), input, timeout, self.output_limit, report,
+                          memory_limited=self.memory is not None)
 
     def start(self, argv: list[str], report_file: str | None = None,
               env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -194,6 +200,10 @@ class Sandbox:
             cmd += ["--egress", ",".join(self.egress)]
         if self.pids is not None:
             cmd += ["--pids-limit", str(self.pids)]
+        if self.memory is not None:
+            cmd += ["--memory", str(self.memory)]
+        if self.cpus is not None:
+            cmd += ["--cpus", str(self.cpus)]
         if report_file is not None:
             cmd += ["--report-file", report_file, "--report-format", "json"]
         return cmd + ["--", "/bin/sh", "-c", 'cd "$0" && exec "$@"', self.cwd, *argv]
@@ -213,9 +223,12 @@ def make_scratch() -> str:
 
 
 def finish(proc: subprocess.Popen, argv: list[str], input: bytes, timeout: float | None,
-           limit: int, report_file: str | None, started: float | None = None) -> Result:
+           limit: int, report_file: str | None, started: float | None = None,
+           memory_limited: bool = False) -> Result:
     """Feed `input`, collect the output (within `limit` each), kill the
-    sandbox at `timeout`, reap it; the Result."""
+    sandbox at `timeout`, reap it; the Result. Out of memory: the report
+    counts what the limit killed; a sentry it killed wrote none, and its
+    runner died of SIGKILL that no timeout sent."""
     started = time.monotonic() if started is None else started
     deadline = None if timeout is None else started + timeout
     out, err, timed_out = _communicate(proc, input, limit, deadline)
@@ -228,7 +241,10 @@ def finish(proc: subprocess.Popen, argv: list[str], input: bytes, timeout: float
     report = _read_report(report_file)
     workload = report.get("wait_status")
     code, sig = _returncode(proc.returncode if workload is None else workload, workload is not None)
+    oom = report.get("oom_kills", 0) > 0 or (memory_limited and workload is None and not timed_out
+                                              and proc.returncode == -signal.SIGKILL)
     return Result(argv, code, out[0], err[0], out[1], err[1], signal=sig, timed_out=timed_out,
+                  oom_killed=oom,
                   wall_time=wall, cpu_time=usage.ru_utime + usage.ru_stime,
                   max_rss=usage.ru_maxrss * 1024,
                   unimplemented=report.get("unimplemented", []))
@@ -304,15 +320,6 @@ def _read_report(path: str | None) -> dict:
             return json.load(f)
     except (OSError, ValueError):
         return {}   # the sandbox was killed before it wrote one
-
-
-def parse_size(value: int | str) -> int:
-    """1048576, "1M", "512k", "2G"."""
-    if isinstance(value, int):
-        return value
-    text = value.strip().lower().removesuffix("b")
-    unit = SIZE_SUFFIXES.get(text[-1:], 1)
-    return int(text[:-1] if unit != 1 else text) * unit
 
 
 def _is_regular(fd: int) -> bool:

@@ -157,7 +157,8 @@ class Pool:
             result = finish(warm.proc, list(argv) if argv else ["<code>"],
                             len(header).to_bytes(8, "little") + header + input,
                             self.template.timeout if timeout is None else timeout,
-                            self.template.output_limit, warm.report, started)
+                            self.template.output_limit, warm.report, started,
+                            memory_limited=self.template.memory is not None)
         finally:
             warm.cleanup()
             self._wanted.release()   # boot the next one

@@ -37,12 +37,68 @@ def run_do(args) -> int:
         return 2
     from runsc_py.sentry.confinement import fence_off_host_processes
 
+    try:
+        cgroup = _resource_cgroup(args)
+    except (ValueError, OSError) as exc:
+        sys.stderr.write(f"runsc-py do: --memory/--cpus: {exc}\n")
+        return 2
     gofer_pid, gofer_sock = start_gofer(gofer_roots("/", True, mounts))
     try:
         fence_off_host_processes()   # after the gofer (out of its reach), before the workload
-        return _run_sentry(args, argv, gofer_sock, mounts)
+        return _run_sentry(args, argv, gofer_sock, mounts, cgroup)
     finally:
         stop_gofer(gofer_pid, gofer_sock)
+
+
+def _resource_cgroup(args):
+    """--memory and --cpus: a cgroup of its own for the whole sandbox (this
+    process, the gofer and the workload, which start inside it), or None.
+    The sentry confines itself and can then neither read the cgroup nor
+    remove it: its OOM counter is opened now, and a watcher forked before
+    it joins removes the cgroup when this process is gone."""
+    if args.memory is None and args.cpus is None:
+        return None
+    from runsc_py.oci.cgroup import Cgroup
+    from runsc_py.oci.spec import CgroupSettings
+    from runsc_py.sentry.limits import SandboxLimits, parse_size
+
+    period = 100_000
+    limits = SandboxLimits(memory_bytes=parse_size(args.memory) if args.memory else None,
+                           swap_bytes=0 if args.memory else None, cpus=args.cpus)
+    settings = CgroupSettings(quota=int(args.cpus * period) if args.cpus else None,
+                              period=period if args.cpus else None)
+    cgroup = Cgroup(f"/runsc-py/do-{os.getpid()}")
+    cgroup.create()
+    try:
+        cgroup.apply(limits, settings)
+    except Exception:
+        cgroup.destroy()
+        raise
+    _remove_when_gone(cgroup)
+    cgroup.join_self()
+    cgroup.oom_counter = os.open(cgroup.oom_events_path(), os.O_RDONLY | os.O_CLOEXEC)
+    return cgroup
+
+
+def _remove_when_gone(cgroup) -> None:
+    """Fork a process outside the cgroup that removes it once we are gone
+    (the end of a pipe only we hold), whatever way we end."""
+    ours, theirs = os.pipe()
+    if os.fork() == 0:
+        try:
+            os.close(theirs)
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, ours)
+            os.closerange(ours + 1, os.sysconf("SC_OPEN_MAX"))
+            os.setsid()
+            os.read(ours, 1)
+            cgroup.destroy()
+        finally:
+            os._exit(0)
+    os.close(ours)
+    os.set_inheritable(theirs, False)   # (ours alone: nothing we start holds it)
 
 
 def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
@@ -60,7 +116,8 @@ def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
     return mounts
 
 
-def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec]) -> int:
+def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec],
+                cgroup=None) -> int:
     from runsc_py import platform
     from runsc_py.sentry import bugs, confinement
     from runsc_py.sentry.kernel import Kernel
@@ -120,6 +177,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
     if args.report or args.report_file:
         report.count_fast_path(kernel.platform)
         report.wait_status = status
+        report.oom_kills = cgroup.oom_kills(cgroup.oom_counter) if cgroup is not None else 0
         report_out.write(report.json() if args.report_format == "json" else report.text())
         if report_out is not sys.stderr:
             report_out.close()

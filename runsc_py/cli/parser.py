@@ -118,6 +118,10 @@ def _do_flags(p: argparse.ArgumentParser) -> None:
                    help="bind host path SRC at DST in the sandbox (writes reach the host unless :ro)")
     p.add_argument("--tmpfs", action="append", default=[], metavar="DST",
                    help="mount an empty tmpfs at DST")
+    p.add_argument("--memory", metavar="SIZE", default=None,
+                   help="at most SIZE (512M, 2G) of memory for the whole sandbox (a cgroup)")
+    p.add_argument("--cpus", metavar="N", type=float, default=None,
+                   help="at most N CPUs' time for the whole sandbox (a cgroup's quota)")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
 
 

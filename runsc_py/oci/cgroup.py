@@ -121,6 +121,22 @@ class Cgroup:
         for d in self.dirs().values():
             _write(os.path.join(d, name), "0")
 
+    def oom_events_path(self) -> str:
+        """The file whose `oom_kill` line counts what the memory limit killed."""
+        d = self.dirs()
+        if self.v2:
+            return os.path.join(d["unified"], "memory.events")
+        return os.path.join(d["memory"], "memory.oom_control")
+
+    @staticmethod
+    def oom_kills(fd: int) -> int:
+        """Processes the memory limit killed, from an fd of oom_events_path()."""
+        for line in os.pread(fd, 4096, 0).decode().splitlines():
+            name, _, value = line.partition(" ")
+            if name == "oom_kill":
+                return int(value)
+        return 0
+
     def apply(self, limits: SandboxLimits, settings=None) -> None:
         """Write the limits, and `settings` (oci.spec.CgroupSettings: values
         only the cgroup enforces) as given; a value the kernel refuses is an

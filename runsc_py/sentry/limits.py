@@ -8,6 +8,8 @@ sandbox. None means "no limit set": the host's own figure shows through.
 """
 from __future__ import annotations
 
+import os
+
 import errno
 import resource
 
@@ -42,6 +44,25 @@ def set_rlimit(limits: dict[int, tuple[int, int]], res: int, soft: int, hard: in
 
 def _unsigned(v: int) -> int:
     return RLIM_INFINITY if v == resource.RLIM_INFINITY else v
+
+
+SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def parse_size(text: str | int) -> int:
+    """A size as tmpfs's size= and the CLI's --memory take it: bytes, with a
+    k/m/g suffix ("512M"), or a percentage of the host's memory ("50%")."""
+    if isinstance(text, int):
+        return text
+    text = text.strip()
+    try:
+        if text.endswith("%"):
+            memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            return memory * int(text[:-1]) // 100
+        unit = SIZE_SUFFIXES.get(text[-1:].lower(), 1)
+        return int(text[:-1] if unit != 1 else text) * unit
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (bytes, or 512k, 64M, 2G, 50%)") from None
 
 
 class SandboxLimits:

@@ -39,10 +39,10 @@ from runsc_py.sentry.fs.proc import ProcFilesystem
 from runsc_py.sentry.fs.synthetic import EmptyDirectory
 from runsc_py.sentry.fs.sys import SysFilesystem
 from runsc_py.sentry.fs.tmpfs import TmpFilesystem
+from runsc_py.sentry.limits import parse_size
 from runsc_py.sentry.mountspec import PROPAGATION, MountError, MountSpec
 from runsc_py.sentry.vfs import VFS, Filesystem, Lookup, StatFs
 
-SIZE_SUFFIXES = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 # what Linux's tmpfs takes in mount(2)'s data (mm/shmem.c, shmem_fs_parameters)
 TMPFS_OPTIONS = frozenset({"size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge",
                            "mpol", "inode32", "inode64", "noswap", "quota", "usrquota",
@@ -185,22 +185,12 @@ def _tmpfs(options: list[str], fresh_dir_fd, strict: bool = False,
     if strict and unknown:
         raise MountError(f"tmpfs: unknown option {sorted(unknown)[0]!r}")
     try:
-        size = _parse_size(values["size"]) if "size" in values else None
+        size = parse_size(values["size"]) if "size" in values else None
         mode = int(values.get("mode", "1777"), 8)
         uid, gid = int(values.get("uid", 0)), int(values.get("gid", 0))
     except ValueError as exc:
         raise MountError(f"tmpfs: bad option ({exc})") from None
     return TmpFilesystem(size, mode, uid, gid, dir_fd_source=fresh_dir_fd, store_host=store_host)
-
-
-def _parse_size(text: str) -> int:
-    """tmpfs's size=: bytes, with a k/m/g suffix, or a percentage of memory."""
-    if text.endswith("%"):
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        return memory * int(text[:-1]) // 100
-    unit = SIZE_SUFFIXES.get(text[-1:].lower(), 1)
-    number = text[:-1] if unit != 1 else text
-    return int(number) * unit
 
 
 def _make_mountpoint(vfs: VFS, destination: str, spec: MountSpec) -> None:

@@ -12,6 +12,7 @@ class CompatReport:
         self.counts: collections.Counter[int] = collections.Counter()
         self.answered_in_c: dict[int, int] = {}  # nr -> calls the C loop answered itself
         self.wait_status: int | None = None      # init's, as wait(2) gives it (JSON only)
+        self.oom_kills = 0                       # processes the sandbox's memory limit killed
 
     def unimplemented(self, nr: int) -> None:
         self.counts[nr] += 1
@@ -29,7 +30,8 @@ class CompatReport:
         fast = [{"nr": nr, "name": self.table.name(nr), "count": n}
                 for nr, n in sorted(self.answered_in_c.items())]
         return {"unimplemented": rows, "total_calls": sum(self.counts.values()),
-                "answered_in_c": fast, "wait_status": self.wait_status}
+                "answered_in_c": fast, "wait_status": self.wait_status,
+                "oom_kills": self.oom_kills}
 
     def text(self) -> str:
         data = self.as_dict()

@@ -4,8 +4,10 @@ that hold, files in and out that never lead to the host, and a warm pool
 where nothing of one request reaches the next."""
 from __future__ import annotations
 
+import glob
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -93,8 +95,22 @@ def test_the_host_root_is_never_written(sandbox, tmp_path):
     assert not (tmp_path / "written").exists()
 
 
+def test_the_memory_limit_kills_and_says_so_and_leaves_no_cgroup(platform):
+    with Sandbox(platform=platform, memory="64M", timeout=60) as sb:
+        r = sb.run(["python3", "-c", "x = [bytearray(1 << 20) for _ in range(300)]"])
+        assert r.oom_killed and r.returncode == -9, r
+        r = sb.run(["python3", "-c", "x = bytearray(8 << 20); print('fits')"])
+        assert (r.returncode, r.stdout, r.oom_killed) == (0, b"fits\n", False), r
+    # a watcher removes each run's cgroup once its sandbox is gone: by now, or very soon
+    deadline = time.monotonic() + 30
+    while glob.glob("/sys/fs/cgroup/*/runsc-py/do-*") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert glob.glob("/sys/fs/cgroup/*/runsc-py/do-*") == []
+
+
 def test_bad_arguments_are_clear():
-    for kwargs in ({"root": "/srv"}, {"network": "bridge"}, {"workdir": "/"}):
+    for kwargs in ({"root": "/srv"}, {"network": "bridge"}, {"workdir": "/"},
+                   {"memory": "lots"}):
         with pytest.raises(ValueError):
             Sandbox(**kwargs)
 
