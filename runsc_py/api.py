@@ -33,15 +33,22 @@ import sys
 import tempfile
 import time
 
+from runsc_py.interpreter import launch_code
 from runsc_py.sentry.limits import parse_size
 
-PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The CLI, from this package wherever it is, leaving the environment (which
-# the workload gets) as the caller gave it. Run isolated (-I): no "" (the
-# cwd) on sys.path, where an import after the sentry confined itself would
-# call getcwd, which its filter forbids.
-LAUNCH = (f"import sys; sys.path.insert(0, {PACKAGE_ROOT!r}); "
-          "from runsc_py.cli.main import main; sys.exit(main())")
+_launch_code: str | None = None
+
+
+def _launch() -> str:
+    """How the CLI is started: as the `runsc-py` launcher starts it
+    (interpreter.py), from this package wherever it is, leaving the
+    environment (which the workload gets) as the caller gave it. Isolated
+    (-I): no "" (the cwd) on sys.path, where an import after the sentry
+    confined itself would call getcwd, which its filter forbids."""
+    global _launch_code
+    if _launch_code is None:
+        _launch_code = launch_code()
+    return _launch_code
 NETWORKS = ("none", "sandbox", "host")
 
 
@@ -190,7 +197,7 @@ class Sandbox:
 
     def command(self, argv: list[str], report_file: str | None = None) -> list[str]:
         """The `runsc-py do` command line that runs argv as this Sandbox says."""
-        cmd = [sys.executable, "-I", "-c", LAUNCH, "do", f"--platform={self.platform}",
+        cmd = [sys.executable, "-IS", "-c", _launch(), "do", f"--platform={self.platform}",
                f"--network={self.network}", "--volume", f"{self.scratch}:{self.workdir}"]
         for volume in self.volumes:
             cmd += ["--volume", volume]

@@ -14,46 +14,22 @@ in when it was installed.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import sysconfig
 
-# Top-level modules runsc_py imports from outside the standard library.
-DEPENDENCIES = ("_cffi_backend", "cffi", "ptrace")
-
+from runsc_py.interpreter import dependency_dirs, launch_code  # noqa: F401 - dependency_dirs re-exported
 
 def installed_path() -> str:
     """Where pip installs this interpreter's scripts (/usr/local/bin on Debian)."""
     return os.path.join(sysconfig.get_path("scripts"), "runsc-py")
 
 
-def dependency_dirs() -> list[str]:
-    """Where each dependency is found now (site-packages or dist-packages)."""
-    dirs: list[str] = []
-    for name in DEPENDENCIES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise SystemExit(f"runsc-py launcher: {name} is not installed")
-        top = spec.origin
-        if spec.submodule_search_locations:      # a package: .../site-packages/ptrace/__init__.py
-            top = os.path.dirname(top)
-        d = os.path.dirname(top)
-        if d not in dirs:
-            dirs.append(d)
-    # In the order `site` put them on the path, so the same copy of each wins.
-    return sorted(dirs, key=lambda d: sys.path.index(d) if d in sys.path else len(sys.path))
-
-
 def launcher_text(python: str, package_parent: str, site_dirs: list[str]) -> str:
     return (f"#!{python} -IS\n"
             "# runsc-py, written by `python3 -m runsc_py.cli.launcher` (see its docstring):\n"
             "# isolated, without `site`, with exactly these directories on the path.\n"
-            "import sys\n"
-            f"sys.path.insert(0, {package_parent!r})\n"
-            f"sys.path += {site_dirs!r}\n"
-            "from runsc_py.cli.main import launch\n"
-            "launch()\n")
+            + launch_code(package_parent, site_dirs))
 
 
 def write_launcher(dest: str, python: str | None = None, package_parent: str | None = None) -> None:
