@@ -403,7 +403,7 @@ class VFS:
 
     def mount_by_id(self, mount_id: int) -> Mount | None:
         """A mount with that id: the caller's, else any namespace's (copies share their id)."""
-        for ns in [self.ns, *self._namespaces]:
+        for ns in [self.ns, self.initial, *self._namespaces]:
             for m in ns.mounts.values():
                 if m.mount_id == mount_id:
                     return m
