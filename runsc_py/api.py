@@ -187,6 +187,22 @@ class Sandbox:
             return finish(proc, list(argv), input, timeout, self.output_limit, report,
                           memory_limited=self.memory is not None)
 
+    async def arun(self, argv: list[str], input: bytes | str = b"",
+                   timeout: float | None = None, env: dict[str, str] | None = None) -> Result:
+        """`run` for asyncio: one event loop drives many sandboxes (each run
+        waits in a thread of the loop's executor)."""
+        import asyncio
+        import functools
+
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(self.run, argv, input, timeout, env))
+
+    def popen(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        """A sandbox running argv, to stream to and from (a REPL, a long job):
+        a Popen with stdin, stdout and stderr pipes. Its budget is yours to
+        keep: kill() ends the sandbox and everything in it."""
+        return self.start(argv, env=env)
+
     def start(self, argv: list[str], report_file: str | None = None,
               env: dict[str, str] | None = None) -> subprocess.Popen:
         """The sandbox's process, started (stdin, stdout and stderr pipes)."""

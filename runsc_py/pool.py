@@ -164,6 +164,14 @@ class Pool:
             self._wanted.release()   # boot the next one
         return result
 
+    async def arun(self, argv: list[str] | None = None, **request) -> Result:
+        """`run` for asyncio (each request waits in a thread of the loop's executor)."""
+        import asyncio
+        import functools
+
+        return await asyncio.get_running_loop().run_in_executor(
+            None, functools.partial(self.run, argv, **request))
+
     def _take(self) -> _Warm:
         """A ready sandbox: at once, or the next to finish booting (more
         callers than `size` wait for the ones their predecessors free)."""

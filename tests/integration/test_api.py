@@ -4,6 +4,7 @@ that hold, files in and out that never lead to the host, and a warm pool
 where nothing of one request reaches the next."""
 from __future__ import annotations
 
+import asyncio
 import glob
 import subprocess
 import threading
@@ -106,6 +107,27 @@ def test_the_memory_limit_kills_and_says_so_and_leaves_no_cgroup(platform):
     while glob.glob("/sys/fs/cgroup/*/runsc-py/do-*") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert glob.glob("/sys/fs/cgroup/*/runsc-py/do-*") == []
+
+
+def test_popen_streams_to_and_from_a_running_sandbox(sandbox):
+    proc = sandbox.popen(["python3", "-u", "-c",
+                          "import sys\nfor line in sys.stdin: print(line.strip()[::-1])"])
+    try:
+        for word in (b"abc", b"sandbox"):
+            proc.stdin.write(word + b"\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline() == word[::-1] + b"\n"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_one_event_loop_drives_many_sandboxes(platform):
+    async def main():
+        with Sandbox(platform=platform, timeout=60) as sb:
+            return await asyncio.gather(*(sb.arun(["sh", "-c", f"echo {n}"]) for n in range(4)))
+
+    assert [r.stdout for r in asyncio.run(main())] == [b"0\n", b"1\n", b"2\n", b"3\n"]
 
 
 def test_bad_arguments_are_clear():
