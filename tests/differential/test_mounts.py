@@ -43,3 +43,23 @@ def test_host_mount_table_unchanged(platform, tmp_path):
     assert open("/proc/self/mountinfo").read() == before
     assert (tmp_path / "src" / "new").read_text() == "n"   # written through a bind
     assert list((tmp_path / "a").iterdir()) == []           # written into a tmpfs mounted there
+
+
+UTIL_LINUX = """
+d=$1/m
+mkdir $d
+unshare -m sh -c "mount -t tmpfs -o size=1m none $d && touch $d/x && ls $d \
+    && findmnt -n -o FSTYPE,VFS-OPTIONS $d && mount --bind /etc $d && ls $d/passwd \
+    && umount $d && umount $d && echo unmounted"
+ls $d | wc -l
+"""
+
+
+def test_util_linux_unshare_mount_and_umount(platform, tmp_path):
+    """The real tools: `unshare -m` (unshare, then a recursive MS_PRIVATE of
+    /), `mount -t tmpfs`, `mount --bind`, `findmnt` reading mountinfo,
+    `umount`; the mounts gone with the namespace."""
+    native = native_in_scratch(["sh", "-c", UTIL_LINUX, "sh"], str(tmp_path))
+    assert native.code == 0, native
+    inside = sandboxed(platform, "sh", "-c", UTIL_LINUX, "sh", str(tmp_path))
+    assert (inside.code, inside.out) == (0, native.out), (native, inside)
