@@ -64,8 +64,8 @@ _GO_LONG_FLAGS = {"root", "log", "log-format", "debug", "bundle", "pid-file", "c
 # command word before argparse is loaded (tests/oci/test_cli.py keeps the two
 # in step).
 GLOBAL_VALUE_FLAGS = frozenset({
-    "root", "log", "log-format", "platform", "strace-log", "report-format", "overlay",
-    "cpu-pin", "pids-limit", "network", "egress", "publish"})
+    "root", "log", "log-format", "platform", "strace-log", "report-format", "report-file",
+    "overlay", "cpu-pin", "pids-limit", "network", "egress", "publish"})
 
 
 def main(argv: list[str] | None = None) -> int:
