@@ -125,12 +125,15 @@ class Sandbox:
         names = self._names(path)
         parent = self._open_dir(names[:-1], create=True)
         try:
-            fd = os.open(names[-1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-                         | os.O_CLOEXEC, mode, dir_fd=parent)
+            fd = os.open(names[-1], os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+                         | os.O_CLOEXEC, mode, dir_fd=parent)   # (a planted FIFO: no wait)
         finally:
             os.close(parent)
         with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)   # whatever the umask
+            if not _is_regular(fd):
+                raise OSError(errno.EINVAL, f"not a regular file: {path}")
+            os.ftruncate(fd, 0)
+            os.fchmod(fd, mode)   # whatever the umask
             f.write(data)
 
     def read_file(self, path: str, limit: int | None = None) -> bytes:

@@ -85,6 +85,10 @@ def test_files_come_out_without_following_what_the_workload_planted(sandbox):
         with pytest.raises(OSError):
             sandbox.write_file(path if path != "/work/d/up" else "/work/d/up/x", b"x")
     assert sandbox.read_file("/work/d/plain") == b"ok\n"
+    assert sandbox.run(["mkfifo", "/work/fifo"]).returncode == 0
+    for call in (lambda: sandbox.read_file("/work/fifo"), lambda: sandbox.write_file("/work/fifo", "x")):
+        with pytest.raises(OSError):   # refused at once, never a wait for a writer or reader
+            call()
     for outside in ("/etc/passwd", "/work/../etc/passwd", "relative/../../x"):
         with pytest.raises(ValueError):
             sandbox.read_file(outside)
