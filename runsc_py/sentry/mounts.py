@@ -78,6 +78,7 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
               options=frozenset({"nosuid"}))
     shm = TmpFilesystem(dir_fd_source=fresh_dir_fd)
     vfs.mount("/dev/shm", shm, options=frozenset({"nosuid", "nodev"}))
+    vfs.new_filesystems = made = NewFilesystems(kernel, fresh_dir_fd, procfs, devfs, shm.store)
     vfs.mount("/proc", procfs(), readonly=False, source="proc",
               options=frozenset({"nosuid", "nodev", "noexec"}))
     vfs.mount("/sys", SysFilesystem(kernel, fresh_dir_fd), readonly=True, source="sysfs",
@@ -87,7 +88,7 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
         spec.check()
         if spec.is_bind:
             bind_index += 1
-        fs = _filesystem(spec, kernel, gofer, bind_index, fresh_dir_fd, procfs, devfs)
+        fs = _filesystem(spec, kernel, gofer, bind_index, made)
         if fs is None:
             continue
         destination = os.path.normpath(spec.destination)
@@ -103,13 +104,13 @@ def build_vfs(gofer, kernel, overlay: str = "memory", mounts: list[MountSpec] = 
     for path in readonly_paths:
         _make_readonly(vfs, path)
     _show_propagation(vfs, root_propagation, mounts)
-    vfs.new_filesystems = NewFilesystems(kernel, fresh_dir_fd, procfs, devfs, shm.store)
     return vfs
 
 
 class NewFilesystems:
-    """What mount(2) inside the sandbox can make, by type (sentry/mounting.py):
-    the sentry's own filesystems, never a host one."""
+    """The sentry's own filesystems by type, never a host one: what the
+    configuration's mounts become (`at_boot`), and what mount(2) inside the
+    sandbox can make (sentry/mounting.py)."""
 
     TYPES = frozenset({"tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2"})
 
@@ -118,18 +119,21 @@ class NewFilesystems:
         self._store_host = store_host   # a tmpfs's host storage, made before confinement
         self._fresh_dir_fd = fresh_dir_fd
         self._procfs = procfs
-        self._devfs = devfs
+        self.devfs = devfs
 
-    def make(self, fstype: str, options: list[str]) -> Filesystem:
-        """A new filesystem of `fstype`; MountError for an option it does not take."""
+    def make(self, fstype: str, options: list[str], at_boot: bool = False) -> Filesystem:
+        """A new filesystem of `fstype`; MountError for an option it does not
+        take. A tmpfs made at boot has host storage of its own (its size= a
+        host limit), and its options hold the generic ones too ("nosuid")."""
         if fstype == "tmpfs":
-            return _tmpfs(options, self._fresh_dir_fd, strict=True, store_host=self._store_host)
+            return _tmpfs(options, self._fresh_dir_fd, strict=not at_boot,
+                          store_host=None if at_boot else self._store_host)
         if fstype == "proc":
             return self._procfs()
         if fstype == "sysfs":
             return SysFilesystem(self._kernel, self._fresh_dir_fd)
         if fstype == "devpts":
-            return Subtree(self._devfs, "pts", fstype="devpts")
+            return Subtree(self.devfs, "pts", fstype="devpts")
         return EmptyDirectory(self._fresh_dir_fd, fstype)   # mqueue, cgroup, cgroup2
 
 
@@ -148,31 +152,24 @@ def _show_propagation(vfs: VFS, root_propagation: str, mounts: list[MountSpec]) 
                 if given == "unset" else given
 
 
-def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int, fresh_dir_fd,
-                procfs, devfs: DevFilesystem) -> Filesystem | None:
+def _filesystem(spec: MountSpec, kernel, gofer, bind_index: int,
+                made: NewFilesystems) -> Filesystem | None:
     """The filesystem a mount entry becomes (None: nothing to mount)."""
-    kind = spec.kind
+    kind, destination = spec.kind, os.path.normpath(spec.destination)
     if kind == "bind":
         return GoferFilesystem(gofer, readonly=spec.readonly, mount=bind_index,
                                ids=kernel.id_mappings)
-    if kind == "tmpfs":
-        if os.path.normpath(spec.destination) == "/dev":
-            return devfs  # /dev is always the sentry's devfs
-        try:
-            return _tmpfs(spec.options, fresh_dir_fd)
-        except MountError as exc:
-            raise MountError(f"mount {spec.destination}: {exc}") from None
-    if kind == "proc":
-        return procfs()
-    if kind == "sysfs":
-        return SysFilesystem(kernel, fresh_dir_fd)
+    if kind == "tmpfs" and destination == "/dev":
+        return made.devfs  # /dev is always the sentry's devfs
     if kind == "devpts":
-        if os.path.normpath(spec.destination) != "/dev/pts":
+        if destination != "/dev/pts":
             return None  # the devfs's ptys are the sandbox's only ones
         values = dict(o.split("=", 1) for o in spec.options if "=" in o)
-        devfs.devpts_mounted(int(values.get("ptmxmode", "0"), 8) & 0o7777)
-        return Subtree(devfs, "pts", fstype="devpts")
-    return EmptyDirectory(fresh_dir_fd, kind)  # mqueue, cgroup, cgroup2: empty for now
+        made.devfs.devpts_mounted(int(values.get("ptmxmode", "0"), 8) & 0o7777)
+    try:
+        return made.make(kind, spec.options, at_boot=True)  # mqueue, cgroup: empty for now
+    except MountError as exc:
+        raise MountError(f"mount {spec.destination}: {exc}") from None
 
 
 def _tmpfs(options: list[str], fresh_dir_fd, strict: bool = False,
