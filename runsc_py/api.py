@@ -20,6 +20,7 @@ docs/api.md is the guide; pool.py keeps sandboxes booted ahead of demand.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import json
@@ -28,6 +29,7 @@ import secrets
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -164,10 +166,8 @@ class Sandbox:
         for name in names:
             try:
                 if create:
-                    try:
+                    with contextlib.suppress(FileExistsError):
                         os.mkdir(name, 0o777, dir_fd=fd)
-                    except FileExistsError:
-                        pass
                 nxt = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
                               dir_fd=fd)
             finally:
@@ -259,7 +259,7 @@ def finish(proc: subprocess.Popen, argv: list[str], input: bytes, timeout: float
     deadline = None if timeout is None else started + timeout
     out, err, timed_out = _communicate(proc, input, limit, deadline)
     if timed_out:
-        with _suppress_gone():
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
     _pid, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -349,14 +349,4 @@ def _read_report(path: str | None) -> dict:
 
 
 def _is_regular(fd: int) -> bool:
-    import stat
-
     return stat.S_ISREG(os.fstat(fd).st_mode)
-
-
-class _suppress_gone:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, tb) -> bool:
-        return kind is not None and issubclass(kind, ProcessLookupError)

@@ -19,6 +19,7 @@ sentry, overlay, processes, fds and workdir (a copy of the template's).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -85,11 +86,9 @@ class _Warm:
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if not stream.closed:
                 stream.close()
-        try:
+        with contextlib.suppress(OSError):
             self.proc.kill()
             self.proc.wait()
-        except OSError:
-            pass
         self.cleanup()
 
     def cleanup(self) -> None:

@@ -18,7 +18,7 @@ import os
 import sys
 import sysconfig
 
-from runsc_py.interpreter import dependency_dirs, launch_code  # noqa: F401 - dependency_dirs re-exported
+from runsc_py.interpreter import dependency_dirs, launch_code
 
 def installed_path() -> str:
     """Where pip installs this interpreter's scripts (/usr/local/bin on Debian)."""

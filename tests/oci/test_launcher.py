@@ -7,7 +7,8 @@ import pathlib
 import subprocess
 import sys
 
-from runsc_py.cli.launcher import dependency_dirs, write_boot_modules, write_launcher
+from runsc_py.cli.launcher import write_boot_modules, write_launcher
+from runsc_py.interpreter import dependency_dirs
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

@@ -919,7 +919,7 @@ def _refuse_more(s: socket.socket) -> bool:
     with contextlib.suppress(OSError):
         s.shutdown(socket.SHUT_RD)
         while s.recv(1 << 16, socket.MSG_DONTWAIT):
-            pass
+            continue   # dropped
     return True
 
 
