@@ -29,6 +29,15 @@ def native_in_scratch(program: str | list[str], scratch: str, timeout: float = 6
                 *argv], timeout=timeout)
 
 
+def sandboxed_in_scratch(platform: str, program: str | list[str], backend: str, scratch: str,
+                         timeout: float = 120) -> Result:
+    """`program scratch` sandboxed, `scratch` being a directory of `backend`'s
+    kind (FILE_BACKENDS), the same program native_in_scratch runs."""
+    argv = [program] if isinstance(program, str) else list(program)
+    return sandboxed(platform, *argv, scratch, flags=FILE_BACKENDS[backend](scratch),
+                     timeout=timeout)
+
+
 def shell_status(code: int) -> int:
     """subprocess says -N for "killed by signal N"; a shell, and runsc-py, say 128+N."""
     return 128 - code if code < 0 else code

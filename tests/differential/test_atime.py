@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import sandboxed
-from tests.differential.compare import FILE_BACKENDS, native_in_scratch
+from tests.differential.compare import FILE_BACKENDS, native_in_scratch, sandboxed_in_scratch
 
 LISTING = r'''
 import os, sys
@@ -47,6 +46,5 @@ def native(script, tmp_path_factory):
 
 @pytest.mark.parametrize("backend", sorted(FILE_BACKENDS))
 def test_a_listing_moves_atime_as_relatime(platform, backend, script, native, tmp_path):
-    r = sandboxed(platform, sys.executable, script, str(tmp_path),
-                  flags=FILE_BACKENDS[backend](str(tmp_path)))
+    r = sandboxed_in_scratch(platform, [sys.executable, script], backend, str(tmp_path))
     assert (r.code, r.out) == (0, native), r

@@ -13,7 +13,7 @@ scratch directory: nothing lands on the host.
 import pytest
 
 from tests.conftest import sandboxed
-from tests.differential.compare import FILE_BACKENDS, native_in_scratch
+from tests.differential.compare import FILE_BACKENDS, native_in_scratch, sandboxed_in_scratch
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,7 @@ def native(program, tmp_path_factory):
 
 @pytest.mark.parametrize("backend", sorted(FILE_BACKENDS))
 def test_fifo_opens_match_linux(platform, program, backend, native, tmp_path):
-    r = sandboxed(platform, program("fifos"), str(tmp_path), flags=FILE_BACKENDS[backend](str(tmp_path)),
-                  timeout=60)
+    r = sandboxed_in_scratch(platform, program("fifos"), backend, str(tmp_path), timeout=60)
     assert r.code == 0, r
     assert r.out == native, r
 

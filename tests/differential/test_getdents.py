@@ -6,8 +6,7 @@ mount; natively in a private mount namespace, on a tmpfs over the scratch
 directory."""
 import pytest
 
-from tests.conftest import sandboxed
-from tests.differential.compare import FILE_BACKENDS, native_in_scratch
+from tests.differential.compare import FILE_BACKENDS, native_in_scratch, sandboxed_in_scratch
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +18,6 @@ def native(program, tmp_path_factory):
 
 @pytest.mark.parametrize("backend", sorted(FILE_BACKENDS))
 def test_getdents_match_linux(platform, program, backend, native, tmp_path):
-    r = sandboxed(platform, program("getdents"), str(tmp_path),
-                  flags=FILE_BACKENDS[backend](str(tmp_path)))
+    r = sandboxed_in_scratch(platform, program("getdents"), backend, str(tmp_path))
     assert r.code == 0, r
     assert r.out == native, r

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from tests.conftest import TESTS, sandboxed
-from tests.differential.compare import FILE_BACKENDS, native_in_scratch
+from tests.conftest import TESTS
+from tests.differential.compare import native_in_scratch, sandboxed_in_scratch
 
 PROGRAM = str(TESTS / "programs" / "ioctls.py")
 
@@ -20,6 +20,5 @@ def native(tmp_path_factory):
 
 @pytest.mark.parametrize("backend", ["tmpfs", "overlay"])
 def test_ioctls_match_linux(platform, backend, native, tmp_path):
-    scratch = str(tmp_path)
-    r = sandboxed(platform, sys.executable, PROGRAM, scratch, flags=FILE_BACKENDS[backend](scratch))
+    r = sandboxed_in_scratch(platform, [sys.executable, PROGRAM], backend, str(tmp_path))
     assert (r.code, r.out) == (0, native), r

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from tests.conftest import PROGRAMS, sandboxed
-from tests.differential.compare import FILE_BACKENDS, native_in_scratch
+from tests.differential.compare import FILE_BACKENDS, native_in_scratch, sandboxed_in_scratch
 
 SCRIPT = str(PROGRAMS / "mounts.py")
 
@@ -27,8 +27,7 @@ def native(tmp_path_factory):
 
 @pytest.mark.parametrize("backend", sorted(FILE_BACKENDS))
 def test_mounts_match_linux(platform, backend, native, tmp_path):
-    r = sandboxed(platform, sys.executable, SCRIPT, str(tmp_path),
-                  flags=FILE_BACKENDS[backend](str(tmp_path)))
+    r = sandboxed_in_scratch(platform, [sys.executable, SCRIPT], backend, str(tmp_path))
     assert r.code == 0, r
     assert r.out.decode().splitlines() == native.decode().splitlines(), r
 

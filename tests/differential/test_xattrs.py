@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from tests.conftest import TESTS, sandboxed
-from tests.differential.compare import FILE_BACKENDS, native_in_scratch
+from tests.conftest import TESTS
+from tests.differential.compare import native_in_scratch, sandboxed_in_scratch
 
 PROGRAM = str(TESTS / "programs" / "fs" / "xattrs.py")
 
@@ -23,6 +23,6 @@ def native(tmp_path_factory):
 @pytest.mark.parametrize("backend", ["tmpfs", "overlay"])
 def test_xattrs_match_linux(platform, backend, native, tmp_path):
     scratch = str(tmp_path)
-    r = sandboxed(platform, sys.executable, PROGRAM, scratch, flags=FILE_BACKENDS[backend](scratch))
+    r = sandboxed_in_scratch(platform, [sys.executable, PROGRAM], backend, scratch)
     assert r.code == 0, r
     assert r.out.decode().splitlines() == native.decode().splitlines()
