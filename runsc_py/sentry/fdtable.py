@@ -85,6 +85,8 @@ class FdTable:
         self.posix_locks = 0   # POSIX record locks its processes hold (sentry/locks.py's count;
                                # not inherited by a fork, as on Linux)
         self.c_opens_off = False  # whether the C fast path was told not to open into it
+        self.shared = False    # whether another process has used it (CLONE_FILES): for good,
+                               # as the sentry does not count when the last one lets go
 
     @property
     def needs_c_opens_off(self) -> bool:
@@ -148,6 +150,11 @@ class FdTable:
         if self.quarantine:
             for fd in [fd for fd, t in self.quarantine.items() if t == tid]:
                 del self.quarantine[fd]
+
+    def share(self) -> "FdTable":
+        """This table, for a process cloned with CLONE_FILES."""
+        self.shared = True
+        return self
 
     def fork(self) -> "FdTable":
         """A copy for a child process: same open file descriptions, own numbers."""

@@ -410,6 +410,17 @@ class Kernel:
             raise SyscallError(errno.EAGAIN)
         self._clones_in_flight[task.host_tid] = pidfd_addr
 
+    def host_numbers_follow_table(self, task: Task) -> bool:
+        """Whether the host's next free fd number for `task` is the table's:
+        nothing else can change its host fd table while its call runs (no
+        other thread, no process sharing it, no clone of its in flight), every
+        close it made has finished (it made this call), and every entry holds
+        a host fd (an O_PATH entry's host slot is empty). Then a dup can run
+        natively: the kernel picks the number the table would."""
+        proc = task.process
+        return (len(proc.threads) == 1 and not proc.fds.shared and not proc.fds.unbacked
+                and not proc.fds.quarantine and task.host_tid not in self._clones_in_flight)
+
     def _over_nproc(self, task: Task, uid: int, slack: int, caps_exempt: bool = True) -> bool:
         return limits.over_nproc(self.tasks, self._clones_in_flight, task, uid, slack, caps_exempt)
 
@@ -462,7 +473,7 @@ class Kernel:
             proc = Process(
                 vtid,
                 parent.parent if flags & CLONE_PARENT and parent.parent else parent,
-                parent.fds if flags & CLONE_FILES else parent.fds.fork(),
+                parent.fds.share() if flags & CLONE_FILES else parent.fds.fork(),
                 parent.fs if flags & CLONE_FS else parent.fs.copy(),
                 creator.creds.copy(), parent.exe, parent.comm)
             proc.pgid, proc.sid = parent.pgid, parent.sid

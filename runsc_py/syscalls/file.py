@@ -36,6 +36,7 @@ LOCK_FCNTLS = {F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLK
 # objects (a tmpfs file, a pipe; LOCK_FCNTLS decide which). The value is
 # what the kernel reads at `arg` (syscalls/table.py's classes).
 NATIVE_FCNTLS = {
+    0: None, 1030: None, 2: None,      # F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD (the table kept in step)
     3: None, 4: None,                  # F_GETFL, F_SETFL
     8: None, 9: None, 10: None, 11: None,  # F_SETOWN, F_GETOWN (pids in the registers), F_SETSIG, F_GETSIG
     15: CONFINED,                      # F_SETOWN_EX: a tid/pid/pgrp of the sandbox's pid namespace
@@ -260,22 +261,31 @@ def _dup_to(ctx, oldfd: int, newfd: int | None, cloexec: bool, start: int = 0) -
         raise SyscallError(errno.EBADF)
     if entry.file.flags & os.O_PATH:
         return _dup_o_path(ctx, entry.file, newfd, cloexec, start)
+    if entry.file.kind != "signalfd" and ctx.kernel.host_numbers_follow_table(ctx.task):
+        _install_copy(ctx, entry.file, ctx.fds.lowest_free(start) if newfd is None else newfd,
+                      cloexec)
+        return NATIVE   # the host's own dup gives the same number: no copy to install
     host_fd = ctx.kernel.borrow_fd(ctx.task, oldfd)
     if newfd is None:
         result = install_new(ctx, entry.file, host_fd, cloexec, start)
     else:
-        replaced = ctx.fds.entries.get(newfd)
-        if replaced is not None:
-            _know_lock_key(ctx, newfd)
-        ctx.fds.install(newfd, entry.file, cloexec)
-        if replaced is not None:  # dup2 closes what was at newfd
-            ctx.kernel.descriptions_released([replaced.file], ctx.process)
-            if replaced.file.kind == "inotify":
-                ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
+        _install_copy(ctx, entry.file, newfd, cloexec)
         result = InstallFds(newfd, [FdInstall(host_fd, newfd, cloexec)])
     if entry.file.kind == "signalfd":   # a copy's reads are traced too
         result = signalfd_reads.trace_reads(ctx.process, result)
     return result
+
+
+def _install_copy(ctx, file: OpenFile, fd: int, cloexec: bool) -> None:
+    """Enter `file` at `fd` in the table, releasing what was there (dup2 closes it)."""
+    replaced = ctx.fds.entries.get(fd)
+    if replaced is not None:
+        _know_lock_key(ctx, fd)
+    ctx.fds.install(fd, file, cloexec)
+    if replaced is not None:
+        ctx.kernel.descriptions_released([replaced.file], ctx.process)
+        if replaced.file.kind == "inotify":
+            ctx.kernel.vfs.inotify.closing(ctx.task.host_tid)
 
 
 def _dup_o_path(ctx, file: OpenFile, newfd: int | None, cloexec: bool, start: int):

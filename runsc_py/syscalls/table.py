@@ -117,6 +117,8 @@ X32_COMPAT_FIRST = 512  # python-ptrace also names x32's compat numbers; they ar
 DATA_PATH = "data path on a sentry-installed fd"
 PID_NS = "ids are the sandbox's pid namespace's (virtual)"
 MEMORY = "the workload's own address space"
+DUP_NOTE = ("in the table; run by the host when the number it gives is the table's "
+            "(a task alone with its fds), else installed by the sentry")
 TREE = "the sentry's VFS (sentry/namei.py); EROFS on read-only mounts"
 ATTRS = "the sentry's VFS (sentry/attrs.py); EROFS on read-only mounts"
 IPC_GET = "the sandbox's own IPC namespace; a new object's creator noted at exit (syscalls/ipc.py)"
@@ -162,8 +164,8 @@ ROWS = [
     at_exit(29, ipc.shmget, IPC_GET),
     native(30, "shmat", "the sandbox's own IPC namespace", shmaddr=DATA),
     at_exit(31, ipc.shmctl, IPC_CTL, buf=CONFINED),
-    emulated(32, file.dup),
-    emulated(33, file.dup2),
+    checked(32, file.dup, DUP_NOTE),
+    checked(33, file.dup2, DUP_NOTE),
     native(34, "pause"),
     native(35, "nanosleep", rqtp=DATA, rmtp=DATA),
     native(36, "getitimer", value=DATA),
@@ -420,7 +422,7 @@ ROWS = [
     emulated(289, signal.signalfd4, "a host signalfd; reads traced for the sandbox's uids"),
     emulated(290, file.eventfd2),
     emulated(291, file.epoll_create1),
-    emulated(292, file.dup3),
+    checked(292, file.dup3, DUP_NOTE),
     emulated(293, file.pipe2),
     emulated(294, fs.inotify_init1, INOTIFY),
     native(295, "preadv", DATA_PATH, vec=DATA),
