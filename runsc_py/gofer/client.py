@@ -56,7 +56,10 @@ class GoferClient:
         return msg, fds
 
     def lookup(self, path: str, open_flags: int = -1, mount: int = 0):
-        """Walk `path`: ("found", stat, target, fd) or ("symlink", consumed, target)."""
+        """Walk `path`: ("found", stat, target, fd, listing) or ("symlink",
+        consumed, target). `listing` is a directory's whole listing, as
+        readdir gives it, when the open asked for a directory to read and
+        it fitted in the reply; else None."""
         msg, fds = self._call(p.pack_request(p.LOOKUP, path, open_flags, mount=mount))
         _err, kind = p.REPLY.unpack_from(msg)
         at = p.REPLY.size
@@ -64,30 +67,22 @@ class GoferClient:
             (consumed,) = p.CONSUMED.unpack_from(msg, at)
             return ("symlink", consumed, bytes(msg[at + p.CONSUMED.size:]).decode("utf-8", "surrogateescape"))
         st = p.unpack_stat(msg, at)
+        fd = fds[0] if fds else None
+        if kind == p.LISTED:
+            more, listing = _entries(msg, at + p.STAT.size)
+            return ("found", st, None, fd, None if more else listing)
         target = bytes(msg[at + p.STAT.size:]).decode("utf-8", "surrogateescape") or None
-        return ("found", st, target, fds[0] if fds else None)
+        return ("found", st, target, fd, None)
 
     def readdir(self, path: str, mount: int = 0) -> list[tuple[bytes, Stat | None, str | None]]:
         """(name, lstat attributes or None if it vanished, link target) per entry."""
         entries: list[tuple[bytes, Stat | None, str | None]] = []
         while True:
             msg, _fds = self._call(p.pack_request(p.READDIR, path, -1, len(entries), mount))
-            at = p.REPLY.size
-            more = msg[at]
-            at += 1
-            while at < len(msg):
-                _ino, dtype, n, nlink = p.DIRENT.unpack_from(msg, at)
-                at += p.DIRENT.size
-                name = bytes(msg[at: at + n])
-                at += n
-                st = p.unpack_stat(msg, at) if dtype else None
-                at += p.STAT.size
-                target = bytes(msg[at: at + nlink]).decode("utf-8", "surrogateescape") if nlink else None
-                at += nlink
-                entries.append((name, st, target))
+            more, chunk = _entries(msg, p.REPLY.size)
+            entries += chunk
             if not more:
                 return entries
-
 
     def change(self, op: int, path: str, mount: int = 0, arg: int = 0, head: bytes = b"",
                second: str | None = None, open_flags: int = -1,
@@ -109,3 +104,21 @@ def _fds_of(ancdata) -> list[int]:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.extend(array.array("i", data[: len(data) - len(data) % 4]))
     return fds
+
+
+def _entries(msg: memoryview, at: int) -> tuple[bool, list[tuple[bytes, Stat | None, str | None]]]:
+    """An ENTRIES body from `at`: whether more follow, and the entries."""
+    more = bool(msg[at])
+    at += 1
+    entries = []
+    while at < len(msg):
+        _ino, dtype, n, nlink = p.DIRENT.unpack_from(msg, at)
+        at += p.DIRENT.size
+        name = bytes(msg[at: at + n])
+        at += n
+        st = p.unpack_stat(msg, at) if dtype else None
+        at += p.STAT.size
+        target = bytes(msg[at: at + nlink]).decode("utf-8", "surrogateescape") if nlink else None
+        at += nlink
+        entries.append((name, st, target))
+    return more, entries

@@ -10,6 +10,10 @@ Request:  op (u8), mount (u8: which of the gofer's roots), open_flags
           second path (or the link text).
 Reply:    errno (i32; 0 = success), kind (u8), then a body by kind:
           FOUND      stat, then the symlink target if the file is a symlink
+          LISTED     a directory opened for reading: stat, then its first
+                     entries as ENTRIES gives them (more, entries), read
+                     from the opened fd, which is back at offset 0: a walk's
+                     open and first getdents64 in one round trip
           SYMLINK    consumed (u16): how many names of the path were walked
                      up to and including a symlink met mid-path; then its target
           ENTRIES    more (u8), then entries: ino (u64), d_type (u8),
@@ -43,6 +47,7 @@ CHANGES = (CREATE, MKDIR, MKNOD, MKSYMLINK, LINK, UNLINK, RMDIR, RENAME, SETATTR
 FOUND = 0
 SYMLINK = 1
 ENTRIES = 2
+LISTED = 3
 
 REQUEST = struct.Struct("<BBiI")
 OWNER = struct.Struct("<II")

@@ -33,6 +33,12 @@ OPENAT2_RETRIES = 8
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
+def _reads_directory(open_flags: int) -> bool:
+    """An open that asks for a directory to read: the way every walk opens one."""
+    return (open_flags & os.O_DIRECTORY and not open_flags & os.O_PATH
+            and open_flags & os.O_ACCMODE == os.O_RDONLY)
+
+
 class Root(collections.namedtuple("Root", "fd readonly name", defaults=(None,))):
     """One tree the gofer serves: a directory, or a single file (a file bind
     mount) named `name` in the directory `fd`."""
@@ -142,9 +148,17 @@ class Gofer:
                 return p.REPLY.pack(0, p.FOUND) + body + os.fsencode(os.readlink("", dir_fd=fd))
         finally:
             os.close(fd)
-        if open_flags >= 0:
-            fds.append(self._open(root, path, open_flags, st.st_mode))
-        return p.REPLY.pack(0, p.FOUND) + body
+        if open_flags < 0:
+            return p.REPLY.pack(0, p.FOUND) + body
+        fd = self._open(root, path, open_flags, st.st_mode)
+        fds.append(fd)
+        if not (statmod.S_ISDIR(st.st_mode) and _reads_directory(open_flags)):
+            return p.REPLY.pack(0, p.FOUND) + body
+        try:
+            listing = self._entries(fd, self._names(fd), 0)
+        finally:
+            os.lseek(fd, 0, os.SEEK_SET)   # the listing moved the fd's offset
+        return p.REPLY.pack(0, p.LISTED) + body + listing
 
     def _open(self, root: Root, path: str, flags: int, mode: int) -> int:
         if root.readonly and flags & WRITE_FLAGS:
@@ -174,14 +188,20 @@ class Gofer:
     def readdir(self, root: Root, path: str, offset: int) -> bytes:
         fd = self._openat2(root, path, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            with os.scandir(fd) as it:
-                names = sorted(os.fsencode(e.name) for e in it)
-            chunk = names[offset: offset + p.ENTRIES_PER_REPLY]
-            body = b"".join(self._dirent(fd, name) for name in chunk)
+            return p.REPLY.pack(0, p.ENTRIES) + self._entries(fd, self._names(fd), offset)
         finally:
             os.close(fd)
+
+    @staticmethod
+    def _names(dirfd: int) -> list[bytes]:
+        with os.scandir(dirfd) as it:
+            return sorted(os.fsencode(e.name) for e in it)
+
+    def _entries(self, dirfd: int, names: list[bytes], offset: int) -> bytes:
+        """ENTRIES' body: whether more follow, then the entries from `offset`."""
+        chunk = names[offset: offset + p.ENTRIES_PER_REPLY]
         more = offset + len(chunk) < len(names)
-        return p.REPLY.pack(0, p.ENTRIES) + bytes([more]) + body
+        return bytes([more]) + b"".join(self._dirent(dirfd, name) for name in chunk)
 
     @staticmethod
     def _dirent(dirfd: int, name: bytes) -> bytes:

@@ -66,6 +66,11 @@ class GoferFilesystem(Filesystem):
         # Symlinks met in the middle of a path (their path -> target): /bin,
         # /lib and /sbin of a merged-/usr root are met by every exec.
         self._links: dict[str, str] = {}
+        # The listing that came with the last directory opened for reading,
+        # (path, entries), for the getdents64 that follows. It is the
+        # directory as of that open: any other round trip, or any change
+        # made through this filesystem, drops it.
+        self._fresh_listing: tuple[str, list] | None = None
         # Paths the gofer said do not exist (a loader's /etc/ld.so.preload)
         self._missing: collections.OrderedDict[str, None] = collections.OrderedDict()
 
@@ -82,6 +87,7 @@ class GoferFilesystem(Filesystem):
                 known = self._known_link_or_missing(path)
                 if known is not None:
                     return known
+        self._fresh_listing = None
         try:
             answer = self.client.lookup(path, open_flags, self.mount)
         except SyscallError as exc:
@@ -95,8 +101,10 @@ class GoferFilesystem(Filesystem):
         if answer[0] == "symlink":
             self._links["/".join(path.split("/")[: answer[1]])] = answer[2]
             return Lookup("symlink", consumed=answer[1], target=answer[2])
-        _kind, st, target, fd = answer
+        _kind, st, target, fd, listing = answer
         st = self.shown(st)
+        if listing is not None:
+            self._fresh_listing = (path, self._entries(path, listing))
         if fd is not None and statmod.S_ISFIFO(st.mode):
             fd = _open_fifo(fd, open_flags)
         self._remember(path, Lookup("found", stat=st, target=target))
@@ -147,9 +155,17 @@ class GoferFilesystem(Filesystem):
             raise
 
     def readdir(self, path: str) -> list[tuple[int, int, bytes]]:
+        fresh, self._fresh_listing = self._fresh_listing, None
+        if fresh is not None and fresh[0] == path:
+            return fresh[1]
+        return self._entries(path, self.client.readdir(path, self.mount))
+
+    def _entries(self, path: str, listing) -> list[tuple[int, int, bytes]]:
+        """(ino, d_type, name) per entry of the gofer's listing of `path`,
+        each entry's attributes remembered (readdirplus)."""
         out = []
         prefix = path + "/" if path else ""
-        for name, st, target in self.client.readdir(path, self.mount):
+        for name, st, target in listing:
             if st is None:
                 continue  # vanished between the listing and its stat
             self._remember(prefix + name.decode("utf-8", "surrogateescape"),
@@ -212,6 +228,7 @@ class GoferFilesystem(Filesystem):
         return p.OWNER.pack(uid, gid)
 
     def _change(self, op: int, path: str, **kw):
+        self._fresh_listing = None
         try:
             return self.client.change(op, path, self.mount, **kw)
         finally:
