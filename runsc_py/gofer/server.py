@@ -20,7 +20,7 @@ import stat as statmod
 import struct
 import sys
 
-from runsc_py._interpose import lib
+from runsc_py._interpose import ffi, lib
 from runsc_py import hostcalls
 from runsc_py.gofer import protocol as p
 from runsc_py.sentry.stat import Stat
@@ -31,6 +31,9 @@ RESOLVE_IN_ROOT = 0x10
 RESOLVE = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
 OPENAT2_RETRIES = 8
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+_UNCLEARED = ffi.new_allocator(should_clear_after_alloc=False)
 
 
 def _reads_directory(open_flags: int) -> bool:
@@ -53,6 +56,9 @@ class Root(collections.namedtuple("Root", "fd readonly name", defaults=(None,)))
 class Gofer:
     def __init__(self, root_fd: int, readonly: bool):
         self.roots = [Root(root_fd, readonly)]
+        # where listings are written: one buffer, not cleared (pages are
+        # touched only as far as a listing reaches)
+        self._listing = _UNCLEARED("char[]", p.MAX_MESSAGE)
 
     @property
     def root_fd(self) -> int:
@@ -154,11 +160,7 @@ class Gofer:
         fds.append(fd)
         if not (statmod.S_ISDIR(st.st_mode) and _reads_directory(open_flags)):
             return p.REPLY.pack(0, p.FOUND) + body
-        try:
-            listing = self._entries(fd, self._names(fd), 0)
-        finally:
-            os.lseek(fd, 0, os.SEEK_SET)   # the listing moved the fd's offset
-        return p.REPLY.pack(0, p.LISTED) + body + listing
+        return p.REPLY.pack(0, p.LISTED) + body + self._entries(fd, 0)
 
     def _open(self, root: Root, path: str, flags: int, mode: int) -> int:
         if root.readonly and flags & WRITE_FLAGS:
@@ -188,31 +190,20 @@ class Gofer:
     def readdir(self, root: Root, path: str, offset: int) -> bytes:
         fd = self._openat2(root, path, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            return p.REPLY.pack(0, p.ENTRIES) + self._entries(fd, self._names(fd), offset)
+            return p.REPLY.pack(0, p.ENTRIES) + self._entries(fd, offset)
         finally:
             os.close(fd)
 
-    @staticmethod
-    def _names(dirfd: int) -> list[bytes]:
-        with os.scandir(dirfd) as it:
-            return sorted(os.fsencode(e.name) for e in it)
-
-    def _entries(self, dirfd: int, names: list[bytes], offset: int) -> bytes:
-        """ENTRIES' body: whether more follow, then the entries from `offset`."""
-        chunk = names[offset: offset + p.ENTRIES_PER_REPLY]
-        more = offset + len(chunk) < len(names)
-        return bytes([more]) + b"".join(self._dirent(dirfd, name) for name in chunk)
-
-    @staticmethod
-    def _dirent(dirfd: int, name: bytes) -> bytes:
-        """One entry with its attributes, as lstat sees them (no symlink followed)."""
-        try:
-            st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
-        except OSError:  # gone since the listing: report it with no attributes
-            return p.DIRENT.pack(0, 0, len(name), 0) + name + bytes(p.STAT.size)
-        link = os.fsencode(os.readlink(name, dir_fd=dirfd)) if statmod.S_ISLNK(st.st_mode) else b""
-        return (p.DIRENT.pack(st.st_ino, statmod.S_IFMT(st.st_mode) >> 12, len(name), len(link))
-                + name + p.pack_stat(Stat.from_os(st)) + link)
+    def _entries(self, dirfd: int, offset: int) -> bytes:
+        """ENTRIES' body: whether more follow, then the entries from `offset`
+        with their attributes (csrc/listing.c: the names sorted, lstat's
+        attributes, link targets; the fd put back at offset 0)."""
+        more = ffi.new("int *")
+        n = lib.rp_list_entries(dirfd, offset, p.ENTRIES_PER_REPLY, self._listing,
+                                p.MAX_MESSAGE - p.REPLY.size - 1, more)
+        if n < 0:
+            raise OSError(-n, os.strerror(-n))
+        return bytes([more[0]]) + ffi.buffer(self._listing, n)[:]
 
     def statfs(self, root: Root) -> bytes:
         st = os.fstatvfs(root.fd)

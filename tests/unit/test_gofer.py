@@ -91,6 +91,82 @@ def test_readdir_sends_attributes(root):
     assert names == [(b"dir", 4), (b"fifo", 1), (b"link", 10), (b"null", 2)]
 
 
+def comparable(entries: bytes) -> list:
+    """A listing's entries, a symlink's atime left out: reading its target
+    moves it, after the listing took its attributes and before the reference
+    (reference_entries) takes them."""
+    out, at = [], 0
+    while at < len(entries):
+        _ino, dtype, n, nlink = p.DIRENT.unpack_from(entries, at)
+        at += p.DIRENT.size
+        name = entries[at: at + n]
+        st = p.unpack_stat(entries, at + n)
+        if stat.S_ISLNK(st.mode):
+            st = st._replace(atime_ns=0)
+        at += n + p.STAT.size
+        out.append((dtype, name, st, entries[at: at + nlink]))
+        at += nlink
+    return out
+
+
+def reference_entries(directory: str, names: list[bytes]) -> bytes:
+    """What the listing must hold for `names`, built from os.lstat and
+    os.readlink (the Python the gofer used before csrc/listing.c)."""
+    out = b""
+    for name in names:
+        full = os.path.join(os.fsencode(directory), name)
+        s = os.lstat(full)
+        link = os.readlink(full) if stat.S_ISLNK(s.st_mode) else b""
+        out += (p.DIRENT.pack(s.st_ino, stat.S_IFMT(s.st_mode) >> 12, len(name), len(link))
+                + name + p.pack_stat(Stat.from_os(s)) + link)
+    return out
+
+
+def test_listing_is_lstat_of_every_name_sorted_in_chunks(tmp_path):
+    names = [b"f%03d" % i for i in range(p.ENTRIES_PER_REPLY + 50)]
+    for name in names:
+        (tmp_path / os.fsdecode(name)).write_bytes(b"x" * len(name))
+    odd = [b"\xff\xfename", b"dir", b"long-link", b"fifo"]
+    os.mkdir(tmp_path / "dir")
+    os.symlink("t" * 4000, tmp_path / "long-link")
+    os.mkfifo(tmp_path / "fifo")
+    with open(os.path.join(os.fsencode(tmp_path), odd[0]), "w"):
+        pass
+    every = sorted(names + odd)
+    fd = os.open(tmp_path, os.O_PATH | os.O_DIRECTORY)
+    try:
+        gofer = Gofer(fd, True)
+        (err, kind), first, _ = ask(gofer, p.READDIR, "")
+        (err2, kind2), second, _ = ask(gofer, p.READDIR, "", offset=p.ENTRIES_PER_REPLY)
+    finally:
+        os.close(fd)
+    assert (err, kind, err2, kind2) == (0, p.ENTRIES, 0, p.ENTRIES)
+    at = p.REPLY.size
+    assert (first[at], second[at]) == (1, 0)   # more, then no more
+    assert comparable(first[at + 1:]) == comparable(
+        reference_entries(str(tmp_path), every[:p.ENTRIES_PER_REPLY]))
+    assert comparable(second[at + 1:]) == comparable(
+        reference_entries(str(tmp_path), every[p.ENTRIES_PER_REPLY:]))
+
+
+def test_a_directory_opened_for_reading_comes_listed(root):
+    path, fd = root
+    gofer = Gofer(fd, True)
+    (err, kind), reply, fds = ask(gofer, p.LOOKUP, "", os.O_RDONLY | os.O_DIRECTORY)
+    assert (err, kind) == (0, p.LISTED) and len(fds) == 1
+    assert os.lseek(fds[0], 0, os.SEEK_CUR) == 0   # put back for the workload's reads
+    assert len(os.listdir(fds[0])) == 4
+    os.close(fds[0])
+    at = p.REPLY.size + p.STAT.size
+    assert reply[at] == 0
+    assert comparable(reply[at + 1:]) == comparable(
+        reference_entries(str(path), [b"dir", b"fifo", b"link", b"null"]))
+    for flags in (os.O_RDONLY, os.O_PATH | os.O_DIRECTORY):   # not a read of a directory
+        (err, kind), _reply, fds = ask(gofer, p.LOOKUP, "dir", flags)
+        assert (err, kind) == (0, p.FOUND)
+        os.close(fds[0])
+
+
 stats = st.builds(Stat, *[st.integers(0, 2**32 - 1)] * 2, st.integers(0, 2**64 - 1),
                   *[st.integers(0, 2**32 - 1)] * 3, st.integers(0, 2**64 - 1),
                   *[st.integers(-2**63, 2**63 - 1)] * 6)
