@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -166,6 +167,22 @@ static enum fast fast_path(int32_t tid, int nr, const uint64_t *args, int listen
     fast_count[nr]++;
     return done;
 }
+
+/* ------------------------------------------------------------------ */
+/* the CPU the sentry runs on                                          */
+
+/* A walk is a chain of round trips workload -> sentry -> gofer -> sentry
+ * -> workload, each party sleeping while another runs. With
+ * SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP the kernel wakes the sentry and the
+ * workload on each other's CPU, but the gofer is woken through a socket,
+ * and the scheduler puts a woken task back on its previous CPU when that
+ * one is idle: so the gofer settles on another CPU and every request is
+ * two cross-CPU wake-ups (an IPI each, and on a VM an exit from the idle
+ * vCPU). Each request therefore names the CPU the sentry is on, and the
+ * gofer moves there (runsc_py/gofer/server.py): measured on a 2-vCPU VM,
+ * find over 11 400 directories 8.2-9.0 s -> 6.5-6.7 s, grep -r over
+ * /usr/include 3.9-4.7 s -> 2.8 s. */
+int rp_current_cpu(void) { return sched_getcpu(); }
 
 /* ------------------------------------------------------------------ */
 /* seccomp                                                             */

@@ -136,6 +136,7 @@ int rp_loop_watch(int fd, int is_listener);
 void rp_loop_unwatch(int fd);
 void rp_loop_set_notify_fd(int notify_fd);
 void rp_fast_path_enable(int on);
+int rp_current_cpu(void);
 uint64_t rp_fast_path_count(int nr);
 
 /* -- fast-path identity table -- */

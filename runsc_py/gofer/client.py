@@ -10,7 +10,7 @@ import array
 import os
 import socket
 
-from runsc_py._interpose import ffi
+from runsc_py._interpose import ffi, lib
 from runsc_py.gofer import protocol as p
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.stat import Stat
@@ -60,7 +60,7 @@ class GoferClient:
         consumed, target). `listing` is a directory's whole listing, as
         readdir gives it, when the open asked for a directory to read and
         it fitted in the reply; else None."""
-        msg, fds = self._call(p.pack_request(p.LOOKUP, path, open_flags, mount=mount))
+        msg, fds = self._call(_request(p.LOOKUP, path, open_flags, mount=mount))
         _err, kind = p.REPLY.unpack_from(msg)
         at = p.REPLY.size
         if kind == p.SYMLINK:
@@ -78,7 +78,7 @@ class GoferClient:
         """(name, lstat attributes or None if it vanished, link target) per entry."""
         entries: list[tuple[bytes, Stat | None, str | None]] = []
         while True:
-            msg, _fds = self._call(p.pack_request(p.READDIR, path, -1, len(entries), mount))
+            msg, _fds = self._call(_request(p.READDIR, path, -1, len(entries), mount))
             more, chunk = _entries(msg, p.REPLY.size)
             entries += chunk
             if not more:
@@ -88,13 +88,13 @@ class GoferClient:
                second: str | None = None, open_flags: int = -1,
                send_fd: int = -1) -> tuple[Stat | None, int | None]:
         """One of protocol.CHANGES; returns (stat, fd) for CREATE, else (None, None)."""
-        msg, fds = self._call(p.pack_request(op, path, open_flags, arg, mount, head, second), send_fd)
+        msg, fds = self._call(_request(op, path, open_flags, arg, mount, head, second), send_fd)
         if op not in (p.CREATE, p.TMPFILE):
             return None, None
         return p.unpack_stat(msg, p.REPLY.size), fds[0]
 
     def statfs(self, mount: int = 0) -> tuple[int, ...]:
-        msg, _fds = self._call(p.pack_request(p.STATFS, "", mount=mount))
+        msg, _fds = self._call(_request(p.STATFS, "", mount=mount))
         return p.STATFS_REPLY.unpack_from(msg, p.REPLY.size)
 
 
@@ -104,6 +104,12 @@ def _fds_of(ancdata) -> list[int]:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.extend(array.array("i", data[: len(data) - len(data) % 4]))
     return fds
+
+
+def _request(*args, **kwargs) -> bytes:
+    """A request naming the CPU the sentry runs on, for the gofer to keep to
+    (csrc/interpose.c, rp_current_cpu, says why)."""
+    return p.pack_request(*args, **kwargs, cpu=lib.rp_current_cpu())
 
 
 def _entries(msg: memoryview, at: int) -> tuple[bool, list[tuple[bytes, Stat | None, str | None]]]:

@@ -2,7 +2,8 @@
 
 Request:  op (u8), mount (u8: which of the gofer's roots), open_flags
           (i32, -1 = do not open), arg (u32: READDIR's offset, a mode, or
-          rename's flags), then the body: the path *within that root*: names
+          rename's flags), cpu (i16: the CPU the sentry keeps to, which the
+          gofer moves to as well; -1 = none), then the body: the path *within that root*: names
           joined by "/", never "." or "..", never a leading "/" ("" is the
           root itself). Calls that take more put it before the path:
           OWNER (uid, gid) for CREATE, TMPFILE, MKDIR, MKNOD and MKSYMLINK;
@@ -49,7 +50,7 @@ SYMLINK = 1
 ENTRIES = 2
 LISTED = 3
 
-REQUEST = struct.Struct("<BBiI")
+REQUEST = struct.Struct("<BBiIh")
 OWNER = struct.Struct("<II")
 ATTRS = struct.Struct("<BIIIqqq")   # mask, then the fields the mask names
 ATTR_MODE, ATTR_UID, ATTR_GID, ATTR_SIZE, ATTR_ATIME, ATTR_MTIME = 1, 2, 4, 8, 16, 32
@@ -63,17 +64,17 @@ MAX_MESSAGE = 2 * 1024 * 1024
 
 
 def pack_request(op: int, path: str, open_flags: int = -1, arg: int = 0, mount: int = 0,
-                 head: bytes = b"", second: str | None = None) -> bytes:
+                 head: bytes = b"", second: str | None = None, cpu: int = -1) -> bytes:
     body = path.encode("utf-8", "surrogateescape")
     if second is not None:
         body += b"\0" + second.encode("utf-8", "surrogateescape")
-    return REQUEST.pack(op, mount, open_flags, arg) + head + body
+    return REQUEST.pack(op, mount, open_flags, arg, cpu) + head + body
 
 
-def unpack_request(msg: bytes) -> tuple[int, int, int, int, bytes]:
-    """(op, mount, open_flags, arg, body): the body holds any head, then the path(s)."""
-    op, mount, open_flags, arg = REQUEST.unpack_from(msg)
-    return op, mount, open_flags, arg, msg[REQUEST.size:]
+def unpack_request(msg: bytes) -> tuple[int, int, int, int, int, bytes]:
+    """(op, mount, open_flags, arg, cpu, body): the body holds any head, then the path(s)."""
+    op, mount, open_flags, arg, cpu = REQUEST.unpack_from(msg)
+    return op, mount, open_flags, arg, cpu, msg[REQUEST.size:]
 
 
 def decode_path(raw: bytes) -> str:

@@ -12,6 +12,7 @@ opened (as on a nodev mount), so a rootfs cannot smuggle in a host disk.
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
 import gc
 import os
@@ -59,6 +60,8 @@ class Gofer:
         # where listings are written: one buffer, not cleared (pages are
         # touched only as far as a listing reaches)
         self._listing = _UNCLEARED("char[]", p.MAX_MESSAGE)
+        self._cpu = -1   # the sentry's CPU, as its last request named it (csrc/interpose.c)
+        self._allowed = os.sched_getaffinity(0)
 
     @property
     def root_fd(self) -> int:
@@ -105,7 +108,9 @@ class Gofer:
             raise OSError(errno.EINVAL, f"malformed request: {exc}") from None
 
     def _dispatch(self, msg: bytes, fds: list[int], sent_fd: int) -> bytes:
-        op, mount, open_flags, arg, body = p.unpack_request(msg)
+        op, mount, open_flags, arg, cpu, body = p.unpack_request(msg)
+        if cpu != self._cpu:
+            self._move_to(cpu)
         if mount >= len(self.roots):
             raise OSError(errno.EINVAL, "no such mount")
         root = self.roots[mount]
@@ -139,6 +144,13 @@ class Gofer:
         if fd < 0:
             raise OSError(-fd, os.strerror(-fd))
         return fd
+
+    def _move_to(self, cpu: int) -> None:
+        """Keep to the sentry's CPU: every request is a wake-up, cheap only
+        on the waker's CPU (-1: the sentry could not tell; any CPU again)."""
+        self._cpu = cpu
+        with contextlib.suppress(OSError, ValueError):   # a CPU this process may not use
+            os.sched_setaffinity(0, {cpu} if cpu >= 0 else self._allowed)
 
     def lookup(self, root: Root, path: str, open_flags: int, fds: list[int]) -> bytes:
         try:
@@ -339,6 +351,7 @@ ALLOWED_SYSCALLS = {
     265: "linkat", 266: "symlinkat", 267: "readlinkat", 273: "set_robust_list",
     280: "utimensat", 316: "renameat2", 318: "getrandom",
     332: "statx", 334: "rseq", 437: "openat2", 452: "fchmodat2",
+    203: "sched_setaffinity", 204: "sched_getaffinity",   # keeping to the sentry's CPU
 }
 
 

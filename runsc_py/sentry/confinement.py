@@ -70,6 +70,9 @@ SENTRY_SYSCALLS = {
     121: "getpgid", 124: "getsid",
     # Answers: uname, limits, the host's cpus; sleeping.
     63: "uname", 302: "prlimit64", 204: "sched_getaffinity", 230: "clock_nanosleep",
+    # The CPU it runs on, which each gofer request names (csrc/interpose.c);
+    # glibc's sched_getcpu reads rseq or the vDSO, this is its fallback.
+    309: "getcpu",
     # Tracing and serving the workload.
     101: "ptrace", 61: "wait4", 247: "waitid", 62: "kill", 200: "tkill", 234: "tgkill",
     310: "process_vm_readv", 311: "process_vm_writev", 434: "pidfd_open", 438: "pidfd_getfd",

@@ -175,10 +175,27 @@ stats = st.builds(Stat, *[st.integers(0, 2**32 - 1)] * 2, st.integers(0, 2**64 -
 @given(op=st.integers(0, 255), path=st.text(max_size=300), flags=st.integers(-2**31, 2**31 - 1),
        offset=st.integers(0, 2**32 - 1))
 def test_request_round_trip(op, path, flags, offset):
-    op2, mount, flags2, offset2, body = p.unpack_request(p.pack_request(op, path, flags, offset))
+    op2, mount, flags2, offset2, _cpu, body = p.unpack_request(p.pack_request(op, path, flags, offset))
     assert (op2, mount, flags2, offset2, p.decode_path(body)) == (op, 0, flags, offset, path)
 
 
 @given(stat_=stats)
 def test_stat_round_trip(stat_):
     assert p.unpack_stat(p.pack_stat(stat_), 0) == stat_
+
+
+def test_the_gofer_keeps_to_the_cpu_each_request_names(root):
+    """Every request names the sentry's CPU; the gofer moves there (a wake-up
+    on the waker's CPU is the cheap one: csrc/interpose.c), and back to any
+    CPU when the sentry cannot tell (-1)."""
+    _path, fd = root
+    allowed = os.sched_getaffinity(0)
+    gofer = Gofer(fd, True)
+    try:
+        for cpu in sorted(allowed):
+            gofer.handle(p.pack_request(p.STATFS, "", cpu=cpu), [])
+            assert os.sched_getaffinity(0) == {cpu}
+        gofer.handle(p.pack_request(p.STATFS, "", cpu=-1), [])
+        assert os.sched_getaffinity(0) == allowed
+    finally:
+        os.sched_setaffinity(0, allowed)
