@@ -53,7 +53,7 @@ def _sandbox_flags(parser: argparse.ArgumentParser, default) -> None:
                              "default for a container: its rootfs, where engines see the "
                              "changes; read-only for `do`)")
     parser.add_argument("--cpu-pin", choices=["on", "off"], default=d("off"),
-                        help="pin the sentry and the workload to one CPU (cheaper wake-ups, "
+                        help="pin the sentry, the gofer and the workload to one CPU (cheaper wake-ups, "
                              "but one core for everything; see bench/README.md)")
     parser.add_argument("--pids-limit", metavar="N", type=int, default=d(None),
                         help="at most N tasks (threads count) in the sandbox; more clones fail "
