@@ -170,9 +170,10 @@ class Gofer:
             return p.REPLY.pack(0, p.FOUND) + body
         fd = self._open(root, path, open_flags, st.st_mode)
         fds.append(fd)
-        if not (statmod.S_ISDIR(st.st_mode) and _reads_directory(open_flags)):
-            return p.REPLY.pack(0, p.FOUND) + body
-        return p.REPLY.pack(0, p.LISTED) + body + self._entries(fd, 0)
+        if statmod.S_ISDIR(st.st_mode) and _reads_directory(open_flags):
+            with contextlib.suppress(OSError):   # else the open stands, listed when read
+                return p.REPLY.pack(0, p.LISTED) + body + self._entries(fd, 0)
+        return p.REPLY.pack(0, p.FOUND) + body
 
     def _open(self, root: Root, path: str, flags: int, mode: int) -> int:
         if root.readonly and flags & WRITE_FLAGS:
@@ -211,8 +212,8 @@ class Gofer:
         with their attributes (csrc/listing.c: the names sorted, lstat's
         attributes, link targets; the fd put back at offset 0)."""
         more = ffi.new("int *")
-        n = lib.rp_list_entries(dirfd, offset, p.ENTRIES_PER_REPLY, self._listing,
-                                p.MAX_MESSAGE - p.REPLY.size - 1, more)
+        room = p.MAX_MESSAGE - p.REPLY.size - p.STAT.size - 1   # (a LISTED reply's head)
+        n = lib.rp_list_entries(dirfd, offset, p.ENTRIES_PER_REPLY, self._listing, room, more)
         if n < 0:
             raise OSError(-n, os.strerror(-n))
         return bytes([more[0]]) + ffi.buffer(self._listing, n)[:]
