@@ -184,6 +184,15 @@ static enum fast fast_path(int32_t tid, int nr, const uint64_t *args, int listen
  * /usr/include 3.9-4.7 s -> 2.8 s. */
 int rp_current_cpu(void) { return sched_getcpu(); }
 
+/* The kernel's cpumask_size(): what sched_getaffinity returns for a long
+ * buffer (NR_CPUS' bytes on most configurations, not the possible CPUs'). */
+int rp_cpumask_size(void)
+{
+    unsigned long mask[128];
+    long rc = syscall(SYS_sched_getaffinity, 0, sizeof mask, mask);
+    return rc < 0 ? -errno : (int)rc;
+}
+
 /* ------------------------------------------------------------------ */
 /* seccomp                                                             */
 

@@ -137,6 +137,7 @@ void rp_loop_unwatch(int fd);
 void rp_loop_set_notify_fd(int notify_fd);
 void rp_fast_path_enable(int on);
 int rp_current_cpu(void);
+int rp_cpumask_size(void);
 uint64_t rp_fast_path_count(int nr);
 
 /* -- fast-path identity table -- */

@@ -15,10 +15,12 @@ import signal
 import socket
 import sys
 
+from runsc_py._interpose import lib
 from runsc_py.cli.terminal import TerminalRelay, caller_owns_terminal
 from runsc_py.gofer.client import GoferClient
 from runsc_py.sandbox.gofer import gofer_roots, start_gofer, stop_gofer
 from runsc_py.sandbox.status import exit_code
+from runsc_py.sentry import cpus
 from runsc_py.sentry.mounts import build_vfs
 from runsc_py.sentry.mountspec import MountError, MountSpec
 from runsc_py.sentry.vfs import VFS
@@ -80,12 +82,17 @@ def _resource_cgroup(args):
     return cgroup
 
 
+CGROUP_WATCHER = "runsc-py-cgwait"   # (15 bytes at most)
+
+
 def _remove_when_gone(cgroup) -> None:
     """Fork a process outside the cgroup that removes it once we are gone
     (the end of a pipe only we hold), whatever way we end."""
     ours, theirs = os.pipe()
     if os.fork() == 0:
         try:
+            with open("/proc/self/comm", "w") as comm:   # what `ps` shows: not a sandbox part
+                comm.write(CGROUP_WATCHER)
             os.close(theirs)
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
@@ -138,11 +145,15 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
     report_out = open(args.report_file, "w") if args.report_file else sys.stderr   # before confining
     if args.report or args.report_file:
         TABLE.load_names()   # read at the end, when the sentry can no longer import them
-    pin = _pick_cpu() if args.cpu_pin == "on" else None
+    shown = os.sched_getaffinity(0)
+    pin = _pin_cpu(args, shown)
     if pin is not None:
-        os.sched_setaffinity(0, {pin})
+        os.sched_setaffinity(0, {pin})   # the gofer follows (gofer/server.py), init starts there
     kernel = Kernel(platform.create(args.platform, pin_cpu=pin), VFS(), TABLE,
                     strace=strace, report=report, gofer_socket=gofer_sock)
+    if pin is not None:
+        kernel.cpus_shown, kernel.nr_cpu_ids = frozenset(shown), cpus.possible_count()
+        kernel.cpu_mask_size = max(lib.rp_cpumask_size(), 8)   # (-errno: a long)
     kernel.limits.pids = args.pids_limit
     build_vfs(GoferClient(gofer_sock), kernel, args.overlay, mounts)
     try:
@@ -225,7 +236,14 @@ def _guest_cwd() -> str:
         return "/"
 
 
-def _pick_cpu() -> int:
-    return min(os.sched_getaffinity(0))
+def _pin_cpu(args, allowed: set[int]) -> int | None:
+    """The CPU to run the whole sandbox on, or None. --cpu-pin=auto pins a
+    sandbox given at most one CPU's time (--cpus <= 1), which loses no
+    parallelism by it. The CPU this process is on now, so that sandboxes
+    started side by side stay where the scheduler spread them."""
+    if args.cpu_pin == "off" or args.cpu_pin == "auto" and not (args.cpus and args.cpus <= 1):
+        return None
+    here = lib.rp_current_cpu()
+    return here if here in allowed else min(allowed)
 
 

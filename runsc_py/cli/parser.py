@@ -52,9 +52,11 @@ def _sandbox_flags(parser: argparse.ArgumentParser, default) -> None:
                              "memory (the default for `do`); none: the root itself (the "
                              "default for a container: its rootfs, where engines see the "
                              "changes; read-only for `do`)")
-    parser.add_argument("--cpu-pin", choices=["on", "off"], default=d("off"),
-                        help="pin the sentry, the gofer and the workload to one CPU (cheaper wake-ups, "
-                             "but one core for everything; see bench/README.md)")
+    parser.add_argument("--cpu-pin", choices=["on", "off", "auto"], default=d("auto"),
+                        help="do: run the sentry, the gofer and the workload on one CPU (wake-ups "
+                             "on the waker's CPU: about twice as fast for sequential programs, "
+                             "but one core for everything; the workload still sees its CPUs in "
+                             "sched_getaffinity). auto (the default): when --cpus is at most 1")
     parser.add_argument("--pids-limit", metavar="N", type=int, default=d(None),
                         help="at most N tasks (threads count) in the sandbox; more clones fail "
                              "with EAGAIN")

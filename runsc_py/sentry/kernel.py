@@ -68,6 +68,12 @@ class Kernel:
         self._sent_for: dict[tuple[int, int], tuple[int, int]] = {}  # (vpid, sig) -> sender (vpid, uid)
         self.started = time.monotonic()      # sysinfo's uptime counts from here
         self._clones_in_flight: dict[int, int] = {}  # host tid -> CLONE_PIDFD address (or 0)
+        # With the workload pinned to the sentry's CPU (--cpu-pin), the CPUs it
+        # would have had, which sched_getaffinity shows it (sentry/cpus.py),
+        # Linux's nr_cpu_ids and its CPU masks' size; None: not pinned, the
+        # host answers
+        self.cpus_shown: frozenset[int] | None = None
+        self.nr_cpu_ids = self.cpu_mask_size = 0
         self._gofer_socket = gofer_socket
         self.on_process_exit = None          # callback(process, wait status): the OCI exec waiter
         self._network = None                 # the network table (sentry/net), made when first needed
@@ -484,6 +490,7 @@ class Kernel:
             self.tasks.zombies.evict(vtid)            # so its zombie was reaped
             proc.pidfd = _pidfd_or_none(child_tid)
         task = Task(child_tid, vtid, proc)
+        task.own_cpus = creator.own_cpus   # a clone runs on its creator's CPUs
         if flags & CLONE_THREAD:   # a new thread starts with its creator's name and credentials
             task.own_comm = creator.comm
             if creator.own_creds is not None:

@@ -140,7 +140,8 @@ class Process:
 
 
 class Task:
-    __slots__ = ("host_tid", "vtid", "process", "exec_pending", "own_comm", "own_creds")
+    __slots__ = ("host_tid", "vtid", "process", "exec_pending", "own_comm", "own_creds",
+                 "own_cpus")
 
     def __init__(self, host_tid: int, vtid: int, process: Process):
         self.host_tid = host_tid
@@ -152,6 +153,10 @@ class Task:
         self.own_comm: bytes | None = None
         # Its credentials when they differ from a sibling's (Process.creds_to_change)
         self.own_creds: Credentials | None = None
+        # Whether its host CPU mask is one it chose (sched_setaffinity) or
+        # inherited from a task that did, rather than the sandbox's pin
+        # (syscalls/process.py's sched_getaffinity)
+        self.own_cpus = False
 
     @property
     def creds(self) -> Credentials:

@@ -15,7 +15,7 @@ import os
 import struct
 
 from runsc_py.platform import NATIVE
-from runsc_py.sentry import limits
+from runsc_py.sentry import cpus, limits
 from runsc_py.sentry.credentials import CAP_SYS_ADMIN
 from runsc_py.sentry.errors import SyscallError
 from runsc_py.sentry.exec import prepare_exec
@@ -311,6 +311,50 @@ def prlimit64(ctx, pid, resource, new, old):
         if target is not None:
             target.fds.limit = min(soft, 1 << 20)
     return NATIVE
+
+
+def sched_getaffinity(ctx, pid, length, mask):
+    """A pinned sandbox (sentry/cpus.py) shows a task the CPUs it would have
+    had, unless it chose its own (then the host's answer is its own), after
+    Linux's checks: a length (unsigned) below nr_cpu_ids bits or not whole
+    longs is EINVAL, an unknown pid ESRCH. Returns the bytes written."""
+    kernel = ctx.kernel
+    if kernel.cpus_shown is None:
+        return NATIVE
+    length = as_int(length) & 0xFFFFFFFF
+    if length * 8 < kernel.nr_cpu_ids or length % 8:
+        raise SyscallError(errno.EINVAL)
+    if _affinity_target(ctx, pid).own_cpus:
+        return NATIVE
+    shown = cpus.mask_bytes(kernel.cpus_shown, kernel.cpu_mask_size)[:length]
+    ctx.write(mask, shown)
+    return len(shown)
+
+
+def sched_setaffinity(ctx, pid, length, mask):
+    """Run by the host: a task's chosen CPUs replace the sandbox's pin, and from
+    then on the host answers its sched_getaffinity. The mask is read first for
+    Linux's EINVAL (no CPU the sandbox may use), which would leave the pin.
+    Another thread may change the mask before the host reads it: what
+    sched_getaffinity then shows is still the host's, the one it got."""
+    kernel = ctx.kernel
+    if kernel.cpus_shown is None:
+        return NATIVE
+    target = _affinity_target(ctx, pid)
+    length = as_int(length) & 0xFFFFFFFF
+    chosen = cpus.mask_cpus(ctx.read(mask, min(length, kernel.cpu_mask_size)))   # (a short mask: its first CPUs)
+    if not chosen & kernel.cpus_shown:
+        raise SyscallError(errno.EINVAL)
+    target.own_cpus = True
+    return NATIVE
+
+
+def _affinity_target(ctx, pid):
+    pid = as_int(pid)
+    task = ctx.task if pid == 0 else ctx.kernel.tasks.by_vtid(pid) if pid > 0 else None
+    if task is None:
+        raise SyscallError(errno.ESRCH)
+    return task
 
 
 def setrlimit(ctx, resource, new):

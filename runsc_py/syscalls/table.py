@@ -341,8 +341,10 @@ ROWS = [
     checked(200, signal.tkill, PID_NS + "; the sandbox's credentials; init gets default actions"),
     native(201, "time", tloc=DATA),
     native(202, "futex", MEMORY, uaddr=DATA, utime=DATA, uaddr2=DATA),
-    native(203, "sched_setaffinity", PID_NS, user_mask_ptr=DATA),
-    native(204, "sched_getaffinity", PID_NS, user_mask_ptr=DATA),
+    checked(203, process.sched_setaffinity, PID_NS + "; under --cpu-pin the task's choice "
+            "replaces the pin (sentry/cpus.py)", user_mask_ptr=DATA),
+    checked(204, process.sched_getaffinity, PID_NS + "; under --cpu-pin the CPUs the workload "
+            "would have had, not the pin (sentry/cpus.py)", user_mask_ptr=DATA),
     denied(206, "io_setup", errno.ENOSYS, "AIO is not offered"),
     emulated(213, file.epoll_create),
     denied(212, "lookup_dcookie", errno.EPERM, "host profiling"),
