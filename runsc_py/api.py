@@ -15,7 +15,9 @@ and data and `read_file` takes results (never following a link the
 workload planted). A run's budget: `timeout` (the sandbox is killed, and
 everything in it), `output_limit` (more is read and dropped, and the
 result says it was cut), `pids`, `memory` and `cpus` (a cgroup around the
-whole sandbox: its sentry too; `oom_killed` when the limit killed).
+whole sandbox: its sentry too; `oom_killed` when the limit killed), and
+`file_size_limit` (RLIMIT_FSIZE). `user` runs the code as a sandbox user
+without capabilities instead of the sandbox's root.
 docs/api.md is the guide; pool.py keeps sandboxes booted ahead of demand.
 """
 from __future__ import annotations
@@ -86,7 +88,8 @@ class Sandbox:
                  tmpfs=(), env: dict[str, str] | None = None, cwd: str | None = None,
                  workdir: str = "/work", pids: int | None = None, timeout: float | None = None,
                  output_limit: int | str = "1M", memory: int | str | None = None,
-                 cpus: float | None = None, platform: str = "seccomp"):
+                 cpus: float | None = None, user: int | str | None = None,
+                 file_size_limit: int | str | None = None, platform: str = "seccomp"):
         if root != "/":
             raise ValueError("only root='/' (the host's, read-only, under an overlay) for now")
         if network not in NETWORKS:
@@ -102,6 +105,8 @@ class Sandbox:
         self.output_limit = parse_size(output_limit)
         self.memory = parse_size(memory) if memory is not None else None
         self.cpus = cpus
+        self.user = _user(user) if user is not None else None
+        self.file_size_limit = parse_size(file_size_limit) if file_size_limit is not None else None
         self.scratch = make_scratch()
 
     # -- lifetime --------------------------------------------------------------
@@ -230,9 +235,23 @@ class Sandbox:
             cmd += ["--memory", str(self.memory)]
         if self.cpus is not None:
             cmd += ["--cpus", str(self.cpus)]
+        if self.user is not None:
+            cmd += ["--user", self.user]
+        if self.file_size_limit is not None:
+            cmd += ["--file-size-limit", str(self.file_size_limit)]
         if report_file is not None:
             cmd += ["--report-file", report_file, "--report-format", "json"]
         return cmd + ["--", "/bin/sh", "-c", 'cd "$0" && exec "$@"', self.cwd, *argv]
+
+
+def _user(user: int | str) -> str:
+    """`user=`: 1000, "1000" or "1000:100" (numbers: the sandbox has no user
+    names of its own to look up), as `runsc-py do --user` takes it."""
+    text = str(user)
+    uid, _, gid = text.partition(":")
+    if not uid.isdigit() or gid and not gid.isdigit():
+        raise ValueError(f"user must be UID or 'UID:GID' (numbers), not {user!r}")
+    return text
 
 
 def make_scratch() -> str:

@@ -21,6 +21,8 @@ from runsc_py.gofer.client import GoferClient
 from runsc_py.sandbox.gofer import gofer_roots, start_gofer, stop_gofer
 from runsc_py.sandbox.status import exit_code
 from runsc_py.sentry import cpus
+from runsc_py.sentry.credentials import Credentials
+from runsc_py.sentry.limits import parse_size
 from runsc_py.sentry.mounts import build_vfs
 from runsc_py.sentry.mountspec import MountError, MountSpec
 from runsc_py.sentry.vfs import VFS
@@ -32,6 +34,11 @@ def run_do(args) -> int:
         sys.stderr.write("runsc-py do: no command given (usage: runsc-py do -- CMD [ARGS...])\n")
         return 2
     args.overlay = args.overlay or "memory"   # the host's root is never written
+    try:
+        start = _start_as(args)
+    except ValueError as exc:
+        sys.stderr.write(f"runsc-py do: {exc}\n")
+        return 2
     try:
         mounts = do_mounts(args.volume, args.tmpfs)
     except MountError as exc:
@@ -47,9 +54,33 @@ def run_do(args) -> int:
     gofer_pid, gofer_sock = start_gofer(gofer_roots("/", True, mounts))
     try:
         fence_off_host_processes()   # after the gofer (out of its reach), before the workload
-        return _run_sentry(args, argv, gofer_sock, mounts, cgroup)
+        return _run_sentry(args, argv, gofer_sock, mounts, cgroup, start)
     finally:
         stop_gofer(gofer_pid, gofer_sock)
+
+
+RLIMIT_FSIZE = 1
+
+
+def _start_as(args) -> dict:
+    """--user and --file-size-limit: Kernel.spawn's creds and rlimits."""
+    start = {}
+    if args.user is not None:
+        uid, _, gid = args.user.partition(":")
+        try:
+            ids = int(uid), int(gid or uid)
+        except ValueError:
+            raise ValueError(f"--user: {args.user!r} is not UID[:GID] (numbers)") from None
+        if not all(0 <= i < 2**32 - 1 for i in ids):
+            raise ValueError(f"--user: {args.user!r} is out of range")
+        start["creds"] = Credentials.for_user(*ids)
+    if args.file_size_limit is not None:
+        try:
+            size = parse_size(args.file_size_limit)
+        except ValueError as exc:
+            raise ValueError(f"--file-size-limit: {exc}") from None
+        start["rlimits"] = [(RLIMIT_FSIZE, size, size)]
+    return start
 
 
 def _resource_cgroup(args):
@@ -62,7 +93,7 @@ def _resource_cgroup(args):
         return None
     from runsc_py.oci.cgroup import Cgroup
     from runsc_py.oci.spec import CgroupSettings
-    from runsc_py.sentry.limits import SandboxLimits, parse_size
+    from runsc_py.sentry.limits import SandboxLimits
 
     period = 100_000
     limits = SandboxLimits(memory_bytes=parse_size(args.memory) if args.memory else None,
@@ -124,7 +155,7 @@ def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
 
 
 def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec],
-                cgroup=None) -> int:
+                cgroup=None, start: dict | None = None) -> int:
     from runsc_py import platform
     from runsc_py.sentry import bugs, confinement
     from runsc_py.sentry.kernel import Kernel
@@ -168,7 +199,8 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
     relay = TerminalRelay(kernel) if caller_owns_terminal() else None
     try:
         kernel.spawn(argv, dict(os.environ), _guest_cwd(),
-                     stdio=relay.stdio() if relay else None, ctty=relay is not None)
+                     stdio=relay.stdio() if relay else None, ctty=relay is not None,
+                     **(start or {}))
         forwarding = forward_signals(kernel, relay)  # noqa: F841 - open while the loop runs
         if relay is not None:
             relay.start()

@@ -124,6 +124,12 @@ def _do_flags(p: argparse.ArgumentParser) -> None:
                    help="at most SIZE (512M, 2G) of memory for the whole sandbox (a cgroup)")
     p.add_argument("--cpus", metavar="N", type=float, default=None,
                    help="at most N CPUs' time for the whole sandbox (a cgroup's quota)")
+    p.add_argument("--user", "-u", metavar="UID[:GID]", default=None,
+                   help="run the command as the sandbox's user UID, group GID (default: UID's "
+                        "number), with no capability unless UID is 0 (default: root)")
+    p.add_argument("--file-size-limit", metavar="SIZE", default=None,
+                   help="the largest file (1M, 512K) the command may write: RLIMIT_FSIZE, so "
+                        "a larger write is cut short and sends SIGXFSZ")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
 
 

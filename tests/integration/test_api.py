@@ -113,6 +113,23 @@ def test_the_memory_limit_kills_and_says_so_and_leaves_no_cgroup(platform):
     assert glob.glob("/sys/fs/cgroup/*/runsc-py/do-*") == []
 
 
+def test_user_and_file_size_limit(platform, tmp_path):
+    """user= runs the code as a sandbox user without capabilities, who can read
+    what write_file put in the workdir; file_size_limit= is RLIMIT_FSIZE, as
+    `prlimit --fsize` gives it natively: the file stops there, and a writer
+    that does not ignore SIGXFSZ dies of it."""
+    write = "head -c 4096 /dev/zero > {0}; wc -c < {0}; exec head -c 4096 /dev/zero > {0}"
+    native = subprocess.run(["prlimit", "--fsize=1024", "sh", "-c",
+                             write.format(tmp_path / "big")], capture_output=True)
+    with Sandbox(platform=platform, user="1000:100", file_size_limit="1K", timeout=60) as sb:
+        sb.write_file("given.txt", "read me")
+        r = sb.run(["sh", "-c", "id -u; id -g; grep CapEff /proc/self/status; cat given.txt"])
+        assert (r.returncode, r.stdout) == (0, b"1000\n100\nCapEff:\t0000000000000000\nread me"), r
+        r = sb.run(["sh", "-c", write.format("/tmp/big")])
+    assert native.returncode == -25 and native.stdout.strip() == b"1024", native   # SIGXFSZ
+    assert (r.returncode, r.stdout) == (native.returncode, native.stdout), (r, native)
+
+
 def test_popen_streams_to_and_from_a_running_sandbox(sandbox):
     proc = sandbox.popen(["python3", "-u", "-c",
                           "import sys\nfor line in sys.stdin: print(line.strip()[::-1])"])
@@ -136,7 +153,8 @@ def test_one_event_loop_drives_many_sandboxes(platform):
 
 def test_bad_arguments_are_clear():
     for kwargs in ({"root": "/srv"}, {"network": "bridge"}, {"workdir": "/"},
-                   {"memory": "lots"}):
+                   {"memory": "lots"}, {"user": "nobody"}, {"user": "1000:x"},
+                   {"file_size_limit": "big"}):
         with pytest.raises(ValueError):
             Sandbox(**kwargs)
 

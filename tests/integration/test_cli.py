@@ -38,6 +38,13 @@ def test_no_command_is_a_usage_error():
     assert r.code == 2 and b"no command" in r.err
 
 
+def test_bad_user_or_file_size_is_a_usage_error():
+    for flags in (("--user", "nobody"), ("--user", "1:2:3"), ("--user", "-1"),
+                  ("--file-size-limit", "huge")):
+        r = runsc_py("do", *flags, "--", "true")
+        assert r.code == 2 and flags[0].encode() in r.err and b"Traceback" not in r.err, (flags, r)
+
+
 def test_missing_command_is_127(platform):
     r = sandboxed(platform, "no-such-command-anywhere")
     assert r.code == 127 and b"no-such-command-anywhere" in r.err and b"Traceback" not in r.err
