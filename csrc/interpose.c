@@ -679,13 +679,19 @@ static void child_main(const struct rp_spawn *s)
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &profile) < 0)
             child_fail(sync, errno);
     }
+    /* The listener's number goes to the sentry before the filter exists:
+     * under it any write may trap (--inject can trap every one), with no
+     * one yet to answer. seccomp() gives the lowest free fd, and nothing
+     * opens one in between; the sentry takes it once it appears (the
+     * execve below waits for the sentry, and the fd is O_CLOEXEC). */
+    int32_t msg = 0;
+    while (msg < 4 && fcntl(msg, F_GETFD) >= 0)
+        msg++;
+    if (write(sync, &msg, sizeof msg) != sizeof msg)
+        _exit(127);
     struct sock_fprog prog = {.len = (unsigned short)s->bpf_len, .filter = (struct sock_filter *)s->bpf};
     int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->filter_flags, &prog);
-    if (listener < 0)
-        child_fail(sync, errno);
-    /* write() runs natively under the filter; the listener is O_CLOEXEC. */
-    int32_t msg = listener;
-    if (write(sync, &msg, sizeof msg) != sizeof msg)
+    if (listener != msg) /* the sentry, waiting for the fd, sees the exit */
         _exit(127);
     execve(s->path, s->argv, s->envp);
     _exit(127);

@@ -36,6 +36,7 @@ def run_do(args) -> int:
     args.overlay = args.overlay or "memory"   # the host's root is never written
     try:
         start = _start_as(args)
+        faults = _faults(args)
     except ValueError as exc:
         sys.stderr.write(f"runsc-py do: {exc}\n")
         return 2
@@ -54,7 +55,7 @@ def run_do(args) -> int:
     gofer_pid, gofer_sock = start_gofer(gofer_roots("/", True, mounts))
     try:
         fence_off_host_processes()   # after the gofer (out of its reach), before the workload
-        return _run_sentry(args, argv, gofer_sock, mounts, cgroup, start)
+        return _run_sentry(args, argv, gofer_sock, mounts, cgroup, start, faults)
     finally:
         stop_gofer(gofer_pid, gofer_sock)
 
@@ -81,6 +82,16 @@ def _start_as(args) -> dict:
             raise ValueError(f"--file-size-limit: {exc}") from None
         start["rlimits"] = [(RLIMIT_FSIZE, size, size)]
     return start
+
+
+def _faults(args):
+    """--inject's rules (syscalls/faults.py), or None."""
+    if not args.inject:
+        return None
+    from runsc_py.syscalls.faults import Faults
+    from runsc_py.syscalls.table import TABLE
+
+    return Faults(args.inject, TABLE, args.seed)
 
 
 def _resource_cgroup(args):
@@ -155,7 +166,7 @@ def do_mounts(volumes: list[str], tmpfs: list[str]) -> list[MountSpec]:
 
 
 def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[MountSpec],
-                cgroup=None, start: dict | None = None) -> int:
+                cgroup=None, start: dict | None = None, faults=None) -> int:
     from runsc_py import platform
     from runsc_py.sentry import bugs, confinement
     from runsc_py.sentry.kernel import Kernel
@@ -182,6 +193,7 @@ def _run_sentry(args, argv: list[str], gofer_sock: socket.socket, mounts: list[M
         os.sched_setaffinity(0, {pin})   # the gofer follows (gofer/server.py), init starts there
     kernel = Kernel(platform.create(args.platform, pin_cpu=pin), VFS(), TABLE,
                     strace=strace, report=report, gofer_socket=gofer_sock)
+    kernel.faults = report.faults = faults
     if pin is not None:
         kernel.cpus_shown, kernel.nr_cpu_ids = frozenset(shown), cpus.possible_count()
         kernel.cpu_mask_size = max(lib.rp_cpumask_size(), 8)   # (-errno: a long)

@@ -130,6 +130,13 @@ def _do_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--file-size-limit", metavar="SIZE", default=None,
                    help="the largest file (1M, 512K) the command may write: RLIMIT_FSIZE, so "
                         "a larger write is cut short and sends SIGXFSZ")
+    p.add_argument("--inject", action="append", default=[], metavar="SPEC",
+                   help="fail the calls SPEC names with its errno, answered by the sandbox: "
+                        "SYSCALL:ERRNO[:path=P][:fd=N][:port=N][:after=SIZE][:nth=N][:prob=P] "
+                        "(e.g. openat:ENOENT:path=/etc/hosts, write:ENOSPC:after=1M, "
+                        "*:EINTR:prob=0.01); repeatable; see docs/compatibility-testing.md")
+    p.add_argument("--seed", type=int, default=0,
+                   help="the seed of --inject's prob= draws (a run is repeatable)")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]")
 
 

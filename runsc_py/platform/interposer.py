@@ -28,6 +28,7 @@ import select
 import signal
 import socket
 import struct
+import time
 
 from runsc_py._interpose import ffi, lib
 from runsc_py.platform import (
@@ -151,7 +152,7 @@ class Interposer(abc.ABC):
     def start(self, sentry, path: bytes, argv: list[bytes], envp: list[bytes],
               policies: dict, namespaces: bool = True, root: bytes | None = None,
               stdio: tuple[int, int, int] | None = None, ctty: bool = False,
-              rlimits=()) -> int:
+              rlimits=(), always_trap=frozenset()) -> int:
         """Clone the workload's first process, seize it, take its listener.
 
         Returns its host pid. The child execs `path` next; that exec is
@@ -161,12 +162,13 @@ class Interposer(abc.ABC):
         Without `root`, the host's own root is its root, sealed read-only
         in its mount namespace. `stdio` replaces the child's fds 0-2; `ctty`
         makes fd 0 the controlling terminal of its session (a container's pty);
-        `rlimits` are (resource, soft, hard) it sets while it still may.
+        `rlimits` are (resource, soft, hard) it sets while it still may;
+        `always_trap` calls trap whatever their arguments (policy.build_filter).
         """
         global _active
         _active = self
         self.sentry = sentry
-        self._bpf = build_filter(policies, self.trap_action)
+        self._bpf = build_filter(policies, self.trap_action, always_trap=always_trap)
         self._setup_loop()
         if root is None and namespaces:
             root = b"/"
@@ -307,9 +309,7 @@ class Interposer(abc.ABC):
                 raise OSError(-listener, f"the workload could not enter its namespaces or root, "
                                          f"or load its seccomp filter: "
                                          f"{os.strerror(-listener)}")
-            pidfd = lib.rp_pidfd_open(pid)
-            notify_fd = _check(lib.rp_pidfd_getfd(pidfd, listener), "pidfd_getfd(listener)")
-            os.close(pidfd)
+            notify_fd = _take_listener(pid, listener)
         except BaseException:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
@@ -910,3 +910,25 @@ def rp_py_event(fd, events):
         return _active.sentry.finished
     except BaseException as exc:  # noqa: BLE001
         return _active.fail(exc)
+
+
+LISTENER_WAIT = 30.0   # seconds: a child between its message and its filter
+
+
+def _take_listener(pid: int, number: int) -> int:
+    """The seccomp listener the child is about to make at fd `number`: it says
+    the number first (csrc/interpose.c, child_main), then loads its filter, so
+    the fd may not be there yet. Waits for it, or for the child's end."""
+    pidfd = _check(lib.rp_pidfd_open(pid), "pidfd_open")
+    try:
+        waiting = select.poll()
+        waiting.register(pidfd, select.POLLIN)
+        deadline = time.monotonic() + LISTENER_WAIT
+        while True:
+            fd = lib.rp_pidfd_getfd(pidfd, number)
+            if fd != -errno.EBADF:
+                return _check(fd, "pidfd_getfd(listener)")
+            if waiting.poll(1) or time.monotonic() > deadline:   # it exited, or never will load
+                raise OSError(errno.ECHILD, "the workload could not load its seccomp filter")
+    finally:
+        os.close(pidfd)

@@ -64,12 +64,13 @@ class Policy(enum.Enum):
 
 
 def build_filter(policies: dict[int, tuple[Policy, int]], trap_action: int,
-                 default_action: int | None = None) -> bytes:
+                 default_action: int | None = None, always_trap=frozenset()) -> bytes:
     """Compile {nr: (policy, errno)} into classic BPF, as bytes of sock_filter.
 
     `trap_action` is the platform's action for TRAP (and the default, unless
     `default_action` is given): the seccomp platform notifies, the ptrace
-    platform traces.
+    platform traces. Calls in `always_trap` get no argument rule: every one
+    traps (--inject's).
     """
     default = trap_action if default_action is None else default_action
     rules = []
@@ -82,7 +83,8 @@ def build_filter(policies: dict[int, tuple[Policy, int]], trap_action: int,
     prefix = b""
     if default_action is None:
         prefix = argument_rules(sorted((nr, arg) for nr, arg in NATIVE_WHEN_ARG_ZERO.items()
-                                       if policies.get(nr, (Policy.TRAP, 0))[0] is Policy.TRAP))
+                                       if policies.get(nr, (Policy.TRAP, 0))[0] is Policy.TRAP
+                                       and nr not in always_trap))
     return prefix + filter_cache.compiled(rules, default)
 
 

@@ -57,6 +57,7 @@ class Kernel:
         self.sysctl: dict[str, str] = {}     # /proc/sys values the configuration set ("kernel.x")
         self.strace = strace
         self.report = report
+        self.faults = None   # --inject's rules (syscalls/faults.py)
         self.namespaces = namespaces
         self.exit_status: int | None = None  # wait status of the sandbox's init
         self.finished = 0                    # nonzero stops the platform's loop
@@ -148,16 +149,32 @@ class Kernel:
         """
         path = self.find_command(argv[0], env.get("PATH", DEFAULT_PATH), cwd)
         envp = [os.fsencode(f"{k}={v}") for k, v in env.items()]
-        self.platform.set_fast_path(self.strace is None)
+        self.platform.set_fast_path(self.strace is None and self.faults is None)
+        policies, always_trap = self._policies()
         host_pid = self.platform.start(self, os.fsencode(path), [os.fsencode(a) for a in argv],
-                                       envp, self.table.policies(), self.namespaces,
+                                       envp, policies, self.namespaces,
                                        root=None if root is None else os.fsencode(root),
-                                       stdio=stdio, ctty=ctty, rlimits=rlimits)
+                                       stdio=stdio, ctty=ctty, rlimits=rlimits,
+                                       always_trap=always_trap)
         self._register_init(host_pid, cwd, creds, stdio)
         _raise_own_nofile_limit()
         self.tasks.init.exe = self.vfs.resolve(cwd, path).path   # what /proc/1/exe names
         self.tasks.init.comm = os.fsencode(os.path.basename(path))[:15]
         return host_pid
+
+    def _policies(self) -> tuple[dict, frozenset]:
+        """The filter's policies, and the calls that trap whatever their
+        arguments: with --inject, its calls trap even where the table lets
+        them run natively (syscalls/faults.py)."""
+        policies = self.table.policies()
+        if self.faults is None:
+            return policies, frozenset()
+        numbers = self.faults.numbers()
+        injected = frozenset(policies) if numbers is None else frozenset(numbers)
+        for nr in injected:
+            if policies.get(nr, (Policy.TRAP, 0))[0] is Policy.NATIVE:
+                policies[nr] = (Policy.TRAP, 0)
+        return policies, injected
 
     def spawn_joined(self, argv: list[str], env: dict[str, str], cwd: str, creds: Credentials,
                      stdio: tuple[int, int, int], ctty: bool = False) -> Process:
@@ -290,7 +307,15 @@ class Kernel:
             inotify.settle(call.tid)
         entry = self.table.rows.get(call.nr)
         ctx = SyscallContext(self, task, call)
-        if entry is None or entry.handler is None:
+        if self.faults is not None:
+            injected = self.faults.check(ctx, entry.name if entry else self.table.name(call.nr))
+            if injected:
+                if self.strace is not None:
+                    self.strace.record(ctx, entry, -injected, injected=True)
+                return -injected
+        if entry is not None and entry.handler is None and entry.pointers is not None:
+            result = NATIVE   # a native row, trapped only for --inject
+        elif entry is None or entry.handler is None:
             if self.report is not None:
                 self.report.unimplemented(call.nr)
             result = -errno.ENOSYS

@@ -25,11 +25,14 @@ class Strace:
         self.table = table
         self.prototypes = SYSCALL_PROTOTYPES
 
-    def record(self, ctx, entry, result) -> None:
+    def record(self, ctx, entry, result, injected: bool = False) -> None:
         name = entry.name if entry is not None else self.table.name(ctx.call.nr)
         args = self._format_args(ctx, name)
-        unimpl = " (unimplemented)" if entry is None or entry.handler is None else ""
-        self.out.write(f"[{ctx.process.vpid:>5}] {name}({args}) = {_format_result(result)}{unimpl}\n")
+        if injected:
+            note = " (injected)"
+        else:
+            note = " (unimplemented)" if entry is None or entry.handler is None else ""
+        self.out.write(f"[{ctx.process.vpid:>5}] {name}({args}) = {_format_result(result)}{note}\n")
         self.out.flush()
 
     def _format_args(self, ctx, name: str) -> str:
