@@ -1,7 +1,9 @@
 """The differential check: one program natively and sandboxed, outputs compared."""
 from __future__ import annotations
 
+import pathlib
 import shutil
+import sys
 
 import pytest
 
@@ -15,6 +17,22 @@ FILE_BACKENDS = {
     "overlay": lambda d: (),
     "bind": lambda d: ("-v", f"{d}:{d}"),
 }
+
+
+PROGRAMS = pathlib.Path(__file__).resolve().parent.parent / "programs"
+
+
+def python_program(name: str) -> list[str]:
+    """The argv of tests/programs/`name`, a Python program."""
+    return [sys.executable, str(PROGRAMS / name)]
+
+
+def native_output(program: str | list[str], scratch: str, done: bytes) -> bytes:
+    """What `program` prints natively (native_in_scratch), which must succeed
+    and say `done`: the reference a sandboxed run is compared with."""
+    result = native_in_scratch(program, scratch)
+    assert result.code == 0 and done in result.out, result
+    return result.out
 
 
 def native_in_scratch(program: str | list[str], scratch: str, timeout: float = 60) -> Result:

@@ -7,16 +7,15 @@ private mount namespace. The pin itself is checked from the host: every
 process of a pinned sandbox on one CPU, an unpinned workload on all."""
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 
 from runsc_py.cli.do import CGROUP_WATCHER
 from tests.conftest import RUNSC_PY, sandboxed
-from tests.differential.compare import native_in_scratch
+from tests.differential.compare import native_output, python_program
 
-PROGRAM = [sys.executable, __file__.rsplit("/", 2)[0] + "/programs/cpu_affinity.py"]
+PROGRAM = python_program("cpu_affinity.py")
 PIN_FLAGS = {"on": ("--cpu-pin=on",), "off": ("--cpu-pin=off",), "auto, --cpus 1": ("--cpus", "1")}
 needs_two_cpus = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
                                     reason="one CPU: pinned and not look the same")
@@ -24,9 +23,7 @@ needs_two_cpus = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2,
 
 @pytest.fixture(scope="module")
 def native(tmp_path_factory):
-    result = native_in_scratch(PROGRAM, str(tmp_path_factory.mktemp("native")))
-    assert result.code == 0 and b"after choosing CPU 0" in result.out, result
-    return result.out
+    return native_output(PROGRAM, str(tmp_path_factory.mktemp("native")), b"after choosing CPU 0")
 
 
 @pytest.mark.parametrize("pin", sorted(PIN_FLAGS))

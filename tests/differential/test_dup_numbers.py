@@ -3,20 +3,18 @@ the numbers, close-on-exec flags and shared descriptions they give, alone in
 a process (where the host runs the call: syscalls/file.py's _dup_to), beside
 an O_PATH fd and with a second thread (where the sentry installs the copy),
 and their errors. Natively in a private mount namespace on a tmpfs."""
-import sys
 
 import pytest
 
-from tests.differential.compare import FILE_BACKENDS, native_in_scratch, sandboxed_in_scratch
+from tests.differential.compare import (FILE_BACKENDS, native_output, python_program,
+                                        sandboxed_in_scratch)
 
-PROGRAM = [sys.executable, __file__.rsplit("/", 2)[0] + "/programs/fs/dup_numbers.py"]
+PROGRAM = python_program("fs/dup_numbers.py")
 
 
 @pytest.fixture(scope="module")
 def native(tmp_path_factory):
-    result = native_in_scratch(PROGRAM, str(tmp_path_factory.mktemp("native")))
-    assert result.code == 0 and b"dup until EMFILE" in result.out, result
-    return result.out
+    return native_output(PROGRAM, str(tmp_path_factory.mktemp("native")), b"dup until EMFILE")
 
 
 @pytest.mark.parametrize("backend", sorted(FILE_BACKENDS))

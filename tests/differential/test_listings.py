@@ -1,20 +1,18 @@
 """Directory listings against Linux (tests/programs/fs/listing_after_changes.py):
 a change made between a directory's open and its first getdents64 shows,
 although the gofer lists a directory with the open that reads it."""
-import sys
 
 import pytest
 
-from tests.differential.compare import FILE_BACKENDS, native_in_scratch, sandboxed_in_scratch
+from tests.differential.compare import (FILE_BACKENDS, native_output, python_program,
+                                        sandboxed_in_scratch)
 
-PROGRAM = [sys.executable, __file__.rsplit("/", 2)[0] + "/programs/fs/listing_after_changes.py"]
+PROGRAM = python_program("fs/listing_after_changes.py")
 
 
 @pytest.fixture(scope="module")
 def native(tmp_path_factory):
-    result = native_in_scratch(PROGRAM, str(tmp_path_factory.mktemp("native")))
-    assert result.code == 0 and b"read twice" in result.out, result
-    return result.out
+    return native_output(PROGRAM, str(tmp_path_factory.mktemp("native")), b"read twice")
 
 
 @pytest.mark.parametrize("backend", sorted(FILE_BACKENDS))

@@ -3,14 +3,13 @@
 nth call and seeded probability; the call never reaches the host; each is
 in --strace and the report; a bad SPEC is a usage error."""
 import json
-import os
-import sys
 
 import pytest
 
 from tests.conftest import runsc_py, sandboxed
+from tests.differential.compare import python_program
 
-PROBE = [sys.executable, os.path.join(os.path.dirname(__file__), "..", "programs", "inject_probe.py")]
+PROBE = python_program("inject_probe.py")
 
 
 def inject(platform, specs, *argv, flags=()):
