@@ -48,7 +48,8 @@ class Rule:
             raise ValueError(f"--inject {spec!r}: no syscall named {self.name!r}")
         self.errno = getattr(errno_mod, errname, None) if errname.isupper() else None
         if not isinstance(self.errno, int):
-            raise ValueError(f"--inject {spec!r}: {errname!r} is not an errno name (ENOENT, EIO...)")
+            raise ValueError(f"--inject {spec!r}: {errname!r} is not an errno name "
+                             "(ENOENT, EIO...)")
         self.nr = numbers.get(self.name)
         self.conditions = dict(_condition(spec, part) for part in parts[2:])
         self.seen = 0       # calls that met every condition but nth and prob

@@ -342,7 +342,8 @@ def sched_setaffinity(ctx, pid, length, mask):
         return NATIVE
     target = _affinity_target(ctx, pid)
     length = as_int(length) & 0xFFFFFFFF
-    chosen = cpus.mask_cpus(ctx.read(mask, min(length, kernel.cpu_mask_size)))   # (a short mask: its first CPUs)
+    # (a mask shorter than the kernel's names its first CPUs; a longer one, its size's)
+    chosen = cpus.mask_cpus(ctx.read(mask, min(length, kernel.cpu_mask_size)))
     if not chosen & kernel.cpus_shown:
         raise SyscallError(errno.EINVAL)
     target.own_cpus = True
