@@ -673,25 +673,29 @@ static void child_main(const struct rp_spawn *s)
         child_fail(sync, -dropped);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         child_fail(sync, errno);
+    /* The listener's number goes to the sentry before any filter exists:
+     * under ours any write may trap (--inject can trap every one), with no
+     * one yet to answer, and an OCI profile may refuse what this needs.
+     * seccomp() gives the lowest free fd, and nothing opens one in between;
+     * the sentry takes it once it appears (the execve below waits for the
+     * sentry, and the fd is O_CLOEXEC). A failure after this still sends
+     * -errno (child_fail), which the sentry reads once it sees the exit. */
+    int32_t msg = 0;
+    while (msg < 4 && fcntl(msg, F_GETFD) >= 0)
+        msg++;
+    if (write(sync, &msg, sizeof msg) != sizeof msg)
+        _exit(127);
     if (s->profile_bpf) {
         struct sock_fprog profile = {.len = (unsigned short)s->profile_bpf_len,
                                      .filter = (struct sock_filter *)s->profile_bpf};
         if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &profile) < 0)
             child_fail(sync, errno);
     }
-    /* The listener's number goes to the sentry before the filter exists:
-     * under it any write may trap (--inject can trap every one), with no
-     * one yet to answer. seccomp() gives the lowest free fd, and nothing
-     * opens one in between; the sentry takes it once it appears (the
-     * execve below waits for the sentry, and the fd is O_CLOEXEC). */
-    int32_t msg = 0;
-    while (msg < 4 && fcntl(msg, F_GETFD) >= 0)
-        msg++;
-    if (write(sync, &msg, sizeof msg) != sizeof msg)
-        _exit(127);
     struct sock_fprog prog = {.len = (unsigned short)s->bpf_len, .filter = (struct sock_filter *)s->bpf};
     int listener = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->filter_flags, &prog);
-    if (listener != msg) /* the sentry, waiting for the fd, sees the exit */
+    if (listener < 0) /* not loaded: the write runs */
+        child_fail(sync, errno);
+    if (listener != msg)
         _exit(127);
     execve(s->path, s->argv, s->envp);
     _exit(127);

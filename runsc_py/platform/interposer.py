@@ -307,9 +307,8 @@ class Interposer(abc.ABC):
             listener = struct.unpack("<i", reply)[0]
             if listener < 0:
                 raise OSError(-listener, f"the workload could not enter its namespaces or root, "
-                                         f"or load its seccomp filter: "
-                                         f"{os.strerror(-listener)}")
-            notify_fd = _take_listener(pid, listener)
+                                         f"or become its host user: {os.strerror(-listener)}")
+            notify_fd = _take_listener(pid, listener, parent_sock)
         except BaseException:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
@@ -915,10 +914,11 @@ def rp_py_event(fd, events):
 LISTENER_WAIT = 30.0   # seconds: a child between its message and its filter
 
 
-def _take_listener(pid: int, number: int) -> int:
+def _take_listener(pid: int, number: int, sync: socket.socket) -> int:
     """The seccomp listener the child is about to make at fd `number`: it says
-    the number first (csrc/interpose.c, child_main), then loads its filter, so
-    the fd may not be there yet. Waits for it, or for the child's end."""
+    the number first (csrc/interpose.c, child_main), then loads its filters,
+    so the fd may not be there yet. Waits for it, or for the child's end and
+    the errno it sent then."""
     pidfd = _check(lib.rp_pidfd_open(pid), "pidfd_open")
     try:
         waiting = select.poll()
@@ -929,6 +929,17 @@ def _take_listener(pid: int, number: int) -> int:
             if fd != -errno.EBADF:
                 return _check(fd, "pidfd_getfd(listener)")
             if waiting.poll(1) or time.monotonic() > deadline:   # it exited, or never will load
-                raise OSError(errno.ECHILD, "the workload could not load its seccomp filter")
+                err = _sent_errno(sync)
+                raise OSError(err, f"the workload could not load its seccomp filters: "
+                                   f"{os.strerror(err)}")
     finally:
         os.close(pidfd)
+
+
+def _sent_errno(sync: socket.socket) -> int:
+    """The errno a child sent before it exited (child_fail), else ECHILD."""
+    try:
+        (code,) = struct.unpack("<i", sync.recv(4, socket.MSG_DONTWAIT))
+    except (OSError, struct.error):
+        return errno.ECHILD
+    return -code if code < 0 else errno.ECHILD
