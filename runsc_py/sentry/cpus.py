@@ -28,8 +28,3 @@ def mask_bytes(cpus: frozenset[int], size: int) -> bytes:
     """A CPU mask of `size` bytes (the kernel's cpumask_size(): rp_cpumask_size)."""
     bits = sum(1 << cpu for cpu in cpus if cpu < size * 8)
     return bits.to_bytes(size, "little")
-
-
-def mask_cpus(raw: bytes) -> frozenset[int]:
-    bits = int.from_bytes(raw, "little")
-    return frozenset(cpu for cpu in range(len(raw) * 8) if bits >> cpu & 1)

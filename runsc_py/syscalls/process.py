@@ -332,21 +332,13 @@ def sched_getaffinity(ctx, pid, length, mask):
 
 
 def sched_setaffinity(ctx, pid, length, mask):
-    """Run by the host: a task's chosen CPUs replace the sandbox's pin, and from
-    then on the host answers its sched_getaffinity. The mask is read first for
-    Linux's EINVAL (no CPU the sandbox may use), which would leave the pin.
-    Another thread may change the mask before the host reads it: what
-    sched_getaffinity then shows is still the host's, the one it got."""
-    kernel = ctx.kernel
-    if kernel.cpus_shown is None:
-        return NATIVE
-    target = _affinity_target(ctx, pid)
-    length = as_int(length) & 0xFFFFFFFF
-    # (a mask shorter than the kernel's names its first CPUs; a longer one, its size's)
-    chosen = cpus.mask_cpus(ctx.read(mask, min(length, kernel.cpu_mask_size)))
-    if not chosen & kernel.cpus_shown:
-        raise SyscallError(errno.EINVAL)
-    target.own_cpus = True
+    """Run by the host, which checks the mask against the CPUs the task may
+    use (its cpuset, not the pin): a task named here leaves the sandbox's
+    pin, and from then on the host answers its sched_getaffinity. The mask
+    is not read: nothing here depends on it (one the host refuses leaves the
+    task on the pin, which its sched_getaffinity then shows)."""
+    if ctx.kernel.cpus_shown is not None:
+        _affinity_target(ctx, pid).own_cpus = True
     return NATIVE
 
 

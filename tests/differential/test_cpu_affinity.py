@@ -12,7 +12,7 @@ import time
 import pytest
 
 from runsc_py.cli.do import CGROUP_WATCHER
-from tests.conftest import RUNSC_PY, sandboxed
+from tests.conftest import RUNSC_PY, run, sandboxed
 from tests.differential.compare import native_output, python_program
 
 PROGRAM = python_program("cpu_affinity.py")
@@ -79,6 +79,19 @@ def test_a_pinned_sandbox_runs_on_one_cpu(pin):
     masks = _host_masks(PIN_FLAGS[pin])
     every = set().union(*masks.values())
     assert len(every) == 1 and "-" not in next(iter(every)) and "," not in next(iter(every)), masks
+
+
+@needs_two_cpus
+def test_a_task_may_choose_cpus_its_sandbox_was_not_started_with(platform):
+    """The host checks a chosen mask against the task's cpuset, not against
+    the mask the sandbox was started with (taskset's, here CPU 0 only)."""
+    choose = ["python3", "-c", "import os; os.sched_setaffinity(0, {1}); "
+              "print(sorted(os.sched_getaffinity(0)))"]
+    native = run(["taskset", "-c", "0", *choose])
+    r = run(["taskset", "-c", "0", *RUNSC_PY, "do", f"--platform={platform}", "--cpu-pin=on",
+             "--", *choose])
+    assert (native.code, native.out) == (0, b"[1]\n"), native
+    assert (r.code, r.out) == (0, native.out), r
 
 
 @needs_two_cpus
