@@ -53,6 +53,8 @@ def _launch() -> str:
     if _launch_code is None:
         _launch_code = launch_code()
     return _launch_code
+
+
 NETWORKS = ("none", "sandbox", "host")
 
 
@@ -199,11 +201,7 @@ class Sandbox:
                    timeout: float | None = None, env: dict[str, str] | None = None) -> Result:
         """`run` for asyncio: one event loop drives many sandboxes (each run
         waits in a thread of the loop's executor)."""
-        import asyncio
-        import functools
-
-        return await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(self.run, argv, input, timeout, env))
+        return await in_thread(self.run, argv, input, timeout, env)
 
     def popen(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         """A sandbox running argv, to stream to and from (a REPL, a long job):
@@ -244,14 +242,25 @@ class Sandbox:
         return cmd + ["--", "/bin/sh", "-c", 'cd "$0" && exec "$@"', self.cwd, *argv]
 
 
+async def in_thread(call, *args, **kwargs):
+    """`call(*args, **kwargs)`, awaited in a thread of the loop's executor."""
+    import asyncio
+    import functools
+
+    return await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(call, *args, **kwargs))
+
+
 def _user(user: int | str) -> str:
-    """`user=`: 1000, "1000" or "1000:100" (numbers: the sandbox has no user
-    names of its own to look up), as `runsc-py do --user` takes it."""
-    text = str(user)
-    uid, _, gid = text.partition(":")
-    if not uid.isdigit() or gid and not gid.isdigit():
-        raise ValueError(f"user must be UID or 'UID:GID' (numbers), not {user!r}")
-    return text
+    """`user=`: 1000, "1000" or "1000:100", checked as `runsc-py do --user`
+    takes it."""
+    from runsc_py.sentry.credentials import Credentials   # (~4 ms: only with user=)
+
+    try:
+        Credentials.parse_ids(str(user))
+    except ValueError as exc:
+        raise ValueError(f"user: {exc}") from None
+    return str(user)
 
 
 def make_scratch() -> str:

@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 
-from runsc_py.api import Result, Sandbox, finish, make_scratch
+from runsc_py.api import Result, Sandbox, finish, in_thread, make_scratch
 
 READY = b"\0runsc-py-pool-ready\n"
 RUNNER = r"""
@@ -165,11 +165,7 @@ class Pool:
 
     async def arun(self, argv: list[str] | None = None, **request) -> Result:
         """`run` for asyncio (each request waits in a thread of the loop's executor)."""
-        import asyncio
-        import functools
-
-        return await asyncio.get_running_loop().run_in_executor(
-            None, functools.partial(self.run, argv, **request))
+        return await in_thread(self.run, argv, **request)
 
     def _take(self) -> _Warm:
         """A ready sandbox: at once, or the next to finish booting (more

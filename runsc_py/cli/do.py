@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import sys
@@ -60,27 +61,20 @@ def run_do(args) -> int:
         stop_gofer(gofer_pid, gofer_sock)
 
 
-RLIMIT_FSIZE = 1
-
-
 def _start_as(args) -> dict:
     """--user and --file-size-limit: Kernel.spawn's creds and rlimits."""
     start = {}
-    if args.user is not None:
-        uid, _, gid = args.user.partition(":")
-        try:
-            ids = int(uid), int(gid or uid)
-        except ValueError:
-            raise ValueError(f"--user: {args.user!r} is not UID[:GID] (numbers)") from None
-        if not all(0 <= i < 2**32 - 1 for i in ids):
-            raise ValueError(f"--user: {args.user!r} is out of range")
-        start["creds"] = Credentials.for_user(*ids)
-    if args.file_size_limit is not None:
-        try:
+    try:
+        if args.user is not None:
+            start["creds"] = Credentials.for_user(*Credentials.parse_ids(args.user))
+    except ValueError as exc:
+        raise ValueError(f"--user: {exc}") from None
+    try:
+        if args.file_size_limit is not None:
             size = parse_size(args.file_size_limit)
-        except ValueError as exc:
-            raise ValueError(f"--file-size-limit: {exc}") from None
-        start["rlimits"] = [(RLIMIT_FSIZE, size, size)]
+            start["rlimits"] = [(resource.RLIMIT_FSIZE, size, size)]
+    except ValueError as exc:
+        raise ValueError(f"--file-size-limit: {exc}") from None
     return start
 
 

@@ -20,6 +20,7 @@ import sysconfig
 
 from runsc_py.interpreter import dependency_dirs, launch_code
 
+
 def installed_path() -> str:
     """Where pip installs this interpreter's scripts (/usr/local/bin on Debian)."""
     return os.path.join(sysconfig.get_path("scripts"), "runsc-py")

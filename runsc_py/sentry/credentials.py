@@ -154,6 +154,19 @@ class Credentials:
     def __repr__(self) -> str:
         return "Credentials(" + ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items()) + ")"
 
+    @staticmethod
+    def parse_ids(text: str) -> tuple[int, int]:
+        """"UID[:GID]" as `do --user` and the API's user= take it (numbers:
+        the sandbox has no user names of its own); GID defaults to UID."""
+        uid, _, gid = text.partition(":")
+        try:
+            ids = int(uid), int(gid or uid)
+        except ValueError:
+            raise ValueError(f"{text!r} is not UID[:GID] (numbers)") from None
+        if not all(0 <= i < 2**32 - 1 for i in ids):
+            raise ValueError(f"{text!r} is out of range")
+        return ids
+
     @classmethod
     def for_user(cls, uid: int, gid: int, groups: tuple[int, ...] = ()) -> "Credentials":
         """A process started as uid/gid: root holds every capability, others none."""

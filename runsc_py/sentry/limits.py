@@ -8,9 +8,8 @@ sandbox. None means "no limit set": the host's own figure shows through.
 """
 from __future__ import annotations
 
-import os
-
 import errno
+import os
 import resource
 
 from runsc_py.sentry.errors import SyscallError
