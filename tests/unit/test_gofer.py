@@ -130,8 +130,7 @@ def test_listing_is_lstat_of_every_name_sorted_in_chunks(tmp_path):
     os.mkdir(tmp_path / "dir")
     os.symlink("t" * 4000, tmp_path / "long-link")
     os.mkfifo(tmp_path / "fifo")
-    with open(os.path.join(os.fsencode(tmp_path), odd[0]), "w"):
-        pass
+    (tmp_path / os.fsdecode(odd[0])).write_bytes(b"")
     every = sorted(names + odd)
     fd = os.open(tmp_path, os.O_PATH | os.O_DIRECTORY)
     try:
