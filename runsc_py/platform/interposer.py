@@ -928,8 +928,7 @@ def _take_listener(pid: int, number: int, sync: socket.socket) -> int:
             fd = lib.rp_pidfd_getfd(pidfd, number)
             if fd != -errno.EBADF:
                 return _check(fd, "pidfd_getfd(listener)")
-            os.sched_yield()   # (the child is microseconds from it: no sleep)
-            if waiting.poll(0) or time.monotonic() > deadline:   # it exited, or never will load
+            if waiting.poll(1) or time.monotonic() > deadline:   # it exited, or never will load
                 err = _sent_errno(sync)
                 raise OSError(err, f"the workload could not load its seccomp filters: "
                                    f"{os.strerror(err)}")
